@@ -1,0 +1,1 @@
+"""Reporting: published baselines, tables in many formats, plots, and `harness compare`."""
