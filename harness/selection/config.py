@@ -1,0 +1,85 @@
+"""The `selection:` section of a recipe: the activation probe and the layer-selection policy."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from harness.schema import Section
+
+
+class ProbeConfig(Section):
+    dataset: str = "mgsm"
+    """Where the parallel probe questions come from: a benchmark dataset name (`mgsm`, `msvamp`,
+    `xcsqa`, `demo`) or `translation` (the training pairs' source side)."""
+    path: str | None = None
+    """Local files for `dataset` in their original format, instead of the hub."""
+    n: int = Field(100, gt=0)
+    """Parallel questions per language."""
+    max_tokens: int = Field(256, gt=0)
+    """Truncate each question to this many tokens."""
+    batch_size: int = Field(8, gt=0)
+    firing_share: float = Field(0.05, ge=0.0, lt=1.0)
+    """A neuron belongs to a language's activated set at a layer when it fires (gate > 0) on more
+    than this share of the language's real tokens (0: the paper's literal "fired on some token",
+    which saturates on real models)."""
+    sensitivity: list[Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(
+        default_factory=lambda: [0.0, 0.01, 0.05, 0.1, 0.2]
+    )
+    """Other firing_share thresholds whose selection is reported beside the chosen one (from the
+    same counts, no extra forward pass)."""
+    always: bool = False
+    """Run the probe (statistics and plots in selection.json) also for policies that do not need
+    it (`fixed`, `first_k`, `random`, `all`); `slam_msd` always runs it."""
+
+
+class SlamMsdPolicy(Section):
+    """SLAM (paper eq. 3-7): language-specific layers with MSD above their mean theta."""
+
+    policy: Literal["slam_msd"] = "slam_msd"
+
+
+class FixedPolicy(Section):
+    """An explicit list of 0-based layer indices."""
+
+    policy: Literal["fixed"] = "fixed"
+    layers: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    """0-based indices, each below the model's depth."""
+
+
+class FirstKPolicy(Section):
+    """The first k layers (the paper's end-layer sweep, Figure 4)."""
+
+    policy: Literal["first_k"] = "first_k"
+    k: int = Field(gt=0)
+
+
+class RandomPolicy(Section):
+    """k distinct layers drawn at random from the model's depth (seeded)."""
+
+    policy: Literal["random"] = "random"
+    k: int = Field(gt=0)
+    seed: int = 0
+
+
+class AllPolicy(Section):
+    """Every layer."""
+
+    policy: Literal["all"] = "all"
+
+
+LayerPolicy = Annotated[
+    Union[SlamMsdPolicy, FixedPolicy, FirstKPolicy, RandomPolicy, AllPolicy],
+    Field(discriminator="policy"),
+]
+
+
+class SelectionConfig(Section):
+    layers: LayerPolicy = Field(default_factory=SlamMsdPolicy)
+    """How layers are chosen: `policy: slam_msd | fixed | first_k | random | all`."""
+    sublayers: Literal["up_down", "ffn", "attention", "ffn_attention"] = "up_down"
+    """What is trained in the chosen layers: `up_down` (up_proj + down_proj, what the paper's
+    shares count and the authors' code trains), `ffn` (gate, up, down), `attention` (q, k, v, o),
+    or `ffn_attention`."""
+    probe: ProbeConfig = Field(default_factory=ProbeConfig)
