@@ -1,0 +1,211 @@
+"""The shipped baselines load, their published averages are checked, and bad files fail clearly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
+from harness.reporting.baselines import (
+    AVERAGE_TOLERANCE, BASELINES_DIR, list_baselines, load_baselines,
+)
+
+# Published averages that the paper prints differently from the mean of their own cells (the
+# list in TABLES.md): they must be kept as printed and flagged.
+FLAGGED = {
+    ("Table 4", "msvamp", "7B", "MAmmoTH"): (26.3, 26.95),
+    ("Table 4", "msvamp", "7B", "MetaMath"): (46.2, 46.50),
+    ("Table 4", "msvamp", "7B", "MathOctopus"): (44.1, 44.42),
+    ("Table 4", "msvamp", "7B", "QAlign"): (57.2, 57.36),
+}
+
+
+def _key(row):
+    return (row.provenance.table, row.benchmark, row.size, row.system)
+
+
+def test_every_table_is_there():
+    data = load_baselines()
+    tables = {(r.provenance.table, r.benchmark) for r in data.rows}
+    assert tables == {
+        ("Table 2", "mgsm"), ("Table 4", "msvamp"), ("Table 3", "mgsm"), ("Table 3", "msvamp"),
+        ("Table 6", "mgsm"), ("Table 6", "msvamp"), ("Table 10", "xcsqa"),
+        ("Table 11", "mgsm"), ("Table 12", "msvamp"),
+    }
+    assert len(data.rows) == 14 + 14 + 6 + 6 + 4 + 4 + 2 + 4 + 4
+    assert [s.system for s in data.training_samples] == ["MAmmoTH", "WizardMath", "MetaMath", "MathOctopus", "QAlign"]
+    for row in data.rows:
+        if row.benchmark in ("mgsm", "msvamp") and row.provenance.table in ("Table 2", "Table 4", "Table 11", "Table 12"):
+            assert row.languages == MATH_LANGUAGES
+        if row.benchmark == "xcsqa":
+            assert row.languages == XCSQA_LANGUAGES
+        assert row.provenance.arxiv == "2501.03681"
+
+
+def test_published_averages_recomputed_and_flagged_without_change():
+    data = load_baselines()
+    flagged = {}
+    for row in data.rows:
+        if row.average is not None and row.languages and len(row.scores) == len(row.languages):
+            mean = sum(row.scores.values()) / len(row.scores)
+            if abs(mean - row.average) > AVERAGE_TOLERANCE + 1e-9:
+                flagged[_key(row)] = (row.average, round(mean, 2))
+                assert any("differs from the mean of its cells" in w and f"{mean:.2f}" in w for w in row.warnings)
+            else:
+                assert not row.warnings, (_key(row), row.warnings)
+    assert flagged == FLAGGED
+    mammoth = next(r for r in data.rows if _key(r) == ("Table 4", "msvamp", "7B", "MAmmoTH"))
+    assert mammoth.average == 26.3  # kept as printed
+
+
+def test_table6_summary_checked_against_table11():
+    data = load_baselines()
+    table6 = {(_key(r)[1:]): r for r in data.rows if r.provenance.table == "Table 6"}
+    assert [w for r in table6.values() for w in r.warnings] == [
+        w for w in table6[("mgsm", "13B", "RFT")].warnings
+    ]
+    (warning,) = table6[("mgsm", "13B", "RFT")].warnings
+    assert "printed 38.0, cells give 42.84" in warning and "Table 11" in warning
+
+
+def test_table3_repeats_agree_with_table2_and_4():
+    data = load_baselines()
+    for row in data.rows:
+        if row.provenance.table == "Table 3" and row.system in ("MetaMath", "SLAM"):
+            assert not row.warnings
+
+
+def test_for_benchmark_adds_only_new_systems_from_summary_tables():
+    data = load_baselines()
+    rows = data.for_benchmark("mgsm", size="13B")
+    names = [(r.provenance.table, r.system) for r in rows]
+    assert ("Table 3", "LangBridge") in names
+    assert ("Table 3", "SLAM") not in names and ("Table 6", "RFT") not in names
+    assert sum(1 for _, s in names if s == "SLAM") == 1
+    assert [r.system for r in data.for_benchmark("mgsm", size="7B", systems=["slam", "QAlign"])] == ["QAlign", "SLAM"]
+
+
+def test_resolve_references():
+    data = load_baselines()
+    assert data.resolve("baseline:mgsm/13B/SLAM").provenance.table == "Table 2"
+    assert data.resolve("baseline:mgsm/13B/SLAM@table3").provenance.table == "Table 3"
+    assert data.resolve("baseline:msvamp/7B/LangBridge-9B").system == "LangBridge"
+    assert data.resolve("xcsqa/7B/SLAM").average == 52.1
+    with pytest.raises(HarnessError, match="did you mean 'SLAM'"):
+        data.resolve("baseline:mgsm/13B/SLAMM")
+    with pytest.raises(HarnessError, match="unknown benchmark 'mgms'"):
+        data.resolve("baseline:mgms/13B/SLAM")
+    with pytest.raises(HarnessError, match="expected baseline:<benchmark>/<size>/<system>"):
+        data.resolve("baseline:mgsm-SLAM")
+    with pytest.raises(HarnessError, match="no '70B' rows"):
+        data.resolve("baseline:mgsm/70B/SLAM")
+
+
+def test_list_baselines_json(capsys):
+    assert list_baselines(as_json=True) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["rows"]) == len(load_baselines().rows)
+    first = doc["rows"][0]
+    assert set(first) >= {"benchmark", "size", "system", "languages", "average", "cost", "trained_share", "provenance"}
+    assert first["provenance"]["note"] == "quoted from Zhu et al. 2024 (QAlign)"
+    assert first["languages"]["bn"] == 3.6 and first["cost"] == 2.7
+    assert len(doc["warnings"]) == 5
+
+
+def test_list_baselines_text(capsys):
+    assert list_baselines(as_json=False) == 0
+    out = capsys.readouterr().out
+    assert "QAlign +LoRA (r=256)" in out and "LangBridge-20B" in out and "468,559" in out
+    assert "26.3 !" in out and "cells give 26.95" in out
+
+
+# -- bad files -------------------------------------------------------------------------------
+
+GOOD = """\
+source: {paper: P, arxiv: "0000.00000", table: "Table 9"}
+benchmark: mgsm
+languages: [bn, en]
+rows:
+  - {row: 1, size: 7B, system: A, scores: {bn: 10.0, en: 20.0}, average: 15.0}
+  - {row: 2, size: 7B, system: B, scores: {bn: 30.0, en: 40.0}, average: 35.0}
+"""
+
+
+def _folder(tmp_path: Path, text: str, name: str = "table9_test.yaml") -> Path:
+    folder = tmp_path / "baselines"
+    folder.mkdir(exist_ok=True)
+    (folder / name).write_text(text)
+    return folder
+
+
+def test_good_file_loads(tmp_path):
+    data = load_baselines(_folder(tmp_path, GOOD))
+    assert [r.system for r in data.rows] == ["A", "B"] and data.warnings == []
+
+
+def test_missing_language_names_file_and_row(tmp_path):
+    folder = _folder(tmp_path, GOOD.replace("{bn: 30.0, en: 40.0}", "{en: 40.0}"))
+    with pytest.raises(HarnessError) as error:
+        load_baselines(folder)
+    assert "table9_test.yaml: rows[1] (7B B): missing language(s) bn" in str(error.value)
+
+
+def test_duplicate_row(tmp_path):
+    folder = _folder(tmp_path, GOOD.replace("system: B", "system: A"))
+    with pytest.raises(HarnessError, match=r"table9_test.yaml: rows\[1\] \(7B A\): duplicate row"):
+        load_baselines(folder)
+
+
+@pytest.mark.parametrize("bad", ["101.0", "-0.5"])
+def test_number_out_of_range(tmp_path, bad):
+    folder = _folder(tmp_path, GOOD.replace("bn: 30.0", f"bn: {bad}"))
+    with pytest.raises(HarnessError) as error:
+        load_baselines(folder)
+    message = str(error.value)
+    assert "table9_test.yaml: rows[1].scores.bn (7B B)" in message and "[0, 100]" in message
+
+
+def test_unknown_key(tmp_path):
+    folder = _folder(tmp_path, GOOD.replace("rows:\n", "colour: red\nrows:\n"))
+    with pytest.raises(HarnessError, match="table9_test.yaml: colour: Extra inputs are not permitted"):
+        load_baselines(folder)
+
+
+def test_unknown_language(tmp_path):
+    text = GOOD.replace("[bn, en]", "[bn, en, xx]").replace("en: 20.0}", "en: 20.0, xx: 1.0}")
+    text = text.replace("en: 40.0}", "en: 40.0, xx: 1.0}")
+    with pytest.raises(HarnessError, match="table9_test.yaml: languages: unknown language 'xx'"):
+        load_baselines(_folder(tmp_path, text))
+
+
+def test_every_problem_at_once(tmp_path):
+    bad = GOOD.replace("{bn: 30.0, en: 40.0}", "{en: 40.0}").replace("system: A", "system: B")
+    with pytest.raises(HarnessError) as error:
+        load_baselines(_folder(tmp_path, bad))
+    assert "duplicate row" in str(error.value) and "missing language" in str(error.value)
+
+
+def test_flagged_average_in_a_user_file(tmp_path):
+    data = load_baselines(_folder(tmp_path, GOOD.replace("average: 35.0", "average: 36.0")))
+    (warning,) = data.warnings
+    assert "printed 36.0, cells give 35.00 (kept as printed)" in warning
+    assert data.rows[1].average == 36.0
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    with pytest.raises(HarnessError, match=r"table9_test.yaml: line \d+: not valid YAML"):
+        load_baselines(_folder(tmp_path, GOOD + "  - {row: 3, size: 7B\n"))
+
+
+def test_the_shipped_folder_is_the_repository_one():
+    assert BASELINES_DIR.name == "baselines" and (BASELINES_DIR / "table2_mgsm.yaml").is_file()
+
+
+def test_a_copy_of_the_shipped_files_loads_the_same(tmp_path):
+    copy = tmp_path / "b"
+    shutil.copytree(BASELINES_DIR, copy)
+    assert len(load_baselines(copy).rows) == len(load_baselines().rows)
