@@ -6,6 +6,7 @@ Every problem is reported at once, each as ``file: dotted.path: message``.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ DEFAULTS_KEY = "defaults"
 class Recipe(Section):
     """One experiment: model, layer selection, training, evaluation and report."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    """Short identifier; names the run and report folders."""
+    name: str
+    """Short identifier (letters, digits, `_`, `.`, `-`); names the run and report folders."""
     description: str = ""
     reproduces: str | None = None
     """What this recipe reproduces (paper, table, row), if anything."""
@@ -43,6 +44,14 @@ class Recipe(Section):
     """Omit for evaluation-only recipes."""
     evaluation: EvaluationConfig | None = None
     report: ReportConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _usable_as_folder_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"{name!r} must be letters, digits, '_', '.' or '-' (it names folders), e.g. "
+                             f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name).strip('_.-') or 'my_recipe'!r}")
+        return name
 
     @field_validator("languages")
     @classmethod
