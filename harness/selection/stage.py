@@ -1,0 +1,231 @@
+"""The `select` stage: probe the frozen model, apply the layer policy, write selection.json.
+
+Outputs (in the stage folder):
+
+- ``selection.json``: the contract of ARCHITECTURE.md (model, languages, probe settings, per
+  layer the activation rate of each language, each non-English language's overlap with English
+  and their average, the MSD; boundary, theta, selected layers), plus the sub-layers and exact
+  parameter names to train, the definitions used, the paper's literal reading and a sensitivity
+  table over other firing-share thresholds;
+- ``counts.pt``: the raw probe counts (:class:`~harness.selection.probe.ProbeCounts`), to
+  re-analyse without a forward pass;
+- ``selection.png`` (the three panels), ``activation_rate.png``, ``overlap.png``, ``msd.png``.
+
+Only ``slam_msd`` needs the probe; other policies skip it unless ``selection.probe.always``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from harness.errors import HarnessError
+from harness.runs import read_json, write_json
+from harness.selection import statistics
+from harness.selection.config import ProbeConfig, SelectionConfig
+from harness.selection.policies import policy_for, select_layers
+
+SELECTION_FILE = "selection.json"
+COUNTS_FILE = "counts.pt"
+PLOTS = {
+    "selection": "selection.png",
+    "activation_rate": "activation_rate.png",
+    "overlap": "overlap.png",
+    "msd": "msd.png",
+}
+
+
+# -- probe questions ---------------------------------------------------------------------------
+
+def load_probe_questions(probe: ProbeConfig, languages: Sequence[str]) -> dict[str, list[str]]:
+    """The same n question indices in every language (parallel), from ``probe.dataset``.
+
+    When a language has fewer than n questions, every language is cut to the smallest count so
+    that the questions stay parallel; a language with none is an error.
+    """
+    by_lang = {lang: _questions(probe, lang) for lang in languages}
+    empty = [lang for lang, questions in by_lang.items() if not questions]
+    if empty:
+        raise HarnessError(
+            f"selection.probe.dataset {probe.dataset!r}"
+            + (f" (path {probe.path!r})" if probe.path else "")
+            + f": no probe question for language(s) {', '.join(empty)}; point selection.probe.path "
+            "at files that have them, or remove those languages from the recipe's languages"
+        )
+    common = min(len(questions) for questions in by_lang.values())
+    return {lang: questions[:common] for lang, questions in by_lang.items()}
+
+
+def _questions(probe: ProbeConfig, lang: str) -> list[str]:
+    if probe.dataset == "translation":
+        return _translation_sources(probe, lang)
+    from harness.datasets import load_benchmark
+
+    try:
+        examples = load_benchmark(probe.dataset, lang, path=probe.path, limit=probe.n)
+    except HarnessError as error:
+        raise HarnessError(f"selection.probe.dataset {probe.dataset!r}: {error}") from None
+    return [example.question for example in examples][: probe.n]
+
+
+def _translation_sources(probe: ProbeConfig, lang: str) -> list[str]:
+    """The source side of the translation pairs (English: the target side of the same pairs)."""
+    try:
+        from harness.training.data import probe_sentences
+    except ImportError:
+        raise HarnessError(
+            "selection.probe.dataset 'translation' is not available yet in this checkout; use a "
+            "benchmark dataset (mgsm, msvamp, xcsqa, demo) for the probe"
+        ) from None
+    return probe_sentences(probe.path, lang, probe.n)
+
+
+# -- the stage ---------------------------------------------------------------------------------
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], probe: ProbeConfig):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.selection.probe import probe_model
+
+    total = sum(len(q) for q in questions.values())
+    with Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=True) as progress:
+        task = progress.add_task("", total=total)
+
+        def step(lang: str, done: int) -> None:
+            progress.update(task, advance=done, description=lang)
+
+        return probe_model(model, tokenizer, questions, probe, progress=step)
+
+
+def run_select(recipe, run, out) -> None:
+    """Probe the model (when needed), choose the layers, write the stage's files into ``out``."""
+    from harness.models import adapter_for, load_config, load_model, load_tokenizer
+
+    selection: SelectionConfig = recipe.selection
+    if selection is None:
+        raise HarnessError(f"recipe {recipe.name!r} has no `selection:` section")
+    out = Path(out)
+    languages = list(recipe.languages)
+    config = load_config(recipe.model)
+    adapter = adapter_for(config)
+    num_layers, d_inter = adapter.num_layers(config), adapter.intermediate_size(config)
+    policy = policy_for(selection.layers)
+    if not policy.needs_probe:  # fail on a bad list or k before loading any weights
+        select_layers(selection.layers, num_layers)
+
+    result = {
+        "model": {"source": recipe.model.source, "revision": recipe.model.revision,
+                  "model_type": config.model_type, "architecture": adapter.family,
+                  "num_layers": num_layers, "d_inter": d_inter},
+        "languages": languages,
+        "policy": {**selection.layers.model_dump(mode="json"), "description": policy.describe(selection.layers)},
+        "probe": None,
+        "definitions": statistics.DEFINITIONS,
+    }
+    analysis = None
+    model = None
+    if policy.needs_probe or selection.probe.always:
+        statistics.check_languages(languages)
+        questions = load_probe_questions(selection.probe, languages)
+        device = _device()
+        model = load_model(recipe.model, device=device)
+        tokenizer = load_tokenizer(recipe.model)
+        started = time.time()
+        counts = _probe_with_progress(model, tokenizer, questions, selection.probe)
+        seconds = time.time() - started
+        counts.save(out / COUNTS_FILE)
+        analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share)
+        result["probe"] = {
+            **selection.probe.model_dump(mode="json"),
+            "questions_per_language": len(next(iter(questions.values()))),
+            "tokens": counts.tokens,
+            "device": device,
+            "seconds": round(seconds, 2),
+        }
+        result.update(analysis_json(analysis, counts, selection.probe.sensitivity))
+        result["plots"] = write_plots(analysis, out, title=f"{recipe.model.source}: {', '.join(languages)}")
+
+    try:
+        layers = select_layers(selection.layers, num_layers, analysis)
+    except HarnessError as error:
+        result.update({"selected_layers": None, "error": str(error)})
+        write_json(out / SELECTION_FILE, result)
+        raise HarnessError(f"{error} [analysis kept in {out}]") from None
+    result["selected_layers"] = layers
+    result["sublayers"] = selection.sublayers
+    result["parameter_names"] = {
+        str(i): adapter.parameter_names(i, selection.sublayers, model) for i in layers
+    }
+    write_json(out / SELECTION_FILE, result)
+
+
+def analysis_json(analysis, counts, thresholds: list[float]) -> dict:
+    """The analysis fields of selection.json."""
+    data = statistics.to_json(analysis)
+    layers = data.pop("layers")
+    literal = statistics.literal_rates(counts.fired_questions, counts.questions)
+    for row in layers:
+        i = row["layer"]
+        row["literal_union_rate"] = {lang: literal[lang]["union"][i] for lang in literal}
+        row["literal_question_rate"] = {lang: literal[lang]["per_question"][i] for lang in literal}
+    return {
+        "boundary": data["boundary"],
+        "language_specific_layers": data["language_specific_layers"],
+        "theta": data["theta"],
+        "msd_selected": data["selected"],
+        "peak_average_overlap": data["peak_average_overlap"],
+        "notes": data["notes"],
+        "layers": layers,
+        "sensitivity": statistics.sensitivity(
+            counts.fired_tokens, counts.tokens, [*thresholds, analysis.firing_share]
+        ),
+    }
+
+
+def write_plots(analysis, out: Path, title: str | None = None) -> dict[str, str]:
+    from harness.selection import plots
+
+    plots.plot_selection(analysis, out / PLOTS["selection"], title=title)
+    plots.plot_activation_rates(analysis, out / PLOTS["activation_rate"])
+    plots.plot_overlap(analysis, out / PLOTS["overlap"])
+    plots.plot_msd(analysis, out / PLOTS["msd"])
+    return dict(PLOTS)
+
+
+# -- for the stages after this one ---------------------------------------------------------------
+
+def load_selection(path) -> dict:
+    """selection.json, from its path or its stage folder."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / SELECTION_FILE
+    data = read_json(path)
+    if not isinstance(data, dict) or "selected_layers" not in data:
+        raise HarnessError(f"{path}: not a selection.json (no 'selected_layers'); rerun `harness select`")
+    return data
+
+
+def selected_layers(selection_dir) -> list[int]:
+    """The layers the select stage chose (sorted, 0-based)."""
+    layers = load_selection(selection_dir)["selected_layers"]
+    if not layers:
+        raise HarnessError(f"{selection_dir}: the selection chose no layer; see its 'error' and rerun `harness select`")
+    return list(layers)
+
+
+def load_counts(selection_dir):
+    """The raw probe counts saved by the stage."""
+    from harness.selection.probe import ProbeCounts
+
+    path = Path(selection_dir) / COUNTS_FILE
+    if not path.exists():
+        raise HarnessError(f"{path}: no probe counts (the policy did not need the probe; set selection.probe.always)")
+    return ProbeCounts.load(path)
