@@ -1,0 +1,37 @@
+"""lm-eval hooks of the slam_* tasks: questions from harness's loaders, scoring by harness's rules.
+
+`load_docs` is the tasks' `custom_dataset`. lm-eval calls it with the task's metadata and
+`dataset_kwargs`: `benchmark` and `lang` (set by each task's YAML), and optionally `path` (a
+local folder in the benchmark's original format) and `limit`. Under plain
+`lm_eval --include_path tasks`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
+`xcsqa_path`, `demo_path`) points a benchmark at local files; without it, the hub is used.
+"""
+
+from __future__ import annotations
+
+import datasets
+
+from harness.datasets import load_benchmark
+from harness.evaluation.extraction import score_response
+
+
+def load_docs(benchmark: str, lang: str, path: str | None = None, limit: int | None = None, **metadata) -> datasets.DatasetDict:
+    """The benchmark's questions in one language as the task's `test` split."""
+    path = path or metadata.get(f"{benchmark}_path")
+    examples = load_benchmark(benchmark, lang, path, limit)
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list([e.as_doc() for e in examples])})
+
+
+def _metrics(kind: str, doc: dict, results: list[str]) -> dict[str, float]:
+    correct = score_response(kind, results[0], doc["answer"])["correct"]
+    return {"acc": float(correct["paper"]), "acc_strict": float(correct["strict"])}
+
+
+def process_math_results(doc: dict, results: list[str]) -> dict[str, float]:
+    """`acc`: the last number, by the authors' rule; `acc_strict`: by the strict rule."""
+    return _metrics("math", doc, results)
+
+
+def process_choice_results(doc: dict, results: list[str]) -> dict[str, float]:
+    """`acc`: the last "(A)".."(E)" label equals answerKey; `acc_strict` also reads full-width forms."""
+    return _metrics("choice", doc, results)
