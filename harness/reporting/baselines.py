@@ -241,7 +241,8 @@ class Baselines:
         if systems is not None:
             wanted = {_norm(s) for s in systems}
             rows = [r for r in rows if _norm(r.system) in wanted or _norm(r.label) in wanted]
-        return rows
+        # rows of the primary tables first (in their printed order), then what summaries add
+        return [r for r in rows if r.primary] + [r for r in rows if not r.primary]
 
     def systems(self, benchmark: str | None = None) -> list[str]:
         return sorted({r.system for r in self.rows if benchmark in (None, r.benchmark)})

@@ -1,0 +1,89 @@
+"""Report plots: per-language grouped bars of the run's models against chosen published baselines."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from harness.reporting.baselines import Baseline, Baselines
+from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, run_models, task_languages
+
+DEFAULT_PLOT_SYSTEMS = {
+    "mgsm": ["MetaMath", "QAlign", "SLAM"],
+    "msvamp": ["MetaMath", "QAlign", "SLAM"],
+    "xcsqa": ["Llama2-mono", "SLAM"],
+}
+"""Published systems drawn beside the run when the recipe's ``report.baselines`` names none."""
+
+RUN_COLOURS = {"base": "#8c959f", "trained": "#0969da"}
+BASELINE_COLOURS = ["#bf8700", "#8250df", "#1a7f37", "#cf222e", "#fb8500", "#6e7781", "#a40e26", "#116329"]
+
+
+def plot_baselines(task: str, baselines: Baselines | None, size: str | None,
+                   systems: list[str] | None) -> list[Baseline]:
+    """The published rows drawn in a task's plot (only rows with per-language numbers)."""
+    benchmark = BENCHMARK_OF_TASK.get(task)
+    if benchmark is None or baselines is None:
+        return []
+    wanted = systems if systems is not None else DEFAULT_PLOT_SYSTEMS.get(benchmark, [])
+    rows = baselines.for_benchmark(benchmark, size=size, systems=wanted, primary_only=True)
+    return [r for r in rows if r.scores][: len(BASELINE_COLOURS)]
+
+
+def language_bars(task: str, scores: dict, published: list[Baseline], path: Path) -> Path | None:
+    """Grouped bars: one group per language (and the average), one bar per model or baseline.
+
+    Returns None when the task has nothing to draw.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = [m for m in run_models(scores, task) if m.task is not None]
+    languages = task_languages(task, models)
+    if not models or not languages:
+        return None
+    groups = [*languages, "avg"]
+    series: list[tuple[str, list[float | None], str, bool]] = []
+    for model in models:
+        values = [model.accuracy(lang)[0] for lang in languages]
+        values.append((model.task.get("average") or {}).get("accuracy"))
+        series.append((model.label, values, RUN_COLOURS.get(model.role, "#0969da"), True))
+    for colour, row in zip(BASELINE_COLOURS, published):
+        values = [row.scores.get(lang) for lang in languages] + [row.average]
+        series.append((f"{row.label} {row.size} (paper)", values, colour, False))
+
+    width = 0.8 / len(series)
+    figure, axis = plt.subplots(figsize=(min(13.0, max(8.0, 0.2 * len(groups) * len(series) + 3)), 4.6), dpi=110)
+    for index, (label, values, colour, is_run) in enumerate(series):
+        xs = [g + (index - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        heights = [v if v is not None else 0.0 for v in values]
+        bars = axis.bar(xs, heights, width * 0.95, label=label, color=colour,
+                        edgecolor="black" if is_run else "none", linewidth=0.6 if is_run else 0)
+        for bar, value in zip(bars, values):
+            if value is None:
+                bar.set_alpha(0.0)
+    axis.set_xticks(range(len(groups)))
+    axis.set_xticklabels(groups)
+    axis.set_ylabel("accuracy (%)")
+    axis.set_ylim(0, 100)
+    axis.grid(axis="y", alpha=0.3)
+    axis.set_axisbelow(True)
+    axis.set_title(f"{TASK_TITLES.get(task, task)}: accuracy per language")
+    axis.legend(fontsize=8, ncol=min(4, len(series)), loc="upper left", frameon=False)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def copy_selection_plot(selection_dir: Path, out: Path) -> Path | None:
+    """The selection stage's plot (MSD, overlap, selected layers), copied into the report."""
+    source = selection_dir / "selection.png"
+    if not source.is_file():
+        return None
+    target = out / "selection.png"
+    shutil.copyfile(source, target)
+    return target

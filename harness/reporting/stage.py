@@ -1,0 +1,173 @@
+"""The report stage: scores + baselines -> tables (terminal, Markdown, LaTeX, HTML), plots, JSON.
+
+Reads ``eval/scores.json`` (and ``train/train.json``, ``selection/selection.png`` when the run has
+them), writes into the stage folder ``out``:
+
+    report.md  report.tex  report.html (self-contained)  report.json (the table data)
+    <task>_accuracy.png ...  selection.png
+
+then copies that folder to ``reports/<run folder name>/`` and prints the tables. A report folder
+that belongs to another run (same folder name, another run directory) is never overwritten: the
+copy goes to ``reports/<name>-2/`` (and so on) and the message says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.reporting.baselines import load_baselines
+from harness.reporting.config import ReportConfig
+from harness.reporting.plots import copy_selection_plot, language_bars, plot_baselines
+from harness.reporting.render import (
+    Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
+)
+from harness.reporting.tables import TASK_TITLES, TableOptions, TrainingRecord, report_tables
+from harness.runs import atomic_write_text, read_json, write_json
+
+OWNER_FILE = "REPORT_OF.json"
+"""Written into every report folder: which run directory it belongs to."""
+
+
+def reports_root() -> Path:
+    """Where report folders are published: ``reports/`` under the current folder."""
+    return Path("reports")
+
+
+def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
+    """Build every table and plot of a run's report into ``out``; publish and print it.
+
+    Returns the published folder (``reports/<run name>/`` or a suffixed sibling).
+    """
+    out = Path(out)
+    config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
+    scores_path = run.stage_dir("evaluate") / "scores.json"
+    if not scores_path.is_file():
+        raise HarnessError(f"{scores_path}: not found; the report needs the evaluate stage "
+                           f"(`harness evaluate RECIPE --run-dir {run.root}`)")
+    scores = read_json(scores_path)
+    train_json = run.stage_dir("train") / "train.json"
+    training = TrainingRecord.from_json(read_json(train_json)) if train_json.is_file() else None
+    baselines = load_baselines()
+
+    document = build_document(recipe, run, scores, training, baselines, config, out)
+    tables = [t for section in document.sections for t in section.tables]
+
+    formats = set(config.formats)
+    if "markdown" in formats:
+        atomic_write_text(out / "report.md", markdown_document(document))
+    if "latex" in formats:
+        atomic_write_text(out / "report.tex", latex_document(document))
+    if "html" in formats:
+        atomic_write_text(out / "report.html", html_document(document))
+    write_json(out / "report.json", {
+        "recipe": getattr(recipe, "name", None),
+        "run": str(Path(run.root).resolve()),
+        "metadata": dict(document.metadata),
+        "tables": [table.to_json() for table in tables],
+        "images": [image.path.name for section in document.sections for image in section.images],
+        "warnings": document.warnings,
+    })
+    published = publish(out, Path(run.root), reports_dir or reports_root())
+
+    if "terminal" in formats:
+        print_terminal([t for t in tables if not t.id.endswith("_details")])
+    print(f"report: {published}/report.md" + (" (and .html, .tex, .json)" if formats - {"terminal"} else ""),
+          file=sys.stderr)
+    return published
+
+
+def build_document(recipe, run, scores: dict, training: TrainingRecord | None, baselines,
+                   config: ReportConfig, out: Path) -> Document:
+    options = TableOptions(size=config.size, systems=config.baselines)
+    tables = report_tables(scores, baselines, options, training)
+    by_task: dict[str, list] = {}
+    for table in tables:
+        by_task.setdefault(table.id.rsplit("_", 1)[0], []).append(table)
+
+    sections: list[Section] = []
+    shown_warnings: list[str] = []
+    for task, task_tables in by_task.items():
+        images = []
+        if config.plots:
+            published = plot_baselines(task, baselines, config.size, config.baselines)
+            path = language_bars(task, scores, published, out / f"{task}_accuracy.png")
+            if path is not None:
+                names = ", ".join(f"{r.label} {r.size}" for r in published)
+                images.append(Image(f"{TASK_TITLES.get(task, task)}: accuracy per language"
+                                    + (f" against {names} (paper)" if names else ""), path))
+        sections.append(Section(TASK_TITLES.get(task, task), task_tables, images))
+        for row in baselines.rows:
+            benchmark_rows = any(t.id == f"{task}_accuracy" for t in task_tables)
+            if benchmark_rows and row.benchmark == task and row.warnings:
+                if config.size in (None, row.size) and row.primary:
+                    shown_warnings += [w for w in row.warnings if w not in shown_warnings]
+    if config.plots and getattr(recipe, "selection", None) is not None:
+        selection = copy_selection_plot(run.stage_dir("select"), out)
+        if selection is not None:
+            sections.append(Section("Layer selection", images=[Image(
+                "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
+                selection)]))
+
+    models = scores.get("models", {})
+    metadata = [
+        ("Recipe", str(getattr(recipe, "name", "?"))),
+        ("Reproduces", str(getattr(recipe, "reproduces", None) or "–")),
+        ("Run directory", str(Path(run.root))),
+        ("Models", "; ".join(f"{role}: {entry.get('source', '?')}" for role, entry in models.items()) or "–"),
+        ("Compared with", f"the paper's {config.size} rows" if config.size else "every size group of the paper"),
+        ("Answer extraction", str(scores.get("extraction", "?"))),
+        ("Versions", f"harness {scores.get('harness_version', '?')}, lm-eval {scores.get('lm_eval_version', '?')}"),
+        ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    ]
+    if training is not None and training.cost_description:
+        metadata.append(("Training", training.cost_description))
+    return Document(f"SLAM harness report: {getattr(recipe, 'name', run.root)}", metadata, sections,
+                    shown_warnings)
+
+
+def publish(out: Path, run_root: Path, root: Path) -> Path:
+    """Copy the report files of ``out`` to ``root/<run folder name>``; never over another run's."""
+    owner = {"run": str(run_root.resolve())}
+    atomic_write_text(out / OWNER_FILE, json.dumps(owner, indent=2) + "\n")
+    root.mkdir(parents=True, exist_ok=True)
+    name = run_root.resolve().name
+    target = root / name
+    suffix = 1
+    while target.exists() and not _belongs_to(target, owner["run"]):
+        suffix += 1
+        target = root / f"{name}-{suffix}"
+    if suffix > 1:
+        print(f"report: {root / name} belongs to another run; publishing to {target} instead", file=sys.stderr)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}."))
+    try:
+        for item in out.iterdir():
+            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json"):
+                shutil.copy2(item, staging / item.name)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _belongs_to(folder: Path, run: str) -> bool:
+    marker = folder / OWNER_FILE
+    if not marker.is_file():
+        return False
+    try:
+        return json.loads(marker.read_text(encoding="utf-8")).get("run") == run
+    except (OSError, json.JSONDecodeError):
+        return False

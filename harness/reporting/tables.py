@@ -1,0 +1,620 @@
+"""Report tables as data: a table of cells built from a run's scores and the published baselines.
+
+One ``Table`` renders many ways (``harness.reporting.render``: terminal, Markdown, LaTeX, HTML)
+and serialises to JSON. A ``Cell`` has a value, its display text, a description (details shown
+as a tooltip: interval, sample count, provenance) and, when it is empty or its number needs a
+caveat, a footnote saying why ("baseline has no number", "task not run", "language not
+evaluated", "published average differs from the mean of its cells"). Empty cells are never
+silently blank.
+
+Rows are grouped by model size as in the paper; the run's own rows (its base and trained models)
+sit in the size group the recipe names (``report.size``) or in a group of their own, followed by
+delta rows: trained - base, and the run's model - the paper's SLAM row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Literal
+
+from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
+from harness.reporting.baselines import Baseline, Baselines
+
+# Why a cell is empty: the texts reports show.
+NO_BASELINE_NUMBER = "baseline has no number"
+TASK_NOT_RUN = "task not run"
+LANGUAGE_NOT_EVALUATED = "language not evaluated"
+NOT_TRAINED = "not trained by this run"
+NO_TRAIN_RECORD = "no train/train.json in this run"
+NOT_COMPARABLE = "not comparable"
+
+BENCHMARK_OF_TASK = {"mgsm": "mgsm", "msvamp": "msvamp", "xcsqa": "xcsqa"}
+"""Task name in scores.json -> benchmark of the published baselines (the demo task has none)."""
+PAPER_LANGUAGES = {"mgsm": MATH_LANGUAGES, "msvamp": MATH_LANGUAGES, "xcsqa": XCSQA_LANGUAGES}
+TASK_TITLES = {"mgsm": "MGSM (in-domain)", "msvamp": "MSVAMP (out-of-domain)", "xcsqa": "X-CSQA (dev)",
+               "demo": "Demo math problems (this project's own data)"}
+
+RowKind = Literal["baseline", "run", "strict", "delta"]
+
+
+@dataclass
+class Cell:
+    value: float | None = None
+    display: str = ""
+    description: str | None = None
+    """Details: interval, counts, provenance (HTML shows it as a tooltip; JSON keeps it)."""
+    footnote: str | None = None
+    """Why the cell is empty, or the caveat on its number; renderers turn it into a marked note."""
+    best: bool = False
+    sign: int = 0
+    """For delta cells: +1 gain, -1 drop, 0 none."""
+
+    @property
+    def empty(self) -> bool:
+        return self.value is None and not self.display
+
+
+@dataclass
+class Row:
+    label: str
+    cells: list[Cell]
+    kind: RowKind = "baseline"
+    description: str | None = None
+    """Provenance of a baseline row, or the model source of a run row."""
+
+
+@dataclass
+class Group:
+    name: str
+    rows: list[Row] = field(default_factory=list)
+
+
+@dataclass
+class Column:
+    name: str
+    description: str | None = None
+    best: bool = False
+    """Whether the highest value of this column is marked (accuracy columns)."""
+    numeric: bool = True
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[Column]
+    groups: list[Group]
+    caption: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> Iterable[Row]:
+        for group in self.groups:
+            yield from group.rows
+
+    def footnotes(self) -> list[str]:
+        """Distinct footnote texts in reading order (renderers letter them a, b, c, ...)."""
+        seen: list[str] = []
+        for row in self.rows():
+            for cell in row.cells:
+                if cell.footnote and cell.footnote not in seen:
+                    seen.append(cell.footnote)
+        return seen
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def cell(self, row_label: str, column: str) -> Cell:
+        """The cell at a row label and column name (for tests and scripts)."""
+        index = [c.name for c in self.columns].index(column)
+        for row in self.rows():
+            if row.label == row_label:
+                return row.cells[index]
+        raise KeyError(row_label)
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def fmt_delta(value: float) -> str:
+    rounded = round(value, 1)
+    if rounded == 0:
+        return "±0.0"
+    return f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}"
+
+
+def empty(reason: str) -> Cell:
+    return Cell(None, "", None, reason)
+
+
+def number(value: float, description: str | None = None, footnote: str | None = None) -> Cell:
+    return Cell(value, fmt(value), description, footnote)
+
+
+def delta(a: float | None, b: float | None, reason_a: str | None, reason_b: str | None,
+          description: str | None = None) -> Cell:
+    if a is None or b is None:
+        return empty(reason_a if a is None else reason_b)
+    d = a - b
+    rounded = round(d, 1)
+    return Cell(d, fmt_delta(d), description, None, False, (rounded > 0) - (rounded < 0))
+
+
+# -- the run's side --------------------------------------------------------------------------
+
+
+@dataclass
+class RunModel:
+    """One evaluated model of the run (``base`` or ``trained``) on one task."""
+
+    role: str
+    label: str
+    source: str
+    task: dict | None
+    """The task's entry in scores.json, or None when this model did not run the task."""
+
+    def language(self, lang: str) -> dict | None:
+        return (self.task or {}).get("languages", {}).get(lang)
+
+    def accuracy(self, lang: str) -> tuple[float | None, str | None]:
+        if self.task is None:
+            return None, TASK_NOT_RUN
+        entry = self.language(lang)
+        if entry is None or entry.get("accuracy") is None:
+            return None, LANGUAGE_NOT_EVALUATED
+        return float(entry["accuracy"]), None
+
+    def languages(self) -> list[str]:
+        return list((self.task or {}).get("languages", {}))
+
+
+def model_label(role: str, source: str) -> str:
+    name = short_name(source)
+    return f"This run: {role} ({name})" if role == "base" else f"This run: {role}"
+
+
+def short_name(source: str) -> str:
+    name = source.removeprefix("package:").rstrip("/").split("/")[-1]
+    for suffix in (".gguf", ".safetensors"):
+        name = name.removesuffix(suffix)
+    return name or source
+
+
+def run_models(scores: dict, task: str) -> list[RunModel]:
+    models = scores.get("models", {})
+    out = []
+    for role in ("base", "trained"):
+        if role in models:
+            entry = models[role]
+            source = str(entry.get("source", role))
+            out.append(RunModel(role, model_label(role, source), source, entry.get("tasks", {}).get(task)))
+    return out
+
+
+@dataclass
+class TrainingRecord:
+    """What the report shows of train/train.json: the run's training cost and trained share."""
+
+    trained_share: float | None = None
+    """Percent of all parameters trained."""
+    cost_display: str | None = None
+    cost_value: float | None = None
+    cost_description: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> "TrainingRecord | None":
+        if data is None:
+            return None
+        share = _first(data, ("trained_share_percent", "trainable_share_percent"))
+        if share is None:
+            fraction = _first(data, ("trained_share", "trainable_share", "share"))
+            if fraction is not None:
+                share = fraction * 100 if fraction <= 1 else fraction
+        if share is None:
+            trainable = _first(data, ("trainable_parameters", "trained_parameters"))
+            total = _first(data, ("total_parameters", "parameters"))
+            plan = data.get("plan") if isinstance(data.get("plan"), dict) else None
+            if plan is not None and trainable is None:
+                return cls.from_json({**plan, **{k: v for k, v in data.items() if k != "plan"}})
+            if trainable and total:
+                share = 100.0 * trainable / total
+        gpu_hours = _first(data, ("gpu_hours",))
+        seconds = _first(data, ("wall_seconds", "wall_time_seconds", "train_seconds", "seconds", "wall_time"))
+        cost_display = cost_value = None
+        parts = []
+        if gpu_hours:
+            cost_value, cost_display = float(gpu_hours), f"{gpu_hours:.2f} GPU-h"
+        elif seconds is not None:
+            cost_value = float(seconds)
+            cost_display = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+        if seconds is not None:
+            parts.append(f"wall time {seconds:.0f} s")
+        if gpu_hours:
+            parts.append(f"{gpu_hours:.3f} GPU-hours")
+        description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
+                       "time relative to SLAM's") if parts else None
+        return cls(share, cost_display, cost_value, description)
+
+
+def _first(data: dict, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        value = data.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+    return None
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+@dataclass
+class TableOptions:
+    size: str | None = None
+    """The paper's size group the run is compared with (None: every group)."""
+    systems: list[str] | None = None
+    """Published systems to show (None: all)."""
+
+
+def task_languages(task: str, models: list[RunModel]) -> list[str]:
+    """Columns: the paper's languages in its order, then any other language the run evaluated."""
+    paper = list(PAPER_LANGUAGES.get(task, ()))
+    evaluated: list[str] = []
+    for model in models:
+        evaluated += [lang for lang in model.languages() if lang not in evaluated]
+    if not paper:
+        order = {lang: i for i, lang in enumerate(MATH_LANGUAGES)}
+        return sorted(evaluated, key=lambda lang: (order.get(lang, len(order)), lang))
+    return paper + [lang for lang in evaluated if lang not in paper]
+
+
+def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options: TableOptions,
+                   training: TrainingRecord | None) -> Table:
+    """The paper-style leaderboard of one task: baselines by size, the run's rows, deltas."""
+    models = run_models(scores, task)
+    benchmark = BENCHMARK_OF_TASK.get(task)
+    languages = task_languages(task, models)
+    paper_languages = list(PAPER_LANGUAGES.get(task, ()))
+    columns = [Column("System", numeric=False), Column("Cost", "training time relative to SLAM (1.0x)"),
+               Column("Trained", "share of parameters trained")]
+    columns += [Column(lang, f"accuracy (%) in {lang}", best=True) for lang in languages]
+    avg_description = (f"mean over the paper's {len(paper_languages)} languages, English included"
+                       if paper_languages else "mean over the evaluated languages")
+    columns.append(Column("Avg", avg_description, best=True))
+    notes: list[str] = []
+
+    rows_by_size: dict[str, list[Row]] = {}
+    published: list[Baseline] = []
+    if benchmark and baselines is not None:
+        sizes = [options.size] if options.size else None
+        published = [r for r in baselines.for_benchmark(benchmark, systems=options.systems)
+                     if sizes is None or r.size in sizes]
+        for base_row in published:
+            rows_by_size.setdefault(base_row.size, []).append(_baseline_row(base_row, languages))
+        if any(base_row.provenance.note and "quoted from" in base_row.provenance.note for base_row in published):
+            quoted = sorted({n.split(";")[0].removeprefix("quoted from ") for r in published
+                             if (n := r.provenance.note) and n.startswith("quoted from")})
+            notes.append(f"† quoted by the paper from {', '.join(quoted)}.")
+        extra = [lang for lang in languages if lang not in paper_languages]
+        if extra:
+            notes.append(f"The paper reports no {', '.join(extra)} numbers; its averages cover "
+                         f"{', '.join(paper_languages)}.")
+    elif benchmark is None:
+        notes.append(f"No published baselines: the {task!r} task is not one of the paper's benchmarks "
+                     "(the paper has no numbers for it), so the table compares the run's base and "
+                     "trained models only.")
+
+    run_rows = _run_rows(task, models, languages, paper_languages, training, notes)
+    if models:
+        deltas = _delta_rows(models, languages, published, paper_languages)
+        run_rows += [row for row in deltas if any(cell.value is not None for cell in row.cells)]
+    else:
+        notes.append("This run's scores.json has no evaluated models.")
+
+    groups: list[Group] = []
+    run_group_name = options.size if options.size and options.size in rows_by_size else None
+    for size in sorted(rows_by_size, key=_size_key):
+        rows = rows_by_size[size]
+        if size == run_group_name:
+            rows = rows + run_rows
+        groups.append(Group(size, rows))
+    if run_group_name is None:
+        groups.append(Group("This run", run_rows))
+    for group in groups:
+        _mark_best(group, columns)
+
+    title = f"{TASK_TITLES.get(task, task)}: accuracy (%)"
+    caption = ("Published rows from arXiv 2501.03681 (SLAM), grouped by model size; the run's rows "
+               "beside them, with deltas. Best per column and size group in bold.") if published else \
+        "The run's models before and after training, with the change per language."
+    return Table(f"{task}_accuracy", title, columns, groups, caption, notes)
+
+
+def _size_key(size: str) -> float:
+    try:
+        value = float(size[:-1])
+    except ValueError:
+        return float("inf")
+    return value * (1000 if size.endswith("B") else 1)
+
+
+def _baseline_row(row: Baseline, languages: list[str]) -> Row:
+    cells = [Cell(None, row.label + ("†" if (row.provenance.note or "").startswith("quoted from") else ""))]
+    if row.cost is not None:
+        cells.append(Cell(row.cost, f"{row.cost:.1f}x", "training time relative to SLAM"))
+    else:
+        reason = f"{NO_BASELINE_NUMBER} ({row.provenance.table} prints {row.cost_note})" if row.cost_note else \
+            f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"
+        cells.append(empty(reason))
+    if row.trained_share is not None:
+        cells.append(Cell(row.trained_share, f"{row.trained_share:.1f}%"))
+    else:
+        extra = f" (extra parameters: {row.extra_params})" if row.extra_params else ""
+        cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no trained share{extra}"))
+    for lang in languages:
+        value = row.scores.get(lang)
+        if value is not None:
+            cells.append(number(value))
+        elif not row.languages:
+            cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints averages only"))
+        else:
+            cells.append(empty(f"{NO_BASELINE_NUMBER}: the paper does not report {lang}"))
+    if row.average is None:
+        cells.append(empty(NO_BASELINE_NUMBER))
+    else:
+        warning = next((w for w in row.warnings if "average" in w), None)
+        footnote = None
+        if warning:
+            footnote = f"{row.provenance.table} {row.size} {row.label}: {warning.split(': ', 2)[-1]}"
+            footnote = "published average kept as printed; " + footnote
+        cells.append(number(row.average, row.provenance.cite(), footnote))
+    return Row(cells[0].display, cells, "baseline", row.provenance.cite())
+
+
+def _run_rows(task: str, models: list[RunModel], languages: list[str], paper_languages: list[str],
+              training: TrainingRecord | None, notes: list[str]) -> list[Row]:
+    rows = []
+    for model in models:
+        cells = [Cell(None, model.label)]
+        if model.role == "trained":
+            if training is None:
+                cells += [empty(NO_TRAIN_RECORD), empty(NO_TRAIN_RECORD)]
+            else:
+                cells.append(Cell(training.cost_value, training.cost_display, training.cost_description)
+                             if training.cost_display else empty("train.json records no training time"))
+                cells.append(Cell(training.trained_share, f"{training.trained_share:.1f}%",
+                                  "measured by this run") if training.trained_share is not None
+                             else empty("train.json records no trained share"))
+        else:
+            cells += [empty(NOT_TRAINED), empty(NOT_TRAINED)]
+        for lang in languages:
+            value, reason = model.accuracy(lang)
+            if value is None:
+                cells.append(empty(reason))
+            else:
+                entry = model.language(lang)
+                cells.append(number(value, _interval_text(entry)))
+        cells.append(_run_average(model, paper_languages))
+        rows.append(Row(model.label, cells, "run", model.source))
+        for extra in _strict_rows(model, languages):
+            rows.append(extra)
+            mode = extra.label.rsplit(" · ", 1)[-1]
+            note = (f"Rows marked '· {mode}' score the same answers with the {mode!r} extraction; the scores "
+                    "of record use the recipe's extraction (the paper's rule by default).")
+            if note not in notes:
+                notes.append(note)
+    return rows
+
+
+def _interval_text(entry: dict | None) -> str | None:
+    if not entry:
+        return None
+    parts = []
+    if entry.get("ci95"):
+        lo, hi = entry["ci95"]
+        parts.append(f"95% CI [{lo:.1f}, {hi:.1f}]")
+    if entry.get("n") is not None:
+        parts.append(f"{entry.get('correct', '?')}/{entry['n']} correct")
+    return ", ".join(parts) or None
+
+
+def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
+    if model.task is None:
+        return empty(TASK_NOT_RUN)
+    average = model.task.get("average") or {}
+    value = average.get("accuracy")
+    covered = list(average.get("languages") or model.languages())
+    if value is None:
+        return empty(LANGUAGE_NOT_EVALUATED)
+    description = _interval_text({"ci95": average.get("ci95")}) or ""
+    description = (description + "; " if description else "") + f"mean over {', '.join(covered)}"
+    footnote = None
+    if paper_languages and set(covered) != set(paper_languages):
+        missing = [lang for lang in paper_languages if lang not in covered]
+        footnote = (f"{NOT_COMPARABLE} with the published averages: the run's average covers "
+                    f"{len(covered)} language(s) ({', '.join(covered)})"
+                    + (f"; missing {', '.join(missing)}" if missing else ""))
+    return Cell(float(value), fmt(float(value)), description, footnote)
+
+
+def _other_modes(model: RunModel) -> list[str]:
+    """Extraction modes besides the one of record that scores.json carries (``accuracy_<mode>``)."""
+    modes: list[str] = []
+    for entry in (model.task or {}).get("languages", {}).values():
+        modes += [k.removeprefix("accuracy_") for k in entry if k.startswith("accuracy_")
+                  and k.removeprefix("accuracy_") not in modes]
+    return modes
+
+
+def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
+    """One row per other extraction mode whose numbers differ from the scores of record."""
+    rows = []
+    for mode in _other_modes(model):
+        cells = [Cell(None, f"{model.label} · {mode}")]
+        cells += [empty(f"{mode} extraction: see the row above"), empty(f"{mode} extraction: see the row above")]
+        differs = False
+        for lang in languages:
+            entry = model.language(lang)
+            if entry is None or entry.get(f"accuracy_{mode}") is None:
+                cells.append(empty(LANGUAGE_NOT_EVALUATED if entry is None else f"no {mode} score"))
+                continue
+            value = float(entry[f"accuracy_{mode}"])
+            differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
+            cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
+        average = (model.task.get("average") or {}).get(f"accuracy_{mode}")
+        cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
+        if differs:
+            rows.append(Row(cells[0].display, cells, "strict", model.source))
+    return rows
+
+
+def _delta_rows(models: list[RunModel], languages: list[str], published: list[Baseline],
+                paper_languages: list[str]) -> list[Row]:
+    rows = []
+    by_role = {m.role: m for m in models}
+    head = by_role.get("trained") or by_role.get("base")
+    columns = [*languages, None]
+
+    def values(model: RunModel) -> list[tuple[float | None, str | None]]:
+        out = [model.accuracy(lang) for lang in languages]
+        average = _run_average(model, [])
+        out.append((average.value, average.footnote))
+        return out
+
+    if "trained" in by_role and "base" in by_role:
+        trained, base = values(by_role["trained"]), values(by_role["base"])
+        cells = [Cell(None, "Δ trained − base"), empty("not applicable to a difference"),
+                 empty("not applicable to a difference")]
+        for column, (a, ra), (b, rb) in zip(columns, trained, base):
+            cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model"))
+        rows.append(Row(cells[0].display, cells, "delta", "trained minus base, in accuracy points"))
+    slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
+    for slam in slam_rows:
+        mine = values(head)
+        cells = [Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
+                 empty("not applicable to a difference"), empty("not applicable to a difference")]
+        for column, (a, ra) in zip(columns, mine):
+            if column is None:
+                b, rb = slam.average, NO_BASELINE_NUMBER
+            else:
+                b = slam.scores.get(column)
+                rb = NO_BASELINE_NUMBER
+            cells.append(delta(a, b, ra, rb, f"this run's {head.role} model minus {slam.provenance.cite()}"))
+        caveat = _run_average(head, paper_languages).footnote
+        if caveat and caveat.startswith(NOT_COMPARABLE) and cells[-1].value is not None:
+            cells[-1].footnote = caveat
+        rows.append(Row(cells[0].display, cells, "delta", f"minus {slam.provenance.cite()}"))
+    return rows
+
+
+def _mark_best(group: Group, columns: list[Column]) -> None:
+    """Bold the highest value of each accuracy column among the group's baseline and run rows."""
+    for index, column in enumerate(columns):
+        if not column.best:
+            continue
+        candidates = [row.cells[index] for row in group.rows if row.kind in ("baseline", "run")]
+        candidates = [c for c in candidates if c.value is not None
+                      and not (c.footnote or "").startswith(NOT_COMPARABLE)]
+        if len(candidates) < 2:
+            continue
+        top = max(round(c.value, 1) for c in candidates)
+        for cell in candidates:
+            cell.best = round(cell.value, 1) == top
+
+
+def pcr_table(task: str, scores: dict) -> Table:
+    """PCR per non-English language (the share of English-solved questions also solved in it)."""
+    models = run_models(scores, task)
+    languages = [lang for lang in task_languages(task, models) if lang != "en"]
+    columns = [Column("System", numeric=False)]
+    columns += [Column(lang, f"PCR (%) of {lang} against English", best=True) for lang in languages]
+    columns.append(Column("Avg", "mean PCR over the averaged non-English languages", best=True))
+    rows: list[Row] = []
+    for model in models:
+        cells = [Cell(None, model.label)]
+        pcr = (model.task or {}).get("pcr")
+        for lang in languages:
+            if model.task is None:
+                cells.append(empty(TASK_NOT_RUN))
+            elif model.language("en") is None:
+                cells.append(empty("English not evaluated: PCR needs it"))
+            elif model.language(lang) is None:
+                cells.append(empty(LANGUAGE_NOT_EVALUATED))
+            elif not pcr or pcr.get(lang) is None:
+                cells.append(empty("no question right in English: PCR undefined"))
+            else:
+                cells.append(number(float(pcr[lang])))
+        average = (model.task or {}).get("pcr_average")
+        cells.append(number(float(average)) if average is not None else
+                     empty(TASK_NOT_RUN if model.task is None else "PCR undefined"))
+        rows.append(Row(model.label, cells, "run", model.source))
+    by_role = {m.role: r for m, r in zip(models, rows)}
+    if "base" in by_role and "trained" in by_role:
+        cells = [Cell(None, "Δ trained − base")]
+        for base_cell, trained_cell in zip(by_role["base"].cells[1:], by_role["trained"].cells[1:]):
+            cells.append(delta(trained_cell.value, base_cell.value, trained_cell.footnote, base_cell.footnote))
+        rows.append(Row(cells[0].display, cells, "delta"))
+    group = Group("This run", rows)
+    _mark_best(group, columns)
+    notes = ["PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
+             "other language (paper, section 5)."]
+    if task in BENCHMARK_OF_TASK:
+        notes.append("The paper shows PCR in figures only: there are no published numbers to put beside these.")
+    return Table(f"{task}_pcr", f"{TASK_TITLES.get(task, task)}: PCR (%)", columns, [group],
+                 "Cross-lingual consistency of the run's models.", notes)
+
+
+def details_table(task: str, scores: dict) -> Table:
+    """Per language and model: questions, correct answers, accuracy with its 95% interval."""
+    models = run_models(scores, task)
+    languages = task_languages(task, models)
+    columns = [Column("Language", numeric=False)]
+    for model in models:
+        columns += [Column(f"{model.role} n"), Column(f"{model.role} correct"),
+                    Column(f"{model.role} acc"), Column(f"{model.role} 95% CI", numeric=False)]
+    rows = []
+    for lang in [*languages, "avg"]:
+        cells = [Cell(None, lang)]
+        for model in models:
+            if model.task is None:
+                cells += [empty(TASK_NOT_RUN)] * 4
+                continue
+            entry = (model.task.get("average") if lang == "avg" else model.language(lang)) or None
+            if entry is None or entry.get("accuracy") is None:
+                cells += [empty(LANGUAGE_NOT_EVALUATED)] * 4
+                continue
+            n = entry.get("n")
+            correct = entry.get("correct")
+            if lang == "avg":
+                cells += [Cell(None, "–", "the average pools languages"), Cell(None, "–", "the average pools languages")]
+            else:
+                cells += [Cell(float(n), str(n)) if n is not None else empty("not recorded"),
+                          Cell(float(correct), str(correct)) if correct is not None else empty("not recorded")]
+            cells.append(number(float(entry["accuracy"]), None))
+            ci = entry.get("ci95")
+            cells.append(Cell(None, f"[{ci[0]:.1f}, {ci[1]:.1f}]") if ci else empty("no interval recorded"))
+        rows.append(Row(lang, cells, "run"))
+    header = scores.get("extraction")
+    notes = [f"Scores of record use the {header!r} answer extraction." if header else
+             "scores.json does not say which answer extraction it used."]
+    versions = {m.role: (m.task or {}).get("task_version") for m in models}
+    notes.append("Task version: " + ", ".join(f"{role} {v}" for role, v in versions.items()) +
+                 f"; lm-eval {scores.get('lm_eval_version', '?')}.")
+    return Table(f"{task}_details", f"{TASK_TITLES.get(task, task)}: per-language details", columns,
+                 [Group("This run", rows)], "Question counts and Wilson 95% intervals.", notes)
+
+
+def report_tables(scores: dict, baselines: Baselines | None, options: TableOptions,
+                  training: TrainingRecord | None) -> list[Table]:
+    """Every table of a report: for each task in scores.json, accuracy, PCR and details."""
+    tasks: list[str] = []
+    for model in scores.get("models", {}).values():
+        tasks += [t for t in model.get("tasks", {}) if t not in tasks]
+    tables = []
+    for task in tasks:
+        tables.append(accuracy_table(task, scores, baselines, options, training))
+        tables.append(pcr_table(task, scores))
+        tables.append(details_table(task, scores))
+    return tables
