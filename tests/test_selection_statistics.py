@@ -157,3 +157,24 @@ def test_policies_refuse_layers_the_model_lacks():
         select_layers(RandomPolicy(k=31), 30)
     with pytest.raises(HarnessError, match="needs the activation probe"):
         select_layers(SlamMsdPolicy(), 30, None)
+
+
+def test_peak_search_after_initial_decline():
+    # en fires on every neuron at layer 0 like zh (overlap 1), then the overlap dips and rises.
+    sets = {
+        "en": counts([{0, 1, 2, 3}, {0, 1}, {0, 1}, {0, 1}, {0, 1}]),
+        "zh": counts([{0, 1, 2, 3}, {2, 3}, {1}, {0, 1, 2}, {0, 3}]),
+    }
+    tokens = {"en": 10, "zh": 10}
+    # overlaps: 1, 0, 1/2, 1, 1/2 -> the paper's rule peaks at layer 0 (K empty)
+    assert statistics.analyze(sets, tokens, 0.05).boundary == 0
+    a = statistics.analyze(sets, tokens, 0.05, peak_search="after_initial_decline")
+    # the decline ends at layer 1 (0 < 1/2); first maximum of layers 1.. is layer 3 -> K = {0, 1, 2}
+    assert a.search_from == 1 and a.boundary == 3 and a.language_specific == [0, 1, 2]
+    # R (en, zh): layer 0: 1, 1 -> MSD 0; layer 1: 1/2, 1/2 -> 0;
+    #   layer 2: 1/2, 1/4 -> mu 3/8, deviations +-1/8 -> MSD 1/64
+    # theta = (0 + 0 + 1/64) / 3 = 1/192 -> selected [2]
+    assert a.msd[:3] == [0, 0, Fraction(1, 64)] and a.theta == Fraction(1, 192) and a.selected == [2]
+    # with no initial decline the two searches agree
+    b = statistics.analyze(HAND, HAND_TOKENS, 0.05, peak_search="after_initial_decline")
+    assert b.search_from == 0 and b.boundary == 2 and b.selected == [0]

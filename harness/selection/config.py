@@ -38,6 +38,12 @@ class SlamMsdPolicy(Section):
     """SLAM (paper eq. 3-7): language-specific layers with MSD above their mean theta."""
 
     policy: Literal["slam_msd"] = "slam_msd"
+    peak_search: Literal["all_layers", "after_initial_decline"] = "all_layers"
+    """Where the average overlap's peak (the end of the language-specific layers) is searched:
+    `all_layers` (the paper), or `after_initial_decline`: from the first layer where the overlap
+    stops falling, for models whose first layer fires almost every neuron in every language
+    (overlap ~1 at layer 0, e.g. SmolLM2-135M), where the paper's rule finds no
+    language-specific layer."""
 
 
 class FixedPolicy(Section):

@@ -59,8 +59,10 @@ def _slam_msd(settings: SlamMsdPolicy, num_layers: int, analysis: LayerAnalysis)
         raise HarnessError(
             f"{WHERE}.policy slam_msd: the average overlap with English peaks at layer 0, so the model "
             "has no language-specific layer and SLAM selects nothing (see selection.json and "
-            "selection.png in the stage folder); try another selection.probe.firing_share (the "
-            "sensitivity table lists what each gives), more probe questions, or policy first_k/fixed"
+            "selection.png in the stage folder); if the overlap falls from a saturated first layer, set "
+            "selection.layers.peak_search: after_initial_decline; else try another "
+            "selection.probe.firing_share (the sensitivity table lists what each gives), more probe "
+            "questions, or policy first_k/fixed"
         )
     if not analysis.selected:
         raise HarnessError(

@@ -142,7 +142,8 @@ def run_select(recipe, run, out) -> None:
         counts = _probe_with_progress(model, tokenizer, questions, selection.probe)
         seconds = time.time() - started
         counts.save(out / COUNTS_FILE)
-        analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share)
+        peak_search = getattr(selection.layers, "peak_search", "all_layers")
+        analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share, peak_search)
         result["probe"] = {
             **selection.probe.model_dump(mode="json"),
             "questions_per_language": len(next(iter(questions.values()))),
@@ -150,7 +151,7 @@ def run_select(recipe, run, out) -> None:
             "device": device,
             "seconds": round(seconds, 2),
         }
-        result.update(analysis_json(analysis, counts, selection.probe.sensitivity))
+        result.update(analysis_json(analysis, counts, selection.probe.sensitivity, peak_search))
         result["plots"] = write_plots(analysis, out, title=f"{recipe.model.source}: {', '.join(languages)}")
 
     try:
@@ -167,7 +168,7 @@ def run_select(recipe, run, out) -> None:
     write_json(out / SELECTION_FILE, result)
 
 
-def analysis_json(analysis, counts, thresholds: list[float]) -> dict:
+def analysis_json(analysis, counts, thresholds: list[float], peak_search: str = "all_layers") -> dict:
     """The analysis fields of selection.json."""
     data = statistics.to_json(analysis)
     layers = data.pop("layers")
@@ -177,6 +178,8 @@ def analysis_json(analysis, counts, thresholds: list[float]) -> dict:
         row["literal_union_rate"] = {lang: literal[lang]["union"][i] for lang in literal}
         row["literal_question_rate"] = {lang: literal[lang]["per_question"][i] for lang in literal}
     return {
+        "peak_search": data["peak_search"],
+        "peak_searched_from": data["peak_searched_from"],
         "boundary": data["boundary"],
         "language_specific_layers": data["language_specific_layers"],
         "theta": data["theta"],
@@ -185,7 +188,7 @@ def analysis_json(analysis, counts, thresholds: list[float]) -> dict:
         "notes": data["notes"],
         "layers": layers,
         "sensitivity": statistics.sensitivity(
-            counts.fired_tokens, counts.tokens, [*thresholds, analysis.firing_share]
+            counts.fired_tokens, counts.tokens, [*thresholds, analysis.firing_share], peak_search
         ),
     }
 

@@ -39,7 +39,10 @@ DEFINITIONS: dict[str, str] = {
     "activates more neurons than English is not penalised for the extra ones (Jaccard would be).",
     "average_overlap": "avg_overlap(layer) = mean of overlap(X, layer) over the non-English languages",
     "boundary": "the first layer (0-based) where avg_overlap reaches its maximum (ties: the "
-    "first maximum)",
+    "first maximum). With peak_search 'after_initial_decline' (not the paper's default) the "
+    "maximum is searched from the end of the initial decline on: from the first layer m where "
+    "avg_overlap stops strictly decreasing (avg_overlap[m+1] >= avg_overlap[m]); for models whose "
+    "first layer fires almost every neuron in every language (overlap ~1 at layer 0)",
     "language_specific_layers": "K = the layers before the boundary: 0 .. boundary-1 (empty when "
     "the peak is at layer 0)",
     "msd": "MSD(layer) = mean over all languages L, English included, of (R(L, layer) - mu)^2, "
@@ -75,6 +78,9 @@ class LayerAnalysis:
     """None when K is empty."""
     selected: list[int]
     notes: list[str] = field(default_factory=list)
+    peak_search: str = "all_layers"
+    search_from: int = 0
+    """The first layer the overlap peak was searched in."""
 
     @property
     def num_layers(self) -> int:
@@ -84,6 +90,8 @@ class LayerAnalysis:
         """The headline numbers as plain JSON data."""
         return {
             "firing_share": self.firing_share,
+            "peak_search": self.peak_search,
+            "peak_searched_from": self.search_from,
             "boundary": self.boundary,
             "language_specific_layers": self.language_specific,
             "theta": _float(self.theta),
@@ -120,13 +128,24 @@ def activated_sets(
     return fired_tokens.to(torch.float64) / tokens > firing_share
 
 
-def first_maximum(values: list[Fraction]) -> int:
-    """Index of the first maximum (exact comparison)."""
-    best = 0
-    for index, value in enumerate(values):
-        if value > values[best]:
+PEAK_SEARCHES = ("all_layers", "after_initial_decline")
+
+
+def first_maximum(values: list[Fraction], start: int = 0) -> int:
+    """Index of the first maximum of ``values[start:]`` (exact comparison)."""
+    best = start
+    for index in range(start, len(values)):
+        if values[index] > values[best]:
             best = index
     return best
+
+
+def end_of_initial_decline(values: list[Fraction]) -> int:
+    """The first index m where ``values`` stops strictly decreasing (0 when it never declines)."""
+    m = 0
+    while m + 1 < len(values) and values[m + 1] < values[m]:
+        m += 1
+    return m
 
 
 def mean_squared_deviation(rates: list[Fraction]) -> Fraction:
@@ -135,7 +154,8 @@ def mean_squared_deviation(rates: list[Fraction]) -> Fraction:
     return sum(((r - mu) ** 2 for r in rates), Fraction(0)) / len(rates)
 
 
-def analyze_sets(sets: Mapping[str, torch.Tensor], firing_share: float = float("nan")) -> LayerAnalysis:
+def analyze_sets(sets: Mapping[str, torch.Tensor], firing_share: float = float("nan"),
+                 peak_search: str = "all_layers") -> LayerAnalysis:
     """Equations 4-7 from the activated sets (bool [layers, d_inter] per language)."""
     languages = tuple(sets)
     check_languages(languages)
@@ -157,23 +177,29 @@ def analyze_sets(sets: Mapping[str, torch.Tensor], firing_share: float = float("
         ]
     average = [sum((overlaps[lang][i] for lang in others), Fraction(0)) / len(others) for i in range(num_layers)]
     msd = [mean_squared_deviation([rates[lang][i] for lang in languages]) for i in range(num_layers)]
-    return _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd)
+    return _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd, peak_search)
 
 
-def _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd) -> LayerAnalysis:
+def _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd, peak_search) -> LayerAnalysis:
+    if peak_search not in PEAK_SEARCHES:
+        raise HarnessError(f"unknown peak_search {peak_search!r}; choose from: {', '.join(PEAK_SEARCHES)}")
     notes: list[str] = []
     if any(size == 0 for size in sizes[PIVOT]):
         empty = [i for i, size in enumerate(sizes[PIVOT]) if size == 0]
         notes.append(f"English activates no neuron at layers {empty}: their overlaps count as 0")
-    boundary = first_maximum(average)
+    start = end_of_initial_decline(average) if peak_search == "after_initial_decline" else 0
+    if start:
+        notes.append(f"the average overlap declines over layers 0-{start}; its peak is searched from layer {start} on")
+    boundary = first_maximum(average, start)
     specific = list(range(boundary))
+    extra = dict(peak_search=peak_search, search_from=start)
     if not specific:
         notes.append(
             "the average overlap peaks at layer 0, so there is no language-specific layer "
             "(K is empty) and SLAM selects nothing"
         )
         return LayerAnalysis(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd,
-                             boundary, specific, None, [], notes)
+                             boundary, specific, None, [], notes, **extra)
     theta = sum((msd[i] for i in specific), Fraction(0)) / len(specific)
     selected = [i for i in specific if msd[i] > theta]
     if not selected:
@@ -183,23 +209,25 @@ def _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, m
             + ")"
         )
     return LayerAnalysis(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd,
-                         boundary, specific, theta, selected, notes)
+                         boundary, specific, theta, selected, notes, **extra)
 
 
 def analyze(
-    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], firing_share: float
+    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], firing_share: float,
+    peak_search: str = "all_layers",
 ) -> LayerAnalysis:
     """SLAM's statistics for one firing-share threshold, from per-language token counts."""
     check_languages(tuple(fired_tokens))
     sets = {lang: activated_sets(fired_tokens[lang], tokens[lang], firing_share) for lang in fired_tokens}
-    return analyze_sets(sets, firing_share)
+    return analyze_sets(sets, firing_share, peak_search)
 
 
 def sensitivity(
-    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], thresholds: list[float]
+    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], thresholds: list[float],
+    peak_search: str = "all_layers",
 ) -> list[dict]:
     """The selection under other firing-share thresholds, from the same counts (one row each)."""
-    return [analyze(fired_tokens, tokens, t).summary() for t in sorted(set(thresholds))]
+    return [analyze(fired_tokens, tokens, t, peak_search).summary() for t in sorted(set(thresholds))]
 
 
 def literal_rates(
