@@ -1,0 +1,430 @@
+"""`harness compare A B`: did A regress against B?
+
+A is a run directory (the candidate); B is another run directory or a published row
+(``baseline:mgsm/13B/SLAM``). ``RUN:base`` / ``RUN:trained`` picks the model of a run (default: the
+trained model when the run has one, else the base). For every task both sides have, per language
+and on the average: A's accuracy, B's, the delta A - B with a 95% interval and, when both sides
+kept per-question outputs (``eval/<task>/samples.jsonl``), the exact McNemar test on the paired
+questions.
+
+Scores of different task versions or answer extractions are not comparable: the comparison is
+refused (exit 2) rather than printed as if they were. Exit 1 when any drop (B - A) exceeds the
+tolerance, in accuracy points (``--tolerance``, else the ``report.tolerance`` of A's recipe);
+exit 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.evaluation.metrics import Z95, mcnemar_exact
+from harness.reporting.baselines import Baseline, load_baselines
+from harness.runs import read_json
+
+ROLES = ("base", "trained")
+
+
+@dataclass
+class Side:
+    """One side of a comparison: a run's model, or a published row."""
+
+    reference: str
+    label: str
+    run_root: Path | None = None
+    role: str | None = None
+    scores: dict | None = None
+    baseline: Baseline | None = None
+    samples: dict[str, dict[str, dict[str, bool]] | None] = field(default_factory=dict)
+
+    def tasks(self) -> dict[str, dict]:
+        if self.baseline is not None:
+            return {self.baseline.benchmark: {}}
+        return self.scores["models"][self.role].get("tasks", {})
+
+    def task_version(self, task: str):
+        if self.baseline is not None:
+            return None
+        return self.tasks()[task].get("task_version")
+
+    def accuracy(self, task: str, lang: str) -> tuple[float | None, list[float] | None, int | None]:
+        """(accuracy %, 95% interval, n) of one language; Nones when it was not evaluated."""
+        if self.baseline is not None:
+            return self.baseline.scores.get(lang), None, None
+        entry = self.tasks()[task].get("languages", {}).get(lang)
+        if not entry or entry.get("accuracy") is None:
+            return None, None, None
+        return float(entry["accuracy"]), entry.get("ci95"), entry.get("n")
+
+    def languages(self, task: str) -> list[str]:
+        if self.baseline is not None:
+            return list(self.baseline.languages)
+        return list(self.tasks()[task].get("languages", {}))
+
+    def average(self, task: str) -> tuple[float | None, list[float] | None, list[str]]:
+        if self.baseline is not None:
+            return self.baseline.average, None, list(self.baseline.languages)
+        average = self.tasks()[task].get("average") or {}
+        value = average.get("accuracy")
+        return (float(value) if value is not None else None, average.get("ci95"),
+                list(average.get("languages") or []))
+
+    def outcomes(self, task: str) -> dict[str, dict[str, bool]] | None:
+        """Per language, question id -> right, from eval/<task>/samples.jsonl (None if absent)."""
+        if self.run_root is None:
+            return None
+        if task not in self.samples:
+            self.samples[task] = _read_samples(self.run_root / "eval" / task / "samples.jsonl", self.role)
+        return self.samples[task]
+
+    def describe(self) -> dict:
+        out = {"reference": self.reference, "label": self.label}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline.to_json()
+        else:
+            out.update({"run": str(self.run_root), "model": self.role,
+                        "source": self.scores["models"][self.role].get("source"),
+                        "extraction": self.scores.get("extraction"),
+                        "lm_eval_version": self.scores.get("lm_eval_version")})
+        return out
+
+
+def _read_samples(path: Path, role: str) -> dict[str, dict[str, bool]] | None:
+    if not path.is_file():
+        return None
+    outcomes: dict[str, dict[str, bool]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if record.get("model", role) != role:
+                    continue
+                outcomes.setdefault(str(record["lang"]), {})[str(record["doc_id"])] = bool(record["correct"])
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, doc_id, "
+                                   f"correct ({error})") from None
+    return outcomes or None
+
+
+def parse_side(text: str, which: str) -> Side:
+    """``RUN``, ``RUN:base``, ``RUN:trained`` or (for B) ``baseline:<benchmark>/<size>/<system>``."""
+    if text.startswith("baseline:"):
+        if which == "A":
+            raise HarnessError(f"A = {text!r}: A is the candidate and must be a run directory; put the "
+                               "baseline second: `harness compare RUN baseline:...`")
+        row = load_baselines().resolve(text)
+        label = f"{row.label} {row.size} (paper, {row.provenance.table})"
+        return Side(text, label, baseline=row)
+    root_text, role = text, None
+    head, sep, tail = text.rpartition(":")
+    if sep and tail in ROLES:
+        root_text, role = head, tail
+    root = Path(root_text)
+    if not root.is_dir():
+        raise HarnessError(f"{which} = {text!r}: no such run directory"
+                           + ("" if which == "A" else "; B may also be baseline:<benchmark>/<size>/<system>"))
+    scores_path = root / "eval" / "scores.json"
+    if not scores_path.is_file():
+        raise HarnessError(f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
+                           f"(`harness evaluate RECIPE --run-dir {root}`)")
+    scores = read_json(scores_path)
+    models = scores.get("models") or {}
+    if role is None:
+        role = "trained" if "trained" in models else "base"
+    if role not in models:
+        raise HarnessError(f"{which} = {text!r}: this run evaluated no {role!r} model; it has: "
+                           f"{', '.join(models) or 'none'}")
+    return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
+
+
+def _tolerance_of(side: Side) -> float | None:
+    manifest = side.run_root / "manifest.json" if side.run_root else None
+    if manifest is None or not manifest.is_file():
+        return None
+    report = (read_json(manifest).get("recipe") or {}).get("report") or {}
+    value = report.get("tolerance")
+    return float(value) if value is not None else None
+
+
+# -- intervals -------------------------------------------------------------------------------
+
+
+def newcombe_interval(a: float, a_ci: list[float] | None, b: float, b_ci: list[float] | None) -> list[float] | None:
+    """95% interval of a - b from each side's own interval (Newcombe's hybrid score method).
+
+    A side without an interval (a published number) counts as exact.
+    """
+    if a_ci is None and b_ci is None:
+        return None
+    a_lo, a_hi = a_ci or (a, a)
+    b_lo, b_hi = b_ci or (b, b)
+    d = a - b
+    return [d - math.hypot(a - a_lo, b_hi - b), d + math.hypot(a_hi - a, b - b_lo)]
+
+
+def paired_interval(only_a: int, only_b: int, n: int) -> list[float] | None:
+    """95% Wald interval of the paired difference (A right only - B right only) / n, in points."""
+    if n == 0:
+        return None
+    d = (only_a - only_b) / n
+    variance = max(0.0, ((only_a + only_b) / n - d * d) / n)
+    half = Z95 * math.sqrt(variance)
+    return [100 * (d - half), 100 * (d + half)]
+
+
+def paired_average_interval(a: dict[str, dict[str, bool]], b: dict[str, dict[str, bool]],
+                            languages: list[str], samples: int = 2000, seed: int = 0) -> list[float] | None:
+    """95% percentile-bootstrap interval of mean-over-languages(A) - mean-over-languages(B), paired.
+
+    Questions are paired by id within a language; when every language has the same ids (the
+    benchmarks are parallel), one resample of ids serves all languages, keeping the correlation
+    between languages.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    per_language = []
+    for lang in languages:
+        ids = sorted((a.get(lang) or {}).keys() & (b.get(lang) or {}).keys())
+        if not ids:
+            return None
+        per_language.append((ids, np.array([float(a[lang][i]) - float(b[lang][i]) for i in ids])))
+    same = all(ids == per_language[0][0] for ids, _ in per_language)
+    if same:
+        matrix = np.stack([diff for _, diff in per_language])
+        draws = rng.integers(0, matrix.shape[1], size=(samples, matrix.shape[1]))
+        means = matrix[:, draws].mean(axis=2).mean(axis=0)
+    else:
+        means = np.mean([diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
+                         for _, diff in per_language], axis=0)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return [100.0 * float(low), 100.0 * float(high)]
+
+
+# -- comparing -------------------------------------------------------------------------------
+
+
+def compare(a: Side, b: Side, task: str | None = None) -> dict:
+    """The comparison as data (what ``--json`` prints, less the verdict)."""
+    a_tasks, b_tasks = set(a.tasks()), set(b.tasks())
+    warnings: list[str] = []
+    if task is not None:
+        for side, tasks in ((a, a_tasks), (b, b_tasks)):
+            if task not in tasks:
+                raise HarnessError(f"--task {task}: {side.reference} has no {task!r} scores "
+                                   f"(it has: {', '.join(sorted(tasks)) or 'none'})")
+        tasks = [task]
+    else:
+        tasks = sorted(a_tasks & b_tasks)
+        if not tasks:
+            raise HarnessError(
+                f"refusing to compare different tasks: {a.reference} has {', '.join(sorted(a_tasks)) or 'none'}, "
+                f"{b.reference} has {', '.join(sorted(b_tasks)) or 'none'}; scores of different benchmarks "
+                "are not comparable")
+        for side, other in ((a, b_tasks), (b, a_tasks)):
+            alone = sorted(set(side.tasks()) - other)
+            if alone:
+                warnings.append(f"not compared: {', '.join(alone)} (only {side.reference} has it)")
+
+    for t in tasks:
+        va, vb = a.task_version(t), b.task_version(t)
+        if b.baseline is None and va != vb:
+            raise HarnessError(
+                f"refusing to compare {t}: task versions differ ({a.reference}: {va!r}, {b.reference}: {vb!r}); "
+                "scores of different task versions are not comparable: re-evaluate one side with the "
+                "other's harness version")
+    if b.baseline is None:
+        ea, eb = a.scores.get("extraction"), b.scores.get("extraction")
+        if ea != eb:
+            raise HarnessError(f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
+                               f"{b.reference}: {eb!r}); re-score one side (`harness score`) with the other's")
+        la, lb = a.scores.get("lm_eval_version"), b.scores.get("lm_eval_version")
+        if la != lb:
+            warnings.append(f"lm-eval versions differ: {a.reference} {la}, {b.reference} {lb}")
+    else:
+        if a.scores.get("extraction") not in (None, "paper"):
+            warnings.append(f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
+                            "published numbers use the paper's rule")
+        where = f"arXiv {b.baseline.provenance.arxiv} {b.baseline.provenance.table}, row {b.baseline.provenance.row}"
+        warnings.append(f"B is a published number ({where}): no interval or "
+                        "per-question outputs on its side, so no paired test; the interval is A's alone")
+
+    result: dict = {"tasks": {}, "warnings": warnings}
+    for t in tasks:
+        result["tasks"][t] = _compare_task(a, b, t, warnings)
+    return result
+
+
+def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
+    a_out = a.outcomes(task)
+    b_out = b.outcomes(task) if b.baseline is None else None
+    if b.baseline is None and (a_out is None or b_out is None):
+        missing = [s.reference for s, o in ((a, a_out), (b, b_out)) if o is None]
+        warnings.append(f"{task}: no paired test: no eval/{task}/samples.jsonl for {', '.join(missing)}")
+    languages = [lang for lang in b.languages(task) if lang in a.languages(task)]
+    for side, other in ((a, b), (b, a)):
+        alone = [lang for lang in side.languages(task) if lang not in other.languages(task)]
+        if alone:
+            warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
+    rows: dict[str, dict] = {}
+    for lang in languages:
+        acc_a, ci_a, n_a = a.accuracy(task, lang)
+        acc_b, ci_b, n_b = b.accuracy(task, lang)
+        if acc_a is None or acc_b is None:
+            continue
+        row = {"a": acc_a, "b": acc_b, "delta": round(acc_a - acc_b, 4), "n_a": n_a, "n_b": n_b,
+               "ci95": _round(newcombe_interval(acc_a, ci_a, acc_b, ci_b)), "paired": None}
+        if n_a is not None and n_b is not None and n_a != n_b:
+            warnings.append(f"{task} {lang}: different question counts ({a.reference}: {n_a}, {b.reference}: {n_b})")
+        if a_out and b_out and lang in a_out and lang in b_out:
+            test = mcnemar_exact(a_out[lang], b_out[lang])
+            row["paired"] = {**test.as_dict(), "ci95": _round(paired_interval(test.only_a, test.only_b, test.n))}
+            row["ci95"] = row["paired"]["ci95"]
+        rows[lang] = row
+
+    avg_a, avg_ci_a, covered_a = a.average(task)
+    avg_b, avg_ci_b, covered_b = b.average(task)
+    average: dict = {"a": avg_a, "b": avg_b, "languages": covered_a, "paired": None}
+    if set(covered_a) != set(covered_b) or avg_a is None or avg_b is None:
+        common = [lang for lang in languages if lang in rows]
+        if common:
+            avg_a = sum(rows[lang]["a"] for lang in common) / len(common)
+            avg_b = sum(rows[lang]["b"] for lang in common) / len(common)
+            avg_ci_a = avg_ci_b = None
+            note = (f"{task}: averages cover different languages ({a.reference}: {', '.join(covered_a)}; "
+                    f"{b.reference}: {', '.join(covered_b)}): compared the mean over the {len(common)} "
+                    f"common language(s) instead")
+            warnings.append(note)
+            average.update({"a": round(avg_a, 4), "b": round(avg_b, 4), "languages": common, "recomputed": True})
+    if average["a"] is not None and average["b"] is not None:
+        average["delta"] = round(average["a"] - average["b"], 4)
+        average["ci95"] = _round(newcombe_interval(average["a"], avg_ci_a, average["b"], avg_ci_b))
+        if a_out and b_out:
+            pooled_a = {(lang, i): v for lang in average["languages"] for i, v in (a_out.get(lang) or {}).items()}
+            pooled_b = {(lang, i): v for lang in average["languages"] for i, v in (b_out.get(lang) or {}).items()}
+            if pooled_a and pooled_b:
+                test = mcnemar_exact(pooled_a, pooled_b)
+                average["paired"] = test.as_dict()
+                interval = paired_average_interval(a_out, b_out, average["languages"])
+                if interval is not None:
+                    average["ci95"] = _round(interval)
+                    average["paired"]["ci95"] = average["ci95"]
+    else:
+        average["delta"] = None
+        average["ci95"] = None
+    return {"task_version": {"a": a.task_version(task), "b": b.task_version(task)},
+            "languages": rows, "average": average}
+
+
+def _round(interval: list[float] | None) -> list[float] | None:
+    return [round(x, 4) for x in interval] if interval else None
+
+
+def regressions(result: dict, tolerance: float | None) -> list[dict]:
+    """Every language or average whose drop (B - A) exceeds the tolerance."""
+    if tolerance is None:
+        return []
+    found = []
+    for task, data in result["tasks"].items():
+        for lang, row in data["languages"].items():
+            if row["delta"] < -tolerance - 1e-9:
+                found.append({"task": task, "language": lang, "delta": row["delta"]})
+        average = data["average"]
+        if average.get("delta") is not None and average["delta"] < -tolerance - 1e-9:
+            found.append({"task": task, "language": "avg", "delta": average["delta"]})
+    return found
+
+
+def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
+                    as_json: bool = False) -> int:
+    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    if tolerance is not None and tolerance < 0:
+        raise HarnessError(f"--tolerance {tolerance}: must be 0 or more (accuracy points)")
+    side_a, side_b = parse_side(a, "A"), parse_side(b, "B")
+    result = compare(side_a, side_b, task)
+    source = "command line" if tolerance is not None else None
+    if tolerance is None:
+        tolerance = _tolerance_of(side_a)
+        source = f"report.tolerance of {side_a.run_root}/manifest.json" if tolerance is not None else None
+    found = regressions(result, tolerance)
+    code = 1 if found else 0
+    doc = {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
+           **result, "regressions": found, "exit_code": code}
+    if as_json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        _print(doc)
+    return code
+
+
+# -- terminal output -------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    if signed:
+        rounded = round(value, 1)
+        return "±0.0" if rounded == 0 else (f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}")
+    return f"{value:.1f}"
+
+
+def _fmt_ci(ci: list[float] | None) -> str:
+    return f"[{ci[0]:+.1f}, {ci[1]:+.1f}]" if ci else "–"
+
+
+def _fmt_p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _print(doc: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
+    console.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
+    tolerance = doc["tolerance"]
+    for task, data in doc["tasks"].items():
+        versions = data["task_version"]
+        title = f"{task}: A − B, accuracy points"
+        if versions["b"] is not None:
+            title += f" (task version {versions['a']})"
+        table = Table(title=title, title_justify="left")
+        for name in ("lang", "A", "B", "Δ A−B", "95% CI", "paired n", "A only", "B only", "McNemar p", ""):
+            table.add_column(name, justify="left" if name in ("lang", "") else "right", no_wrap=True)
+        rows = list(data["languages"].items()) + [("avg", data["average"])]
+        for lang, row in rows:
+            paired = row.get("paired") or {}
+            delta = row.get("delta")
+            status = ""
+            if tolerance is not None and delta is not None:
+                status = "REGRESSION" if delta < -tolerance - 1e-9 else "ok"
+            style = "red" if status == "REGRESSION" else ("green" if delta and delta > 0 else "")
+            table.add_row(
+                Text(lang, style="bold" if lang == "avg" else ""), _fmt(row.get("a")), _fmt(row.get("b")),
+                Text(_fmt(delta, signed=True), style=style), _fmt_ci(row.get("ci95")),
+                str(paired.get("n", "–")), str(paired.get("only_a", "–")), str(paired.get("only_b", "–")),
+                _fmt_p(paired.get("p_value")), Text(status, style="bold red" if status == "REGRESSION" else "green"),
+            )
+        console.print(table)
+    for warning in doc["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    if tolerance is None:
+        console.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
+    elif doc["regressions"]:
+        drops = ", ".join(f"{r['task']} {r['language']} ({_fmt(r['delta'], signed=True)})" for r in doc["regressions"])
+        console.print(f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
+                      f"point(s) ({doc['tolerance_source']}): {drops}", highlight=False)
+    else:
+        console.print(f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})",
+                      highlight=False)
