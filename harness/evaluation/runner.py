@@ -1,0 +1,274 @@
+"""Evaluation through lm-eval: every (model, task, language) of the recipe, samples and scores.
+
+For each model of ``evaluation.models`` and each task of ``evaluation.tasks``, one
+``simple_evaluate`` call per language runs the task's config (built in Python with the recipe's
+local path, limit and max new tokens) on one LM object (``HFLM`` over the loaded model, or
+lm-eval's vLLM model). The responses are scored again here by the same extraction code the task
+hooks use, in both modes, and written as:
+
+- ``<out>/<task>/samples.jsonl``: one line per question per model (model, lang, doc_id, id,
+  question, target, response, extracted and correct in both modes);
+- ``<out>/scores.json``: per model, task and language n, correct, accuracy and its Wilson 95%
+  interval (plus the other mode's figures), the paper's average with a bootstrap interval, PCR
+  against English, and, when both models ran, a paired McNemar comparison of trained vs base.
+
+Resume: each finished (model, task, language) is kept in ``<out>/<task>/.parts/`` (written
+atomically) until the stage completes, so a stage killed midway redoes only what was missing,
+and a model whose every part is done is not even loaded.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.datasets import get_benchmark
+from harness.errors import HarnessError
+from harness.evaluation.extraction import score_response
+from harness.evaluation.metrics import paired_comparison, task_scores
+from harness.evaluation.tasks import task_config, task_name, task_version
+from harness.runs import atomic_write_text, write_json
+
+SAMPLES_FILE = "samples.jsonl"
+SCORES_FILE = "scores.json"
+PARTS_DIR = ".parts"
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """One benchmark of the recipe, resolved: which languages, from where, how many questions."""
+
+    benchmark: str
+    languages: tuple[str, ...]
+    path: str | None = None
+    limit: int | None = None
+
+
+def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]:
+    """The recipe's tasks with their languages (default: the recipe's that the benchmark has)."""
+    tasks: list[EvalTask] = []
+    seen = set()
+    for index, task in enumerate(evaluation.tasks):
+        where = f"evaluation.tasks.{index}"
+        try:
+            benchmark = get_benchmark(task.name)
+        except HarnessError as error:
+            raise HarnessError(f"{where}.name: {error}") from None
+        if task.name in seen:
+            raise HarnessError(f"{where}.name: {task.name!r} is listed twice; merge the two entries")
+        seen.add(task.name)
+        if task.languages is not None:
+            for lang in task.languages:
+                try:
+                    benchmark.check_language(lang)
+                except HarnessError as error:
+                    raise HarnessError(f"{where}.languages: {error}") from None
+            languages = tuple(task.languages)
+        else:
+            languages = tuple(lang for lang in recipe_languages if lang in benchmark.languages)
+        if not languages:
+            raise HarnessError(
+                f"{where}: none of the recipe's languages ({', '.join(recipe_languages)}) is in "
+                f"{task.name!r} ({', '.join(benchmark.languages)}); set {where}.languages"
+            )
+        tasks.append(EvalTask(task.name, languages, task.path, task.limit))
+    return tasks
+
+
+# -- one (model, task, language) ---------------------------------------------------------------
+
+@contextmanager
+def _quiet_lm_eval() -> Iterator[None]:
+    """lm-eval logs several warnings per task; keep the terminal to our own progress."""
+    logger = logging.getLogger("lm_eval")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int) -> tuple[list[dict], Any]:
+    """Run one task in one language through lm-eval; the samples rows and the task version."""
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens)
+    name = task_name(task.benchmark, lang)
+    with _quiet_lm_eval():
+        results = simple_evaluate(
+            model=lm, tasks=[config], task_manager=TaskManager(include_defaults=False),
+            log_samples=True, bootstrap_iters=0, random_seed=seed, numpy_random_seed=seed,
+            torch_random_seed=seed, fewshot_random_seed=seed,
+        )
+    kind = get_benchmark(task.benchmark).kind
+    rows = []
+    for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):
+        doc = sample["doc"]
+        response = sample["filtered_resps"][0] if sample["filtered_resps"] else ""
+        rows.append({
+            "model": model, "lang": lang, "doc_id": sample["doc_id"], "id": doc["id"],
+            "question": doc["question"], "target": doc["answer"], "response": response,
+            **score_response(kind, response, doc["answer"]),
+        })
+    return rows, task_version(config)
+
+
+# -- files --------------------------------------------------------------------------------------
+
+def _part_file(out: Path, benchmark: str, model: str, lang: str) -> Path:
+    return out / benchmark / PARTS_DIR / f"{model}.{lang}.json"
+
+
+def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
+    """Finished (model, lang) -> {"model", "lang", "source", "task_version", "rows"}.
+
+    From the parts, and from samples.jsonl + scores.json when an attempt was killed after writing
+    them and removing its parts, before the stage was marked done.
+    """
+    folder = out / task.benchmark
+    done: dict[tuple[str, str], dict] = {}
+    if (folder / SAMPLES_FILE).exists() and (out / SCORES_FILE).exists():
+        models = json.loads((out / SCORES_FILE).read_text(encoding="utf-8"))["models"]
+        for line in (folder / SAMPLES_FILE).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            model = models[row["model"]]
+            entry = done.setdefault((row["model"], row["lang"]), {
+                "model": row["model"], "lang": row["lang"], "source": model["source"],
+                "task_version": model["tasks"][task.benchmark]["task_version"], "rows": [],
+            })
+            entry["rows"].append(row)
+    for part in sorted((folder / PARTS_DIR).glob("*.json")):
+        entry = json.loads(part.read_text(encoding="utf-8"))
+        done[(entry["model"], entry["lang"])] = entry
+    return done
+
+
+def _write_samples(out: Path, task: EvalTask, models: Sequence[str], done: dict) -> None:
+    lines = [
+        json.dumps(row, ensure_ascii=False)
+        for model in models for lang in task.languages for row in done[(model, lang)]["rows"]
+    ]
+    atomic_write_text(out / task.benchmark / SAMPLES_FILE, "\n".join(lines) + "\n")
+
+
+# -- the whole evaluation ------------------------------------------------------------------------
+
+LMFactory = Callable[[str], tuple[Any, str]]
+"""model name ("base" | "trained") -> (an lm_eval LM, a description of its source)."""
+
+
+def run_models(
+    evaluation,
+    tasks: Sequence[EvalTask],
+    out: Path,
+    make_lm: LMFactory,
+    seed: int = 0,
+    settings: dict | None = None,
+) -> dict:
+    """Evaluate every model on every task and language; write samples and scores; return scores.
+
+    ``evaluation``: the recipe's EvaluationConfig; ``make_lm`` is called only for a model with
+    something left to do; ``settings`` are recorded in scores.json (device, ...).
+    """
+    out = Path(out)
+    models = list(evaluation.models)
+    done = {task.benchmark: _read_done(out, task) for task in tasks}
+    for model in models:
+        pending = [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
+        if not pending:
+            console.print(f"[dim]{model}: every task already evaluated in {out}, skipped[/dim]")
+            continue
+        lm, source = make_lm(model)
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[lang]}"), TimeElapsedColumn(), console=console,
+        ) as progress:
+            bars = {
+                t.benchmark: progress.add_task(
+                    f"{model} {t.benchmark}", total=len(t.languages), lang="",
+                    completed=sum((model, lang) in done[t.benchmark] for lang in t.languages),
+                )
+                for t in tasks
+            }
+            for task, lang in pending:
+                progress.update(bars[task.benchmark], lang=lang)
+                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed)
+                entry = {"model": model, "lang": lang, "source": source, "task_version": version, "rows": rows}
+                write_json(_part_file(out, task.benchmark, model, lang), entry)
+                done[task.benchmark][(model, lang)] = entry
+                progress.update(bars[task.benchmark], advance=1, lang="")
+        del lm
+        _free_memory()
+
+    for task in tasks:
+        _write_samples(out, task, models, done[task.benchmark])
+    scores = build_scores(evaluation, tasks, done, seed, settings)
+    write_json(out / SCORES_FILE, scores)
+    for task in tasks:
+        shutil.rmtree(out / task.benchmark / PARTS_DIR, ignore_errors=True)
+    return scores
+
+
+def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, settings: dict | None) -> dict:
+    """scores.json from the finished samples of every (model, task, language)."""
+    from importlib.metadata import version
+
+    from harness import __version__
+
+    models = list(evaluation.models)
+    scores: dict = {
+        "harness_version": __version__,
+        "lm_eval_version": version("lm-eval"),
+        "extraction": evaluation.extraction,
+        "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
+                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed, **(settings or {})},
+        "models": {},
+    }
+    outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
+    for model in models:
+        first = done[tasks[0].benchmark][(model, tasks[0].languages[0])]
+        entry: dict = {"source": first["source"], "tasks": {}}
+        for task in tasks:
+            finished = {lang: done[task.benchmark][(model, lang)] for lang in task.languages}
+            by_mode = {
+                mode: {lang: {row["id"]: row["correct"][mode] for row in part["rows"]} for lang, part in finished.items()}
+                for mode in ("paper", "strict")
+            }
+            outcomes[model][task.benchmark] = by_mode[evaluation.extraction]
+            benchmark = get_benchmark(task.benchmark)
+            entry["tasks"][task.benchmark] = {
+                "task_version": finished[task.languages[0]]["task_version"],
+                "data": task.path or benchmark.hub_id or "bundled with harness",
+                "limit": task.limit,
+                **task_scores(by_mode, evaluation.extraction, benchmark.average_languages),
+            }
+        scores["models"][model] = entry
+    if "base" in models and "trained" in models:
+        scores["comparisons"] = {
+            "trained_vs_base": {
+                task.benchmark: paired_comparison(outcomes["base"][task.benchmark], outcomes["trained"][task.benchmark])
+                for task in tasks
+            }
+        }
+    return scores
+
+
+def _free_memory() -> None:
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,151 @@
+"""`harness score`: score generations made elsewhere, and `harness ls tasks`.
+
+The generations file is JSON lines, one per question: ``lang``, ``index`` (0-based position in
+the benchmark's language file) or ``id`` (X-CSQA's question id), and ``response``. Gold answers
+come from the benchmark loader (the hub, or ``--path`` local files). Every language present must
+be complete, with each question once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.datasets import Example, get_benchmark, load_benchmark
+from harness.errors import HarnessError
+from harness.evaluation.extraction import MODES, score_response
+from harness.evaluation.metrics import task_scores
+from harness.evaluation.tasks import list_tasks
+
+__all__ = ["list_tasks", "read_generations", "score_command", "score_generations"]
+
+MAX_LISTED = 10
+
+
+def read_generations(path: str | Path) -> list[tuple[int, dict]]:
+    """(line number, row) for every non-empty line; each row has lang, index|id and response."""
+    file = Path(path)
+    if not file.is_file():
+        raise HarnessError(f"{file}: generations file not found")
+    rows = []
+    for number, line in enumerate(file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise HarnessError(f"{file}: line {number}: not valid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise HarnessError(f"{file}: line {number}: expected a JSON object with lang, index|id, response")
+        for key in ("lang", "response"):
+            if key not in row:
+                raise HarnessError(f"{file}: line {number}: field {key!r} is missing")
+        if not isinstance(row["lang"], str):
+            raise HarnessError(f"{file}: line {number}: field 'lang': expected a language code string")
+        if row["response"] is not None and not isinstance(row["response"], str):
+            raise HarnessError(f"{file}: line {number}: field 'response': expected a string")
+        if "index" not in row and "id" not in row:
+            raise HarnessError(f"{file}: line {number}: needs 'index' (0-based question number) or 'id'")
+        rows.append((number, row))
+    if not rows:
+        raise HarnessError(f"{file}: no generations in the file")
+    return rows
+
+
+def _match(file: Path, number: int, row: dict, examples: list[Example], by_id: dict[str, Example]) -> Example:
+    if "id" in row and row["id"] is not None:
+        example = by_id.get(str(row["id"]))
+        if example is None:
+            raise HarnessError(f"{file}: line {number}: id {row['id']!r} is not a {row['lang']} question of the benchmark")
+        return example
+    index = row["index"]
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(examples):
+        raise HarnessError(
+            f"{file}: line {number}: index {index!r} is out of range; {row['lang']} has questions 0..{len(examples) - 1}"
+        )
+    return examples[index]
+
+
+def score_generations(path: str | Path, task: str, data_path: str | None = None) -> tuple[dict, list[dict]]:
+    """Per-language outcomes by mode, and the scored rows, of a generations file."""
+    file = Path(path)
+    benchmark = get_benchmark(task)
+    rows = read_generations(file)
+    by_lang: dict[str, list[tuple[int, dict]]] = {}
+    for number, row in rows:
+        try:
+            benchmark.check_language(row["lang"])
+        except HarnessError as error:
+            raise HarnessError(f"{file}: line {number}: {error}") from None
+        by_lang.setdefault(row["lang"], []).append((number, row))
+
+    by_mode: dict[str, dict[str, dict[str, bool]]] = {mode: {} for mode in MODES}
+    scored = []
+    for lang, lines in by_lang.items():
+        examples = load_benchmark(task, lang, data_path)
+        by_id = {example.id: example for example in examples}
+        seen: dict[str, int] = {}
+        for number, row in lines:
+            example = _match(file, number, row, examples, by_id)
+            if example.id in seen:
+                raise HarnessError(
+                    f"{file}: line {number}: duplicate: {lang} question {example.index} (id {example.id}) "
+                    f"was already answered on line {seen[example.id]}"
+                )
+            seen[example.id] = number
+            result = score_response(benchmark.kind, row["response"], example.answer)
+            for mode in MODES:
+                by_mode[mode].setdefault(lang, {})[example.id] = result["correct"][mode]
+            scored.append({"lang": lang, "index": example.index, "id": example.id, "target": example.answer, **result})
+        missing = [example.index for example in examples if example.id not in seen]
+        if missing:
+            listed = ", ".join(str(i) for i in missing[:MAX_LISTED]) + (" ..." if len(missing) > MAX_LISTED else "")
+            raise HarnessError(
+                f"{file}: {lang}: {len(missing)} of {len(examples)} questions have no generation "
+                f"(indices {listed}); every question of a language must be answered once"
+            )
+    return by_mode, scored
+
+
+def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool) -> int:
+    """`harness score FILE --task NAME [--extraction MODE] [--path DIR] [--json]`."""
+    benchmark = get_benchmark(task)
+    by_mode, _ = score_generations(path, task, data_path)
+    # The benchmark's order of languages, not the file's.
+    order = [lang for lang in benchmark.languages if lang in by_mode[extraction]]
+    by_mode = {mode: {lang: by_mode[mode][lang] for lang in order} for mode in by_mode}
+    scores = task_scores(by_mode, extraction, benchmark.average_languages)
+    if as_json:
+        print(json.dumps({"task": task, "extraction": extraction, "file": str(path), **scores}, indent=2, ensure_ascii=False))
+        return 0
+    print_scores(task, extraction, scores)
+    return 0
+
+
+def print_scores(task: str, extraction: str, scores: dict, console: Console | None = None) -> None:
+    """A terminal table of one task's scores (the other extraction mode beside the one of record)."""
+    other = next(mode for mode in MODES if mode != extraction)
+    table = Table(title=f"{task}: accuracy (%), extraction {extraction}", title_justify="left")
+    for header in ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"):
+        table.add_column(header, justify="left" if header == "lang" else "right")
+    pcr = scores.get("pcr", {})
+    for lang, row in scores["languages"].items():
+        differs = row[f"accuracy_{other}"] != row["accuracy"]
+        table.add_row(
+            lang, str(row["n"]), str(row["correct"]), f"{row['accuracy']:.1f}",
+            f"{row['ci95'][0]:.1f}-{row['ci95'][1]:.1f}",
+            f"[yellow]{row[f'accuracy_{other}']:.1f}[/yellow]" if differs else f"{row[f'accuracy_{other}']:.1f}",
+            "-" if pcr.get(lang) is None else f"{pcr[lang]:.1f}",
+        )
+    average = scores["average"]
+    if average.get("languages"):
+        table.add_section()
+        table.add_row(
+            f"avg ({len(average['languages'])})", "", "", f"{average['accuracy']:.1f}",
+            f"{average['ci95'][0]:.1f}-{average['ci95'][1]:.1f}", f"{average[f'accuracy_{other}']:.1f}",
+            "-" if scores.get("pcr_average") is None else f"{scores['pcr_average']:.1f}",
+        )
+    (console or Console()).print(table)

@@ -1,0 +1,107 @@
+"""The `evaluate` stage: the base and/or trained model on the recipe's tasks, through lm-eval.
+
+Outputs (in the stage folder): ``<task>/samples.jsonl`` and ``scores.json`` (see
+:mod:`harness.evaluation.runner`).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from harness.datasets import load_benchmark
+from harness.errors import HarnessError
+from harness.evaluation.runner import EvalTask, resolve_tasks, run_models
+
+TRAINED_EXPORT = ".trained-model"
+"""A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
+
+
+def run_evaluate(recipe, run, out: Path) -> dict:
+    """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json."""
+    import torch
+
+    evaluation = recipe.evaluation
+    tasks = resolve_tasks(evaluation, recipe.languages)
+    check_data(tasks)  # a bad file fails now, not after loading the model
+    train_dir = run.require("train") if "trained" in evaluation.models else None
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
+    try:
+        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device})
+    finally:
+        shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def check_data(tasks: list[EvalTask]) -> None:
+    """Load every (task, language) once: unknown names and malformed files fail before any model loads."""
+    for task in tasks:
+        for lang in task.languages:
+            load_benchmark(task.benchmark, lang, task.path, task.limit)
+
+
+def _source(recipe, name: str, train_dir: Path | None) -> str:
+    base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
+    return base if name == "base" else f"{base} + trained ({train_dir})"
+
+
+def _load(recipe, name: str, train_dir: Path | None, device: str):
+    """The model (on ``device``) and its tokenizer (left padding)."""
+    from harness.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(recipe.model, padding_side="left")
+    if name == "base":
+        return load_model(recipe.model, device=device), tokenizer
+    from harness.training.delta import load_trained_model
+
+    return load_trained_model(recipe, train_dir).to(device).eval(), tokenizer
+
+
+def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
+    """model name -> (lm-eval LM, source) for the recipe's backend."""
+    evaluation = recipe.evaluation
+
+    def make_hf(name: str):
+        from lm_eval.models.huggingface import HFLM
+
+        model, tokenizer = _load(recipe, name, train_dir, device)
+        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+        return lm, _source(recipe, name, train_dir)
+
+    def make_vllm(name: str):
+        import importlib.util
+
+        if importlib.util.find_spec("vllm") is None:
+            raise HarnessError(
+                "evaluation.backend: vllm is not installed; install it (`pip install vllm`, GPU only) "
+                "or set evaluation.backend=hf"
+            )
+        from lm_eval.models.vllm_causallms import VLLM
+
+        from harness.models import local_folder
+
+        if name == "base":
+            folder = local_folder(recipe.model)
+        else:
+            folder = str(_trained_folder(recipe, train_dir, export_dir))
+        tokenizer = local_folder(type(recipe.model)(source=recipe.model.tokenizer)) if recipe.model.tokenizer else folder
+        dtype = "auto" if recipe.model.dtype == "auto" else recipe.model.dtype
+        lm = VLLM(
+            pretrained=folder, tokenizer=tokenizer, dtype=dtype,
+            revision=recipe.model.revision if name == "base" else None,
+            batch_size="auto", max_gen_toks=evaluation.max_new_tokens, seed=recipe.seed,
+        )
+        return lm, _source(recipe, name, train_dir)
+
+    return make_vllm if evaluation.backend == "vllm" else make_hf
+
+
+def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
+    """A full model folder of the trained model: the training's merged export, or one made now."""
+    merged = Path(train_dir) / "merged"
+    if (merged / "config.json").exists():
+        return merged
+    model, tokenizer = _load(recipe, "trained", train_dir, "cpu")
+    model.save_pretrained(export_dir)
+    tokenizer.save_pretrained(export_dir)
+    return export_dir
