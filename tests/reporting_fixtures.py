@@ -51,8 +51,10 @@ def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1,
                     continue
                 for lang, per_question in result.items():
                     for doc_id, right in per_question.items():
+                        # as the evaluation stage writes them: correct per extraction mode
                         lines.append(json.dumps({"model": role, "lang": lang, "doc_id": int(doc_id),
-                                                 "correct": right}))
+                                                 "id": f"q{doc_id}", "response": "...",
+                                                 "correct": {"paper": right, "strict": right}}))
             (eval_dir / task).mkdir(exist_ok=True)
             (eval_dir / task / "samples.jsonl").write_text("\n".join(lines) + "\n")
     if train is not None:

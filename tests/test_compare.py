@@ -160,3 +160,31 @@ def test_cli_exit_codes(runs):
     assert main(["compare", str(same), str(old), "--tolerance", "0.5"]) == 0
     assert main(["compare", str(new), str(old), "--tolerance", "1", "--json"]) == 1
     assert main(["compare", str(new), "baseline:mgsm/13B/SLAMM"]) == 2
+
+
+def test_samples_read_in_the_mode_of_record(tmp_path):
+    from harness.reporting.compare import _read_samples
+
+    path = tmp_path / "samples.jsonl"
+    path.write_text(
+        '{"model": "base", "lang": "en", "doc_id": 0, "id": "q0", "correct": {"paper": true, "strict": false}}\n'
+        '{"model": "trained", "lang": "en", "doc_id": 0, "id": "q0", "correct": {"paper": false, "strict": false}}\n'
+        '{"model": "base", "lang": "de", "doc_id": 3, "correct": true}\n'
+    )
+    assert _read_samples(path, "base", "paper") == {"en": {"q0": True}, "de": {"3": True}}
+    assert _read_samples(path, "base", "strict")["en"] == {"q0": False}
+    assert _read_samples(path, "trained", "paper") == {"en": {"q0": False}}
+    path.write_text('{"model": "base", "lang": "en"}\n')
+    with pytest.raises(HarnessError, match="line 1: not a sample record"):
+        _read_samples(path, "base")
+
+
+def test_labels_different_limits(tmp_path, capsys):
+    old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}})
+    new = make_run(tmp_path / "new", {"mgsm": {"trained": TRAINED_13B}})
+    scores_path = new / "eval" / "scores.json"
+    scores = json.loads(scores_path.read_text())
+    scores["models"]["trained"]["tasks"]["mgsm"]["limit"] = 50
+    scores_path.write_text(json.dumps(scores))
+    compare_command(str(new), str(old), 1.0, None, as_json=True)
+    assert any("limit differs" in w for w in _json(capsys)["warnings"])

@@ -268,3 +268,12 @@ def test_run_report_without_scores_is_a_clear_error(tmp_path):
     root.mkdir()
     with pytest.raises(HarnessError, match="scores.json: not found"):
         run_report(_recipe(), Run(root), root / "out", reports_dir=tmp_path / "reports")
+
+
+def test_delta_tooltips_carry_the_paired_test(baselines):
+    from harness.evaluation.metrics import paired_comparison
+
+    data, raw = make_scores({"mgsm": {"base": BASE_13B, "trained": TRAINED_13B}})
+    data["comparisons"] = {"trained_vs_base": {"mgsm": paired_comparison(raw[("mgsm", "base")], raw[("mgsm", "trained")])}}
+    cell = _table(data, baselines).cell("Δ trained − base", "bn")
+    assert "exact McNemar on 250 paired questions: 83 right only after training, 0 only before, p=<0.001" in cell.description

@@ -78,7 +78,8 @@ class Side:
         if self.run_root is None:
             return None
         if task not in self.samples:
-            self.samples[task] = _read_samples(self.run_root / "eval" / task / "samples.jsonl", self.role)
+            self.samples[task] = _read_samples(self.run_root / "eval" / task / "samples.jsonl", self.role,
+                                               self.scores.get("extraction") or "paper")
         return self.samples[task]
 
     def describe(self) -> dict:
@@ -93,7 +94,13 @@ class Side:
         return out
 
 
-def _read_samples(path: Path, role: str) -> dict[str, dict[str, bool]] | None:
+def _read_samples(path: Path, role: str, mode: str = "paper") -> dict[str, dict[str, bool]] | None:
+    """Per language, question id -> right, for one model of a run's samples.jsonl.
+
+    ``correct`` is either a bool or, as the evaluation stage writes it, one bool per extraction
+    mode (``{"paper": true, "strict": false}``): then the run's mode of record counts. Questions
+    are keyed by ``id`` (the benchmark's question id) when present, else by ``doc_id``.
+    """
     if not path.is_file():
         return None
     outcomes: dict[str, dict[str, bool]] = {}
@@ -105,7 +112,11 @@ def _read_samples(path: Path, role: str) -> dict[str, dict[str, bool]] | None:
                 record = json.loads(line)
                 if record.get("model", role) != role:
                     continue
-                outcomes.setdefault(str(record["lang"]), {})[str(record["doc_id"])] = bool(record["correct"])
+                correct = record["correct"]
+                if isinstance(correct, dict):
+                    correct = correct[mode]
+                key = record.get("id", record["doc_id"])
+                outcomes.setdefault(str(record["lang"]), {})[str(key)] = bool(correct)
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, doc_id, "
                                    f"correct ({error})") from None
@@ -272,6 +283,12 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         alone = [lang for lang in side.languages(task) if lang not in other.languages(task)]
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
+    if b.baseline is None:
+        for key in ("data", "limit"):
+            va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
+            if va != vb:
+                warnings.append(f"{task}: {key} differs ({a.reference}: {va!r}, {b.reference}: {vb!r}): "
+                                "the two sides may not have answered the same questions")
     rows: dict[str, dict] = {}
     for lang in languages:
         acc_a, ci_a, n_a = a.accuracy(task, lang)

@@ -308,7 +308,8 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
 
     run_rows = _run_rows(task, models, languages, paper_languages, training, notes)
     if models:
-        deltas = _delta_rows(models, languages, published, paper_languages)
+        comparison = ((scores.get("comparisons") or {}).get("trained_vs_base") or {}).get(task)
+        deltas = _delta_rows(models, languages, published, paper_languages, comparison)
         run_rows += [row for row in deltas if any(cell.value is not None for cell in row.cells)]
     else:
         notes.append("This run's scores.json has no evaluated models.")
@@ -470,8 +471,17 @@ def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
     return rows
 
 
+def _paired_text(test: dict | None) -> str:
+    """McNemar figures of scores.json's trained-vs-base comparison, for a delta cell's tooltip."""
+    if not test or test.get("p_value") is None:
+        return ""
+    p = test["p_value"]
+    return (f"; exact McNemar on {test.get('n')} paired questions: {test.get('only_b')} right only after "
+            f"training, {test.get('only_a')} only before, p={'<0.001' if p < 0.001 else f'{p:.3f}'}")
+
+
 def _delta_rows(models: list[RunModel], languages: list[str], published: list[Baseline],
-                paper_languages: list[str]) -> list[Row]:
+                paper_languages: list[str], comparison: dict | None = None) -> list[Row]:
     rows = []
     by_role = {m.role: m for m in models}
     head = by_role.get("trained") or by_role.get("base")
@@ -487,8 +497,10 @@ def _delta_rows(models: list[RunModel], languages: list[str], published: list[Ba
         trained, base = values(by_role["trained"]), values(by_role["base"])
         cells = [Cell(None, "Δ trained − base"), empty("not applicable to a difference"),
                  empty("not applicable to a difference")]
+        paired = (comparison or {}).get("languages") or {}
         for column, (a, ra), (b, rb) in zip(columns, trained, base):
-            cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model"))
+            test = paired.get(column) if column is not None else (comparison or {}).get("all")
+            cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model" + _paired_text(test)))
         rows.append(Row(cells[0].display, cells, "delta", "trained minus base, in accuracy points"))
     slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
     for slam in slam_rows:
