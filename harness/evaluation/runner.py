@@ -101,18 +101,29 @@ def _quiet_lm_eval() -> Iterator[None]:
 
 
 def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int) -> tuple[list[dict], Any]:
-    """Run one task in one language through lm-eval; the samples rows and the task version."""
-    from lm_eval import simple_evaluate
+    """Run one task in one language through lm-eval; the samples rows and the task version.
+
+    Calls ``lm_eval.evaluator.evaluate`` on the task loaded from its Python-built config, rather
+    than ``simple_evaluate``, which would also collect the environment (``pip list``, about 0.7 s)
+    on every call; the seeds simple_evaluate would set are set here.
+    """
+    import random
+
+    import numpy as np
+    import torch
+    from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
     config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens)
     name = task_name(task.benchmark, lang)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     with _quiet_lm_eval():
-        results = simple_evaluate(
-            model=lm, tasks=[config], task_manager=TaskManager(include_defaults=False),
-            log_samples=True, bootstrap_iters=0, random_seed=seed, numpy_random_seed=seed,
-            torch_random_seed=seed, fewshot_random_seed=seed,
-        )
+        loaded = TaskManager(include_defaults=False).load([config])
+        for task_object in loaded["tasks"].values():
+            task_object.set_fewshot_seed(seed=seed)
+        results = evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0)
     kind = get_benchmark(task.benchmark).kind
     rows = []
     for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):

@@ -1,0 +1,64 @@
+"""A dummy lm-eval LM that answers with the gold answer for some questions, and data builders."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from lm_eval.api.model import LM
+
+
+class GoldLM(LM):
+    """Answers ``generate_until`` requests: right when ``right(doc)``, otherwise without a number.
+
+    Math docs get "... The answer is <gold>." and X-CSQA docs "... so the answer is (<label>).".
+    Every request is kept in ``requests`` (context, generation kwargs, doc).
+    """
+
+    def __init__(self, right: Callable[[dict], bool] = lambda doc: True):
+        super().__init__()
+        self.right = right
+        self.requests: list[tuple[str, dict, dict]] = []
+
+    def generate_until(self, requests, disable_tqdm: bool = False):
+        answers = []
+        for request in requests:
+            context, kwargs = request.args
+            self.requests.append((context, kwargs, request.doc))
+            doc = request.doc
+            if not self.right(doc):
+                answers.append("Let me think. I am not sure about this one.")
+            elif "choices" in doc:
+                answers.append(f"(A) looks wrong, so the answer is ({doc['answer']}).")
+            else:
+                answers.append(f"First 2 + 3 = 5. The answer is {doc['answer']}.")
+        return answers
+
+    def loglikelihood(self, requests, disable_tqdm: bool = False):
+        raise NotImplementedError
+
+    def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+        raise NotImplementedError
+
+
+def write_mgsm_folder(folder, languages=("en", "de", "bn"), n=6):
+    """Parallel MGSM-format files: question i has answer 10 + i in every language."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for lang in languages:
+        rows = "".join(f"[{lang}] Question {i}: what is 10 + {i}?\t{10 + i:,}\n" for i in range(n))
+        (folder / f"mgsm_{lang}.tsv").write_text(rows, encoding="utf-8")
+    return folder
+
+
+def write_xcsqa_folder(folder, languages=("en", "fr"), n=4):
+    """Parallel X-CSQA files: question i has id q<i> and answer "ABCDE"[i % 5]."""
+    for lang in languages:
+        (folder / lang).mkdir(parents=True, exist_ok=True)
+        rows = [
+            {"id": f"q{i}", "lang": lang, "answerKey": "ABCDE"[i % 5],
+             "question": {"stem": f"[{lang}] Where is thing {i}?",
+                          "choices": [{"label": label, "text": f"place {label}"} for label in "ABCDE"]}}
+            for i in range(n)
+        ]
+        (folder / lang / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return folder
