@@ -54,7 +54,7 @@ def _load(recipe, name: str, train_dir: Path | None, device: str):
         return load_model(recipe.model, device=device), tokenizer
     from harness.training.delta import load_trained_model
 
-    return load_trained_model(recipe, train_dir).to(device).eval(), tokenizer
+    return load_trained_model(recipe, train_dir, device=device), tokenizer
 
 
 def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
@@ -98,7 +98,9 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
 
 def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
-    merged = Path(train_dir) / "merged"
+    from harness.training.delta import MERGED_DIR
+
+    merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():
         return merged
     model, tokenizer = _load(recipe, "trained", train_dir, "cpu")
