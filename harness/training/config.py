@@ -4,49 +4,91 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.schema import Section
 
 
 class TranslationDataConfig(Section):
     source: str = "Mathoctopus/GSM8KInstruct_Parallel"
-    """Hub dataset id, or a local folder of `<xx>-en/train.<xx>` + `train.en` line-parallel files,
-    or a JSONL file with `lang`, `source`, `target` fields."""
+    """Where the X->English pairs come from: `demo` (the pairs shipped in harness/demo/translation),
+    a hub dataset id (MathOctopus's parallel MGSM8KInstruct rows, or rows with `lang`, `source`,
+    `target`), a local folder of `<xx>-en/train.<xx>` + `train.en` line-parallel files (question
+    translations, QAlign's layout), or a local JSON/JSONL file with `lang`, `source`, `target`
+    (and optionally `side`: question|answer) fields."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) of a hub dataset."""
+    split: str = "train"
+    """Split of a hub dataset."""
+    languages: list[str] | None = None
+    """Source languages to train on (default: the recipe's languages except `en`)."""
+    missing_languages: Literal["error", "skip"] = "error"
+    """A training language with no pairs in the source: `error` (exit 2) or `skip` it (recorded in
+    train.json), e.g. bn and th, which the local QAlign question files lack."""
     sides: Literal["questions", "answers", "both"] = "questions"
-    """Which translations to train on."""
+    """Which translations to train on: questions, answers (chain-of-thought solutions) or both.
+    Line-parallel folders hold question translations only."""
     mixing: Literal["natural", "balanced"] = "natural"
     """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
     max_pairs_per_language: int | None = Field(None, gt=0)
+    """Keep at most this many pairs per language (a seeded sample, after filtering)."""
+    filter: bool = True
+    """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
     max_length_ratio: float = Field(3.0, gt=1.0)
-    """Drop pairs whose character-length ratio (either way, script-adjusted) exceeds this."""
+    """Drop pairs whose source/target character-length ratio differs from the language's median
+    ratio by more than this factor either way (the median adjusts for the script)."""
 
 
 class TrainingConfig(Section):
     data: TranslationDataConfig = Field(default_factory=TranslationDataConfig)
     mode: Literal["selective", "full", "lora"] = "selective"
-    """`selective` trains what the selection names (SLAM); `full` every parameter; `lora` adapters."""
+    """`selective` trains what the selection names (SLAM); `full` every parameter; `lora` adapters
+    on the selected layers' sub-layers (policy `all` + sublayers `ffn_attention` is the paper's
+    QAlign+LoRA row)."""
     lora_rank: int = Field(256, gt=0)
-    lora_alpha: int | None = None
+    lora_alpha: int | None = Field(None, gt=0)
+    """LoRA alpha (None: 2 x rank, LLaMA-Factory's default)."""
+    lora_dropout: float = Field(0.0, ge=0, lt=1)
     epochs: float = Field(4, gt=0)
+    max_steps: int | None = Field(None, gt=0)
+    """Stop after this many optimizer steps (overrides epochs; for smoke tests and benchmarks)."""
     global_batch_size: int = Field(512, gt=0)
-    """Per-device batch x gradient accumulation x world size."""
+    """Per-device batch x gradient accumulation x world size; must divide exactly."""
     per_device_batch_size: int = Field(4, gt=0)
     learning_rate: float = Field(2e-5, gt=0)
     lr_scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, ge=0)
     max_length: int = Field(1024, gt=0)
+    """Longest training example in tokens (prompt + English side + EOS); longer ones are cut."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """`auto`: bf16 on GPUs, fp32 on a CPU."""
     deepspeed: bool = False
-    """Use DeepSpeed ZeRO-2 (on by default in the GPU recipes)."""
+    """Use DeepSpeed ZeRO-2 with a generated config (on by default in the GPU recipes)."""
     launcher: Literal["none", "deepspeed", "torchrun"] = "none"
+    """`none`: train in this process (with `deepspeed: true`, one process on a private
+    distributed environment); `deepspeed` / `torchrun`: re-launch the train stage under that
+    launcher on `num_gpus` devices (and the hostfile's nodes)."""
     num_gpus: int = Field(1, gt=0)
+    """Processes (GPUs) per node under a launcher."""
     hostfile: str | None = None
-    """DeepSpeed hostfile for several nodes."""
+    """DeepSpeed hostfile for several nodes (`launcher: deepspeed`)."""
+    master_port: int | None = Field(None, gt=0, lt=65536)
+    """Rendezvous port (default: a free one on a single node, 29500 with a hostfile)."""
     save: Literal["delta", "merged", "both"] = "delta"
-    """`delta`: only the changed tensors (safetensors); `merged`: a full model folder."""
+    """`delta`: only the changed tensors (safetensors); `merged`: a full model folder; `both`."""
     gradient_checkpointing: bool = False
     logging_steps: int = Field(1, gt=0)
     save_steps: int | None = Field(None, gt=0)
     """Checkpoint every N optimizer steps so an interrupted run resumes (None: once per epoch)."""
+    keep_checkpoints: bool = False
+    """Keep `checkpoints/` after training finishes (default: deleted once the weights are saved)."""
+
+    @model_validator(mode="after")
+    def _launcher_fits(self) -> "TrainingConfig":
+        if self.hostfile is not None and self.launcher != "deepspeed":
+            raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
+        if self.launcher == "none" and self.num_gpus > 1:
+            raise ValueError("num_gpus > 1 needs a launcher: set launcher: deepspeed or torchrun")
+        return self

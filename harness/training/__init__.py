@@ -1,0 +1,1 @@
+"""Selective fine-tuning: translation data, the trainable plan, the trainer and its launchers."""

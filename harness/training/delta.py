@@ -1,0 +1,137 @@
+"""Trained weights as the changed tensors only, and the trained model rebuilt as base + delta.
+
+A selective run changes a few % of the model (six layers' up_proj and down_proj of Llama-2-7B:
+8.0%), so the train stage saves just those tensors (``delta.safetensors``, listed with the base
+model they apply to in ``delta.json``). A LoRA run saves its adapters merged into the target
+weights the same way (and the peft adapter folder beside them). ``save: merged|both`` also
+exports a complete model folder (``merged/``) that any transformers user can load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.runs import read_json, write_json
+
+DELTA_FILE = "delta.safetensors"
+DELTA_INFO = "delta.json"
+MERGED_DIR = "merged"
+ADAPTER_DIR = "adapter"
+
+
+def save_delta(model, names: list[str], out: Path, info: dict) -> dict:
+    """Write ``names``' tensors of ``model`` to ``out/delta.safetensors`` and describe them.
+
+    ``info`` (base model source and revision, mode, ...) is stored in ``delta.json`` with the
+    names, shapes, dtype, sizes and the file's sha256.
+    """
+    from safetensors.torch import save_file
+
+    params = dict(model.named_parameters())
+    missing = [name for name in names if name not in params]
+    if missing:
+        raise HarnessError(f"cannot save the delta: parameter(s) {missing[:3]} not in the model")
+    tensors = {name: params[name].detach().to("cpu").contiguous() for name in names}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / DELTA_FILE
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"format": "pt"})
+    tmp.replace(path)
+    dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values()})
+    record = {
+        **info,
+        "file": DELTA_FILE,
+        "names": list(names),
+        "shapes": {name: list(t.shape) for name, t in tensors.items()},
+        "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
+        "parameters": sum(t.numel() for t in tensors.values()),
+        "bytes": path.stat().st_size,
+        "sha256": _sha256(path),
+    }
+    write_json(out / DELTA_INFO, record)
+    return record
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def apply_delta(model, train_dir: Path) -> list[str]:
+    """Copy the delta's tensors into ``model`` (cast to its dtype); returns the names applied."""
+    import torch
+    from safetensors.torch import load_file
+
+    train_dir = Path(train_dir)
+    path = train_dir / DELTA_FILE
+    if not path.exists():
+        raise HarnessError(f"{train_dir}: no {DELTA_FILE}; run the train stage (or use save: delta|both)")
+    tensors = load_file(str(path))
+    params = dict(model.named_parameters())
+    unknown = [name for name in tensors if name not in params]
+    if unknown:
+        raise HarnessError(
+            f"{path}: tensor(s) {unknown[:3]} do not exist in the base model; the delta was trained "
+            "on another architecture (check model.source against delta.json's base_model)"
+        )
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            target = params[name]
+            if tuple(target.shape) != tuple(tensor.shape):
+                raise HarnessError(f"{path}: {name} has shape {list(tensor.shape)} but the base model's is "
+                                   f"{list(target.shape)}; the delta belongs to another model")
+            target.copy_(tensor.to(device=target.device, dtype=target.dtype))
+    return list(tensors)
+
+
+def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
+    """The trained model of a run: the base model + its delta, or the exported merged folder.
+
+    ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
+    the delta, so this returns a plain transformers model in every mode.
+    """
+    from harness.models import load_model
+
+    train_dir = Path(train_dir)
+    if (train_dir / DELTA_FILE).exists():
+        info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
+        base = info.get("base_model", {})
+        if base.get("source") not in (None, recipe.model.source):
+            raise HarnessError(
+                f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
+                f"model.source is {recipe.model.source!r}; use the recipe the run was made with"
+            )
+        model = load_model(recipe.model, dtype=dtype, device=device)
+        apply_delta(model, train_dir)
+        return model.eval()
+    merged = train_dir / MERGED_DIR
+    if (merged / "config.json").exists():
+        from harness.models import ModelConfig
+
+        return load_model(ModelConfig(source=str(merged), dtype=recipe.model.dtype), dtype=dtype, device=device)
+    raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
+
+
+def export_merged(model, tokenizer, folder: Path) -> Path:
+    """A complete model folder (safetensors + config + tokenizer) of the trained model."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp, safe_serialization=True)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(tmp)
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    tmp.replace(folder)
+    return folder

@@ -1,0 +1,127 @@
+"""The `train` stage: check the settings, write the DeepSpeed config, launch, collect.
+
+``launcher: none`` trains in this process, unless ``deepspeed: true``: DeepSpeed needs a
+distributed environment even for one process, so the stage then starts one worker process
+with RANK/LOCAL_RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set (gloo on a CPU, NCCL on a GPU),
+which keeps that process group out of the pipeline's own process. ``launcher: deepspeed``
+re-launches the stage as ``deepspeed --num_gpus N [--hostfile H] --module
+harness.training.worker ...``; ``launcher: torchrun`` as ``torchrun --nproc_per_node N -m
+harness.training.worker ...``. Every rank rebuilds the same data (seeded) and rank 0 writes the
+outputs into the stage folder:
+
+- ``train.json``: loss curve, tokens seen, wall time, throughput, peak memory, GPU-hours, the
+  exact trainable names and counts, data counts and filter counts per language;
+- ``delta.safetensors`` + ``delta.json`` (``save: delta|both``), ``merged/`` (``save:
+  merged|both``), ``adapter/`` (LoRA);
+- ``deepspeed.json`` when DeepSpeed is on; ``checkpoints/`` while training (an interrupted run
+  resumes from the last one; removed at the end unless ``keep_checkpoints``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.runs import read_json, write_json
+from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_accumulation, train_in_process
+
+RECIPE_FILE = "recipe.json"
+WORKER_ERROR = "worker_error.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def check_training(recipe) -> int:
+    """Fail early on settings that cannot work; returns the world size."""
+    from harness.training.plan import world_size
+
+    training = recipe.training
+    if training is None:
+        raise HarnessError(f"recipe {recipe.name!r} has no `training:` section")
+    if training.mode != "full" and recipe.selection is None:
+        raise HarnessError("training.mode selective/lora needs a `selection:` section")
+    world = world_size(training)  # reads (and checks) the hostfile
+    gradient_accumulation(training, world)
+    if training.launcher != "none":
+        import torch
+
+        if torch.cuda.is_available() and training.hostfile is None and training.num_gpus > torch.cuda.device_count():
+            raise HarnessError(f"training.num_gpus {training.num_gpus}: this machine has "
+                               f"{torch.cuda.device_count()} GPU(s)")
+    return world
+
+
+def run_train(recipe, run, out) -> None:
+    """Train as the recipe says and write the stage's files into ``out``."""
+    import torch
+
+    out = Path(out)
+    world = check_training(recipe)
+    training = recipe.training
+    cuda = torch.cuda.is_available()
+    if training.deepspeed:
+        from harness.training.trainer import resolve_precision
+
+        bf16 = resolve_precision(training, cuda) == "bf16"
+        write_json(out / DEEPSPEED_FILE, deepspeed_config(training, bf16, cuda))
+    if training.launcher == "none" and not training.deepspeed:
+        train_in_process(recipe, run, out)
+        return
+    write_json(out / RECIPE_FILE, recipe.resolved())
+    (out / WORKER_ERROR).unlink(missing_ok=True)
+    command, env = launch_command(recipe, run, out, world)
+    result = subprocess.run(command, env=env)
+    if (out / WORKER_ERROR).exists():
+        raise HarnessError(read_json(out / WORKER_ERROR)["error"])
+    if result.returncode != 0:
+        raise RuntimeError(f"training exited with code {result.returncode} (its output is above): "
+                           f"{' '.join(command)}")
+    if not (out / "train.json").exists():
+        raise RuntimeError(f"training finished but wrote no {out / 'train.json'}")
+
+
+def launch_command(recipe, run, out: Path, world: int) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run the worker under the recipe's launcher."""
+    training = recipe.training
+    env = dict(os.environ)
+    worker = ["harness.training.worker", "--run-dir", str(Path(run.root).resolve()), "--out", str(out.resolve())]
+    port = training.master_port or (29500 if training.hostfile else free_port())
+    if training.launcher == "none":  # deepspeed in one process: a private distributed environment
+        env.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
+                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+        return [sys.executable, "-m", *worker], env
+    if training.launcher == "deepspeed":
+        command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", str(training.num_gpus),
+                   "--master_port", str(port)]
+        if training.hostfile:
+            command += ["--hostfile", str(Path(training.hostfile).resolve())]
+        else:
+            command += ["--master_addr", "127.0.0.1"]
+        return [*command, "--module", *worker], env
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(training.num_gpus)]
+    command += ["--master_addr", "127.0.0.1", "--master_port", str(port)]
+    return [*command, "-m", *worker], env
+
+
+def train_summary(train_dir) -> dict:
+    """train.json of a finished train stage."""
+    return read_json(Path(train_dir) / "train.json")
+
+
+def describe(report: dict) -> str:
+    """One line for the terminal."""
+    curve = report.get("loss_curve") or []
+    first = curve[0]["loss"] if curve else float("nan")
+    last = curve[-1]["loss"] if curve else float("nan")
+    return (f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
+            f"{report['steps']} steps; loss {first:.3f} -> {last:.3f}; "
+            f"{report['throughput_tokens_per_s']} tokens/s; {json.dumps(report['outputs'])}")

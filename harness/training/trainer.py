@@ -1,0 +1,370 @@
+"""Training with `transformers.Trainer`: the plan applied, the paper's hyper-parameters, the cost.
+
+This module runs in the process that trains: the pipeline's own process (``launcher: none``),
+or each rank that a launcher started (:mod:`harness.training.worker`). The launch itself is in
+:mod:`harness.training.stage`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.runs import write_json
+
+CHECKPOINTS = "checkpoints"
+DEEPSPEED_FILE = "deepspeed.json"
+TRAIN_FILE = "train.json"
+
+
+# -- settings derived from the recipe ----------------------------------------------------------
+
+def resolve_precision(training, cuda: bool) -> str:
+    """`bf16` or `fp32`: ``auto`` is bf16 on GPUs and fp32 on a CPU."""
+    if training.precision == "auto":
+        return "bf16" if cuda else "fp32"
+    return training.precision
+
+
+def gradient_accumulation(training, world_size: int) -> int:
+    """global batch / (per-device batch x world size), which must divide exactly."""
+    per_step = training.per_device_batch_size * world_size
+    if training.global_batch_size % per_step:
+        raise HarnessError(
+            f"training.global_batch_size {training.global_batch_size} is not a multiple of "
+            f"per_device_batch_size {training.per_device_batch_size} x world size {world_size} = {per_step}; "
+            f"choose a global batch that is (e.g. {max(1, training.global_batch_size // per_step) * per_step}) "
+            "or another per-device batch"
+        )
+    return training.global_batch_size // per_step
+
+
+def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
+    """A ZeRO-2 config for `Trainer(deepspeed=...)`.
+
+    bf16 is set explicitly (the authors' released config leaves it out, which trains in fp32);
+    batch sizes, accumulation and clipping are "auto" so they follow TrainingArguments. There is
+    no `optimizer` block: Trainer's AdamW (torch) is handed to DeepSpeed, which shards its state
+    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine.
+    """
+    return {
+        "bf16": {"enabled": bool(bf16)},
+        "fp16": {"enabled": False},
+        "zero_optimization": {
+            "stage": 2,
+            "allgather_partitions": True,
+            "allgather_bucket_size": 200_000_000,
+            "reduce_scatter": True,
+            "reduce_bucket_size": 200_000_000,
+            "overlap_comm": bool(cuda),
+            "contiguous_gradients": True,
+        },
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "steps_per_print": 1_000_000_000,
+        "wall_clock_breakdown": False,
+    }
+
+
+def distributed_env() -> tuple[int, int, int]:
+    """(rank, local rank, world size) from the launcher's environment (0, 0, 1 without one)."""
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)),
+            int(os.environ.get("WORLD_SIZE", 1)))
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+class PeakMemory:
+    """Peak resident memory (sampled every 20 ms) and, on CUDA, peak allocated memory.
+
+    Sampling (rather than ``ru_maxrss``) measures this block only, even in a process that did
+    other work before (the pipeline runs several stages in one process).
+    """
+
+    def __init__(self, interval: float = 0.02):
+        self.interval = interval
+        self.peak_rss = 0
+        self.cuda_peak = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _rss(self) -> int:
+        try:
+            import psutil
+
+            return psutil.Process().memory_info().rss
+        except ImportError:  # pragma: no cover - psutil comes with accelerate
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak_rss = max(self.peak_rss, self._rss())
+
+    def __enter__(self) -> "PeakMemory":
+        import torch
+
+        self.peak_rss = self._rss()
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import torch
+
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.peak_rss = max(self.peak_rss, self._rss())
+        if torch.cuda.is_available():
+            self.cuda_peak = torch.cuda.max_memory_allocated()
+
+
+def _counting_trainer_class():
+    from transformers import Trainer, TrainerCallback
+
+    class CountingTrainer(Trainer):
+        """Trainer that also counts the target (English-side) tokens it trained on.
+
+        The count is logged with every loss (``target_tokens_seen``) so it is saved in each
+        checkpoint's log history and restored on resume.
+        """
+
+        target_tokens_seen = 0
+
+        def get_batch_samples(self, epoch_iterator, num_batches, device):
+            import torch
+
+            batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
+            local = sum(int((batch["labels"] != -100).sum()) for batch in batches)
+            total = self.accelerator.gather(torch.tensor([local], device=self.args.device)).sum().item()
+            self.target_tokens_seen += int(total)
+            return batches, items
+
+        def log(self, logs, start_time=None):
+            logs["target_tokens_seen"] = self.target_tokens_seen
+            super().log(logs, start_time)
+
+    class RestoreCounts(TrainerCallback):
+        def __init__(self, trainer):
+            self.trainer = trainer
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            seen = [entry["target_tokens_seen"] for entry in state.log_history if "target_tokens_seen" in entry]
+            self.trainer.target_tokens_seen = seen[-1] if seen else 0
+
+    return CountingTrainer, RestoreCounts
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+def wrap_lora(model, plan, training):
+    """peft LoRA adapters on exactly the plan's modules (rank and alpha from the recipe)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=training.lora_rank,
+        lora_alpha=training.lora_alpha or 2 * training.lora_rank,
+        lora_dropout=training.lora_dropout,
+        target_modules=list(plan.target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    wrapped = get_peft_model(model, config)
+    trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
+    if trainable != plan.trainable:
+        raise RuntimeError(f"LoRA adapters have {trainable} parameters, the plan says {plan.trainable}")
+    return wrapped
+
+
+def prepare_model(model, plan, training):
+    """Freeze to the plan (selective/full) or add adapters (lora); gradient checkpointing."""
+    from harness.training.plan import apply_plan
+
+    if plan.mode == "lora":
+        model = wrap_lora(model, plan, training)
+        trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    else:
+        trainable = apply_plan(model, plan)
+    if training.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if plan.mode != "full":
+            model.enable_input_require_grads()
+    return model, trainable
+
+
+# -- training ----------------------------------------------------------------------------------
+
+def train_layers(recipe, run) -> list[int] | None:
+    """The layers this run trains: from the select stage (None for full fine-tuning)."""
+    if recipe.training.mode == "full":
+        return None
+    from harness.selection.stage import selected_layers
+
+    return selected_layers(run.require("select"))
+
+
+def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
+    """Train in this process (one rank); rank 0 writes the outputs and returns train.json's data."""
+    import torch
+    from transformers import TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from harness.models import load_model, load_tokenizer
+    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
+    from harness.training.plan import build_plan
+
+    started = time.time()
+    training = recipe.training
+    out = Path(out)
+    rank, local_rank, world = distributed_env()
+    cuda = torch.cuda.is_available()
+    precision = resolve_precision(training, cuda)
+    accumulation = gradient_accumulation(training, world)
+    deepspeed_file = out / DEEPSPEED_FILE if training.deepspeed else None
+    if deepspeed_file is not None and not deepspeed_file.exists():
+        raise HarnessError(f"{deepspeed_file}: missing; the train stage writes it before launching")
+
+    layers = train_layers(recipe, run)
+    sublayers = recipe.selection.sublayers if recipe.selection is not None else "up_down"
+    tokenizer = load_tokenizer(recipe.model, padding_side="right")
+    data = build_translation_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
+
+    device = f"cuda:{local_rank}" if cuda else "cpu"
+    # Plain Trainer keeps fp32 weights and autocasts to bf16; DeepSpeed holds bf16 weights and
+    # fp32 master copies of the trainable ones in its optimizer.
+    dtype = torch.bfloat16 if (training.deepspeed and precision == "bf16") else torch.float32
+    model = load_model(recipe.model, dtype=dtype, device=device)
+    plan = build_plan(model.config, layers, sublayers, training.mode, training.lora_rank, model=model)
+    model, trainable_names = prepare_model(model, plan, training)
+    model.config.use_cache = False
+
+    checkpoints = out / CHECKPOINTS
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=training.per_device_batch_size,
+        gradient_accumulation_steps=accumulation,
+        num_train_epochs=training.epochs,
+        max_steps=training.max_steps or -1,
+        learning_rate=training.learning_rate,
+        lr_scheduler_type=training.lr_scheduler,
+        warmup_steps=training.warmup_ratio,
+        weight_decay=training.weight_decay,
+        max_grad_norm=training.max_grad_norm,
+        optim="adamw_torch_fused" if cuda else "adamw_torch",
+        bf16=precision == "bf16",
+        logging_steps=training.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps" if training.save_steps else "epoch",
+        save_steps=training.save_steps or 500,
+        save_total_limit=2,
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        use_cpu=not cuda,
+        dataloader_pin_memory=cuda,
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        report_to="none",
+        deepspeed=str(deepspeed_file) if deepspeed_file else None,
+        disable_tqdm=False,
+    )
+    trainer_class, restore_counts = _counting_trainer_class()
+    trainer = trainer_class(
+        model=model, args=args, train_dataset=ExampleDataset(data.examples),
+        data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+    )
+    trainer.add_callback(restore_counts(trainer))
+    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+
+    with PeakMemory() as memory:
+        result = trainer.train(resume_from_checkpoint=resume)
+    peaks = _gather_peaks(trainer, memory)
+    if rank != 0:
+        return None
+
+    # -- outputs (rank 0) ----------------------------------------------------------------------
+    unwrapped = trainer.model
+    if plan.mode == "lora":
+        unwrapped.save_pretrained(out / ADAPTER_DIR)
+        unwrapped = unwrapped.merge_and_unload()
+    base_info = {"base_model": {"source": recipe.model.source, "revision": recipe.model.revision},
+                 "mode": plan.mode, "layers": plan.layers, "sublayers": plan.sublayers}
+    outputs: dict[str, Any] = {}
+    if training.save in ("delta", "both"):
+        record = save_delta(unwrapped, plan.names, out, base_info)
+        outputs["delta"] = {"file": record["file"], "parameters": record["parameters"], "bytes": record["bytes"],
+                            "dtype": record["dtype"]}
+    if training.save in ("merged", "both"):
+        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR).name)
+
+    state = trainer.state
+    wall = time.time() - started
+    runtime = result.metrics.get("train_runtime", wall)
+    session_tokens = state.num_input_tokens_seen - getattr(trainer, "_initial_num_input_tokens_seen", 0)
+    report = {
+        "mode": plan.mode,
+        "plan": {
+            "layers": plan.layers, "sublayers": plan.sublayers, "trainable": plan.trainable,
+            "total": plan.total, "share": plan.share, "lora_rank": plan.lora_rank,
+            "names": plan.names, "counts": plan.counts,
+        },
+        "trainable_names": trainable_names,
+        "hyperparameters": {
+            "epochs": training.epochs, "max_steps": training.max_steps,
+            "global_batch_size": training.global_batch_size,
+            "per_device_batch_size": training.per_device_batch_size,
+            "gradient_accumulation_steps": accumulation, "world_size": world,
+            "learning_rate": training.learning_rate, "lr_scheduler": training.lr_scheduler,
+            "warmup_ratio": training.warmup_ratio, "weight_decay": training.weight_decay,
+            "max_length": training.max_length, "precision": precision, "seed": recipe.seed,
+            "deepspeed": training.deepspeed, "zero_stage": 2 if training.deepspeed else None,
+            "launcher": training.launcher, "device": "cuda" if cuda else "cpu",
+            "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
+        },
+        "data": data.report,
+        "steps": state.global_step,
+        "epochs_done": state.epoch,
+        "loss_curve": [{"step": e["step"], "loss": e["loss"], "learning_rate": e.get("learning_rate"),
+                        "grad_norm": e.get("grad_norm"), "epoch": e.get("epoch")}
+                       for e in state.log_history if "loss" in e],
+        "train_loss": result.training_loss,
+        "tokens_seen": {"non_pad": int(state.num_input_tokens_seen),
+                        "target": int(getattr(trainer, "target_tokens_seen", 0))},
+        "resumed_from": Path(resume).name if resume else None,
+        "wall_time_s": round(wall, 3),
+        "train_runtime_s": round(runtime, 3),
+        "throughput_tokens_per_s": round(session_tokens / runtime, 2) if runtime else None,
+        "peak_memory": peaks,
+        "gpu_hours": round(runtime * world / 3600, 6) if cuda else 0.0,
+        "outputs": outputs,
+    }
+    if not training.keep_checkpoints:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    write_json(out / TRAIN_FILE, report)
+    return report
+
+
+def _gather_peaks(trainer, memory: PeakMemory) -> dict[str, Any]:
+    """Peak memory: the largest over ranks (CPU RSS; CUDA max allocated on GPUs)."""
+    import torch
+
+    values = torch.tensor([memory.peak_rss, memory.cuda_peak or 0], dtype=torch.float64,
+                          device=trainer.args.device)
+    if trainer.args.world_size > 1:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    rss, cuda_peak = (int(v) for v in values.tolist())
+    return {"cpu_rss_bytes": rss, "cuda_max_allocated_bytes": cuda_peak if memory.cuda_peak is not None else None,
+            "scope": "the training loop (max over ranks)"}

@@ -1,0 +1,49 @@
+"""One training rank, started by the train stage under a launcher.
+
+    python -m harness.training.worker --run-dir RUN --out STAGE_DIR [--local_rank N]
+
+Reads the resolved recipe the stage wrote (``STAGE_DIR/recipe.json``) and trains; a user
+mistake found here is written to ``STAGE_DIR/worker_error.json`` (rank 0) so the stage can
+report it as one clear message, and the process exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.training.worker")
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=None,
+                        help="set by the deepspeed launcher; LOCAL_RANK is used")
+    args = parser.parse_args(argv)
+    if args.local_rank is not None:
+        os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    if not Path("/dev/nvidiactl").exists():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+
+    from harness.errors import HarnessError
+    from harness.recipe import Recipe
+    from harness.runs import Run, read_json, write_json
+    from harness.training.stage import RECIPE_FILE, WORKER_ERROR
+    from harness.training.trainer import train_in_process
+
+    out = Path(args.out)
+    try:
+        recipe = Recipe.model_validate(read_json(out / RECIPE_FILE))
+        train_in_process(recipe, Run(Path(args.run_dir)), out)
+    except HarnessError as error:
+        if int(os.environ.get("RANK", 0)) == 0:
+            write_json(out / WORKER_ERROR, {"error": str(error)})
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
