@@ -243,6 +243,12 @@ def test_run_report_writes_every_format_and_publishes(tmp_path, capsys):
     assert (published / "mgsm_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     printed = capsys.readouterr().out
     assert "This run: trained" in printed and "per-language details" not in printed
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (published / "report.md").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert published.stat().st_mode & 0o777 == 0o777 & ~umask
 
 
 def test_report_never_overwrites_another_runs_folder(tmp_path):

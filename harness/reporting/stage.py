@@ -146,10 +146,14 @@ def publish(out: Path, run_root: Path, root: Path) -> Path:
     if suffix > 1:
         print(f"report: {root / name} belongs to another run; publishing to {target} instead", file=sys.stderr)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{target.name}."))
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a report is for reading
         for item in out.iterdir():
             if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json"):
-                shutil.copy2(item, staging / item.name)
+                shutil.copyfile(item, staging / item.name)
+                os.chmod(staging / item.name, 0o666 & ~umask)
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
