@@ -158,6 +158,14 @@ def test_training_record_variants():
     record = TrainingRecord.from_json({"plan": {"trainable_parameters": 1, "total_parameters": 4}, "wall_seconds": 90})
     assert record.trained_share == 25.0 and record.cost_display == "1.5 min"
     assert TrainingRecord.from_json(None) is None
+    # the shape the train stage writes
+    record = TrainingRecord.from_json({"plan": {"trainable": 90, "total": 1000, "share": 0.09},
+                                       "train_runtime_s": 42.0, "wall_time_s": 50.0, "gpu_hours": 0.0,
+                                       "hyperparameters": {"device": "cpu"}})
+    assert record.trained_share == pytest.approx(9.0) and record.cost_display == "42 s (CPU)"
+    gpu = TrainingRecord.from_json({"plan": {"share": 0.065}, "train_runtime_s": 3600.0, "gpu_hours": 8.0,
+                                    "hyperparameters": {"device": "cuda"}})
+    assert gpu.cost_display == "8.00 GPU-h" and "8.000 GPU-hours" in gpu.cost_description
 
 
 # -- renderers -------------------------------------------------------------------------------

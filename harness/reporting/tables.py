@@ -222,7 +222,7 @@ class TrainingRecord:
             if trainable and total:
                 share = 100.0 * trainable / total
         gpu_hours = _first(data, ("gpu_hours",))
-        seconds = _first(data, ("wall_seconds", "wall_time_seconds", "train_seconds", "seconds", "wall_time"))
+        seconds = _first(data, ("train_runtime_s", "wall_time_s", "wall_seconds", "seconds"))
         cost_display = cost_value = None
         parts = []
         if gpu_hours:
@@ -234,6 +234,9 @@ class TrainingRecord:
             parts.append(f"wall time {seconds:.0f} s")
         if gpu_hours:
             parts.append(f"{gpu_hours:.3f} GPU-hours")
+        device = (data.get("hyperparameters") or {}).get("device")
+        if device and not gpu_hours and cost_display:
+            cost_display += f" ({device.upper()})"
         description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
                        "time relative to SLAM's") if parts else None
         return cls(share, cost_display, cost_value, description)
