@@ -48,15 +48,23 @@ def test_languages_default_to_the_recipes_that_the_benchmark_has():
 @pytest.mark.parametrize(
     ("tasks", "message"),
     [
-        ([TaskConfig(name="gsm8k")], r"evaluation.tasks.0.name: unknown benchmark 'gsm8k'"),
-        ([TaskConfig(name="msvamp", languages=["te"])], r"evaluation.tasks.0.languages: benchmark 'msvamp' has no language 'te'"),
-        ([TaskConfig(name="mgsm"), TaskConfig(name="mgsm")], r"evaluation.tasks.1.name: 'mgsm' is listed twice"),
         ([TaskConfig(name="xcsqa")], r"evaluation.tasks.0: none of the recipe's languages \(bn, th\) is in 'xcsqa'"),
     ],
 )
 def test_resolve_tasks_errors(tasks, message):
     with pytest.raises(HarnessError, match=message):
         resolve_tasks(EvaluationConfig(tasks=tasks), ["bn", "th"])
+
+
+def test_task_config_validates_names_and_languages():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"unknown benchmark 'mgms' \(did you mean 'mgsm'\?\)"):
+        TaskConfig(name="mgms")
+    with pytest.raises(ValidationError, match=r"'msvamp' has no language te; it has: bn, th"):
+        TaskConfig(name="msvamp", languages=["te", "en"])
+    with pytest.raises(ValidationError, match=r"task mgsm listed twice"):
+        EvaluationConfig(tasks=[TaskConfig(name="mgsm"), TaskConfig(name="mgsm")])
 
 
 # -- run_models -----------------------------------------------------------------------------------

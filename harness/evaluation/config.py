@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from harness.schema import Section
 
@@ -19,6 +19,22 @@ class TaskConfig(Section):
     limit: int | None = Field(None, gt=0)
     """Evaluate only the first N questions per language."""
 
+    @model_validator(mode="after")
+    def _known_benchmark_and_languages(self) -> "TaskConfig":
+        from harness.datasets import BENCHMARKS
+        from harness.registry import suggest
+
+        if self.name not in BENCHMARKS:
+            raise ValueError(
+                f"unknown benchmark {self.name!r}{suggest(self.name, BENCHMARKS.names())}; "
+                f"choose from: {', '.join(BENCHMARKS.names())} (`harness ls tasks`)"
+            )
+        known = BENCHMARKS.get(self.name).languages
+        unknown = [lang for lang in self.languages or [] if lang not in known]
+        if unknown:
+            raise ValueError(f"{self.name!r} has no language {', '.join(unknown)}; it has: {', '.join(known)}")
+        return self
+
 
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
@@ -26,6 +42,16 @@ class EvaluationConfig(Section):
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: int = Field(8, gt=0)
+    """Questions generated together (hf backend; vLLM schedules its own batches)."""
     max_new_tokens: int = Field(512, gt=0)
+    """The paper's 512; lower it for quick runs."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
+
+    @model_validator(mode="after")
+    def _each_task_once(self) -> "EvaluationConfig":
+        names = [task.name for task in self.tasks]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"task {', '.join(twice)} listed twice; merge the entries")
+        return self

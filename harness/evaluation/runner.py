@@ -58,22 +58,10 @@ class EvalTask:
 def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]:
     """The recipe's tasks with their languages (default: the recipe's that the benchmark has)."""
     tasks: list[EvalTask] = []
-    seen = set()
     for index, task in enumerate(evaluation.tasks):
         where = f"evaluation.tasks.{index}"
-        try:
-            benchmark = get_benchmark(task.name)
-        except HarnessError as error:
-            raise HarnessError(f"{where}.name: {error}") from None
-        if task.name in seen:
-            raise HarnessError(f"{where}.name: {task.name!r} is listed twice; merge the two entries")
-        seen.add(task.name)
+        benchmark = get_benchmark(task.name)  # names, languages, duplicates: checked by the schema
         if task.languages is not None:
-            for lang in task.languages:
-                try:
-                    benchmark.check_language(lang)
-                except HarnessError as error:
-                    raise HarnessError(f"{where}.languages: {error}") from None
             languages = tuple(task.languages)
         else:
             languages = tuple(lang for lang in recipe_languages if lang in benchmark.languages)
@@ -89,7 +77,7 @@ def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]
 # -- one (model, task, language) ---------------------------------------------------------------
 
 @contextmanager
-def _quiet_lm_eval() -> Iterator[None]:
+def quiet_lm_eval() -> Iterator[None]:
     """lm-eval logs several warnings per task; keep the terminal to our own progress."""
     logger = logging.getLogger("lm_eval")
     level = logger.level
@@ -119,7 +107,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    with _quiet_lm_eval():
+    with quiet_lm_eval():
         loaded = TaskManager(include_defaults=False).load([config])
         for task_object in loaded["tasks"].values():
             task_object.set_fewshot_seed(seed=seed)

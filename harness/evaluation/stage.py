@@ -11,7 +11,7 @@ from pathlib import Path
 
 from harness.datasets import load_benchmark
 from harness.errors import HarnessError
-from harness.evaluation.runner import EvalTask, resolve_tasks, run_models
+from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
 
 TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
@@ -65,7 +65,8 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
         from lm_eval.models.huggingface import HFLM
 
         model, tokenizer = _load(recipe, name, train_dir, device)
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+        with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
+            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):
