@@ -28,7 +28,7 @@ from harness.reporting.plots import copy_selection_plot, language_bars, plot_bas
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
-from harness.reporting.tables import TASK_TITLES, TableOptions, TrainingRecord, report_tables
+from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
 from harness.runs import atomic_write_text, read_json, write_json
 
 OWNER_FILE = "REPORT_OF.json"
@@ -121,7 +121,9 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
         ("Reproduces", str(getattr(recipe, "reproduces", None) or "–")),
         ("Run directory", str(Path(run.root))),
         ("Models", "; ".join(f"{role}: {entry.get('source', '?')}" for role, entry in models.items()) or "–"),
-        ("Compared with", f"the paper's {config.size} rows" if config.size else "every size group of the paper"),
+        ("Compared with", "no published baselines (none of the run's tasks is a paper benchmark)"
+         if not any(task in BENCHMARK_OF_TASK for task in by_task) else
+         f"the paper's {config.size} rows" if config.size else "every size group of the paper"),
         ("Answer extraction", str(scores.get("extraction", "?"))),
         ("Versions", f"harness {scores.get('harness_version', '?')}, lm-eval {scores.get('lm_eval_version', '?')}"),
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),

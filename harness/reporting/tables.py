@@ -34,7 +34,7 @@ PAPER_LANGUAGES = {"mgsm": MATH_LANGUAGES, "msvamp": MATH_LANGUAGES, "xcsqa": XC
 TASK_TITLES = {"mgsm": "MGSM (in-domain)", "msvamp": "MSVAMP (out-of-domain)", "xcsqa": "X-CSQA (dev)",
                "demo": "Demo math problems (this project's own data)"}
 
-RowKind = Literal["baseline", "run", "strict", "delta"]
+RowKind = Literal["baseline", "run", "strict", "delta", "detail"]
 
 
 @dataclass
@@ -305,9 +305,10 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
             notes.append(f"The paper reports no {', '.join(extra)} numbers; its averages cover "
                          f"{', '.join(paper_languages)}.")
     elif benchmark is None:
+        what = ("the run's base and trained models" if len(models) > 1 else
+                "the run's own model" + (f" ({models[0].role})" if models else ""))
         notes.append(f"No published baselines: the {task!r} task is not one of the paper's benchmarks "
-                     "(the paper has no numbers for it), so the table compares the run's base and "
-                     "trained models only.")
+                     f"(the paper has no numbers for it), so the table shows {what} only.")
 
     run_rows = _run_rows(task, models, languages, paper_languages, training, notes)
     if models:
@@ -330,9 +331,13 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
         _mark_best(group, columns)
 
     title = f"{TASK_TITLES.get(task, task)}: accuracy (%)"
-    caption = ("Published rows from arXiv 2501.03681 (SLAM), grouped by model size; the run's rows "
-               "beside them, with deltas. Best per column and size group in bold.") if published else \
-        "The run's models before and after training, with the change per language."
+    if published:
+        caption = ("Published rows from arXiv 2501.03681 (SLAM), grouped by model size; the run's rows "
+                   "beside them, with deltas. Best per column and size group in bold.")
+    elif len(models) > 1:
+        caption = "The run's models before and after training, with the change per language."
+    else:
+        caption = "The run's model per language (this run evaluated one model)."
     return Table(f"{task}_accuracy", title, columns, groups, caption, notes)
 
 
@@ -610,7 +615,7 @@ def details_table(task: str, scores: dict) -> Table:
             cells.append(number(float(entry["accuracy"]), None))
             ci = entry.get("ci95")
             cells.append(Cell(None, f"[{ci[0]:.1f}, {ci[1]:.1f}]") if ci else empty("no interval recorded"))
-        rows.append(Row(lang, cells, "run"))
+        rows.append(Row(lang, cells, "detail"))
     header = scores.get("extraction")
     notes = [f"Scores of record use the {header!r} answer extraction." if header else
              "scores.json does not say which answer extraction it used."]
