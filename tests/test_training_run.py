@@ -176,8 +176,21 @@ def test_a_language_with_no_pairs(tiny_llama_dir, tmp_path):
 
 
 def test_a_global_batch_the_devices_cannot_divide(tiny_llama_dir, tmp_path):
-    with pytest.raises(HarnessError, match="global_batch_size 10 is not a multiple of per_device_batch_size 4"):
-        train(make_recipe(tiny_llama_dir, global_batch_size=10), make_run(tmp_path / "run"))
+    from harness.recipe import load_recipe
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text(f"""
+name: batch_test
+languages: [de, en]
+model: {{source: "{tiny_llama_dir}"}}
+selection: {{layers: {{policy: first_k, k: 1}}}}
+training: {{global_batch_size: 512, per_device_batch_size: 4, launcher: torchrun, num_gpus: 3}}
+""")
+    with pytest.raises(HarnessError, match=r"recipe.yaml: training: .*global_batch_size 512 is not a multiple of "
+                                           r"per_device_batch_size 4 x 3 process\(es\) = 12"):
+        load_recipe(path)
+    with pytest.raises(HarnessError, match="global_batch_size 10 is not a multiple"):
+        load_recipe(path, ["training.launcher=none", "training.num_gpus=1", "training.global_batch_size=10"])
 
 
 def test_a_hostfile_that_does_not_exist(tiny_llama_dir, tmp_path):

@@ -91,4 +91,10 @@ class TrainingConfig(Section):
             raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
         if self.launcher == "none" and self.num_gpus > 1:
             raise ValueError("num_gpus > 1 needs a launcher: set launcher: deepspeed or torchrun")
+        per_step = self.per_device_batch_size * (self.num_gpus if self.launcher != "none" else 1)
+        if self.hostfile is None and self.global_batch_size % per_step:
+            raise ValueError(
+                f"global_batch_size {self.global_batch_size} is not a multiple of per_device_batch_size "
+                f"{self.per_device_batch_size} x {per_step // self.per_device_batch_size} process(es) = {per_step}"
+            )
         return self

@@ -297,10 +297,10 @@ def format_plan(plan: TrainablePlan, origin: str, source: str, world: int) -> st
         lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
     memory = plan.memory(world)
     lines += [
-        f"memory per GPU (bf16 weights, bf16 grads and fp32 AdamW state for trainable; no activations):",
-        f"  without ZeRO:          weights {_gib(memory['weights_bf16'])} + grads "
+        "memory per GPU (bf16 weights, bf16 grads and fp32 AdamW state for trainable; no activations):",
+        f"  {'without ZeRO:':<22} weights {_gib(memory['weights_bf16'])} + grads "
         f"{_gib(memory['gradients_bf16'])} + optimizer {_gib(memory['optimizer_fp32'])} = {_gib(memory['total'])}",
-        f"  ZeRO-2 over {world} GPU(s): weights {_gib(memory['zero2']['weights_bf16'])} + grads "
+        f"  {f'ZeRO-2 over {world} GPU(s):':<22} weights {_gib(memory['zero2']['weights_bf16'])} + grads "
         f"{_gib(memory['zero2']['gradients_bf16'])} + optimizer {_gib(memory['zero2']['optimizer_fp32'])} "
         f"= {_gib(memory['zero2']['total'])}",
     ]

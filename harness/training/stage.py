@@ -75,7 +75,14 @@ def run_train(recipe, run, out) -> None:
         write_json(out / DEEPSPEED_FILE, deepspeed_config(training, bf16, cuda))
     if training.launcher == "none" and not training.deepspeed:
         train_in_process(recipe, run, out)
-        return
+    else:
+        _launch(recipe, run, out, world)
+    from rich.console import Console
+
+    Console(stderr=True).print(describe(train_summary(out)), highlight=False)
+
+
+def _launch(recipe, run, out: Path, world: int) -> None:
     write_json(out / RECIPE_FILE, recipe.resolved())
     (out / WORKER_ERROR).unlink(missing_ok=True)
     command, env = launch_command(recipe, run, out, world)
@@ -124,4 +131,4 @@ def describe(report: dict) -> str:
     last = curve[-1]["loss"] if curve else float("nan")
     return (f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
             f"{report['steps']} steps; loss {first:.3f} -> {last:.3f}; "
-            f"{report['throughput_tokens_per_s']} tokens/s; {json.dumps(report['outputs'])}")
+            f"{report['throughput_tokens_per_s']} tokens/s; saved {', '.join(report['outputs'])}")
