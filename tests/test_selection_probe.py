@@ -193,3 +193,24 @@ def test_stage_bad_inputs(tiny_llama_dir, probe_files, tmp_path):
     (probe_files / "mgsm_zh.tsv").write_text("", encoding="utf-8")
     with pytest.raises(HarnessError, match="selection.probe.dataset 'mgsm'.*no questions"):
         run(make_recipe(tiny_llama_dir, probe_files, {"policy": "slam_msd"}), tmp_path)
+
+
+def test_translation_probe_questions_are_matched_through_english(tmp_path):
+    from harness.selection.stage import probe_question_set
+
+    english = ["One apple.", "Two pears.", "Three plums."]
+    for lang, lines in {"de": ["Ein Apfel.", "Zwei Birnen.", "Drei Pflaumen."],
+                        "fr": ["Deux poires.", "Trois prunes."]}.items():
+        folder = tmp_path / f"{lang}-en"
+        folder.mkdir()
+        (folder / f"train.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / "train.en").write_text("\n".join(english[-len(lines):]) + "\n", encoding="utf-8")
+    probe = ProbeConfig(dataset="translation", path=str(tmp_path), n=5)
+    questions, info = probe_question_set(probe, ["de", "fr", "en"])
+    # only "Two pears." and "Three plums." are translated into both languages
+    assert info["parallel"] is True
+    assert questions == {"de": ["Zwei Birnen.", "Drei Pflaumen."], "fr": ["Deux poires.", "Trois prunes."],
+                         "en": ["Two pears.", "Three plums."]}
+    assert "fewer than selection.probe.n" in info["note"]
+    with pytest.raises(HarnessError, match="selection.probe.dataset 'translation'.*no translation pairs for zh"):
+        probe_question_set(probe, ["de", "zh", "en"])

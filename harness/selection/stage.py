@@ -38,13 +38,24 @@ PLOTS = {
 
 # -- probe questions ---------------------------------------------------------------------------
 
-def load_probe_questions(probe: ProbeConfig, languages: Sequence[str]) -> dict[str, list[str]]:
-    """The same n question indices in every language (parallel), from ``probe.dataset``.
+def load_probe_questions(probe: ProbeConfig, languages: Sequence[str], training_data=None) -> dict[str, list[str]]:
+    """The probe questions per language (see :func:`probe_question_set`)."""
+    return probe_question_set(probe, languages, training_data)[0]
+
+
+def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_data=None):
+    """(questions per language, facts about them): the same n question indices in every language.
 
     When a language has fewer than n questions, every language is cut to the smallest count so
-    that the questions stay parallel; a language with none is an error.
+    that the questions stay parallel; a language with none is an error. ``training_data`` (the
+    recipe's ``training.data``) is where ``dataset: translation`` reads pairs when
+    ``probe.path`` is not set.
     """
-    by_lang = {lang: _questions(probe, lang) for lang in languages}
+    info = {"parallel": True}
+    if probe.dataset == "translation":
+        by_lang, info = _translation_questions(probe, list(languages), training_data)
+    else:
+        by_lang = {lang: _questions(probe, lang) for lang in languages}
     empty = [lang for lang, questions in by_lang.items() if not questions]
     if empty:
         raise HarnessError(
@@ -54,12 +65,13 @@ def load_probe_questions(probe: ProbeConfig, languages: Sequence[str]) -> dict[s
             "at files that have them, or remove those languages from the recipe's languages"
         )
     common = min(len(questions) for questions in by_lang.values())
-    return {lang: questions[:common] for lang, questions in by_lang.items()}
+    if common < probe.n:
+        info["note"] = " ".join(filter(None, [info.get("note"), f"{common} questions per language, fewer than selection.probe.n = {probe.n}: "
+                        "the smallest language's count, so that every language has the same number"]))
+    return {lang: questions[:common] for lang, questions in by_lang.items()}, info
 
 
 def _questions(probe: ProbeConfig, lang: str) -> list[str]:
-    if probe.dataset == "translation":
-        return _translation_sources(probe, lang)
     from harness.datasets import load_benchmark
 
     try:
@@ -69,16 +81,51 @@ def _questions(probe: ProbeConfig, lang: str) -> list[str]:
     return [example.question for example in examples][: probe.n]
 
 
-def _translation_sources(probe: ProbeConfig, lang: str) -> list[str]:
-    """The source side of the translation pairs (English: the target side of the same pairs)."""
-    try:
-        from harness.training.data import probe_sentences
-    except ImportError:
+def _translation_questions(probe: ProbeConfig, languages: list[str], training_data) -> dict[str, list[str]]:
+    """Parallel questions from X->English translation pairs (question side).
+
+    Pairs of different languages are matched through their English side: the questions are the
+    English sentences that every language translates (in the order of the first language's
+    pairs), English itself, and each language's translation of them.
+    """
+    from harness.training.config import TranslationDataConfig
+    from harness.training.data import load_pairs
+
+    if probe.path is not None:
+        data = TranslationDataConfig(source=probe.path, sides="questions")
+    elif training_data is not None:
+        data = training_data.model_copy(update={"sides": "questions", "missing_languages": "error"})
+    else:
         raise HarnessError(
-            "selection.probe.dataset 'translation' is not available yet in this checkout; use a "
-            "benchmark dataset (mgsm, msvamp, xcsqa, demo) for the probe"
-        ) from None
-    return probe_sentences(probe.path, lang, probe.n)
+            "selection.probe.dataset 'translation': set selection.probe.path (a translation source: "
+            "`demo`, a folder, a JSONL file or a hub id) or add a `training.data` section"
+        )
+    others = [lang for lang in languages if lang != "en"]
+    try:
+        pairs = load_pairs(data, others).pairs
+    except HarnessError as error:
+        raise HarnessError(f"selection.probe.dataset 'translation' (source {data.source!r}): {error}") from None
+    by_english = {lang: {} for lang in others}
+    for lang in others:
+        for pair in pairs.get(lang, []):
+            by_english[lang].setdefault(pair.target.strip(), pair.source)
+    order = list(by_english[others[0]]) if others else []
+    shared = [text for text in order if all(text in by_english[lang] for lang in others)][: probe.n]
+    if shared:
+        out = {lang: [by_english[lang][text] for text in shared] for lang in others}
+        out["en"] = list(shared)
+        info = {"parallel": True, "matched_on": "English side of the pairs"}
+    else:
+        # No English sentence is translated into every language: not a parallel set. Each language
+        # gets the source side of its first n pairs; English the English side of the first
+        # language's. The statistics compare languages on different sentences: said in selection.json.
+        out = {lang: list(by_english[lang].values())[: probe.n] for lang in others}
+        out["en"] = order[: probe.n]
+        info = {"parallel": False, "note": (
+            f"the translation pairs of {data.source!r} share no English sentence across all "
+            "languages, so the probe questions are not parallel: each language's first n source "
+            "sentences, English the English side of the " + others[0] + " pairs")}
+    return {lang: out.get(lang, []) for lang in languages}, info
 
 
 # -- the stage ---------------------------------------------------------------------------------
@@ -134,7 +181,8 @@ def run_select(recipe, run, out) -> None:
     model = None
     if policy.needs_probe or selection.probe.always:
         statistics.check_languages(languages)
-        questions = load_probe_questions(selection.probe, languages)
+        questions, question_info = probe_question_set(
+            selection.probe, languages, recipe.training.data if recipe.training is not None else None)
         device = _device()
         model = load_model(recipe.model, device=device)
         tokenizer = load_tokenizer(recipe.model)
@@ -147,6 +195,7 @@ def run_select(recipe, run, out) -> None:
         result["probe"] = {
             **selection.probe.model_dump(mode="json"),
             "questions_per_language": len(next(iter(questions.values()))),
+            "questions": question_info,
             "tokens": counts.tokens,
             "device": device,
             "seconds": round(seconds, 2),
