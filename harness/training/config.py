@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.schema import Section
 
@@ -37,6 +37,18 @@ class TranslationDataConfig(Section):
     max_length_ratio: float = Field(3.0, gt=1.0)
     """Drop pairs whose source/target character-length ratio differs from the language's median
     ratio by more than this factor either way (the median adjusts for the script)."""
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, languages: list[str] | None) -> list[str] | None:
+        from harness.languages import LANGUAGE_NAMES
+        from harness.registry import suggest
+
+        for code in languages or []:
+            if code not in LANGUAGE_NAMES:
+                raise ValueError(f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
+                                 f"known: {', '.join(sorted(LANGUAGE_NAMES))}")
+        return languages
 
 
 class TrainingConfig(Section):
