@@ -5,15 +5,20 @@
 
 Time: the same batches (same questions, same tokenisation, same padding) go through
 ``model(**batch)`` under ``torch.inference_mode`` without hooks ("plain") and through the
-probe (``probe_language``: hooks on every layer's gate activation, counting into int64
-accumulators). Passes alternate, the first pair is a warm-up, the median of the rest is
-reported. Target: probe / plain <= 1.15.
+probe (hooks on every layer's gate activation, counting into int64 accumulators, as
+``probe_language`` does). Each batch goes through both, in alternating order, ``--repeats``
+times; the headline is the sum over batches of each side's fastest repeat (robust on a shared
+machine), with total wall and CPU seconds and the median per-batch ratio beside it.
+Target: probe / plain <= 1.15.
 
 Memory: the probe's state is two int64 [layers, d_inter] accumulators per language (exact size
 printed). To show that nothing else grows with the number of questions, each of n and 4n runs in
 a fresh process that loads the model, runs one warm-up batch, then probes; reported are
-- the peak growth of the process's resident memory over the warmed-up baseline (ru_maxrss; on
-  CUDA: torch.cuda.max_memory_allocated over the memory held before the probe),
+- the peak growth of the process's resident memory over the warmed-up baseline (ru_maxrss, with
+  MALLOC_MMAP_THRESHOLD_=131072 so that freed tensors leave the resident set and the high-water
+  mark follows live memory rather than heap fragmentation; on CUDA:
+  torch.cuda.max_memory_allocated over the memory held before the probe), beside the same for a
+  plain forward over the same batches (control),
 - tracemalloc's peak of Python-level allocations during the probe (question lists, tokeniser
   output, Python objects; torch tensors' storage is not seen by tracemalloc),
 - the accumulators' bytes.
@@ -93,6 +98,7 @@ def time_batches(args, model, tokenizer, adapter, by_lang) -> dict:
     wall = {"plain": 0.0, "probe": 0.0}
     cpu = {"plain": 0.0, "probe": 0.0}
     ratios, tokens = [], 0
+    best: dict[tuple[int, str], float] = {}
     accumulator = _Accumulator(num_layers, d_inter, next(model.parameters()).device)
 
     def plain(texts):
@@ -122,12 +128,15 @@ def time_batches(args, model, tokenizer, adapter, by_lang) -> dict:
                     result = plain(texts) if kind == "plain" else probe(texts)
                     sync(device)
                     took[kind] = time.perf_counter() - w
+                    best[(index, kind)] = min(best.get((index, kind), float("inf")), took[kind])
                     wall[kind] += took[kind]
                     cpu[kind] += time.process_time() - c
                     if kind == "probe" and repeat == 0:
                         tokens += result
                 ratios.append(took["probe"] / took["plain"])
-    return {"wall": wall, "cpu": cpu, "ratios": ratios, "tokens": tokens, "batches": len(all_batches)}
+    minima = {kind: sum(t for (i, k), t in best.items() if k == kind) for kind in ("plain", "probe")}
+    return {"wall": wall, "cpu": cpu, "ratios": ratios, "tokens": tokens, "batches": len(all_batches),
+            "minima": minima}
 
 
 def memory_child(args) -> None:
@@ -172,7 +181,10 @@ def run_child(args, n: int, plain: bool = False) -> dict:
     command = [sys.executable, __file__, "--memory-child", str(n), "--model", args.model, "--device", args.device,
                "--batch-size", str(args.batch_size), "--max-tokens", str(args.max_tokens),
                "--languages", ",".join(args.languages)] + (["--plain"] if plain else [])
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Large blocks through mmap, given back to the system when freed: the high-water mark of the
+    # resident memory then follows the live memory instead of glibc's heap fragmentation.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT "):])
@@ -216,15 +228,20 @@ def main() -> None:
 
     timing = time_batches(args, model, tokenizer, adapter, by_lang)
     del model
-    wall, cpu = timing["wall"], timing["cpu"]
-    ratio = wall["probe"] / wall["plain"]
+    wall, cpu, minima = timing["wall"], timing["cpu"], timing["minima"]
+    ratio = minima["probe"] / minima["plain"]
     print(f"\n1) time over the same batches ({timing['batches']} batches x {args.repeats} repeats, each batch "
           f"through both, order alternating; {timing['tokens']} counted tokens per repeat)")
-    print(f"   {'':<28}{'plain forward':>16}{'probe':>16}{'ratio':>10}{'target':>10}")
-    print(f"   {'wall seconds, total':<28}{wall['plain']:>16.3f}{wall['probe']:>16.3f}{ratio:>9.3f}x{'<= 1.15x':>10}"
-          f"   {'OK' if ratio <= 1.15 else 'OVER'}")
-    print(f"   {'CPU seconds, total':<28}{cpu['plain']:>16.3f}{cpu['probe']:>16.3f}{cpu['probe'] / cpu['plain']:>9.3f}x")
-    print(f"   {'per-batch ratio, median':<28}{'':>16}{'':>16}{stats.median(timing['ratios']):>9.3f}x")
+    print(f"   {'':<34}{'plain forward':>15}{'probe':>12}{'ratio':>9}{'target':>10}")
+    print(f"   {'s/pass, sum of per-batch minima':<34}{minima['plain']:>15.3f}{minima['probe']:>12.3f}{ratio:>8.3f}x"
+          f"{'<= 1.15x':>10}   {'OK' if ratio <= 1.15 else 'OVER'}")
+    print(f"   {'wall seconds, all repeats':<34}{wall['plain']:>15.3f}{wall['probe']:>12.3f}"
+          f"{wall['probe'] / wall['plain']:>8.3f}x")
+    print(f"   {'CPU seconds, all repeats':<34}{cpu['plain']:>15.3f}{cpu['probe']:>12.3f}"
+          f"{cpu['probe'] / cpu['plain']:>8.3f}x")
+    print(f"   {'per-batch ratio, median':<34}{'':>15}{'':>12}{stats.median(timing['ratios']):>8.3f}x")
+    print(f"   (the minimum over repeats is the usual estimator on a machine shared with other work;\n"
+          f"    uptime load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
 
     print("\n2) memory while probing, fresh process each (see the module docstring for what is measured)")
     runs = {(n, plain): run_child(args, n, plain) for n in (args.n, 4 * args.n) for plain in (False, True)}

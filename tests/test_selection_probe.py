@@ -155,7 +155,7 @@ def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tm
     assert set(row["activation_rate"]) == {"en", "de", "zh"} and set(row["overlap_with_en"]) == {"de", "zh"}
     assert row["average_overlap"] == pytest.approx((row["overlap_with_en"]["de"] + row["overlap_with_en"]["zh"]) / 2)
     assert {"boundary", "theta", "language_specific_layers", "msd_selected", "sensitivity", "definitions"} <= set(data)
-    assert [r["firing_share"] for r in data["sensitivity"]] == [0.0, 0.01, 0.05, 0.1, 0.2]
+    assert [r["firing_share"] for r in data["sensitivity"]] == [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5]
     assert data["selected_layers"] == [0, 1] and data["sublayers"] == "up_down"
     assert data["parameter_names"]["1"] == ["model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.down_proj.weight"]
     assert selected_layers(out) == [0, 1] and load_selection(out / "selection.json")["policy"]["k"] == 2

@@ -25,7 +25,7 @@ class ProbeConfig(Section):
     than this share of the language's real tokens (0: the paper's literal "fired on some token",
     which saturates on real models)."""
     sensitivity: list[Annotated[float, Field(ge=0.0, lt=1.0)]] = Field(
-        default_factory=lambda: [0.0, 0.01, 0.05, 0.1, 0.2]
+        default_factory=lambda: [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5]
     )
     """Other firing_share thresholds whose selection is reported beside the chosen one (from the
     same counts, no extra forward pass)."""

@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from harness.selection.statistics import PIVOT, LayerAnalysis, analyze  # noqa: E402
 
@@ -25,6 +26,9 @@ def _mark_boundary(ax, analysis: LayerAnalysis) -> None:
                    label=f"language-specific layers 0-{analysis.boundary - 1}")
     ax.axvline(analysis.boundary, color="tab:orange", linestyle="--", linewidth=1,
                label=f"average-overlap peak (layer {analysis.boundary})")
+    if analysis.search_from:
+        ax.axvline(analysis.search_from, color="tab:gray", linestyle=":", linewidth=1,
+                   label=f"peak searched from layer {analysis.search_from}")
 
 
 def draw_activation_rates(ax, analysis: LayerAnalysis) -> None:
@@ -57,15 +61,17 @@ def draw_msd(ax, analysis: LayerAnalysis) -> None:
     colors = ["tab:red" if i in analysis.selected else
               ("tab:orange" if i in analysis.language_specific else "tab:gray") for i in layers]
     ax.bar(layers, [float(m) for m in analysis.msd], color=colors)
+    handles = []
     if analysis.theta is not None:
-        ax.hlines(float(analysis.theta), -0.5, analysis.boundary - 0.5, color="black", linestyle="--",
-                  label=f"theta = {float(analysis.theta):.3g} (mean MSD over K)")
-    ax.bar([], [], color="tab:red", label=f"selected {analysis.selected}")
-    ax.bar([], [], color="tab:orange", label="language-specific, not selected")
+        handles.append(ax.hlines(float(analysis.theta), -0.5, analysis.boundary - 0.5, color="black",
+                                 linestyle="--", label=f"theta = {float(analysis.theta):.3g} (mean MSD over K)"))
+    handles += [Patch(color="tab:red", label=f"selected {analysis.selected}"),
+                Patch(color="tab:orange", label="language-specific, not selected"),
+                Patch(color="tab:gray", label="other layers")]
     ax.set_xlabel("layer (0-based)")
     ax.set_ylabel("MSD of R across languages")
     ax.set_title("Mean squared deviation")
-    ax.legend(fontsize=7)
+    ax.legend(handles=handles, fontsize=7)
 
 
 def _save(fig, path) -> Path:
@@ -126,7 +132,7 @@ def plot_overlap_before_after(before_counts, after_counts, path, firing_share: f
         (lang, before.overlaps[lang], after.overlaps[lang]) for lang in others
     ]
     for ax, (name, old, new) in zip(axes.flat, panels):
-        ax.plot(_layers(before), [float(v) for v in old], color="tab:blue", label="before")
+        ax.plot(_layers(before), [float(v) for v in old], color="tab:blue", linewidth=2.5, alpha=0.7, label="before")
         ax.plot(_layers(after), [float(v) for v in new], color="tab:red", label="after")
         ax.set_title(f"{name} vs en")
         ax.set_xlabel("layer")
