@@ -9,8 +9,9 @@ the demo task (the paper's Table 8 prompt) go through
 - the harness: ``run_models`` with an ``HFLM`` over the loaded model, exactly what the evaluate
   stage does after loading (lm-eval requests, batched generation, scoring in both modes,
   samples.jsonl and scores.json);
-- a raw loop: ``model.generate`` over batches of the same size in dataset order, with the same
-  greedy decoding, max new tokens and stop strings, then decoding.
+- a raw loop: ``model.generate`` over batches of the same size, with the same greedy decoding,
+  max new tokens and stop strings (``stop_strings``), then decoding; batches in dataset order, or
+  with ``--raw-order length`` longest prompts first, as lm-eval orders them (less padding).
 
 Runs alternate (raw, harness, raw, harness, ...) so that load on the machine hits both alike; the
 best time of each is compared. Target: harness / raw <= 1.15.
@@ -71,6 +72,8 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--raw-order", choices=["dataset", "length"], default="dataset",
+                        help="raw loop batches in dataset order, or longest prompts first as lm-eval does")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -90,6 +93,7 @@ def main() -> None:
         prompts[lang], generation = task_prompts(lang, args.limit, args.max_new_tokens)
     stop = list(generation["until"]) + [tokenizer.eos_token]
     total = sum(len(p) for p in prompts.values())
+    print(f"raw loop order: {args.raw_order}")
     print(f"workload: demo task, {len(languages)} languages x {args.limit} questions = {total} prompts, "
           f"batch {args.batch_size}, max {args.max_new_tokens} new tokens, greedy, stop {stop}")
 
@@ -107,7 +111,14 @@ def main() -> None:
         return [json.loads(line)["response"] for line in lines]
 
     def raw_run() -> list[str]:
-        return [r for lang in languages for r in raw_loop(model, tokenizer, prompts[lang], args.batch_size, args.max_new_tokens, stop)]
+        responses = []
+        for lang in languages:
+            order = list(range(len(prompts[lang])))
+            if args.raw_order == "length":
+                order.sort(key=lambda i: -len(tokenizer(prompts[lang][i])["input_ids"]))
+            texts = raw_loop(model, tokenizer, [prompts[lang][i] for i in order], args.batch_size, args.max_new_tokens, stop)
+            responses += [text for _, text in sorted(zip(order, texts))]
+        return responses
 
     raw_loop(model, tokenizer, prompts[languages[0]][:2], 2, 4, stop)  # warm-up
     times: dict[str, list[float]] = {"raw": [], "harness": []}
