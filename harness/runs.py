@@ -25,6 +25,9 @@ from typing import Any, Iterator
 
 from harness.errors import HarnessError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 STAGE_DIRS = {"select": "selection", "train": "train", "evaluate": "eval", "report": "report"}
 MARKER = "DONE.json"
 
@@ -43,6 +46,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

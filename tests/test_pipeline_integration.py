@@ -27,7 +27,7 @@ name: tiny_pipeline
 languages: [de, fr, zh, en]
 model: {{source: "{tiny_llama_dir}"}}
 selection:
-  layers: {{policy: slam_msd}}
+  layers: {{policy: first_k, k: 2}}  # a random model has no language-specific layers
   probe: {{dataset: demo, n: 6, batch_size: 4, max_tokens: 64}}
 training:
   data: {{source: demo, max_pairs_per_language: 8}}
