@@ -12,9 +12,13 @@ from harness.schema import Section
 class ProbeConfig(Section):
     dataset: str = "mgsm"
     """Where the parallel probe questions come from: a benchmark dataset name (`mgsm`, `msvamp`,
-    `xcsqa`, `demo`) or `translation` (the training pairs' source side)."""
+    `xcsqa`, `demo`) or `translation`: the question side of X->English translation pairs, matched
+    across languages through their English side (English: that English side); not parallel, and
+    said so in selection.json, when no English sentence is translated into every language."""
     path: str | None = None
-    """Local files for `dataset` in their original format, instead of the hub."""
+    """Local files for `dataset` in their original format, instead of the hub. For `translation`:
+    a local folder or JSONL file of pairs (as `training.data.source`); when unset, the recipe's
+    `training.data` is read."""
     n: int = Field(100, gt=0)
     """Parallel questions per language."""
     max_tokens: int = Field(256, gt=0)
