@@ -17,4 +17,4 @@ test: install
 	$(OFFLINE) .venv/bin/pytest -q
 
 test-fast: install
-	$(OFFLINE) .venv/bin/pytest -q -m "not integration"
+	$(OFFLINE) .venv/bin/pytest -q -m "not integration and not slow"
