@@ -108,10 +108,14 @@ def package_versions() -> dict[str, str | None]:
 
 
 def code_version() -> str:
-    """What a stage's fingerprint holds of the code: harness version and commit (sans dirty)."""
+    """What a stage's fingerprint holds of the code: the harness release.
+
+    Not the git commit: any commit (a typo fixed in a README) would then redo hours of training.
+    The commit is recorded in the manifest; bump the version when results change.
+    """
     from harness import __version__
 
-    return f"{__version__}+{(git_commit() or 'unknown').removesuffix('-dirty')}"
+    return __version__
 
 
 @dataclass
