@@ -156,7 +156,7 @@ def cmd_plan(args) -> int:
     from harness.recipe import load_recipe
     from harness.training.plan import plan_command
 
-    return plan_command(load_recipe(args.recipe, args.overrides), args.json)
+    return plan_command(load_recipe(args.recipe, args.overrides), args.json, run_dir=args.run_dir)
 
 
 def cmd_score(args) -> int:
