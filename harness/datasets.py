@@ -156,7 +156,8 @@ def read_mgsm_tsv(file: Path, lang: str) -> list[Example]:
     return examples
 
 
-def _json_lines(file: Path) -> list[tuple[int, dict]]:
+def read_json_lines(file: Path) -> list[tuple[int, dict]]:
+    """(line number, object) for every non-empty line; a clear error naming a bad line."""
     rows = []
     for number, line in _lines(file):
         try:
@@ -180,7 +181,7 @@ def _text_field(row: dict, key: str, where: str, name: str | None = None) -> str
 def read_msvamp_jsonl(file: Path, lang: str) -> list[Example]:
     """MSVAMP's JSON lines: ``m_query`` (the question in this language), ``response`` (the number)."""
     examples = []
-    for index, (number, row) in enumerate(_json_lines(file)):
+    for index, (number, row) in enumerate(read_json_lines(file)):
         where = f"{file}: line {number}"
         question = _text_field(row, "m_query", where)
         if "response" not in row:
@@ -221,7 +222,7 @@ def _xcsqa_example(row: dict, choices: list, index: int, lang: str, where: str) 
 def read_xcsqa_jsonl(file: Path, lang: str) -> list[Example]:
     """X-CSR's ``dev.jsonl``: ``id``, ``question.stem``, ``question.choices``, ``answerKey``."""
     examples = []
-    for index, (number, row) in enumerate(_json_lines(file)):
+    for index, (number, row) in enumerate(read_json_lines(file)):
         question = row.get("question")
         choices = question.get("choices") if isinstance(question, dict) else None
         examples.append(_xcsqa_example(row, choices, index, lang, f"{file}: line {number}"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.datasets import Example, get_benchmark, load_benchmark
+from harness.datasets import Example, get_benchmark, load_benchmark, read_json_lines
 from harness.errors import HarnessError
 from harness.evaluation.extraction import MODES, score_response
 from harness.evaluation.metrics import task_scores
@@ -31,15 +31,7 @@ def read_generations(path: str | Path) -> list[tuple[int, dict]]:
     if not file.is_file():
         raise HarnessError(f"{file}: generations file not found")
     rows = []
-    for number, line in enumerate(file.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise HarnessError(f"{file}: line {number}: not valid JSON ({error.msg})") from None
-        if not isinstance(row, dict):
-            raise HarnessError(f"{file}: line {number}: expected a JSON object with lang, index|id, response")
+    for number, row in read_json_lines(file):
         for key in ("lang", "response"):
             if key not in row:
                 raise HarnessError(f"{file}: line {number}: field {key!r} is missing")
