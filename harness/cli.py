@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except RegressionDetected as error:
         print(f"regression: {error}", file=sys.stderr)
         return error.exit_code
+    except BrokenPipeError:  # `harness ls tasks | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept; run the same command again to resume", file=sys.stderr)
         return 130
