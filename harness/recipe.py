@@ -137,7 +137,7 @@ def apply_override(data: dict, path: list[str], value: Any, text: str) -> None:
     node: Any = data
     for depth, key in enumerate(path[:-1]):
         if isinstance(node, list):
-            node = _list_item(node, key, path[: depth + 1], text)
+            node = node[_list_index(node, key, path[: depth + 1], text)]
             continue
         if not isinstance(node.get(key), (dict, list)):
             node[key] = {}
@@ -155,10 +155,6 @@ def _list_index(node: list, key: str, path: list[str], text: str) -> int:
             f"override {text!r}: {'.'.join(path)}: a list of {len(node)} items; use an index 0..{len(node) - 1}"
         )
     return int(key)
-
-
-def _list_item(node: list, key: str, path: list[str], text: str) -> Any:
-    return node[_list_index(node, key, path, text)]
 
 
 def _format_errors(error: ValidationError, origin: str, overridden: dict[tuple[str, ...], str]) -> list[str]:

@@ -184,10 +184,6 @@ class Run:
             return False
         return inputs is None or read_json(marker).get("fingerprint") == inputs
 
-    def stage_fingerprint(self, stage: str) -> str | None:
-        marker = self.stage_dir(stage) / MARKER
-        return read_json(marker).get("fingerprint") if marker.exists() else None
-
     def require(self, stage: str) -> Path:
         """The output folder of a finished upstream stage, or a clear error."""
         if not self.is_done(stage):
