@@ -134,6 +134,10 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
         train(recipe, run)
     partial = run.partial_dir("train")
     assert sorted(p.name for p in (partial / "checkpoints").iterdir()) == ["checkpoint-2"]
+    # A checkpoint holds the trained tensors (plus optimizer, scheduler, RNG), not the frozen model.
+    saved = partial / "checkpoints" / "checkpoint-2"
+    assert set(load_file(saved / "trainable.safetensors")) == PLANNED
+    assert not list(saved.glob("model*.safetensors"))
     monkeypatch.setattr(trainer_module, "_counting_trainer_class", original)
 
     train_dir = train(recipe, run)
@@ -142,6 +146,8 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
     assert [point["step"] for point in report["loss_curve"]] == [1, 2, 3, 4, 5, 6]
     uninterrupted = json.loads((trained[1] / "train.json").read_text())
     assert report["tokens_seen"] == uninterrupted["tokens_seen"]
+    losses = [point["loss"] for point in report["loss_curve"]]
+    assert losses == pytest.approx([point["loss"] for point in uninterrupted["loss_curve"]], abs=1e-6)
     resumed, reference = load_file(train_dir / "delta.safetensors"), load_file(trained[1] / "delta.safetensors")
     assert all(torch.allclose(resumed[name], reference[name], atol=1e-6) for name in reference)
 

@@ -217,8 +217,8 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     """Train in this process (one rank); rank 0 writes the outputs and returns train.json's data."""
     import torch
     from transformers import TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
+    from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
     from harness.models import load_model, load_tokenizer
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
     from harness.training.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
@@ -279,12 +279,13 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         disable_tqdm=False,
     )
     trainer_class, restore_counts = _counting_trainer_class()
+    trainer_class = checkpointing_trainer(trainer_class)
     trainer = trainer_class(
         model=model, args=args, train_dataset=ExampleDataset(data.examples),
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
-    resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    resume = last_complete_checkpoint(checkpoints, clean=rank == 0)
 
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume)
