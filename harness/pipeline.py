@@ -100,7 +100,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
     _archive_previous(run, name)
     console.rule(f"[bold]{name}")
     started = time.time()
-    with run.stage(name, inputs) as out:
+    with run.stage(name, inputs, fresh=force) as out:  # --force: no leftover checkpoints
         stage.function()(recipe, run, out)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True

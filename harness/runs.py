@@ -194,15 +194,16 @@ class Run:
         return self.stage_dir(stage)
 
     @contextmanager
-    def stage(self, stage: str, inputs: str) -> Iterator[Path]:
+    def stage(self, stage: str, inputs: str, fresh: bool = False) -> Iterator[Path]:
         """Work on a stage in its ``.partial`` folder; publish it atomically on success.
 
         A leftover ``.partial`` folder from an interrupted attempt on the same inputs is reused
-        (so training resumes from its checkpoints); one from other inputs is cleared.
+        (so training resumes from its checkpoints); one from other inputs, or any with ``fresh``
+        (``--force STAGE``), is cleared.
         """
         work = self.partial_dir(stage)
         attempt = work / "ATTEMPT.json"
-        if work.exists() and (not attempt.exists() or read_json(attempt).get("fingerprint") != inputs):
+        if work.exists() and (fresh or not attempt.exists() or read_json(attempt).get("fingerprint") != inputs):
             shutil.rmtree(work)
         work.mkdir(parents=True, exist_ok=True)
         write_json(attempt, {"fingerprint": inputs})

@@ -99,8 +99,26 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
     return newest
 
 
-def no_space_message(path, error: OSError, last: Path | None) -> str:
-    cause = "no space left on the device" if error.errno == errno.ENOSPC else (error.strerror or str(error))
+LOW_SPACE = 64 * 2**20
+
+
+def failed_save_message(path: Path, error: Exception, last: Path | None) -> str | None:
+    """One line for a checkpoint save that failed for a reason outside the program (a full or
+    read-only disk), or None for anything else (a bug: let it raise).
+
+    torch.save and safetensors report a full disk as RuntimeError / SafetensorError, not OSError,
+    so any failure while the device has less than 64 MiB free counts as "no space".
+    """
+    try:
+        free = shutil.disk_usage(path.parent if path.parent.exists() else path.parent.parent).free
+    except OSError:
+        free = None
+    if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+        cause = error.strerror or str(error)
+    elif isinstance(error, OSError) or (free is not None and free < LOW_SPACE):
+        cause = "no space left on the device"
+    else:
+        return None
     then = f"resumes from {last.name}" if last else "starts again from step 0"
     return (f"{path}: could not save a training checkpoint ({cause}); free space and rerun the same "
             f"command: training {then}")
@@ -127,9 +145,12 @@ def checkpointing_trainer(base: type) -> type:
             self._staging_root = str(staging)
             try:
                 super()._save_checkpoint(model, trial)
-            except OSError as error:
+            except Exception as error:
                 last = last_complete_checkpoint(root, say=lambda _: None, clean=False)
-                raise HarnessError(no_space_message(staging / name, error, last)) from None
+                message = failed_save_message(staging / name, error, last)
+                if message is None:
+                    raise
+                raise HarnessError(message) from None
             finally:
                 self._staging_root = None
             self.accelerator.wait_for_everyone()
