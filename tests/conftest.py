@@ -13,6 +13,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+
+@pytest.fixture(scope="session", autouse=True)
+def private_harness_cache(tmp_path_factory):
+    """The tokenisation cache of the tests (harness/training/token_cache.py), not the user's;
+    set in the environment so that training worker processes see it too."""
+    os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("harness-cache"))
+
 TINY_CORPUS = [
     "Translate this from [German] to [English]:\n[German]: Anna hat 12 Äpfel.\n[English]: Anna has 12 apples.",
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.",

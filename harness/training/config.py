@@ -74,6 +74,9 @@ class TrainingConfig(Section):
     max_grad_norm: float = Field(1.0, ge=0)
     max_length: int = Field(1024, gt=0)
     """Longest training example in tokens (prompt + English side + EOS); longer ones are cut."""
+    group_by_length: bool = True
+    """Sort each (seeded, random) global batch by length before cutting it into micro-batches:
+    the same examples per optimizer step, far less padding (see harness/training/batching.py)."""
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """`auto`: bf16 on GPUs, fp32 on a CPU."""
     deepspeed: bool = False

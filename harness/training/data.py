@@ -432,6 +432,14 @@ def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int) -> dict[str
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
 
 
+def tokenize_pairs_once(pairs: list[TranslationPair], tokenizer, max_length: int) -> tuple[list, dict]:
+    """:func:`tokenize_pair` over ``pairs`` through the tokenisation cache (harness/training/token_cache.py)."""
+    from harness.training.token_cache import tokenize_cached
+
+    return tokenize_cached([format_pair(pair) for pair in pairs], tokenizer, max_length,
+                           lambda i: tokenize_pair(pairs[i], tokenizer, max_length))
+
+
 @dataclass
 class TranslationData:
     """Tokenised training examples and the record of how they were made."""
@@ -455,16 +463,17 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     examples, langs = [], []
     tokens: Counter = Counter()
     targets: Counter = Counter()
-    for lang, items in mixed.items():
-        for pair in items:
-            example = tokenize_pair(pair, tokenizer, max_length)
-            if example is None:
-                pairs.dropped[lang]["too_long"] += 1
-                continue
-            examples.append(example)
-            langs.append(lang)
-            tokens[lang] += len(example["input_ids"])
-            targets[lang] += sum(1 for label in example["labels"] if label != -100)
+    ordered = [pair for items in mixed.values() for pair in items]
+    tokenized, cache_record = tokenize_pairs_once(ordered, tokenizer, max_length)
+    for pair, example in zip(ordered, tokenized):
+        lang = pair.lang
+        if example is None:
+            pairs.dropped[lang]["too_long"] += 1
+            continue
+        examples.append(example)
+        langs.append(lang)
+        tokens[lang] += len(example["input_ids"])
+        targets[lang] += sum(1 for label in example["labels"] if label != -100)
     if not examples:
         raise HarnessError(f"training.data: every pair was filtered out ({dict(pairs.dropped)}); "
                            "check the data, training.max_length and training.data.max_length_ratio")
@@ -484,6 +493,7 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "examples_total": len(examples),
         "tokens_per_epoch": dict(tokens),
         "target_tokens_per_epoch": dict(targets),
+        "tokenized": cache_record,
     }
     return TranslationData(examples, langs, report)
 

@@ -280,6 +280,10 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     )
     trainer_class, restore_counts = _counting_trainer_class()
     trainer_class = checkpointing_trainer(trainer_class)
+    if training.group_by_length:
+        from harness.training.batching import length_grouped_trainer
+
+        trainer_class = length_grouped_trainer(trainer_class)
     trainer = trainer_class(
         model=model, args=args, train_dataset=ExampleDataset(data.examples),
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
@@ -328,6 +332,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
             "learning_rate": training.learning_rate, "lr_scheduler": training.lr_scheduler,
             "warmup_ratio": training.warmup_ratio, "weight_decay": training.weight_decay,
             "max_length": training.max_length, "precision": precision, "seed": recipe.seed,
+            "group_by_length": training.group_by_length,
             "deepspeed": training.deepspeed, "zero_stage": 2 if training.deepspeed else None,
             "launcher": training.launcher, "device": "cuda" if cuda else "cpu",
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
