@@ -19,8 +19,10 @@ and a model whose every part is done is not even loaded.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
+import time
 import logging
 import shutil
 from contextlib import contextmanager
@@ -79,16 +81,25 @@ def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]
 @contextmanager
 def quiet_lm_eval() -> Iterator[None]:
     """lm-eval logs several warnings per task; keep the terminal to our own progress."""
+    from unittest import mock
+
+    from tqdm import tqdm
+
     logger = logging.getLogger("lm_eval")
     level = logger.level
     logger.setLevel(logging.ERROR)
+    # lm-eval draws a bar per request batch and per context build, in every language; the
+    # runner prints one line per (model, task, language) instead.
+    no_bar = functools.partial(tqdm, disable=True)
     try:
-        yield
+        with mock.patch("lm_eval.api.task.tqdm", no_bar), mock.patch("lm_eval.models.huggingface.tqdm", no_bar):
+            yield
     finally:
         logger.setLevel(level)
 
 
-def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int) -> tuple[list[dict], Any]:
+def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int,
+                      chat_template: bool = False) -> tuple[list[dict], Any]:
     """Run one task in one language through lm-eval; the samples rows and the task version.
 
     Calls ``lm_eval.evaluator.evaluate`` on the task loaded from its Python-built config, rather
@@ -111,7 +122,8 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
         loaded = TaskManager(include_defaults=False).load([config])
         for task_object in loaded["tasks"].values():
             task_object.set_fewshot_seed(seed=seed)
-        results = evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0)
+        results = evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0,
+                           apply_chat_template=chat_template)
     kind = get_benchmark(task.benchmark).kind
     rows = []
     for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):
@@ -194,6 +206,7 @@ def run_models(
         with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[lang]}"), TimeElapsedColumn(), console=console,
+            disable=not console.is_terminal,  # a log file gets the lines below, not a bar
         ) as progress:
             bars = {
                 t.benchmark: progress.add_task(
@@ -204,7 +217,12 @@ def run_models(
             }
             for task, lang in pending:
                 progress.update(bars[task.benchmark], lang=lang)
-                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed)
+                started = time.time()
+                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed,
+                                                  chat_template=evaluation.chat_template)
+                right = sum(row["correct"][evaluation.extraction] for row in rows)
+                console.print(f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct "
+                              f"in {time.time() - started:.1f} s", highlight=False)
                 entry = {"model": model, "lang": lang, "source": source, "task_version": version, "rows": rows}
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
                 done[task.benchmark][(model, lang)] = entry
@@ -233,7 +251,8 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         "lm_eval_version": version("lm-eval"),
         "extraction": evaluation.extraction,
         "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
-                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed, **(settings or {})},
+                     "max_new_tokens": evaluation.max_new_tokens, "chat_template": evaluation.chat_template,
+                     "seed": seed, **(settings or {})},
         "models": {},
     }
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}

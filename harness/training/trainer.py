@@ -276,7 +276,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         include_num_input_tokens_seen="non_padding",
         report_to="none",
         deepspeed=str(deepspeed_file) if deepspeed_file else None,
-        disable_tqdm=False,
+        disable_tqdm=True,  # one line per step instead (harness/training/progress.py)
     )
     trainer_class, restore_counts = _counting_trainer_class()
     trainer_class = checkpointing_trainer(trainer_class)
@@ -289,6 +289,9 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
+    from harness.training.progress import use_step_lines
+
+    use_step_lines(trainer)
     resume = last_complete_checkpoint(checkpoints, clean=rank == 0)
 
     with PeakMemory() as memory:

@@ -1,0 +1,52 @@
+"""Training progress as one readable line per logged step (a log file stays readable).
+
+Replaces Trainer's own progress output (a tqdm bar and a raw dict per log) with lines such as
+
+    train step 3/14: loss 2.413, lr 8.6e-05, grad norm 1.92, 1,204 tokens, 7.9 s
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def step_lines_callback():
+    from transformers import TrainerCallback
+
+    class StepLines(TrainerCallback):
+        def __init__(self):
+            self.started = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.time()
+            if state.is_world_process_zero and state.global_step:
+                _say(f"train: resumed at step {state.global_step}/{state.max_steps}")
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not state.is_world_process_zero or not logs or "loss" not in logs:
+                return
+            parts = [f"loss {float(logs['loss']):.4f}"]
+            if logs.get("learning_rate") is not None:
+                parts.append(f"lr {float(logs['learning_rate']):.2e}")
+            if logs.get("grad_norm") is not None:
+                parts.append(f"grad norm {float(logs['grad_norm']):.3f}")
+            if state.num_input_tokens_seen:
+                parts.append(f"{int(state.num_input_tokens_seen):,} tokens")
+            parts.append(f"{time.time() - self.started:.1f} s")
+            _say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
+
+    return StepLines()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def use_step_lines(trainer) -> None:
+    """Swap Trainer's bar / dict printer for :func:`step_lines_callback` (needs ``disable_tqdm=True``)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(step_lines_callback())

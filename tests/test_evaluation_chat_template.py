@@ -1,0 +1,44 @@
+"""`evaluation.chat_template`: prompts go through lm-eval's apply_chat_template, and scores say so."""
+
+from __future__ import annotations
+
+from evaluation_fixtures import GoldLM, write_mgsm_folder
+from harness.evaluation.config import EvaluationConfig, TaskConfig
+from harness.evaluation.runner import resolve_tasks, run_models
+
+
+class ChatLM(GoldLM):
+    """A GoldLM with a chat template: <user>...</user><assistant>."""
+
+    tokenizer_name = "chat-test"
+
+    def chat_template(self, chat_template=False):
+        return "test template"
+
+    def apply_chat_template(self, chat_history, add_generation_prompt=True):
+        turns = "".join(f"<{turn['role']}>{turn['content']}</{turn['role']}>" for turn in chat_history)
+        return turns + ("<assistant>" if add_generation_prompt else "")
+
+
+def run(tmp_path, chat_template: bool):
+    folder = write_mgsm_folder(tmp_path / "mgsm", languages=("en", "de"), n=3)
+    evaluation = EvaluationConfig(tasks=[TaskConfig(name="mgsm", path=str(folder))], models=["base"],
+                                  max_new_tokens=16, chat_template=chat_template)
+    lm = ChatLM()
+    scores = run_models(evaluation, resolve_tasks(evaluation, ["en", "de"]), tmp_path / f"out-{chat_template}",
+                        lambda model: (lm, "test:chat"))
+    return scores, [context for context, _, _ in lm.requests]
+
+
+def test_the_chat_template_wraps_every_prompt_and_is_recorded(tmp_path):
+    scores, contexts = run(tmp_path, chat_template=True)
+    assert scores["settings"]["chat_template"] is True
+    assert len(contexts) == 6
+    assert all(c.startswith("<user>Below is an instruction") and c.endswith("</user><assistant>") for c in contexts)
+    assert scores["models"]["base"]["tasks"]["mgsm"]["languages"]["en"]["accuracy"] == 100.0
+
+
+def test_without_it_the_prompt_is_the_papers(tmp_path):
+    scores, contexts = run(tmp_path, chat_template=False)
+    assert scores["settings"]["chat_template"] is False
+    assert all(c.startswith("Below is an instruction") and "<user>" not in c for c in contexts)
