@@ -131,3 +131,19 @@ def test_paired_comparison_per_language_and_pooled():
     assert result["languages"]["de"]["only_b"] == 2
     assert result["all"]["n"] == 8 and result["all"]["only_b"] == 3 and result["all"]["only_a"] == 0
     assert result["all"]["p_value"] == pytest.approx(0.25)
+
+
+def test_the_non_english_comparison_leaves_english_out_and_reads_as_a_sentence():
+    from harness.reporting.tables import non_english_verdict
+
+    base = {"en": outcomes("1100"), "de": outcomes("0000"), "fr": outcomes("0000")}
+    trained = {"en": outcomes("0000"), "de": outcomes("1111"), "fr": outcomes("1111")}
+    result = paired_comparison(base, trained)["non_english"]
+    assert (result["n"], result["only_b"], result["only_a"], result["a_correct"], result["b_correct"]) == (8, 8, 0, 0, 8)
+    assert result["p_value"] == pytest.approx(2 / 2**8)
+    assert non_english_verdict({"non_english": result}) == (
+        "Did training change non-English accuracy? Yes (up): 0/8 right before, 8/8 after, on the same 8 "
+        "non-English questions (+100.0 points; 8 newly right, 0 newly wrong; exact McNemar p = 0.00781; "
+        "a change counts at p < 0.05).")
+    same = paired_comparison({"de": outcomes("10")}, {"de": outcomes("01")})["non_english"]
+    assert non_english_verdict({"non_english": same}).startswith("Did training change non-English accuracy? No: 1/2")

@@ -193,6 +193,14 @@ def paired_comparison(a: Mapping[str, Outcomes], b: Mapping[str, Outcomes]) -> d
         rows[lang] = {**test.as_dict(), "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None}
         pooled_a.update({(lang, i): v for i, v in a[lang].items()})
         pooled_b.update({(lang, i): v for i, v in b[lang].items()})
-    test = mcnemar_exact(pooled_a, pooled_b)
-    pooled = {**test.as_dict(), "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None}
-    return {"languages": dict(sorted(rows.items())), "all": pooled}
+    def pooled(keep) -> dict:
+        a_kept = {key: v for key, v in pooled_a.items() if keep(key[0])}
+        b_kept = {key: v for key, v in pooled_b.items() if keep(key[0])}
+        test = mcnemar_exact(a_kept, b_kept)
+        return {**test.as_dict(), "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None,
+                "a_correct": sum(a_kept[k] for k in a_kept.keys() & b_kept.keys()),
+                "b_correct": sum(b_kept[k] for k in a_kept.keys() & b_kept.keys())}
+
+    # non_english: what SLAM sets out to change (the languages other than English, pooled).
+    return {"languages": dict(sorted(rows.items())), "all": pooled(lambda lang: True),
+            "non_english": pooled(lambda lang: lang != "en")}

@@ -315,6 +315,9 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
         comparison = ((scores.get("comparisons") or {}).get("trained_vs_base") or {}).get(task)
         deltas = _delta_rows(models, languages, published, paper_languages, comparison)
         run_rows += [row for row in deltas if any(cell.value is not None for cell in row.cells)]
+        verdict = non_english_verdict(comparison)
+        if verdict:
+            notes.append(verdict)
     else:
         notes.append("This run's scores.json has no evaluated models.")
 
@@ -339,6 +342,20 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
     else:
         caption = "The run's model per language (this run evaluated one model)."
     return Table(f"{task}_accuracy", title, columns, groups, caption, notes)
+
+
+def non_english_verdict(comparison: dict | None, alpha: float = 0.05) -> str | None:
+    """One plain sentence: did training change non-English accuracy (exact McNemar, pooled)?"""
+    test = (comparison or {}).get("non_english")
+    if not test or not test.get("n"):
+        return None
+    n, p = test["n"], test["p_value"]
+    answer = "Yes" if p < alpha else "No"
+    direction = "" if p >= alpha else (" (up)" if test["only_b"] > test["only_a"] else " (down)")
+    return (f"Did training change non-English accuracy? {answer}{direction}: {test['a_correct']}/{n} right "
+            f"before, {test['b_correct']}/{n} after, on the same {n} non-English questions "
+            f"({test['delta']:+.1f} points; {test['only_b']} newly right, {test['only_a']} newly wrong; "
+            f"exact McNemar p = {p:.3g}; a change counts at p < {alpha}).")
 
 
 def _size_key(size: str) -> float:
