@@ -7,7 +7,7 @@ import re
 import pytest
 
 from harness.demo import DEMO_ROOT, demo_math_dir, demo_translation_dir
-from harness.demo.generate import N_PAIRS, N_PROBLEMS, PROBLEMS, STATEMENTS, _ru_form, build, render, write
+from harness.demo.generate import EASY_DRAWS, N_EASY, N_PAIRS, N_PROBLEMS, PROBLEMS, STATEMENTS, _ru_form, build, render, write
 from harness.languages import MATH_LANGUAGES
 
 NON_EN = [lang for lang in MATH_LANGUAGES if lang != "en"]
@@ -74,6 +74,14 @@ def test_every_template_is_evaluated():
     problems = build()["problems"]
     assert {p["template"] for p in problems} == {t["id"] for t in PROBLEMS}
     assert len({p["answer"] for p in problems}) > 10
+
+
+def test_the_first_rows_are_one_step_problems_with_small_numbers():
+    problems = build()["problems"]
+    for problem in problems[:N_EASY]:
+        assert problem["template"] in EASY_DRAWS, problem
+        assert all(value <= 20 for value in problem["numbers"].values()) and 0 < problem["answer"] <= 20, problem
+    assert {p["template"] for p in problems[:N_EASY]} == set(EASY_DRAWS)
 
 
 def test_translation_pairs_are_line_parallel():

@@ -27,6 +27,15 @@ from harness.languages import MATH_LANGUAGES
 SEED = 20250107
 N_PROBLEMS = 40
 N_PAIRS = 60
+N_EASY = 24
+"""The first N_EASY evaluation rows are one-step additions and subtractions with small numbers,
+which SmolLM2-135M-Instruct can solve in English (the quickstart evaluates these); the other rows
+cycle through every template."""
+EASY_DRAWS = {
+    "add": lambda r: {"a": r.randint(2, 9), "b": r.randint(2, 9)},
+    "give": lambda r: (lambda a: {"a": a, "b": r.randint(2, a - 2)})(r.randint(5, 12)),
+    "change": lambda r: (lambda a: {"a": a, "b": r.randint(2, a - 3)})(r.randint(8, 20)),
+}
 
 # latin (en de fr es sw), female?, bn (nom, gen), th, ja, zh, ru (nom, gen)
 NAMES = [
@@ -396,7 +405,10 @@ def build() -> dict:
     rng = random.Random(SEED)
     eval_texts: set = set()
     problems = []
-    for d in _draws(rng, rng.sample(PROBLEMS, len(PROBLEMS)), N_PROBLEMS, eval_texts):
+    easy = [{**by_id[name], "draw": draw} for name, draw in EASY_DRAWS.items()]
+    draws = _draws(rng, easy, N_EASY, eval_texts)
+    draws += _draws(rng, rng.sample(PROBLEMS, len(PROBLEMS)), N_PROBLEMS - N_EASY, eval_texts)
+    for d in draws:
         template = by_id[d["template"]]
         problems.append({"template": d["template"], "numbers": d["numbers"], "answer": template["answer"](d["numbers"]),
                          "text": {lang: render(template, lang, d) for lang in MATH_LANGUAGES}})

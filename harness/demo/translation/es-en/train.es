@@ -51,10 +51,10 @@ Pedro tiene 30 lápices y le regala 15 a un amigo. ¿Cuántos lápices le quedan
 Pedro tiene 6 caramelos. Pedro compra 18 caramelos más. ¿Cuántos caramelos tiene Pedro ahora?
 En una granja hay 8 gallinas y 10 vacas. ¿Cuántas patas tienen estos animales en total?
 Omar compra 14 caramelos en la tienda.
-Un aula tiene 6 filas de sillas con 9 sillas en cada fila. ¿Cuántas sillas hay en el aula?
-Anna ahorra 12 dólares cada semana. ¿Cuántos dólares ahorra Anna en 9 semanas?
-Yuki reparte 20 pelotas en partes iguales entre 5 amigos. ¿Cuántas pelotas recibe cada amigo?
-En un autobús hay 24 personas. En una parada bajan 4 personas y suben 7. ¿Cuántas personas hay ahora en el autobús?
-Lena compra 9 cajas de cuadernos. Cada caja contiene 8 cuadernos. ¿Cuántos cuadernos compra Lena en total?
-Sofia tiene 16 lápices.
-Sofia camina 8 kilómetros cada día.
+Un aula tiene 7 filas de sillas con 8 sillas en cada fila. ¿Cuántas sillas hay en el aula?
+Daniel ahorra 9 dólares cada semana. ¿Cuántos dólares ahorra Daniel en 7 semanas?
+Anna reparte 36 caramelos en partes iguales entre 4 amigos. ¿Cuántos caramelos recibe cada amigo?
+En un autobús hay 22 personas. En una parada bajan 7 personas y suben 9. ¿Cuántas personas hay ahora en el autobús?
+Yuki compra 3 cajas de caramelos. Cada caja contiene 8 caramelos. ¿Cuántos caramelos compra Yuki en total?
+Lena tiene 33 cuadernos.
+Pedro camina 14 kilómetros cada día.
