@@ -180,6 +180,9 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     if not Path("/dev/nvidiactl").exists():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # silences DeepSpeed's CPU warning
+    if not sys.stderr.isatty():  # a log file: the stages' own lines, not the libraries' bars
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

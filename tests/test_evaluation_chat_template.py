@@ -1,4 +1,5 @@
-"""`evaluation.chat_template`: prompts go through lm-eval's apply_chat_template, and scores say so."""
+"""`evaluation.chat_template`: prompts go through lm-eval's apply_chat_template (a math question on
+its own as the user turn), and scores.json says so."""
 
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ def test_the_chat_template_wraps_every_prompt_and_is_recorded(tmp_path):
     scores, contexts = run(tmp_path, chat_template=True)
     assert scores["settings"]["chat_template"] is True
     assert len(contexts) == 6
-    assert all(c.startswith("<user>Below is an instruction") and c.endswith("</user><assistant>") for c in contexts)
+    # A math question is the user turn on its own: the chat format replaces the Alpaca scaffold.
+    assert all(c.startswith("<user>") and c.endswith("</user><assistant>") for c in contexts)
+    assert not any("Below is an instruction" in c for c in contexts)
+    assert scores["settings"]["math_prompt"] == "{{question}} in the model's chat template"
     assert scores["models"]["base"]["tasks"]["mgsm"]["languages"]["en"]["accuracy"] == 100.0
 
 

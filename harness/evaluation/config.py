@@ -46,9 +46,11 @@ class EvaluationConfig(Section):
     max_new_tokens: int = Field(512, gt=0)
     """The paper's 512; lower it for quick runs."""
     chat_template: bool = False
-    """Wrap each prompt in the model's chat template (lm-eval's `apply_chat_template`): an
-    instruction-tuned model such as SmolLM2-Instruct answers only in its own format. Recorded in
-    scores.json's settings; the paper's models take the plain prompt (false)."""
+    """Prompt in the model's chat template (lm-eval's `apply_chat_template`): a math question is
+    the user turn on its own (the chat format replaces the paper's Alpaca scaffold), a
+    multiple-choice prompt is wrapped as it is. An instruction-tuned model such as
+    SmolLM2-Instruct answers only in its own format. Recorded in scores.json's settings; the
+    paper's models take the plain Alpaca prompt (false)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
 

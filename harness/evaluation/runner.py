@@ -45,6 +45,10 @@ SCORES_FILE = "scores.json"
 PARTS_DIR = ".parts"
 
 console = Console(stderr=True)
+CHAT_PROMPT = "{{question}}"
+"""A math question's user turn under ``evaluation.chat_template``: the question alone. Inside a
+chat turn the Alpaca scaffold ("... ### Response: Let's think step by step.") made
+SmolLM2-135M-Instruct ramble past 64 new tokens: 1 of 8 one-step English questions right."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
     from lm_eval.tasks import TaskManager
 
     config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens)
+    if chat_template and get_benchmark(task.benchmark).kind == "math":
+        config["doc_to_text"] = CHAT_PROMPT  # the chat template replaces the Alpaca scaffold
     name = task_name(task.benchmark, lang)
     random.seed(seed)
     np.random.seed(seed)
@@ -252,6 +258,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         "extraction": evaluation.extraction,
         "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
                      "max_new_tokens": evaluation.max_new_tokens, "chat_template": evaluation.chat_template,
+                     **({"math_prompt": f"{CHAT_PROMPT} in the model's chat template"} if evaluation.chat_template else {}),
                      "seed": seed, **(settings or {})},
         "models": {},
     }
