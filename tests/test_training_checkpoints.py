@@ -166,3 +166,35 @@ def test_force_train_starts_the_attempt_clean(tiny_llama_dir, tmp_path, monkeypa
     assert (run.partial_dir("train") / "checkpoints" / "checkpoint-2").is_dir()
     report = train_stage(recipe, run, force=True)
     assert report["resumed_from"] is None and report["steps"] == 4
+
+
+def test_a_deepspeed_checkpoint_holds_the_trained_tensors_and_resumes_exactly(tiny_llama_dir, tmp_path, monkeypatch):
+    """ZeRO-2 in one worker process: the module file of a checkpoint lacks the frozen weights, and a
+    run resumed from it continues with the uninterrupted run's losses."""
+    import os
+    import shutil
+
+    import torch
+
+    from harness.runs import write_json
+    from test_training_run import train
+
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(repo / ".cache" / "torch_extensions"))
+    settings = dict(deepspeed=True, max_steps=4, save_steps=2, save="delta", lr_scheduler="constant")
+    whole = train(make_recipe(tiny_llama_dir, keep_checkpoints=True, **settings), make_run(tmp_path / "whole"))
+    saved = whole / "checkpoints" / "checkpoint-2"
+    (states,) = saved.glob("global_step2/mp_rank_00_model_states.pt")
+    assert set(torch.load(states, map_location="cpu", weights_only=False)["module"]) == PLANNED
+    assert not list(saved.glob("*.safetensors"))
+
+    # A second run whose interrupted attempt left checkpoint-2 (same inputs): it resumes there.
+    recipe = make_recipe(tiny_llama_dir, **settings)
+    run = make_run(tmp_path / "resumed")
+    partial = run.partial_dir("train")
+    shutil.copytree(saved, partial / "checkpoints" / "checkpoint-2")
+    write_json(partial / "ATTEMPT.json", {"fingerprint": "test-train"})
+    resumed = json.loads((train(recipe, run) / "train.json").read_text())
+    reference = json.loads((whole / "train.json").read_text())
+    assert resumed["resumed_from"] == "checkpoint-2" and resumed["steps"] == 4
+    assert losses(resumed) == pytest.approx(losses(reference), abs=1e-6)

@@ -17,6 +17,7 @@ removes what an interrupted save left and resumes from the newest complete check
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import shutil
@@ -175,10 +176,16 @@ def checkpointing_trainer(base: type) -> type:
                 save_trainable(self.accelerator.unwrap_model(self.model), Path(output_dir))
 
         def _save_optimizer_and_scheduler(self, output_dir) -> None:
-            if self.is_deepspeed_enabled:
-                self.model_wrapped.save_checkpoint(output_dir, exclude_frozen_parameters=True)
-                return
-            super()._save_optimizer_and_scheduler(output_dir)
+            if not self.is_deepspeed_enabled:
+                return super()._save_optimizer_and_scheduler(output_dir)
+            # Trainer's DeepSpeed branch (engine files, then its own scheduler), with the engine
+            # told to leave the frozen parameters out.
+            engine = self.model_wrapped
+            engine.save_checkpoint = functools.partial(engine.save_checkpoint, exclude_frozen_parameters=True)
+            try:
+                super()._save_optimizer_and_scheduler(output_dir)
+            finally:
+                del engine.save_checkpoint
 
         def _load_from_checkpoint(self, resume_from_checkpoint, model=None) -> None:
             if (Path(resume_from_checkpoint) / TRAINABLE_FILE).is_file():
