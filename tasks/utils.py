@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datasets
 
-from harness.datasets import load_benchmark
+from harness.benchmarks import load_benchmark
 from harness.evaluation.extraction import score_response
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness.datasets import Example, get_benchmark, load_benchmark, read_json_lines
+from harness.benchmarks import Example, get_benchmark, load_benchmark, read_json_lines
 from harness.errors import HarnessError
 from harness.evaluation.extraction import MODES, score_response
 from harness.evaluation.metrics import task_scores

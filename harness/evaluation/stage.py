@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.datasets import load_benchmark
+from harness.benchmarks import load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
 
@@ -52,7 +52,7 @@ def _load(recipe, name: str, train_dir: Path | None, device: str):
     tokenizer = load_tokenizer(recipe.model, padding_side="left")
     if name == "base":
         return load_model(recipe.model, device=device), tokenizer
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     return load_trained_model(recipe, train_dir, device=device), tokenizer
 
@@ -99,7 +99,7 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
 
 def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
-    from harness.training.delta import MERGED_DIR
+    from harness.models.delta import MERGED_DIR
 
     merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():

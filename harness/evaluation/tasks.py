@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.datasets import BENCHMARKS, get_benchmark
+from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"

@@ -72,7 +72,7 @@ def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_da
 
 
 def _questions(probe: ProbeConfig, lang: str) -> list[str]:
-    from harness.datasets import load_benchmark
+    from harness.benchmarks import load_benchmark
 
     try:
         examples = load_benchmark(probe.dataset, lang, path=probe.path, limit=probe.n)
@@ -88,8 +88,7 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
     English sentences that every language translates (in the order of the first language's
     pairs), English itself, and each language's translation of them.
     """
-    from harness.training.config import TranslationDataConfig
-    from harness.training.data import load_pairs
+    from harness.translation import TranslationDataConfig, load_pairs
 
     if probe.path is not None:
         data = TranslationDataConfig(source=probe.path, sides="questions")

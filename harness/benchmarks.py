@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from harness.errors import HarnessError
-from harness.evaluation.extraction import last_number
+from harness.numbers import last_number
 from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.registry import Registry, suggest
 
