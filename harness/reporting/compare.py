@@ -16,15 +16,14 @@ exit 0 otherwise.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.evaluation.metrics import Z95, mcnemar_exact
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import read_json
+from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 ROLES = ("base", "trained")
 
@@ -161,61 +160,6 @@ def _tolerance_of(side: Side) -> float | None:
     report = (read_json(manifest).get("recipe") or {}).get("report") or {}
     value = report.get("tolerance")
     return float(value) if value is not None else None
-
-
-# -- intervals -------------------------------------------------------------------------------
-
-
-def newcombe_interval(a: float, a_ci: list[float] | None, b: float, b_ci: list[float] | None) -> list[float] | None:
-    """95% interval of a - b from each side's own interval (Newcombe's hybrid score method).
-
-    A side without an interval (a published number) counts as exact.
-    """
-    if a_ci is None and b_ci is None:
-        return None
-    a_lo, a_hi = a_ci or (a, a)
-    b_lo, b_hi = b_ci or (b, b)
-    d = a - b
-    return [d - math.hypot(a - a_lo, b_hi - b), d + math.hypot(a_hi - a, b - b_lo)]
-
-
-def paired_interval(only_a: int, only_b: int, n: int) -> list[float] | None:
-    """95% Wald interval of the paired difference (A right only - B right only) / n, in points."""
-    if n == 0:
-        return None
-    d = (only_a - only_b) / n
-    variance = max(0.0, ((only_a + only_b) / n - d * d) / n)
-    half = Z95 * math.sqrt(variance)
-    return [100 * (d - half), 100 * (d + half)]
-
-
-def paired_average_interval(a: dict[str, dict[str, bool]], b: dict[str, dict[str, bool]],
-                            languages: list[str], samples: int = 2000, seed: int = 0) -> list[float] | None:
-    """95% percentile-bootstrap interval of mean-over-languages(A) - mean-over-languages(B), paired.
-
-    Questions are paired by id within a language; when every language has the same ids (the
-    benchmarks are parallel), one resample of ids serves all languages, keeping the correlation
-    between languages.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    per_language = []
-    for lang in languages:
-        ids = sorted((a.get(lang) or {}).keys() & (b.get(lang) or {}).keys())
-        if not ids:
-            return None
-        per_language.append((ids, np.array([float(a[lang][i]) - float(b[lang][i]) for i in ids])))
-    same = all(ids == per_language[0][0] for ids, _ in per_language)
-    if same:
-        matrix = np.stack([diff for _, diff in per_language])
-        draws = rng.integers(0, matrix.shape[1], size=(samples, matrix.shape[1]))
-        means = matrix[:, draws].mean(axis=2).mean(axis=0)
-    else:
-        means = np.mean([diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
-                         for _, diff in per_language], axis=0)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return [100.0 * float(low), 100.0 * float(high)]
 
 
 # -- comparing -------------------------------------------------------------------------------

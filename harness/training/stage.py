@@ -19,7 +19,6 @@ outputs into the stage folder:
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
