@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
-
+from harness import presentation
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import MARKER, Run, code_version, fingerprint, read_json
 
-console = Console(stderr=True)
+console = presentation.console(stderr=True)
 
 
 @dataclass(frozen=True)

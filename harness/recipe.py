@@ -239,6 +239,19 @@ def recipe_files(paths: list[str]) -> list[Path]:
     return files
 
 
+def recipe_summaries(folder: str | Path) -> list[dict]:
+    """`harness ls recipes`: file, name, what each recipe reproduces, or the first line of its error."""
+    rows = []
+    for file in recipe_files([folder]) if Path(folder).is_dir() else []:
+        try:
+            recipe = load_recipe(file)
+            rows.append({"file": str(file), "name": recipe.name, "reproduces": recipe.reproduces,
+                         "description": recipe.description})
+        except HarnessError as error:
+            rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+    return rows
+
+
 def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
     """Problems with local files the recipe names (models and datasets), without loading them."""
     from harness.models.loading import resolve_source

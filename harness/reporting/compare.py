@@ -16,7 +16,6 @@ exit 0 otherwise.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,9 +301,9 @@ def regressions(result: dict, tolerance: float | None) -> list[dict]:
     return found
 
 
-def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
-                    as_json: bool = False) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | None = None) -> dict:
+    """`harness compare A B`: the comparison, the tolerance it was held to, the regressions beyond
+    it, and the exit code (1 on a regression)."""
     if tolerance is not None and tolerance < 0:
         raise HarnessError(f"--tolerance {tolerance}: must be 0 or more (accuracy points)")
     side_a, side_b = parse_side(a, "A"), parse_side(b, "B")
@@ -314,78 +313,5 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
         tolerance = _tolerance_of(side_a)
         source = f"report.tolerance of {side_a.run_root}/manifest.json" if tolerance is not None else None
     found = regressions(result, tolerance)
-    code = 1 if found else 0
-    doc = {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
-           **result, "regressions": found, "exit_code": code}
-    if as_json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        _print(doc)
-    return code
-
-
-# -- terminal output -------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    if signed:
-        rounded = round(value, 1)
-        return "±0.0" if rounded == 0 else (f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}")
-    return f"{value:.1f}"
-
-
-def _fmt_ci(ci: list[float] | None) -> str:
-    return f"[{ci[0]:+.1f}, {ci[1]:+.1f}]" if ci else "–"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _print(doc: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    console.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
-    console.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
-    tolerance = doc["tolerance"]
-    for task, data in doc["tasks"].items():
-        versions = data["task_version"]
-        title = f"{task}: A − B, accuracy points"
-        if versions["b"] is not None:
-            title += f" (task version {versions['a']})"
-        table = Table(title=title, title_justify="left")
-        for name in ("lang", "A", "B", "Δ A−B", "95% CI", "paired n", "A only", "B only", "McNemar p", ""):
-            table.add_column(name, justify="left" if name in ("lang", "") else "right", no_wrap=True)
-        rows = list(data["languages"].items()) + [("avg", data["average"])]
-        for lang, row in rows:
-            paired = row.get("paired") or {}
-            delta = row.get("delta")
-            status = ""
-            if tolerance is not None and delta is not None:
-                status = "REGRESSION" if delta < -tolerance - 1e-9 else "ok"
-            style = "red" if status == "REGRESSION" else ("green" if delta and delta > 0 else "")
-            table.add_row(
-                Text(lang, style="bold" if lang == "avg" else ""), _fmt(row.get("a")), _fmt(row.get("b")),
-                Text(_fmt(delta, signed=True), style=style), _fmt_ci(row.get("ci95")),
-                str(paired.get("n", "–")), str(paired.get("only_a", "–")), str(paired.get("only_b", "–")),
-                _fmt_p(paired.get("p_value")), Text(status, style="bold red" if status == "REGRESSION" else "green"),
-            )
-        console.print(table)
-    for warning in doc["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    if tolerance is None:
-        console.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
-    elif doc["regressions"]:
-        drops = ", ".join(f"{r['task']} {r['language']} ({_fmt(r['delta'], signed=True)})" for r in doc["regressions"])
-        console.print(f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-                      f"point(s) ({doc['tolerance_source']}): {drops}", highlight=False)
-    else:
-        console.print(f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})",
-                      highlight=False)
+    return {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
+            **result, "regressions": found, "exit_code": 1 if found else 0}

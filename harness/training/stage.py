@@ -76,9 +76,9 @@ def run_train(recipe, run, out) -> None:
         train_in_process(recipe, run, out)
     else:
         _launch(recipe, run, out, world)
-    from rich.console import Console
+    from harness import presentation
 
-    Console(stderr=True).print(describe(train_summary(out)), highlight=False)
+    presentation.console(stderr=True).print(describe(train_summary(out)), highlight=False)
 
 
 def _launch(recipe, run, out: Path, world: int) -> None:
