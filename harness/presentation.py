@@ -91,7 +91,7 @@ def validation(count: int, problems: list[str]) -> None:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in {count} recipe file(s)", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {count} file(s)", file=sys.stderr)
     else:
         print(f"{count} recipe file(s) valid")
 

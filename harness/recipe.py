@@ -213,6 +213,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once."""
     path = Path(path)
     data = _read_yaml(path)
+    _check_is_a_recipe(path, data)
     overridden: dict[tuple[str, ...], str] = {}
     for text in overrides:
         keys, value = parse_override(text)
@@ -223,6 +224,17 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except ValidationError as error:
         raise HarnessError("\n".join(_format_errors(error, str(path), overridden))) from None
     return recipe
+
+
+def _check_is_a_recipe(path: Path, data: dict) -> None:
+    """One clear line for another kind of YAML file (a baselines file, a CI config) instead of an
+    error for each of its keys."""
+    foreign = [key for key in data if key not in Recipe.model_fields]
+    if "name" in data or "model" in data or not foreign:
+        return
+    if {"benchmark", "rows"} <= set(data):
+        raise HarnessError(f"{path}: not a recipe but a published-baselines file (`harness ls baselines` reads those)")
+    raise HarnessError(f"{path}: not a recipe: no name: or model:, and {', '.join(foreign)} are not recipe sections")
 
 
 def recipe_files(paths: list[str]) -> list[Path]:

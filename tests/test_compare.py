@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from harness.errors import HarnessError
 from harness.cli import compare_command
+from harness.errors import HarnessError
 from harness.stats import newcombe_interval, paired_interval
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
