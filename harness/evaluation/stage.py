@@ -9,9 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.benchmarks import load_benchmark
 from harness.errors import HarnessError
-from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
+from harness.evaluation.runner import quiet_lm_eval, resolve_tasks, run_models
 
 TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
@@ -23,7 +22,6 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
     evaluation = recipe.evaluation
     tasks = resolve_tasks(evaluation, recipe.languages)
-    check_data(tasks)  # a bad file fails now, not after loading the model
     train_dir = run.require("train") if "trained" in evaluation.models else None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
@@ -31,13 +29,6 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device})
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
-
-
-def check_data(tasks: list[EvalTask]) -> None:
-    """Load every (task, language) once: unknown names and malformed files fail before any model loads."""
-    for task in tasks:
-        for lang in task.languages:
-            load_benchmark(task.benchmark, lang, task.path, task.limit)
 
 
 def _source(recipe, name: str, train_dir: Path | None) -> str:
