@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig
-from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES
+from harness.languages import MATH_LANGUAGES, check_known
 from harness.models.config import ModelConfig
 from harness.registry import suggest
 from harness.reporting.config import ReportConfig
@@ -56,12 +56,7 @@ class Recipe(Section):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str]) -> list[str]:
-        for code in languages:
-            if code not in LANGUAGE_NAMES:
-                raise ValueError(
-                    f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
-                    f"known: {', '.join(sorted(LANGUAGE_NAMES))}"
-                )
+        check_known(languages)
         if len(set(languages)) != len(languages):
             raise ValueError("a language is listed twice")
         return languages

@@ -50,7 +50,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from harness.errors import HarnessError
-from harness.languages import LANGUAGE_NAMES, language_name
+from harness.languages import LANGUAGE_NAMES, check_known, language_name
 from harness.schema import Section
 
 SIDES = {"questions": ("question",), "answers": ("answer",), "both": ("question", "answer")}
@@ -89,13 +89,7 @@ class TranslationDataConfig(Section):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str] | None) -> list[str] | None:
-        from harness.registry import suggest
-
-        for code in languages or []:
-            if code not in LANGUAGE_NAMES:
-                raise ValueError(f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
-                                 f"known: {', '.join(sorted(LANGUAGE_NAMES))}")
-        return languages
+        return check_known(languages)
 
 
 

@@ -385,11 +385,11 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
             if not parsed.languages and row.average is None:
                 problems.append(f"{path}: rows[{index}] ({name}): no numbers: a row needs scores or an average")
     if isinstance(parsed, ScoreFile):
-        from harness.languages import LANGUAGE_NAMES
+        from harness.languages import LANGUAGE_NAMES, unknown_language
 
         for lang in parsed.languages:
             if lang not in LANGUAGE_NAMES:
-                problems.append(f"{path}: languages: unknown language {lang!r}{suggest(lang, LANGUAGE_NAMES)}")
+                problems.append(f"{path}: languages: {unknown_language(lang)}")
         if len(set(parsed.languages)) != len(parsed.languages):
             problems.append(f"{path}: languages: a language is listed twice")
     if problems:

@@ -215,14 +215,14 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
     illustration.
     """
     from harness.models import load_config
-    from harness.selection.policies import policy_for, select_layers
+    from harness.selection.policies import select_layers
 
     config = load_config(recipe.model)
     num_layers = adapter_for(config).num_layers(config)
     if recipe.selection is None:
         return None, "no selection section (full fine-tuning)"
     settings = recipe.selection.layers
-    if not policy_for(settings).needs_probe:
+    if not settings.needs_probe:
         return select_layers(settings, num_layers), f"policy {settings.policy} (from the config)"
     folder = Path(run_dir) if run_dir else Path("runs") / recipe.name
     selection = folder / "selection" / "selection.json"

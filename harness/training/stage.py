@@ -46,8 +46,6 @@ def check_training(recipe) -> int:
     training = recipe.training
     if training is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `training:` section")
-    if training.mode != "full" and recipe.selection is None:
-        raise HarnessError("training.mode selective/lora needs a `selection:` section")
     world = world_size(training)  # reads (and checks) the hostfile
     gradient_accumulation(training, world)
     if training.launcher != "none":
