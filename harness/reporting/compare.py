@@ -15,10 +15,10 @@ exit 0 otherwise.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.benchmarks import read_json_lines
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import read_json
@@ -95,29 +95,20 @@ class Side:
 def _read_samples(path: Path, role: str, mode: str = "paper") -> dict[str, dict[str, bool]] | None:
     """Per language, question id -> right, for one model of a run's samples.jsonl.
 
-    ``correct`` is either a bool or, as the evaluation stage writes it, one bool per extraction
-    mode (``{"paper": true, "strict": false}``): then the run's mode of record counts. Questions
-    are keyed by ``id`` (the benchmark's question id) when present, else by ``doc_id``.
+    As the evaluation stage writes it: ``id`` is the benchmark's question id and ``correct`` one
+    bool per extraction mode (``{"paper": true, "strict": false}``), of which the run's mode of
+    record counts.
     """
     if not path.is_file():
         return None
     outcomes: dict[str, dict[str, bool]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if record.get("model", role) != role:
-                    continue
-                correct = record["correct"]
-                if isinstance(correct, dict):
-                    correct = correct[mode]
-                key = record.get("id", record["doc_id"])
-                outcomes.setdefault(str(record["lang"]), {})[str(key)] = bool(correct)
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, doc_id, "
-                                   f"correct ({error})") from None
+    for number, record in read_json_lines(path):
+        try:
+            if record["model"] == role:
+                outcomes.setdefault(str(record["lang"]), {})[str(record["id"])] = bool(record["correct"][mode])
+        except (KeyError, TypeError) as error:
+            raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, id, "
+                               f"correct ({error})") from None
     return outcomes or None
 
 

@@ -15,7 +15,7 @@ delta rows: trained - base, and the run's model - the paper's SLAM row.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Iterable, Literal
 
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness import presentation
@@ -196,23 +196,14 @@ class TrainingRecord:
 
     @classmethod
     def from_json(cls, data: dict | None) -> "TrainingRecord | None":
+        """From train.json as the train stage writes it (``plan.share`` a fraction, the run time,
+        GPU-hours, the device)."""
         if data is None:
             return None
-        share = _first(data, ("trained_share_percent", "trainable_share_percent"))
-        if share is None:
-            fraction = _first(data, ("trained_share", "trainable_share", "share"))
-            if fraction is not None:
-                share = fraction * 100 if fraction <= 1 else fraction
-        if share is None:
-            trainable = _first(data, ("trainable_parameters", "trained_parameters"))
-            total = _first(data, ("total_parameters", "parameters"))
-            plan = data.get("plan") if isinstance(data.get("plan"), dict) else None
-            if plan is not None and trainable is None:
-                return cls.from_json({**plan, **{k: v for k, v in data.items() if k != "plan"}})
-            if trainable and total:
-                share = 100.0 * trainable / total
-        gpu_hours = _first(data, ("gpu_hours",))
-        seconds = _first(data, ("train_runtime_s", "wall_time_s", "wall_seconds", "seconds"))
+        fraction = (data.get("plan") or {}).get("share")
+        share = 100.0 * fraction if fraction is not None else None
+        gpu_hours = data.get("gpu_hours")
+        seconds = data.get("train_runtime_s")
         cost_display = cost_value = None
         parts = []
         if gpu_hours:
@@ -230,14 +221,6 @@ class TrainingRecord:
         description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
                        "time relative to SLAM's") if parts else None
         return cls(share, cost_display, cost_value, description)
-
-
-def _first(data: dict, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-    return None
 
 
 # -- building --------------------------------------------------------------------------------
