@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness import presentation
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
@@ -42,7 +42,7 @@ SAMPLES_FILE = "samples.jsonl"
 SCORES_FILE = "scores.json"
 PARTS_DIR = ".parts"
 
-console = Console(stderr=True)
+console = presentation.console(stderr=True)
 
 
 @dataclass(frozen=True)

@@ -458,7 +458,7 @@ def _paired_text(test: dict | None) -> str:
         return ""
     p = test["p_value"]
     return (f"; exact McNemar on {test.get('n')} paired questions: {test.get('only_b')} right only after "
-            f"training, {test.get('only_a')} only before, p={'<0.001' if p < 0.001 else f'{p:.3f}'}")
+            f"training, {test.get('only_a')} only before, p={presentation.p_value(p)}")
 
 
 def _delta_rows(models: list[RunModel], languages: list[str], published: list[Baseline],

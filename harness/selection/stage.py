@@ -133,11 +133,12 @@ def _device() -> str:
 def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], probe: ProbeConfig):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from harness import presentation
     from harness.selection.probe import probe_model
 
     total = sum(len(q) for q in questions.values())
     with Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=True) as progress:
+                  TimeElapsedColumn(), transient=True, console=presentation.console(stderr=True)) as progress:
         task = progress.add_task("", total=total)
 
         def step(lang: str, done: int) -> None:
