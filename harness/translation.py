@@ -52,6 +52,7 @@ from pydantic import Field, field_validator
 from harness.errors import HarnessError
 from harness.languages import LANGUAGE_NAMES, check_known, language_name
 from harness.schema import Section
+from harness.textfiles import read_json_lines
 
 SIDES = {"questions": ("question",), "answers": ("answer",), "both": ("question", "answer")}
 _NAME_TO_CODE = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
@@ -227,20 +228,12 @@ def _read_rows(kind: str, location, data) -> list[dict[str, Any]]:
 def read_json_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSON array file or a JSON-lines file; a clear error naming the bad line."""
     text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
-    else:
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise HarnessError(f"{path}: line {number}: not valid JSON ({error.msg})") from None
+    if not text.lstrip().startswith("["):
+        return [row for _, row in read_json_lines(path)]
+    try:
+        rows = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
     for number, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             raise HarnessError(f"{path}: row {number}: expected a JSON object with lang/source/target")

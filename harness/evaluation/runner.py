@@ -37,6 +37,7 @@ from harness.evaluation.extraction import score_response
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
 from harness.runs import atomic_write_text, write_json
+from harness.textfiles import read_json_lines
 
 SAMPLES_FILE = "samples.jsonl"
 SCORES_FILE = "scores.json"
@@ -155,8 +156,7 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
     done: dict[tuple[str, str], dict] = {}
     if (folder / SAMPLES_FILE).exists() and (out / SCORES_FILE).exists():
         models = json.loads((out / SCORES_FILE).read_text(encoding="utf-8"))["models"]
-        for line in (folder / SAMPLES_FILE).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for _, row in read_json_lines(folder / SAMPLES_FILE):
             model = models[row["model"]]
             entry = done.setdefault((row["model"], row["lang"]), {
                 "model": row["model"], "lang": row["lang"], "source": model["source"],

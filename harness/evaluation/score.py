@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.benchmarks import Example, get_benchmark, load_benchmark, read_json_lines
+from harness.benchmarks import Example, get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import MODES, score_response
 from harness.evaluation.metrics import task_scores
 from harness.evaluation.tasks import list_tasks
+from harness.textfiles import read_json_lines
 
 __all__ = ["list_tasks", "read_generations", "score_file", "score_generations"]
 

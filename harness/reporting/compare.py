@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.benchmarks import read_json_lines
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import read_json
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
+from harness.textfiles import read_json_lines
 
 ROLES = ("base", "trained")
 
