@@ -184,6 +184,16 @@ def _memory_sum(estimate: dict) -> str:
             f"{gib(estimate['optimizer'])} = {gib(estimate['total'])}")
 
 
+def trained(report: dict) -> None:
+    """One line (stderr) when the train stage finishes: what was trained, the loss, the throughput."""
+    curve = report.get("loss_curve") or []
+    first, last = (number(curve[0]["loss"], 3), number(curve[-1]["loss"], 3)) if curve else (EMPTY, EMPTY)
+    console(stderr=True).print(
+        f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
+        f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
+        f"saved {', '.join(report['outputs'])}", highlight=False)
+
+
 # -- harness score -----------------------------------------------------------------------------
 
 def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> None:
