@@ -93,7 +93,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
                       seed: int) -> tuple[list[dict], Any]:
     """Run one task in one language through lm-eval; the samples rows and the task version.
 
-    ``docs``: the language's questions, loaded once (:func:`load_docs`); ``task.limit`` is
+    ``docs``: the language's questions, read once (:func:`read_questions`); ``task.limit`` is
     lm-eval's own limit (its first N questions). Calls ``lm_eval.evaluator.evaluate`` on the task
     loaded from its Python-built config, rather than ``simple_evaluate``, which would also collect
     the environment (``pip list``, about 0.7 s) on every call; the seeds simple_evaluate would set
@@ -129,9 +129,9 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
     return rows, task_version(config)
 
 
-def load_docs(tasks: Sequence[EvalTask], pairs) -> dict[tuple[str, str], list[dict]]:
-    """The questions of every (task, language) in ``pairs``, each read once: a missing or
-    malformed file fails here, before any model loads."""
+def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str], list[dict]]:
+    """The questions (lm-eval docs) of every (task, language) in ``pairs``, each read once: a
+    missing or malformed file fails here, before any model loads."""
     docs: dict[tuple[str, str], list[dict]] = {}
     for task, lang in pairs:
         if (task.benchmark, lang) not in docs:
@@ -201,7 +201,7 @@ def run_models(
     done = {task.benchmark: _read_done(out, task) for task in tasks}
     pending = {model: [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
                for model in models}
-    docs = load_docs(tasks, [pair for pairs in pending.values() for pair in pairs])
+    docs = read_questions([pair for pairs in pending.values() for pair in pairs])
     for model in models:
         if not pending[model]:
             console.print(f"[dim]{model}: every task already evaluated in {out}, skipped[/dim]")
