@@ -218,8 +218,8 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     import torch
     from transformers import TrainingArguments
 
-    from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
     from harness.models import load_model, load_tokenizer
+    from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
