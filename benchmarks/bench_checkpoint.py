@@ -83,7 +83,8 @@ def main() -> None:
         model = load_model(recipe.model, dtype=torch.float32)
         plan = build_plan(model.config, layers, recipe.selection.sublayers, "selective", model=model)
         apply_plan(model, plan)
-        full_bytes = sum(t.numel() * t.element_size() for t in {id(t): t for t in model.state_dict().values()}.values())
+        # Tied tensors (SmolLM2's embedding and lm_head) share storage: count them once.
+        full_bytes = sum(t.numel() * t.element_size() for t in {t.data_ptr(): t for t in model.state_dict().values()}.values())
         share = plan.share
         out = Path(tempfile.mkdtemp(prefix="bench-checkpoint-"))
         trainer = make()(model=model, args=TrainingArguments(
