@@ -136,13 +136,22 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
     from harness import presentation
     from harness.selection.probe import probe_model
 
+    import sys
+    import time
+
     total = sum(len(q) for q in questions.values())
+    seen = dict.fromkeys(questions, 0)
+    started = time.time()
     with Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), transient=True, console=presentation.console(stderr=True)) as progress:
         task = progress.add_task("", total=total)
 
         def step(lang: str, done: int) -> None:
             progress.update(task, advance=done, description=lang)
+            seen[lang] += done
+            if seen[lang] == len(questions[lang]) and not progress.console.is_terminal:  # a log: one line each
+                print(f"select: probed {lang} ({seen[lang]} questions), {time.time() - started:.1f} s",
+                      file=sys.stderr, flush=True)
 
         return probe_model(model, tokenizer, questions, probe, progress=step)
 
