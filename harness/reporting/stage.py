@@ -29,7 +29,8 @@ from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.runs import atomic_write_text, read_json, write_json
+from harness.artifacts import TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.runs import atomic_write_text, write_json
 
 OWNER_FILE = "REPORT_OF.json"
 """Written into every report folder: which run directory it belongs to."""
@@ -51,9 +52,10 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     if not scores_path.is_file():
         raise HarnessError(f"{scores_path}: not found; the report needs the evaluate stage "
                            f"(`harness evaluate RECIPE --run-dir {run.root}`)")
-    scores = read_json(scores_path)
-    train_json = run.stage_dir("train") / "train.json"
-    training = TrainingRecord.from_json(read_json(train_json)) if train_json.is_file() else None
+    scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
+    train_json = run.stage_dir("train") / TRAIN_FILE
+    training = TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train"))
+                                          if train_json.is_file() else None)
     baselines = load_baselines()
 
     document = build_document(recipe, run, scores, training, baselines, config, out)

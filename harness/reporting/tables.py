@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Literal
 
+from harness.artifacts import TrainRecord
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.reporting.baselines import Baseline, Baselines
 
@@ -205,24 +206,13 @@ class TrainingRecord:
     cost_description: str | None = None
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "TrainingRecord | None":
-        if data is None:
+    def from_record(cls, record: TrainRecord | None) -> "TrainingRecord | None":
+        """From train/train.json (:class:`harness.artifacts.TrainRecord`)."""
+        if record is None:
             return None
-        share = _first(data, ("trained_share_percent", "trainable_share_percent"))
-        if share is None:
-            fraction = _first(data, ("trained_share", "trainable_share", "share"))
-            if fraction is not None:
-                share = fraction * 100 if fraction <= 1 else fraction
-        if share is None:
-            trainable = _first(data, ("trainable_parameters", "trained_parameters"))
-            total = _first(data, ("total_parameters", "parameters"))
-            plan = data.get("plan") if isinstance(data.get("plan"), dict) else None
-            if plan is not None and trainable is None:
-                return cls.from_json({**plan, **{k: v for k, v in data.items() if k != "plan"}})
-            if trainable and total:
-                share = 100.0 * trainable / total
-        gpu_hours = _first(data, ("gpu_hours",))
-        seconds = _first(data, ("train_runtime_s", "wall_time_s", "wall_seconds", "seconds"))
+        share = 100.0 * record.plan.share
+        gpu_hours = record.gpu_hours
+        seconds = record.train_runtime_s if record.train_runtime_s is not None else record.wall_time_s
         cost_display = cost_value = None
         parts = []
         if gpu_hours:
@@ -234,20 +224,12 @@ class TrainingRecord:
             parts.append(f"wall time {seconds:.0f} s")
         if gpu_hours:
             parts.append(f"{gpu_hours:.3f} GPU-hours")
-        device = (data.get("hyperparameters") or {}).get("device")
+        device = record.hyperparameters.get("device")
         if device and not gpu_hours and cost_display:
-            cost_display += f" ({device.upper()})"
+            cost_display += f" ({str(device).upper()})"
         description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
                        "time relative to SLAM's") if parts else None
         return cls(share, cost_display, cost_value, description)
-
-
-def _first(data: dict, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-    return None
 
 
 # -- building --------------------------------------------------------------------------------

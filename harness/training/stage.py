@@ -26,8 +26,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.artifacts import TRAIN_FILE, TrainRecord, parse_artifact, redo
 from harness.errors import HarnessError
-from harness.runs import read_json, write_json
+from harness.runs import die_with_parent, read_json, write_json
 from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_accumulation, train_in_process
 
 RECIPE_FILE = "recipe.json"
@@ -86,7 +87,10 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     write_json(out / RECIPE_FILE, recipe.resolved())
     (out / WORKER_ERROR).unlink(missing_ok=True)
     command, env = launch_command(recipe, run, out, world)
-    result = subprocess.run(command, env=env)
+    # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
+    # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
+    lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
+    result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
@@ -120,8 +124,11 @@ def launch_command(recipe, run, out: Path, world: int) -> tuple[list[str], dict[
 
 
 def train_summary(train_dir) -> dict:
-    """train.json of a finished train stage."""
-    return read_json(Path(train_dir) / "train.json")
+    """train.json of a finished train stage (checked against :class:`harness.artifacts.TrainRecord`)."""
+    path = Path(train_dir) / TRAIN_FILE
+    data = read_json(path)
+    parse_artifact(path, TrainRecord, data, redo("train"))
+    return data
 
 
 def describe(report: dict) -> str:
