@@ -233,9 +233,9 @@ def read_artifact(path: Path, model: type[Model], fix: str) -> Model:
     return parse_artifact(Path(path), model, read_json_file(path), fix)
 
 
-def redo(stage: str) -> str:
-    """The fix for a broken output of ``stage``."""
-    return f"redo that stage: `harness run RECIPE --run-dir RUN --force {stage}`"
+def redo(stage: str, run: Path | str | None = None) -> str:
+    """The fix for a broken output of ``stage`` (of the run folder ``run`` when known)."""
+    return f"redo that stage: `harness run RECIPE --run-dir {run or 'RUN'} --force {stage}`"
 
 
 def read_samples(path: Path, fix: str = redo("evaluate")) -> list[SampleRow]:

@@ -31,9 +31,12 @@ class Stage:
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
+    on_restore: str | None = None
+    """``module:function`` called as ``function(recipe, run, folder)`` when the stage's result
+    is restored from history (to redo its effects outside the run folder)."""
 
-    def function(self):
-        module, _, name = self.entry.partition(":")
+    def function(self, entry: str | None = None):
+        module, _, name = (entry or self.entry).partition(":")
         return getattr(importlib.import_module(module), name)
 
 
@@ -53,7 +56,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", "harness.evaluation.stage:run_evaluate", ("model", "languages", "seed", "evaluation"),
           lambda r: r.evaluation is not None, _evaluate_upstream),
     Stage("report", "harness.reporting.stage:run_report", ("name", "languages", "report"),
-          lambda r: r.evaluation is not None, _report_upstream),
+          lambda r: r.evaluation is not None, _report_upstream, "harness.reporting.stage:republish"),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
 
@@ -73,7 +76,7 @@ def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
 
 def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
     """The output id of each finished (and intact) stage this one reads."""
-    return {name: run.require(name).output_id for name in stage.upstream(recipe)}
+    return {name: run.require_done(name).output_id for name in stage.upstream(recipe)}
 
 
 def default_run_dir(recipe: Recipe) -> Path:
@@ -81,7 +84,7 @@ def default_run_dir(recipe: Recipe) -> Path:
 
 
 def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] = ()) -> Run:
-    """Create or reopen the run directory, lock it, and record the manifest.
+    """Create or reopen the run directory, lock it, and log the invocation.
 
     Everything is validated before anything is written: the recipe (already loaded), the stage
     names of ``force``, the folder's ownership and the recipe it belongs to.
@@ -91,7 +94,9 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
     run = Run.create(Path(run_dir) if run_dir else default_run_dir(recipe))
     run.lock()
     run.check_recipe(recipe.name)
-    run.write_manifest(recipe.resolved(), recipe.seed)
+    run.log_invocation(recipe.resolved())
+    if not run.manifest_path.exists():
+        run.write_manifest(recipe.resolved(), recipe.seed)
     return run
 
 
@@ -112,12 +117,16 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
         if earlier is not None:
             run.restore(name, earlier)
             console.print(f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
-                          f"-> {run.stage_dir(name)}")
+                          f"-> {run.stage_dir(name)}", soft_wrap=True)
+            if stage.on_restore:
+                stage.function(stage.on_restore)(recipe, run, run.stage_dir(name))
+            run.write_manifest(recipe.resolved(), recipe.seed)
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
     with run.stage(name, inputs, recipe=recipe.resolved(), upstream=upstream, fresh=force) as out:
         stage.function()(recipe, run, out)
+    run.write_manifest(recipe.resolved(), recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 

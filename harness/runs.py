@@ -250,7 +250,7 @@ class Run:
 
     def manifest(self) -> Manifest:
         return read_artifact(self.manifest_path, Manifest,
-                             "restore it from a backup, or start a new --run-dir")
+                             "delete it (every stage keeps its own recipe in its DONE.json) and run again")
 
     def check_recipe(self, recipe_name: str) -> None:
         """Refuse to reuse a run directory that belongs to another recipe."""
@@ -263,10 +263,10 @@ class Run:
                 )
 
     def write_manifest(self, resolved_recipe: dict, seed: int) -> None:
-        """Record the resolved recipe and the environment; append the invocation to the log.
+        """Record the resolved recipe and the environment that produced the run's results.
 
-        Call only once the recipe, overrides and stage names are valid: each stage's own
-        DONE.json keeps the recipe that produced it, so this is the last invocation's view.
+        Written when a stage publishes (and when the run is created), never by an invocation
+        that fails before producing anything; each stage's DONE.json keeps its own recipe.
         """
         write_json(self.manifest_path, {
             "recipe": resolved_recipe,
@@ -280,6 +280,9 @@ class Run:
                 "cpus": os.cpu_count(),
             },
         })
+
+    def log_invocation(self, resolved_recipe: dict) -> None:
+        """Append this command to ``invocations.jsonl`` (every command that worked on the run)."""
         entry = Invocation(time=now(), host=socket.gethostname(), pid=os.getpid(), argv=sys.argv,
                            recipe=str(resolved_recipe.get("name")), recipe_fingerprint=fingerprint(resolved_recipe))
         with open(self.root / INVOCATIONS, "a", encoding="utf-8") as log:
@@ -298,7 +301,7 @@ class Run:
         marker = self.stage_dir(stage) / MARKER
         if not marker.is_file():
             return None
-        return read_artifact(marker, Done, redo(stage))
+        return read_artifact(marker, Done, redo(stage, self.root))
 
     def is_done(self, stage: str, inputs: str | None = None) -> bool:
         """Whether the stage finished; with ``inputs``, whether it finished on those inputs."""
@@ -318,7 +321,12 @@ class Run:
                 "folder is kept under history/)"
             )
 
-    def require(self, stage: str) -> Done:
+    def require(self, stage: str) -> Path:
+        """The output folder of a finished, intact upstream stage, or a clear error."""
+        self.require_done(stage)
+        return self.stage_dir(stage)
+
+    def require_done(self, stage: str) -> Done:
         """The DONE.json of a finished, intact upstream stage, or a clear error."""
         done = self.finished(stage)
         if done is None:
@@ -354,7 +362,7 @@ class Run:
         try:
             key = read_artifact(final / MARKER, Done, "").fingerprint
         except HarnessError:
-            key = "unfinished"
+            key = "unreadable"
         history = self.root / HISTORY
         history.mkdir(exist_ok=True)
         target = history / f"{final.name}-{key}"

@@ -136,6 +136,13 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
                     shown_warnings)
 
 
+def republish(recipe, run, folder: Path) -> Path:
+    """Copy a report restored from the run's history to ``reports/`` again."""
+    published = publish(Path(folder), Path(run.root), reports_root())
+    print(f"report: {published}/report.md (restored)", file=sys.stderr)
+    return published
+
+
 def publish(out: Path, run_root: Path, root: Path) -> Path:
     """Copy the report files of ``out`` to ``root/<run folder name>``; never over another run's."""
     owner = {"run": str(run_root.resolve())}
