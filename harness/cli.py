@@ -89,8 +89,8 @@ def os_error_message(error: OSError) -> str:
     cause = error.strerror or str(error)
     paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
     hint = {28: "; free some space and run the same command again (finished stages are kept)",
-            30: "; the folder is read-only: choose a writable --run-dir",
-            13: "; check the folder's permissions or choose another --run-dir"}.get(error.errno or 0, "")
+            30: "; that file system is mounted read-only: choose a writable folder",
+            13: "; no permission there: check the folder's owner and mode, or choose another folder"}.get(error.errno or 0, "")
     return f"{paths or 'a file'}: {cause}{hint}"
 
 

@@ -7,7 +7,11 @@ interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,11 +128,41 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
-    with run.stage(name, inputs, recipe=recipe.resolved(), upstream=upstream, fresh=force) as out:
-        stage.function()(recipe, run, out)
+    try:
+        with run.stage(name, inputs, recipe=recipe.resolved(), upstream=upstream, fresh=force) as out:
+            stage.function()(recipe, run, out)
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(run.partial_dir(name))
+        raise
+    except Exception as error:
+        disk = disk_error(error, run.partial_dir(name))
+        if disk is None:
+            raise
+        raise disk from error
     run.write_manifest(recipe.resolved(), recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
+
+
+def disk_error(error: Exception, folder: Path) -> OSError | None:
+    """The OS error behind a library's own exception (safetensors, torch.save), if there is one.
+
+    Those libraries raise their own types on a full disk ("... (os error 28)", "file write
+    failed"); as an OSError naming the stage folder, the CLI reports it as one line.
+    """
+    text = str(error)
+    found = re.search(r"os error (\d+)", text)
+    if found:
+        code = int(found.group(1))
+        return OSError(code, os.strerror(code), str(folder))
+    try:
+        full = shutil.disk_usage(folder if folder.exists() else folder.parent).free < 16 * 2**20
+    except OSError:
+        full = False
+    if full and "writ" in text.lower():
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+    return None
 
 
 def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:

@@ -146,6 +146,7 @@ def load_config(cfg: ModelConfig):
             cached = _gguf_cache_dir(resolved)
             if (cached / "config.json").exists():
                 return AutoConfig.from_pretrained(cached)
+            check_gguf(Path(resolved.location) / resolved.gguf_file)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
         return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
     except (OSError, ValueError) as error:
