@@ -146,7 +146,6 @@ def republish(recipe, run, folder: Path) -> Path:
 def publish(out: Path, run_root: Path, root: Path) -> Path:
     """Copy the report files of ``out`` to ``root/<run folder name>``; never over another run's."""
     owner = {"run": str(run_root.resolve())}
-    atomic_write_text(out / OWNER_FILE, json.dumps(owner, indent=2) + "\n")
     root.mkdir(parents=True, exist_ok=True)
     name = run_root.resolve().name
     target = root / name
@@ -161,8 +160,11 @@ def publish(out: Path, run_root: Path, root: Path) -> Path:
     os.umask(umask)
     try:
         os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a report is for reading
+        # The owner mark goes only to the published copy: the stage folder stays as it finished.
+        (staging / OWNER_FILE).write_text(json.dumps(owner, indent=2) + "\n", encoding="utf-8")
+        os.chmod(staging / OWNER_FILE, 0o666 & ~umask)
         for item in out.iterdir():
-            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json"):
+            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE):
                 shutil.copyfile(item, staging / item.name)
                 os.chmod(staging / item.name, 0o666 & ~umask)
         if target.exists():
