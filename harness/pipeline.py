@@ -39,9 +39,13 @@ class Stage:
     """``module:function`` called as ``function(recipe, run, folder)`` when the stage's result
     is restored from history (to redo its effects outside the run folder)."""
 
-    def function(self, entry: str | None = None):
-        module, _, name = (entry or self.entry).partition(":")
-        return getattr(importlib.import_module(module), name)
+    def function(self):
+        return _load(self.entry)
+
+
+def _load(entry: str):
+    module, _, name = entry.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
@@ -123,7 +127,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
             console.print(f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
                           f"-> {run.stage_dir(name)}", soft_wrap=True)
             if stage.on_restore:
-                stage.function(stage.on_restore)(recipe, run, run.stage_dir(name))
+                _load(stage.on_restore)(recipe, run, run.stage_dir(name))
             run.write_manifest(recipe.resolved(), recipe.seed)
             return True
     console.rule(f"[bold]{name}")
