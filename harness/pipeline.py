@@ -8,7 +8,6 @@ interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import re
 import shutil
@@ -17,35 +16,59 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
-
+from harness import presentation
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
 
-console = Console(stderr=True)
+console = presentation.console(stderr=True)
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
-    entry: str
-    """``module:function`` called as ``function(recipe, run, out)``."""
+    function: Callable[[Recipe, Run, Path], object]
+    """Called as ``function(recipe, run, out)``; ``out`` is the stage's (temporary) folder."""
     sections: tuple[str, ...]
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
-    on_restore: str | None = None
-    """``module:function`` called as ``function(recipe, run, folder)`` when the stage's result
-    is restored from history (to redo its effects outside the run folder)."""
-
-    def function(self):
-        return _load(self.entry)
+    on_restore: Callable[[Recipe, Run, Path], object] | None = None
+    """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
+    history (to redo its effects outside the run folder)."""
 
 
-def _load(entry: str):
-    module, _, name = entry.partition(":")
-    return getattr(importlib.import_module(module), name)
+# Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
+# stay free of torch, transformers and lm-eval.
+
+def select(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.selection.stage import run_select
+
+    run_select(recipe, run, out)
+
+
+def train(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.training.stage import run_train
+
+    run_train(recipe, run, out)
+
+
+def evaluate(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.evaluation.stage import run_evaluate
+
+    run_evaluate(recipe, run, out)
+
+
+def report(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.reporting.stage import run_report
+
+    run_report(recipe, run, out)
+
+
+def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
+    from harness.reporting.stage import republish
+
+    republish(recipe, run, folder)
 
 
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
@@ -57,14 +80,14 @@ def _report_upstream(recipe: Recipe) -> tuple[str, ...]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("select", "harness.selection.stage:run_select", ("model", "languages", "selection"),
+    Stage("select", select, ("model", "languages", "selection"),
           lambda r: r.selection is not None, lambda r: ()),
-    Stage("train", "harness.training.stage:run_train", ("model", "languages", "seed", "training"),
+    Stage("train", train, ("model", "languages", "seed", "training"),
           lambda r: r.training is not None, lambda r: ("select",) if r.selection is not None else ()),
-    Stage("evaluate", "harness.evaluation.stage:run_evaluate", ("model", "languages", "seed", "evaluation"),
+    Stage("evaluate", evaluate, ("model", "languages", "seed", "evaluation"),
           lambda r: r.evaluation is not None, _evaluate_upstream),
-    Stage("report", "harness.reporting.stage:run_report", ("name", "languages", "report"),
-          lambda r: r.evaluation is not None, _report_upstream, "harness.reporting.stage:republish"),
+    Stage("report", report, ("name", "languages", "report"),
+          lambda r: r.evaluation is not None, _report_upstream, republish_report),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
 
@@ -127,14 +150,14 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
             console.print(f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
                           f"-> {run.stage_dir(name)}", soft_wrap=True)
             if stage.on_restore:
-                _load(stage.on_restore)(recipe, run, run.stage_dir(name))
+                stage.on_restore(recipe, run, run.stage_dir(name))
             run.write_manifest(recipe.resolved(), recipe.seed)
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
     try:
         with run.stage(name, inputs, recipe=recipe.resolved(), upstream=upstream, fresh=force) as out:
-            stage.function()(recipe, run, out)
+            stage.function(recipe, run, out)
     except OSError as error:
         if error.filename is None:
             error.filename = str(run.partial_dir(name))
