@@ -183,17 +183,13 @@ class Scores(Artifact):
 class SampleRow(Artifact):
     """One line of ``eval/<task>/samples.jsonl``."""
 
-    model: str | None = None
+    model: str
     lang: str
     doc_id: int | str
-    id: int | str | None = None
-    correct: bool | dict[str, bool]
-
-    def question_key(self) -> str:
-        return str(self.id if self.id is not None else self.doc_id)
-
-    def is_correct(self, mode: str) -> bool:
-        return self.correct[mode] if isinstance(self.correct, dict) else self.correct
+    id: int | str
+    """The benchmark's question id: rows of two runs pair on it."""
+    correct: dict[str, bool]
+    """Per extraction mode (``paper``, ``strict``)."""
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -230,7 +226,13 @@ def parse_artifact(path: Path, model: type[Model], data: Any, fix: str) -> Model
 
 def read_artifact(path: Path, model: type[Model], fix: str) -> Model:
     """``path`` validated as ``model``; ``fix`` says what to do when it is broken."""
-    return parse_artifact(Path(path), model, read_json_file(path), fix)
+    try:
+        data = read_json_file(path)
+    except HarnessError as error:
+        if not fix or "file not found" in str(error):
+            raise
+        raise HarnessError(f"{error}; {fix}") from None
+    return parse_artifact(Path(path), model, data, fix)
 
 
 def redo(stage: str, run: Path | str | None = None) -> str:
@@ -240,16 +242,12 @@ def redo(stage: str, run: Path | str | None = None) -> str:
 
 def read_samples(path: Path, fix: str = redo("evaluate")) -> list[SampleRow]:
     """Every row of a samples.jsonl file."""
+    from harness.textfiles import read_json_lines
+
     rows = []
-    try:
-        with Path(path).open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(SampleRow.model_validate_json(line))
-                except ValidationError as error:
-                    raise shape_error(path, error, fix, line=number) from None
-    except UnicodeDecodeError as error:
-        raise HarnessError(f"{path}: not UTF-8 text (byte {error.start}); {fix}") from None
+    for number, record in read_json_lines(path):
+        try:
+            rows.append(SampleRow.model_validate(record))
+        except ValidationError as error:
+            raise shape_error(path, error, fix, line=number) from None
     return rows

@@ -132,7 +132,7 @@ def parse_side(text: str, which: str) -> Side:
     if not scores_path.is_file():
         raise HarnessError(f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
                            f"(`harness evaluate RECIPE --run-dir {root}`)")
-    scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
+    scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
     models = scores["models"]
     if role is None:
         role = "trained" if "trained" in models else "base"
