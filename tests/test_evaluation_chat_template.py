@@ -46,3 +46,22 @@ def test_without_it_the_prompt_is_the_papers(tmp_path):
     scores, contexts = run(tmp_path, chat_template=False)
     assert scores["settings"]["chat_template"] is False
     assert all(c.startswith("Below is an instruction") and "<user>" not in c for c in contexts)
+
+
+def test_a_log_gets_one_line_per_language_and_no_lm_eval_bars(tmp_path, tiny_llama_dir, capfd):
+    from evaluation_fixtures import write_mgsm_folder as mgsm
+    from harness.evaluation.stage import run_evaluate
+    from harness.recipe import Recipe
+    from harness.runs import Run
+
+    folder = mgsm(tmp_path / "data", languages=("en", "de"), n=2)
+    recipe = Recipe.model_validate({
+        "name": "tiny-log", "languages": ["en", "de"], "model": {"source": str(tiny_llama_dir)},
+        "evaluation": {"tasks": [{"name": "mgsm", "path": str(folder)}], "models": ["base"],
+                       "max_new_tokens": 4, "batch_size": 2},
+    })
+    run_evaluate(recipe, Run.create(tmp_path / "run"), tmp_path / "run" / "eval")
+    err = capfd.readouterr().err
+    assert "Running generate_until requests" not in err and "Building contexts" not in err
+    assert [line.split(":")[0] for line in err.splitlines() if line.startswith("evaluate ")] == [
+        "evaluate base mgsm en", "evaluate base mgsm de"]

@@ -19,7 +19,6 @@ and a model whose every part is done is not even loaded.
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import logging
@@ -95,7 +94,8 @@ def quiet_lm_eval() -> Iterator[None]:
     logger.setLevel(logging.ERROR)
     # lm-eval draws a bar per request batch and per context build, in every language; the
     # runner prints one line per (model, task, language) instead.
-    no_bar = functools.partial(tqdm, disable=True)
+    def no_bar(*args, **kwargs):
+        return tqdm(*args, **{**kwargs, "disable": True})  # lm-eval passes disable= itself
     try:
         with mock.patch("lm_eval.api.task.tqdm", no_bar), mock.patch("lm_eval.models.huggingface.tqdm", no_bar):
             yield
