@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
     ls.add_argument("--json", action="store_true", help="machine-readable output")
 
-    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory (config only)")
+    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory "
+                                            "(reads the model's config only; a hub model's is fetched if not cached)")
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
@@ -81,16 +82,22 @@ def cmd_run(args) -> int:
     import yaml
 
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
+    from harness.preflight import check_hub, machine_warnings
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
+    states = plan_stages(recipe, run_dir)
+    pending = [name for name, state in states if state == "would run" or name in args.force]
     if args.dry_run:
         print(yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True), end="")
-        run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
         print(f"# run directory: {run_dir}")
-        for name, state in plan_stages(recipe, run_dir):
+        for name, state in states:
             print(f"# {name}: {state}")
+        for warning in machine_warnings(recipe, pending):
+            print(f"warning: {warning}", file=sys.stderr)
         return 0
+    check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir)
     run_pipeline(recipe, run, tuple(args.force))
     return 0
@@ -98,9 +105,11 @@ def cmd_run(args) -> int:
 
 def cmd_stage(args) -> int:
     from harness.pipeline import open_run, run_stage
+    from harness.preflight import check_hub
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     run_stage(recipe, run, args.command, force=args.force)
     return 0

@@ -1,10 +1,22 @@
-"""Model loading and architecture adapters."""
+"""Model loading and architecture adapters.
 
-from harness.models.adapters import SUBLAYERS, ArchitectureAdapter, adapter_for
-from harness.models.config import ModelConfig
-from harness.models.loading import load_config, load_model, load_tokenizer, local_folder, resolve_source
+The names load on first use: a recipe imports `harness.models.config` (and so this package)
+without paying for torch, so that commands which fail early (no hub, bad recipe) fail fast.
+"""
 
-__all__ = [
-    "SUBLAYERS", "ArchitectureAdapter", "ModelConfig", "adapter_for", "load_config", "load_model",
-    "load_tokenizer", "local_folder", "resolve_source",
-]
+import importlib
+
+_WHERE = {
+    "SUBLAYERS": "adapters", "ArchitectureAdapter": "adapters", "adapter_for": "adapters",
+    "ModelConfig": "config",
+    "load_config": "loading", "load_model": "loading", "load_tokenizer": "loading",
+    "local_folder": "loading", "resolve_source": "loading",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

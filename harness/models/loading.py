@@ -10,14 +10,18 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
+
+if TYPE_CHECKING:
+    import torch
 
 PACKAGE_PREFIX = "package:"
 
@@ -77,6 +81,7 @@ def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
     """The cached safetensors folder of a GGUF model, converting it on first use."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target = _gguf_cache_dir(resolved)
@@ -111,6 +116,8 @@ def local_folder(cfg: ModelConfig) -> str:
 
 
 def resolve_dtype(cfg: ModelConfig, device: str) -> torch.dtype:
+    import torch
+
     if cfg.dtype == "auto":
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     return getattr(torch, cfg.dtype)
@@ -124,11 +131,34 @@ def _hub_error(cfg: ModelConfig, error: Exception) -> HarnessError:
     )
 
 
+def require_hub_model(source: str, revision: str | None = None, place: str = "model.source") -> None:
+    """Fail at once when a hub model can neither be fetched nor found in the local cache.
+
+    Without this, an unreachable hub costs ~25 s of retries per file before the same failure.
+    """
+    if resolve_source(source).kind != "hub" or hub_reachable() or model_cached(source, revision):
+        return
+    fix = ("unset HF_HUB_OFFLINE to download it, or point it at a local model folder"
+           if why_unreachable().startswith("HF_HUB_OFFLINE") else
+           f"point it at a local model folder, or download it where there is a network "
+           f"(`hf download {source}`), copy the Hugging Face cache here and set HF_HUB_OFFLINE=1")
+    raise HarnessError(f"{place} {source!r}: {why_unreachable()} and the model is not in the local cache; {fix}")
+
+
+def _require_hub(cfg: ModelConfig) -> None:
+    require_hub_model(cfg.source, cfg.revision)
+    if cfg.tokenizer:
+        require_hub_model(cfg.tokenizer, place="model.tokenizer")
+
+
 def load_config(cfg: ModelConfig):
     """The model's config only: no weights are read (GGUF: read from the cached conversion)."""
+    resolved = resolve_source(cfg.source)
+    _require_hub(cfg)
     from transformers import AutoConfig
 
-    resolved = resolve_source(cfg.source)
+    if resolved.kind == "hub" and not model_cached(resolved.location, cfg.revision):
+        print(f"model.source {cfg.source!r}: fetching its config.json from the hub (no weights)", file=sys.stderr)
     try:
         if resolved.kind == "gguf":
             cached = _gguf_cache_dir(resolved)
@@ -144,6 +174,7 @@ def load_tokenizer(cfg: ModelConfig, padding_side: str = "left"):
     """The tokenizer, with a pad token (EOS when the model has none)."""
     from transformers import AutoTokenizer
 
+    _require_hub(cfg)
     location = local_folder(ModelConfig(source=cfg.tokenizer)) if cfg.tokenizer else local_folder(cfg)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, revision=None if cfg.tokenizer else cfg.revision)
@@ -161,6 +192,7 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
 
     from harness.models.adapters import adapter_for
 
+    _require_hub(cfg)
     location = local_folder(cfg)
     config = load_config(cfg)
     adapter_for(config)  # refuse an unsupported architecture before reading gigabytes

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from harness.errors import HarnessError
 from harness.registry import Registry
 from harness.selection.config import AllPolicy, FirstKPolicy, FixedPolicy, RandomPolicy, SlamMsdPolicy
-from harness.selection.statistics import LayerAnalysis
+
+if TYPE_CHECKING:  # annotations only: choosing layers needs no torch
+    from harness.selection.statistics import LayerAnalysis
 
 WHERE = "selection.layers"
 

@@ -177,6 +177,10 @@ def _read_line_pairs(folder: Path, lang: str) -> tuple[list[TranslationPair], st
 def _read_rows(kind: str, location, data) -> list[dict[str, Any]]:
     if kind == "file":
         return read_json_rows(Path(location))
+    from harness.hub import require_hub_dataset
+
+    require_hub_dataset(str(location), f"training.data.source {str(location)!r}",
+                        "point it at local files (a folder of <xx>-en/train.<xx> + train.en, or a JSONL file)")
     try:
         import datasets
 
