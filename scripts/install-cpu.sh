@@ -29,7 +29,7 @@ else
     step "2/4 torch $TORCH_VERSION from pip's configured sources: $TORCH_CPU_INDEX cannot be reached"
     .venv/bin/pip install "torch==$TORCH_VERSION"
 fi
-.venv/bin/python -c "
+.venv/bin/python -W ignore -c "
 import torch
 cuda = torch.version.cuda
 print(f'    torch {torch.__version__}: ' + (f'CUDA {cuda} build (GBs larger than needed on a CPU; set TORCH_CPU_INDEX to reach a CPU index)' if cuda else 'CPU build'))

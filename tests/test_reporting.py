@@ -123,6 +123,21 @@ def test_demo_task_has_no_baselines_and_says_why(baselines):
     assert any("No published baselines" in n and "demo" in n for n in table.notes)
 
 
+def test_all_wrong_run_has_no_bold_ties_and_no_zero_width_interval(baselines):
+    zero, _ = make_scores({"demo": {"base": {"en": 0, "de": 0}, "trained": {"en": 0, "de": 2}}}, n=8)
+    table = accuracy_table("demo", zero, baselines, TableOptions(None), None)
+    assert not table.cell("This run: base (MetaMath-13B-V1.0)", "en").best  # 0.0 = 0.0: nothing stands out
+    assert table.cell("This run: trained", "de").best and not table.cell("This run: base (MetaMath-13B-V1.0)", "de").best
+    assert zero["models"]["base"]["tasks"]["demo"]["average"]["ci95"] == [0.0, 0.0]
+    average = table.cell("This run: base (MetaMath-13B-V1.0)", "Avg")
+    assert "no interval" in average.description and "[0.0, 0.0]" not in average.description
+    assert "(bootstrap over questions)" in table.cell("This run: trained", "Avg").description
+    details = details_table("demo", zero)
+    assert details.cell("avg", "base 95% CI").empty and "bootstrap has no spread" in details.cell("avg", "base 95% CI").footnote
+    assert details.cell("en", "base 95% CI").display == "[0.0, 32.4]"  # Wilson per language
+    assert "Wilson's score interval per language" in details.caption and "bootstrap" in details.caption
+
+
 def test_strict_extraction_rows_appear_only_when_they_differ(baselines):
     same, _ = make_scores({"mgsm": {"base": BASE_13B}})
     assert [r.kind for r in _table(same, baselines).rows() if r.kind == "strict"] == []

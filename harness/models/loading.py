@@ -72,11 +72,20 @@ def resolve_source(source: str) -> ResolvedSource:
     return ResolvedSource(source, "hub")
 
 
+GGUF_SAMPLE_BYTES = 1 << 20
+
+
 def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
+    """The conversion's folder, keyed by the file's content: the same GGUF installed in two
+    environments (two paths, two mtimes) shares one conversion. The size and the first and last
+    MiB (header, tensor table, last weights) stand for the content; hashing it all costs a second."""
     gguf = Path(resolved.location) / resolved.gguf_file
-    stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:16]
-    return cache_root() / "gguf" / f"{gguf.stem}-{key}"
+    digest = hashlib.sha256(str(gguf.stat().st_size).encode())
+    with gguf.open("rb") as handle:
+        digest.update(handle.read(GGUF_SAMPLE_BYTES))
+        handle.seek(max(0, gguf.stat().st_size - GGUF_SAMPLE_BYTES))
+        digest.update(handle.read(GGUF_SAMPLE_BYTES))
+    return cache_root() / "gguf" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
 
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
@@ -203,3 +212,16 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
     return model.to(device).eval()
+
+
+if __name__ == "__main__":  # `python -m harness.models.loading SOURCE`: the folder from_pretrained reads
+    if len(sys.argv) != 2:
+        print("usage: python -m harness.models.loading MODEL_SOURCE  (hub id, folder, .gguf, package:...)", file=sys.stderr)
+        sys.exit(2)
+    if not Path("/dev/nvidiactl").exists():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # as the CLI: silences DeepSpeed's CPU warning
+    try:
+        print(local_folder(ModelConfig(source=sys.argv[1])))
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
