@@ -306,3 +306,32 @@ def test_delta_tooltips_carry_the_paired_test(baselines):
     data["comparisons"] = {"trained_vs_base": {"mgsm": paired_comparison(raw[("mgsm", "base")], raw[("mgsm", "trained")])}}
     cell = _table(data, baselines).cell("Δ trained − base", "bn")
     assert "exact McNemar on 250 paired questions: 83 right only after training, 0 only before, p=<0.001" in cell.description
+
+
+def _selection(policy: dict, firing_share: float = 0.0, layers=(1, 2, 3)) -> dict:
+    return {"model": {"num_layers": 30}, "languages": ["de", "en"], "policy": policy,
+            "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
+            "boundary": 5, "theta": 0.0123, "peak_searched_from": 2, "selected_layers": list(layers),
+            "sublayers": "up_down"}
+
+
+def test_selection_in_words_names_layers_rule_threshold_and_departures():
+    from harness.reporting.stage import _selection_headline, selection_in_words
+
+    changed = _selection({"policy": "slam_msd", "peak_search": "after_initial_decline"}, firing_share=0.5)
+    text = " ".join(selection_in_words(changed))
+    assert "Selected layers: 1, 2, 3 (3 of the model's 30, 0-based)" in text
+    assert "up_proj and down_proj" in text and "peaks at layer 5, so layers 0-4 are language-specific" in text
+    assert "θ = 0.0123" in text
+    assert "not exactly the paper's rule: the overlap peak is searched only after" in text
+    assert "fires on more than 50% of that language's tokens" in text
+    assert _selection_headline(changed) == "1, 2, 3 of 30 (0-based), by SLAM's rule, changed (see Layer selection)"
+
+    papers = _selection({"policy": "slam_msd", "peak_search": "all_layers"})
+    assert "This is the paper's rule." in selection_in_words(papers)
+    assert _selection_headline(papers).endswith("by the paper's rule")
+
+    fixed = _selection({"policy": "first_k", "k": 6, "description": "the first 6 layers"}, layers=range(6))
+    words = " ".join(selection_in_words(fixed))
+    assert "Rule: the first 6 layers (policy first_k), chosen in the recipe: not SLAM's activation-based rule." in words
+    assert _selection_headline(fixed).endswith("by policy first_k, not SLAM's rule")
