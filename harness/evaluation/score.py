@@ -120,7 +120,9 @@ def score_command(path: str, task: str, extraction: str, data_path: str | None, 
 def print_scores(task: str, extraction: str, scores: dict, console: Console | None = None) -> None:
     """A terminal table of one task's scores (the other extraction mode beside the one of record)."""
     other = next(mode for mode in MODES if mode != extraction)
-    table = Table(title=f"{task}: accuracy (%), extraction {extraction}", title_justify="left")
+    table = Table(title=f"{task}: accuracy (%), extraction {extraction}", title_justify="left",
+                  caption="95% CI: Wilson per language; for the average, a bootstrap over questions",
+                  caption_justify="left")
     for header in ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"):
         table.add_column(header, justify="left" if header == "lang" else "right")
     pcr = scores.get("pcr", {})
@@ -135,9 +137,10 @@ def print_scores(task: str, extraction: str, scores: dict, console: Console | No
     average = scores["average"]
     if average.get("languages"):
         table.add_section()
-        table.add_row(
+        low, high = (f"{x:.1f}" for x in average["ci95"])
+        table.add_row(  # a bootstrap over answers all scored alike has no width: no interval to show
             f"avg ({len(average['languages'])})", "", "", f"{average['accuracy']:.1f}",
-            f"{average['ci95'][0]:.1f}-{average['ci95'][1]:.1f}", f"{average[f'accuracy_{other}']:.1f}",
+            "–" if low == high else f"{low}-{high}", f"{average[f'accuracy_{other}']:.1f}",
             "-" if scores.get("pcr_average") is None else f"{scores['pcr_average']:.1f}",
         )
     (console or Console()).print(table)

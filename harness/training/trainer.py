@@ -12,6 +12,7 @@ import resource
 import shutil
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,11 @@ def wrap_lora(model, plan, training):
         bias="none",
         task_type="CAUSAL_LM",
     )
-    wrapped = get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing` alias; a FutureWarning
+        # about the two libraries, not about anything the user can change
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        wrapped = get_peft_model(model, config)
     trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
     if trainable != plan.trainable:
         raise RuntimeError(f"LoRA adapters have {trainable} parameters, the plan says {plan.trainable}")
