@@ -21,7 +21,7 @@ class HubNeed:
     """A hub model or dataset a stage loads."""
 
     place: str
-    """Where the recipe names it, e.g. `model.source`, `evaluation.tasks.0 (mgsm)`."""
+    """Where the recipe names it, e.g. `model.source`, `evaluation.tasks.0`."""
     repo_id: str
     kind: Literal["model", "dataset"]
     revision: str | None = None
@@ -58,7 +58,7 @@ def _benchmark_need(place: str, name: str, path: str | None) -> list[HubNeed]:
     benchmark = get_benchmark(name)
     if path or benchmark.default_path or not benchmark.hub_id:
         return []
-    return [HubNeed(f"{place} ({name})", benchmark.hub_id, "dataset")]
+    return [HubNeed(place, benchmark.hub_id, "dataset")]
 
 
 def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
@@ -74,16 +74,19 @@ def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
             if probe.dataset != "translation":
                 needs += _benchmark_need("selection.probe.dataset", probe.dataset, probe.path)
             elif not probe.path:
-                needs += _translation_need(recipe, "selection.probe (training.data.source)")
+                needs += _translation_need(recipe, "selection.probe")
     if "train" in stages:
         needs += _translation_need(recipe)
     if "evaluate" in stages and recipe.evaluation is not None:
         for index, task in enumerate(recipe.evaluation.tasks):
             needs += _benchmark_need(f"evaluation.tasks.{index}", task.name, task.path)
-    unique = {}
+    merged: dict[tuple[str, str], HubNeed] = {}  # one entry per repo, naming every place
     for need in needs:
-        unique.setdefault((need.repo_id, need.kind), need)
-    return list(unique.values())
+        key = (need.repo_id, need.kind)
+        first = merged.get(key)
+        merged[key] = need if first is None else HubNeed(f"{first.place}, {need.place}", first.repo_id,
+                                                         first.kind, first.revision)
+    return list(merged.values())
 
 
 def missing_from_hub(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
@@ -98,7 +101,7 @@ def check_hub(recipe: Recipe, stages: list[str]) -> None:
     """Fail, naming every missing model and dataset and the fix, when the stages cannot get them."""
     missing = missing_from_hub(recipe, stages)
     if missing:
-        listed = "; ".join(f"{need.place}: {need.repo_id}" for need in missing)
+        listed = "; ".join(f"{need.repo_id} ({need.place})" for need in missing)
         raise HarnessError(
             f"{hub.why_unreachable()} and the local cache lacks what this run needs ({listed}). "
             "Point these at local copies (model.source: a model folder; a task's or the probe's "
@@ -159,6 +162,6 @@ def machine_warnings(recipe: Recipe, stages: list[str]) -> list[str]:
     missing = missing_from_hub(recipe, stages)
     if missing:
         warnings.append(f"{hub.why_unreachable()} and the local cache lacks: "
-                        + "; ".join(f"{need.place}: {need.repo_id}" for need in missing))
+                        + "; ".join(f"{need.repo_id} ({need.place})" for need in missing))
     warnings += _missing_paths(recipe, stages)
     return warnings

@@ -51,7 +51,7 @@ def test_unreachable_hub_is_detected_once_fast_and_switches_to_the_cache(online_
     online_env.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
     started = time.time()
     assert hub.hub_reachable() is False
-    assert time.time() - started < hub.PROBE_TIMEOUT_S + 1
+    assert time.time() - started < 10  # huggingface_hub's own retries take 23 s (1+2+4+8+8)
     assert constants.HF_HUB_OFFLINE is True  # the libraries now read the cache only, no retries
     assert hub.why_unreachable().startswith("the hub (http://127.0.0.1:")
     with pytest.raises(HarnessError, match=r"cannot be reached and the model is not in the local cache; point it "
@@ -116,9 +116,9 @@ def test_needs_of_each_stage():
     places = {need.place: need.repo_id for need in hub_needs(recipe, ["select", "train", "evaluate", "report"])}
     assert places == {
         "model.source": "meta-math/MetaMath-13B-V1.0",
-        "selection.probe.dataset (mgsm)": "juletxara/mgsm",
+        "selection.probe.dataset, evaluation.tasks.0": "juletxara/mgsm",  # one entry per repo
         "training.data.source": "Mathoctopus/GSM8KInstruct_Parallel",
-        "evaluation.tasks.1 (msvamp)": "Mathoctopus/MSVAMP",  # mgsm is listed once
+        "evaluation.tasks.1": "Mathoctopus/MSVAMP",
     }
     assert hub_needs(recipe, ["report"]) == []
     local = load_recipe("recipes/slam_13b.yaml", ["evaluation.tasks.0.path=/data/mgsm", "evaluation.tasks.1.path=/data/msvamp"])
@@ -131,8 +131,8 @@ def test_check_hub_names_everything_missing():
     with pytest.raises(HarnessError) as error:
         check_hub(recipe, ["select", "train", "evaluate", "report"])
     message = str(error.value)
-    for place in ("model.source: meta-math/MetaMath-13B-V1.0", "selection.probe.dataset (mgsm): juletxara/mgsm",
-                  "training.data.source: Mathoctopus/GSM8KInstruct_Parallel"):
+    for place in ("meta-math/MetaMath-13B-V1.0 (model.source)", "juletxara/mgsm (selection.probe.dataset, evaluation.tasks.0)",
+                  "Mathoctopus/GSM8KInstruct_Parallel (training.data.source)"):
         assert place in message
     check_hub(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"])  # all local: passes
 
@@ -142,7 +142,7 @@ def test_machine_warnings_name_gpus_hub_and_files():
     warnings = machine_warnings(recipe, ["select", "train", "evaluate"])
     text = "\n".join(warnings)
     assert "training launches 8 processes, one per GPU (training.num_gpus, launcher deepspeed); this machine has" in text
-    assert "HF_HUB_OFFLINE=1 is set and the local cache lacks: model.source: meta-math/MetaMath-13B-V1.0" in text
+    assert "HF_HUB_OFFLINE=1 is set and the local cache lacks: meta-math/MetaMath-13B-V1.0 (model.source)" in text
     assert "evaluation.tasks.0.path '/no/such/mgsm': not found" in text
     assert machine_warnings(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"]) == []
 
@@ -150,7 +150,7 @@ def test_machine_warnings_name_gpus_hub_and_files():
 def test_offline_run_fails_at_once_and_leaves_no_run_folder(tmp_path):
     result = harness("run", "recipes/slam_13b.yaml", "--run-dir", str(tmp_path / "run"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "the local cache lacks what this run needs (model.source: meta-math/MetaMath-13B-V1.0" in result.stderr
+    assert "the local cache lacks what this run needs (meta-math/MetaMath-13B-V1.0 (model.source)" in result.stderr
     assert not (tmp_path / "run").exists()
 
     result = harness("run", "recipes/slam_13b.yaml", "--dry-run", "--run-dir", str(tmp_path / "run"))
