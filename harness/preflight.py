@@ -44,7 +44,7 @@ def _model_needs(recipe: Recipe) -> list[HubNeed]:
 
 
 def _translation_need(recipe: Recipe, place: str = "training.data.source") -> list[HubNeed]:
-    from harness.training.data import resolve_source
+    from harness.translation import resolve_source
 
     data = recipe.training.data if recipe.training is not None else None
     if data is None or resolve_source(data.source)[0] != "hub":
@@ -53,7 +53,7 @@ def _translation_need(recipe: Recipe, place: str = "training.data.source") -> li
 
 
 def _benchmark_need(place: str, name: str, path: str | None) -> list[HubNeed]:
-    from harness.datasets import get_benchmark
+    from harness.benchmarks import get_benchmark
 
     benchmark = get_benchmark(name)
     if path or benchmark.default_path or not benchmark.hub_id:
@@ -63,14 +63,12 @@ def _benchmark_need(place: str, name: str, path: str | None) -> list[HubNeed]:
 
 def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
     """The hub models and datasets the named stages load."""
-    from harness.selection.policies import policy_for
-
     needs: list[HubNeed] = []
     if {"select", "train", "evaluate"} & set(stages):
         needs += _model_needs(recipe)
     if "select" in stages and recipe.selection is not None:
         probe = recipe.selection.probe
-        if policy_for(recipe.selection.layers).needs_probe or probe.always:
+        if recipe.selection.layers.needs_probe or probe.always:
             if probe.dataset != "translation":
                 needs += _benchmark_need("selection.probe.dataset", probe.dataset, probe.path)
             elif not probe.path:
@@ -119,7 +117,7 @@ def _gpu_count() -> int:
 def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
     """Local files the recipe names that are not there (hub ids and shipped data aside)."""
     from harness.models.loading import resolve_source as model_source
-    from harness.training.data import resolve_source as data_source
+    from harness.translation import resolve_source as data_source
 
     problems = []
     checks = []

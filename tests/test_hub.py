@@ -104,7 +104,7 @@ def test_dataset_cache_follows_the_datasets_layout(tmp_path, monkeypatch):
 
 
 def test_an_uncached_hub_benchmark_fails_at_once_with_the_local_alternative():
-    from harness.datasets import load_benchmark
+    from harness.benchmarks import load_benchmark
 
     with pytest.raises(HarnessError, match=r"^mgsm: HF_HUB_OFFLINE=1 is set and juletxara/mgsm is not in the local "
                                            r"datasets cache; point its `path` .* \(mgsm_<lang>.tsv\)$"):

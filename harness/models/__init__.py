@@ -1,22 +1,23 @@
 """Model loading and architecture adapters.
 
-The names load on first use: a recipe imports `harness.models.config` (and so this package)
-without paying for torch, so that commands which fail early (no hub, bad recipe) fail fast.
+The names load on first use (PEP 562), so that reading a recipe, which needs only
+``ModelConfig``, does not import torch.
 """
+
+from __future__ import annotations
 
 import importlib
 
-_WHERE = {
+_HOMES = {
     "SUBLAYERS": "adapters", "ArchitectureAdapter": "adapters", "adapter_for": "adapters",
     "ModelConfig": "config",
     "load_config": "loading", "load_model": "loading", "load_tokenizer": "loading",
     "local_folder": "loading", "resolve_source": "loading",
 }
-
-__all__ = sorted(_WHERE)
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    if name not in _HOMES:
+        raise AttributeError(f"module 'harness.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"harness.models.{_HOMES[name]}"), name)

@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
     import torch
 
 PACKAGE_PREFIX = "package:"
