@@ -6,7 +6,7 @@ import shutil
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from huggingface_hub import constants
@@ -59,21 +59,29 @@ def test_unreachable_hub_is_detected_once_fast_and_switches_to_the_cache(online_
         load_config(ModelConfig(source="org/absent"))
 
 
-def test_reachable_hub_answers_any_status(online_env):
+def test_reachable_hub_answers_any_status(online_env, capsys):
     class Handler(BaseHTTPRequestHandler):
         def do_HEAD(self):
             self.send_response(404)
             self.end_headers()
 
+        do_GET = do_HEAD
+
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        online_env.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        endpoint = f"http://127.0.0.1:{server.server_port}"
+        online_env.setattr(constants, "ENDPOINT", endpoint)
+        online_env.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
         assert hub.hub_reachable() is True
         assert constants.HF_HUB_OFFLINE is False
+        # `plan` on a hub model says that it fetches the config (and only that) before it does
+        with pytest.raises(HarnessError, match="could not load it"):  # this hub has no such model
+            load_config(ModelConfig(source="org/absent"))
+        assert "model.source 'org/absent': fetching its config.json from the hub (no weights)" in capsys.readouterr().err
     finally:
         server.shutdown()
 
