@@ -29,7 +29,7 @@ from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.artifacts import TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, read_json_file, redo
 from harness.runs import atomic_write_text, write_json
 
 OWNER_FILE = "REPORT_OF.json"
@@ -113,8 +113,8 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
             if benchmark_rows and row.benchmark == task and row.warnings:
                 if config.size in (None, row.size) and row.primary:
                     shown_warnings += [w for w in row.warnings if w not in shown_warnings]
-    selection_file = run.stage_dir("select") / "selection.json"
-    selection = read_json(selection_file) if selection_file.is_file() else None
+    selection_file = run.stage_dir("select") / SELECTION_FILE
+    selection = read_json_file(selection_file) if selection_file.is_file() else None
     if getattr(recipe, "selection", None) is not None and selection is not None:
         plot = copy_selection_plot(run.stage_dir("select"), out) if config.plots else None
         sections.append(Section(
