@@ -28,9 +28,16 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
     try:
-        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device})
+        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device, "dtype": _dtype_name(recipe, device)})
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def _dtype_name(recipe, device: str) -> str:
+    """The dtype the models are evaluated in (``auto`` resolved), recorded for `compare`."""
+    from harness.models.loading import resolve_dtype
+
+    return str(resolve_dtype(recipe.model, device)).removeprefix("torch.")
 
 
 def check_data(tasks: list[EvalTask]) -> None:
