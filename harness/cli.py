@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         stage = commands.add_parser(name, help=f"one stage: {text}")
         _add_recipe_args(stage)
         stage.add_argument("--force", action="store_true", help="redo it even if it is up to date")
+        if name == "evaluate":
+            stage.add_argument("--rescore", action="store_true",
+                               help="rebuild scores.json from the run's samples.jsonl (no model; e.g. after an extraction fix)")
 
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -57,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
-    score = commands.add_parser("score", help="score generations made elsewhere (JSONL: lang, index|id, response)")
-    score.add_argument("file", help="generations JSONL file")
+    score = commands.add_parser("score", help="score generations (JSONL: lang, index|id, response), a run's "
+                                "samples.jsonl or lm-eval's samples file, without the model")
+    score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
+    score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
@@ -70,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--tolerance", type=float, help="largest allowed drop in accuracy points")
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
+
+    board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
+    board.add_argument("--task", help="only this benchmark")
+    board.add_argument("--size", help="the paper's size group to show (7B, 13B; default: every size)")
+    board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
+    board.add_argument("--json", action="store_true")
+    board.add_argument("--out", metavar="DIR", help="write leaderboard.md, .tex, .html, .json and PNGs here")
     return parser
 
 
@@ -102,6 +115,11 @@ def cmd_stage(args) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     run = open_run(recipe, args.run_dir)
+    if getattr(args, "rescore", False):
+        from harness.evaluation.rescore import rescore_run
+
+        rescore_run(recipe, run)
+        return 0
     run_stage(recipe, run, args.command, force=args.force)
     return 0
 
@@ -162,7 +180,7 @@ def cmd_plan(args) -> int:
 def cmd_score(args) -> int:
     from harness.evaluation.score import score_command
 
-    return score_command(args.file, args.task, args.extraction, args.path, args.json)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
 
 
 def cmd_compare(args) -> int:
@@ -171,9 +189,15 @@ def cmd_compare(args) -> int:
     return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
 
 
+def cmd_leaderboard(args) -> int:
+    from harness.reporting.leaderboard import leaderboard_command
+
+    return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
+
+
 COMMANDS = {
     "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
-    "score": cmd_score, "compare": cmd_compare, **{name: cmd_stage for name in STAGE_COMMANDS},
+    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
 
