@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
+    export = commands.add_parser("export", help="the trained model as a folder with a model card (lm_eval --model hf loads it)")
+    export.add_argument("run", help="run directory with a finished train stage")
+    export.add_argument("--out", required=True, metavar="DIR", help="new folder for the model")
+    export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
+    export.add_argument("--private", action="store_true", help="create the hub repository as private")
+
     board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
     board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
     board.add_argument("--task", help="only this benchmark")
@@ -189,6 +195,13 @@ def cmd_compare(args) -> int:
     return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
 
 
+def cmd_export(args) -> int:
+    from harness.export import export_run
+
+    export_run(args.run, args.out, args.push_to_hub, args.private)
+    return 0
+
+
 def cmd_leaderboard(args) -> int:
     from harness.reporting.leaderboard import leaderboard_command
 
@@ -197,7 +210,7 @@ def cmd_leaderboard(args) -> int:
 
 COMMANDS = {
     "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
-    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, **{name: cmd_stage for name in STAGE_COMMANDS},
+    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, "export": cmd_export, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
 
