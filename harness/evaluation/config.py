@@ -43,7 +43,8 @@ class EvaluationConfig(Section):
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8
     """Questions generated together (hf backend; vLLM schedules its own batches); `auto`: the
-    largest batch that fits, found by lm-eval (useful for a new base model of unknown size)."""
+    largest batch that fits on the GPU, found once per model by lm-eval (for a new base model of
+    unknown size; on a CPU it settles on lm-eval's maximum, 64)."""
     max_new_tokens: int = Field(512, gt=0)
     """The paper's 512; lower it for quick runs."""
     extraction: Literal["paper", "strict"] = "paper"

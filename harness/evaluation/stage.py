@@ -9,9 +9,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from rich.console import Console
+
 from harness.datasets import load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
+
+console = Console(stderr=True)
 
 TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
@@ -74,6 +78,10 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
         model, tokenizer = _load(recipe, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
             lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+        if evaluation.batch_size == "auto":
+            # lm-eval would search again in every language's call: search once per model
+            lm.batch_size_per_gpu = lm._detect_batch_size()
+            console.print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):
