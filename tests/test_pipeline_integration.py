@@ -134,3 +134,14 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
 
     again = harness("export", str(run), "--out", str(out), cwd=work)
     assert again.returncode == 2 and "exists and is not empty" in again.stderr
+
+
+def test_report_shows_the_loss_curve(finished_run):
+    work, _, run, _ = finished_run
+    assert (run / "report" / "loss_curve.png").is_file()
+    assert "Training loss per optimizer step" in (run / "report" / "report.md").read_text()
+    # lm-eval's own files, read by lm-eval's table script
+    from lm_eval.utils import make_table
+
+    results = json.loads(next((run / "eval" / "lm_eval" / "trained").glob("results_*.json")).read_text())
+    assert "slam_demo_de" in make_table(results)

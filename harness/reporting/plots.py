@@ -103,11 +103,13 @@ def loss_curve_plot(train_json: Path, path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axis = plt.subplots(figsize=(7.5, 3.6), dpi=110)
     steps = [p[0] for p in points]
     axis.plot(steps, [p[1] for p in points], marker="o" if len(points) < 40 else None, color="#0969da", label="loss")
     axis.set_xlabel("optimizer step")
+    axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axis.set_ylabel("training loss")
     axis.grid(alpha=0.3)
     rates = [p[2] for p in points]
