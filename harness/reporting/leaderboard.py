@@ -304,6 +304,8 @@ def _mark_best(groups: list[Group], columns: list[Column]) -> None:
         if len(cells) < 2:
             continue
         top = max(round(c.value, 1) for c in cells)
+        if all(round(c.value, 1) == top for c in cells):
+            continue  # a tie of every row marks nothing
         for cell in cells:
             cell.best = round(cell.value, 1) == top
 
@@ -349,7 +351,7 @@ def build_leaderboard(specs: list[str], task: str | None = None, size: str | Non
 
 
 def markdown_table(table: Table) -> str:
-    """A GitHub Markdown table through tabulate; bold, emphasis and footnote marks are text."""
+    """A Markdown (pipe) table through tabulate; bold, emphasis and footnote marks are text."""
     from tabulate import tabulate
 
     from harness.reporting.render import EMPTY, _sup, letters
@@ -366,7 +368,7 @@ def markdown_table(table: Table) -> str:
                 text = f"*{text}*" if position == 0 and row.kind == "run" else text
                 texts.append(text + (_sup(marks[cell.footnote]) if cell.footnote else ""))
             rows.append(texts)
-    body = tabulate(rows, headers=[c.name for c in table.columns], tablefmt="github", disable_numparse=True,
+    body = tabulate(rows, headers=[c.name for c in table.columns], tablefmt="pipe", disable_numparse=True,
                     colalign=["right" if c.numeric else "left" for c in table.columns])
     notes = [f"{_sup(letter)} {text}" for text, letter in marks.items()] + table.notes
     return "\n".join([f"**{table.title}**", "", table.caption, "", body, "", *(f"{n}  " for n in notes)])
