@@ -98,6 +98,8 @@ def test_leaderboard_files_and_cli_errors(runs, tmp_path, capsys):
     assert "no such run directory" in capsys.readouterr().err
     assert main(["leaderboard", str(runs[0]), "--task", "xcsqa"]) == 2
     assert "none of the runs has 'xcsqa' scores" in capsys.readouterr().err
+    assert main(["leaderboard", str(runs[0]), "--size", "70B"]) == 2
+    assert "--size 70B: the paper has no 70B rows; choose from: 13B, 7B" in capsys.readouterr().err
 
 
 # -- harness score on samples files ----------------------------------------------------------------

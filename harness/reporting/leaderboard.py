@@ -332,6 +332,9 @@ def build_leaderboard(specs: list[str], task: str | None = None, size: str | Non
         raise HarnessError(f"--task {task}: none of the runs has {task!r} scores; they have: {', '.join(all_tasks)}")
     tasks = [task] if task else all_tasks
     baselines = load_baselines()
+    sizes = sorted({row.size for row in baselines.rows})
+    if size is not None and size not in sizes:
+        raise HarnessError(f"--size {size}: the paper has no {size} rows; choose from: {', '.join(sizes)}")
     warnings = [f"{e.label}: no {t!r} scores, left out of its table" for t in tasks for e in entries if e.task(t) is None]
     tables = []
     for name in tasks:
