@@ -66,7 +66,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     from harness import __version__
-    from harness.datasets import get_benchmark
+    from harness.benchmarks import get_benchmark
     from harness.reporting.tables import TASK_TITLES
 
     plan = train.get("plan") or {}
@@ -145,7 +145,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     import torch
 
     from harness.models import load_tokenizer
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     run_root = Path(run_dir)
     if not run_root.is_dir():

@@ -88,7 +88,7 @@ def write_lm_eval_files(out: Path, tasks: Sequence, models: Sequence[str], done:
     """
     from lm_eval.loggers import EvaluationTracker
 
-    from harness.datasets import get_benchmark
+    from harness.benchmarks import get_benchmark
     from harness.evaluation.tasks import group_name, task_name
 
     settings = settings or {}

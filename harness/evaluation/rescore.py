@@ -18,7 +18,7 @@ import time
 import uuid
 from pathlib import Path
 
-from harness.datasets import get_benchmark
+from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
 from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks

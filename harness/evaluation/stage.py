@@ -9,13 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from rich.console import Console
-
-from harness.datasets import load_benchmark
+from harness import presentation
 from harness.errors import HarnessError
-from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
-
-console = Console(stderr=True)
+from harness.evaluation.runner import quiet_lm_eval, resolve_tasks, run_models
 
 TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
@@ -27,7 +23,6 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
     evaluation = recipe.evaluation
     tasks = resolve_tasks(evaluation, recipe.languages)
-    check_data(tasks)  # a bad file fails now, not after loading the model
     train_dir = run.require("train") if "trained" in evaluation.models else None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
@@ -44,13 +39,6 @@ def _dtype_name(recipe, device: str) -> str:
     return str(resolve_dtype(recipe.model, device)).removeprefix("torch.")
 
 
-def check_data(tasks: list[EvalTask]) -> None:
-    """Load every (task, language) once: unknown names and malformed files fail before any model loads."""
-    for task in tasks:
-        for lang in task.languages:
-            load_benchmark(task.benchmark, lang, task.path, task.limit)
-
-
 def _source(recipe, name: str, train_dir: Path | None) -> str:
     base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
     return base if name == "base" else f"{base} + trained ({train_dir})"
@@ -63,7 +51,7 @@ def _load(recipe, name: str, train_dir: Path | None, device: str):
     tokenizer = load_tokenizer(recipe.model, padding_side="left")
     if name == "base":
         return load_model(recipe.model, device=device), tokenizer
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     return load_trained_model(recipe, train_dir, device=device), tokenizer
 
@@ -81,7 +69,7 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
         if evaluation.batch_size == "auto":
             # lm-eval would search again in every language's call: search once per model
             lm.batch_size_per_gpu = lm._detect_batch_size()
-            console.print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
+            presentation.console(stderr=True).print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):
@@ -114,7 +102,7 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
 
 def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
-    from harness.training.delta import MERGED_DIR
+    from harness.models.delta import MERGED_DIR
 
     merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from harness import presentation
 from harness.errors import HarnessError
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK, LANGUAGE_NOT_EVALUATED, NO_BASELINE_NUMBER, NOT_COMPARABLE, NOT_TRAINED,
     NO_TRAIN_RECORD, PAPER_LANGUAGES, TASK_NOT_RUN, TASK_TITLES, Cell, Column, Group, Row, Table,
-    TrainingRecord, empty, fmt, fmt_delta, number,
+    TrainingRecord, empty, number,
 )
 from harness.runs import read_json
 
@@ -218,7 +219,7 @@ def _published_cells(row, languages: list[str]) -> list[Cell]:
 
 def _versus(entry: Entry, reference: Entry, task: str, comparable: bool) -> Cell:
     """The entry minus the reference on their shared questions, with the exact McNemar test."""
-    from harness.evaluation.metrics import mcnemar_exact
+    from harness.stats import mcnemar_exact
 
     if entry.reference == reference.reference:
         return Cell(None, "reference", "the run every other row is tested against")
@@ -234,10 +235,11 @@ def _versus(entry: Entry, reference: Entry, task: str, comparable: bool) -> Cell
         return empty("no question answered by both")
     delta = 100.0 * (test.only_b - test.only_a) / test.n
     star = "*" if test.p_value < SIGNIFICANCE else ""
-    description = (f"McNemar exact p = {test.p_value:.3g} on {test.n} shared questions "
+    p_text = presentation.p_value(test.p_value)
+    description = (f"McNemar exact p {p_text if p_text.startswith('<') else '= ' + p_text} on {test.n} shared questions "
                    f"({test.only_b} right only here, {test.only_a} right only in the reference)")
     rounded = round(delta, 1)
-    return Cell(delta, fmt_delta(delta) + star, description, None, False, (rounded > 0) - (rounded < 0))
+    return Cell(delta, presentation.signed(delta) + star, description, None, False, (rounded > 0) - (rounded < 0))
 
 
 def leaderboard_table(task: str, entries: list[Entry], baselines, size: str | None,
