@@ -219,9 +219,26 @@ def cmd_export(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    from harness.reporting.leaderboard import leaderboard_command
-
     return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
+
+
+def leaderboard_command(runs: list[str], task: str | None = None, size: str | None = None,
+                        reference: str | None = None, as_json: bool = False, out: str | None = None) -> int:
+    """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
+    from harness import presentation
+    from harness.reporting.leaderboard import write_leaderboard
+    from harness.reporting.render import print_terminal
+
+    tables, data = write_leaderboard(runs, task, size, reference, out)
+    if as_json:
+        presentation.print_json(data)
+        return 0
+    print_terminal(tables)
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
+    if out is not None:
+        print(f"leaderboard: {Path(out) / 'leaderboard.md'} (and .html, .tex, .json, .png)")
+    return 0
 
 
 def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,

@@ -8,11 +8,10 @@ import json
 import pytest
 
 from evaluation_fixtures import GoldLM, write_mgsm_folder
-from harness.cli import main
+from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
-from harness.evaluation.score import score_command
 from harness.reporting.leaderboard import build_leaderboard, markdown_table
 
 

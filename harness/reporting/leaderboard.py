@@ -19,7 +19,6 @@ leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -410,10 +409,10 @@ def leaderboard_plot(table: Table, path: Path) -> Path | None:
     return path
 
 
-def leaderboard_command(specs: list[str], task: str | None, size: str | None, reference: str | None,
-                        as_json: bool, out: str | None) -> int:
-    """`harness leaderboard RUN [RUN ...] [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
-    from harness.reporting.render import Document, Image, Section, html_document, latex_document, print_terminal
+def write_leaderboard(specs: list[str], task: str | None, size: str | None, reference: str | None,
+                      out: str | None) -> tuple[list[Table], dict]:
+    """`harness leaderboard`: the tables and their JSON; with ``out``, the files written there."""
+    from harness.reporting.render import Document, Image, Section, html_document, latex_document
     from harness.runs import atomic_write_text, write_json
 
     tables, warnings, entries = build_leaderboard(specs, task, size, reference)
@@ -444,12 +443,4 @@ def leaderboard_command(specs: list[str], task: str | None, size: str | None, re
         atomic_write_text(folder / "leaderboard.tex", latex_document(document))
         atomic_write_text(folder / "leaderboard.html", html_document(document))
         write_json(folder / "leaderboard.json", data)
-    if as_json:
-        print(json.dumps(data, indent=2, ensure_ascii=False))
-        return 0
-    print_terminal(tables)
-    for warning in warnings:
-        print(f"warning: {warning}")
-    if out is not None:
-        print(f"leaderboard: {Path(out) / 'leaderboard.md'} (and .html, .tex, .json, .png)")
-    return 0
+    return tables, data
