@@ -93,7 +93,9 @@ def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
         after = rescored["models"][model]["tasks"]["demo"]["languages"]
         assert {lang: row["accuracy_strict"] for lang, row in before.items()} == \
                {lang: row["accuracy"] for lang, row in after.items()}
-    assert len(list((copy / "history").glob("scores-*.json"))) == 1
+    kept = list((copy / "history").glob("eval-*"))  # the previous result, kept whole
+    assert len(kept) == 1 and json.loads((kept[0] / "scores.json").read_text())["extraction"] == "paper"
+    assert len(list((copy / "eval" / "lm_eval" / "trained").glob("results_*.json"))) == 1
     # the stage now answers the strict recipe: a run with it skips evaluate
     result = harness("run", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), cwd=work)
     assert result.returncode == 0 and "evaluate: up to date, skipped" in result.stderr

@@ -3,7 +3,8 @@
 After a change in answer extraction (a fixed rule, or ``evaluation.extraction`` switched between
 ``paper`` and ``strict``), every stored response is extracted and scored again, samples.jsonl is
 rewritten with the new ``extracted``/``correct`` fields, and scores.json is rebuilt by the same
-code the evaluate stage uses. The previous scores.json is kept under ``<run>/history/``.
+code the evaluate stage uses, published as a new result of the evaluate stage (the previous one
+goes to ``<run>/history/``). lm-eval's own files are carried over as lm-eval scored them.
 
 Only the scoring may differ from the stored evaluation: the recipe must ask for the same models,
 tasks, languages, limits, max new tokens and backend as the run's scores.json records; otherwise
@@ -15,14 +16,14 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
 from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
-from harness.runs import MARKER, read_json, write_json
+from harness.evaluation.lm_eval_files import LM_EVAL_DIR
+from harness.runs import read_json, write_json
 
 
 def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
@@ -58,7 +59,7 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
 
 def rescore_run(recipe, run) -> dict:
     """Rebuild ``<run>/eval/scores.json`` (and samples.jsonl's scoring) from the stored responses."""
-    from harness.pipeline import get_stage, stage_inputs
+    from harness.pipeline import get_stage, stage_inputs, upstream_outputs
 
     started = time.time()
     if recipe.evaluation is None:
@@ -107,19 +108,19 @@ def rescore_run(recipe, run) -> dict:
     scores["rescored"] = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from_extraction": previous.get("extraction"),
                           "previous_harness_version": previous.get("harness_version")}
 
-    history = Path(run.root) / "history"
-    history.mkdir(exist_ok=True)
-    kept = history / f"scores-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}.json"
-    shutil.copyfile(scores_path, kept)
-    for task in tasks:
-        _write_samples(eval_dir, task, list(recipe.evaluation.models), done[task.benchmark])
-    write_json(scores_path, scores)
-    # The stage now answers this recipe (its extraction included); a new output id makes the
-    # report stage, which fingerprints it, render again.
-    marker = read_json(eval_dir / MARKER)
-    marker.update({"fingerprint": stage_inputs(recipe, run, get_stage("evaluate")), "output_id": uuid.uuid4().hex,
-                   "rescored": scores["rescored"]["time"]})
-    write_json(eval_dir / MARKER, marker)
+    # A new result of the stage, published like any other: the previous one goes to history/,
+    # and its new output id makes the report stage (which fingerprints it) render again.
+    stage = get_stage("evaluate")
+    upstream = upstream_outputs(recipe, run, stage)
+    inputs = stage_inputs(recipe, run, stage)
+    with run.stage("evaluate", inputs, recipe=recipe.resolved(), upstream=upstream, fresh=True) as out:
+        if (eval_dir / LM_EVAL_DIR).is_dir():  # lm-eval's own files, as lm-eval scored them
+            shutil.copytree(eval_dir / LM_EVAL_DIR, out / LM_EVAL_DIR)
+        for task in tasks:
+            _write_samples(out, task, list(recipe.evaluation.models), done[task.benchmark])
+        write_json(out / SCORES_FILE, scores)
+    run.write_manifest(recipe.resolved(), recipe.seed)
+    kept = sorted((Path(run.root) / "history").glob("eval-*"), key=lambda p: p.stat().st_mtime)[-1]
 
     seconds = time.time() - started
     from rich.console import Console
@@ -131,6 +132,6 @@ def rescore_run(recipe, run) -> dict:
             after = (scores["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
             console.print(f"{task.benchmark} {model}: average {before} -> {after} "
                           f"({previous.get('extraction')} -> {scores['extraction']} extraction)", highlight=False)
-    console.print(f"re-scored {scores_path} from samples.jsonl in {seconds:.2f} s; previous scores kept in {kept}",
-                  highlight=False)
+    console.print(f"re-scored {scores_path} from samples.jsonl in {seconds:.2f} s; the previous result is kept "
+                  f"in {kept}", highlight=False)
     return scores
