@@ -147,3 +147,14 @@ def test_report_shows_the_loss_curve(finished_run):
 
     results = json.loads(next((run / "eval" / "lm_eval" / "trained").glob("results_*.json")).read_text())
     assert "slam_demo_de" in make_table(results)
+
+
+def test_leaderboard_reads_a_finished_run(finished_run):
+    work, _, run, _ = finished_run
+    result = harness("leaderboard", str(run), "--reference", f"{run}:base", "--json", cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = json.loads(result.stdout)["tables"][0]
+    trained = next(row for group in table["groups"] for row in group["rows"] if row["label"] == "run (trained)")
+    share = json.loads((run / "train" / "train.json").read_text())["plan"]["share"]
+    assert trained["cells"][2]["display"] == f"{100 * share:.1f}%"
+    assert trained["cells"][-1]["description"].startswith("McNemar exact p")

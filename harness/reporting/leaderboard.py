@@ -31,6 +31,7 @@ from harness.reporting.tables import (
     NO_TRAIN_RECORD, PAPER_LANGUAGES, TASK_NOT_RUN, TASK_TITLES, Cell, Column, Group, Row, Table,
     TrainingRecord, empty, number,
 )
+from harness.artifacts import Scores, TrainRecord, read_artifact, redo
 from harness.runs import read_json
 
 ROLES = ("base", "trained")
@@ -109,12 +110,13 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if not scores_path.is_file():
             raise HarnessError(f"{spec}: {scores_path} not found; has the evaluate stage finished? "
                                f"(`harness evaluate RECIPE --run-dir {root}`)")
-        scores = read_json(scores_path)
+        scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
         train_json = root / "train" / "train.json"
-        training = TrainingRecord.from_json(read_json(train_json)) if train_json.is_file() else None
+        training = (TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
+                    if train_json.is_file() else None)
         manifest = read_json(root / "manifest.json") if (root / "manifest.json").is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
         for name in [role] if role else [r for r in ROLES if r in models]:
