@@ -24,7 +24,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, plot_baselines
+from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
@@ -121,6 +121,11 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
             "Layer selection", text=selection_in_words(selection, getattr(recipe, "training", None)),
             images=[Image("Layer selection: activation overlap with English and MSD per layer; selected "
                           "layers marked", plot)] if plot else []))
+
+    if config.plots:
+        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        if curve is not None:
+            sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
 
     models = scores.get("models", {})
     metadata = [
