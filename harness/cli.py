@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
+    data = commands.add_parser("data", help="training pairs kept per language and side, against the paper's Table 1")
+    _add_recipe_args(data, run_dir=False)
+    data.add_argument("--json", action="store_true")
+
     score = commands.add_parser("score", help="score generations made elsewhere (JSONL: lang, index|id, response)")
     score.add_argument("file", help="generations JSONL file")
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
@@ -159,6 +163,13 @@ def cmd_plan(args) -> int:
     return plan_command(load_recipe(args.recipe, args.overrides), args.json, run_dir=args.run_dir)
 
 
+def cmd_data(args) -> int:
+    from harness.recipe import load_recipe
+    from harness.training.accounting import data_command
+
+    return data_command(load_recipe(args.recipe, args.overrides), args.json)
+
+
 def cmd_score(args) -> int:
     from harness.evaluation.score import score_command
 
@@ -172,7 +183,7 @@ def cmd_compare(args) -> int:
 
 
 COMMANDS = {
-    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
+    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan, "data": cmd_data,
     "score": cmd_score, "compare": cmd_compare, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 

@@ -25,7 +25,8 @@ Sources (``training.data.source``):
     is counted as ``unaligned``. An ``id``/``idx``/``index`` field, when present, pairs rows
     exactly instead. Questions make question pairs, answers make answer pairs.
 
-Each pair becomes the paper's Table 7 prompt (:data:`PROMPT`); the loss counts only the English
+Each pair becomes a prompt of ``training.data.prompt`` (default the paper's Table 7,
+:data:`PROMPT`; see :mod:`harness.training.prompts`); the loss counts only the English
 side and the EOS token after it.
 
 Filtering (``training.data.filter``), in this order, counted per language and reason:
@@ -52,9 +53,9 @@ from typing import Any, Iterable
 
 from harness.errors import HarnessError
 from harness.languages import LANGUAGE_NAMES, language_name
+from harness.training.prompts import PROMPTS
+from harness.training.prompts import TABLE7 as PROMPT  # the default prompt (paper, Table 7)
 
-PROMPT = "Translate this from [{source_lang}] to [English]:\n[{source_lang}]: {source}\n[English]:"
-"""SLAM's training prompt (paper, Table 7); the English side follows after one space."""
 SIDES = {"questions": ("question",), "answers": ("answer",), "both": ("question", "answer")}
 REASONS = ("unaligned", "empty", "duplicate", "untranslated", "repetitive", "length_ratio", "too_long")
 _NAME_TO_CODE = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
@@ -400,19 +401,20 @@ def _sample(items: list, n: int | None, rng: random.Random) -> list:
 
 # -- prompts and tokens ------------------------------------------------------------------------
 
-def format_pair(pair: TranslationPair) -> tuple[str, str]:
-    """(prompt, completion): the Table 7 prompt and the English side (with its leading space)."""
-    prompt = PROMPT.format(source_lang=language_name(pair.lang), source=pair.source)
+def format_pair(pair: TranslationPair, prompt: str = "table7") -> tuple[str, str]:
+    """(prompt, completion): the prompt variant (default Table 7) and the English side (with its leading space)."""
+    prompt = PROMPTS[prompt].format(source_lang=language_name(pair.lang), source=pair.source)
     return prompt, " " + pair.target
 
 
-def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int) -> dict[str, list[int]] | None:
+def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int,
+                  prompt: str = "table7") -> dict[str, list[int]] | None:
     """input_ids / attention_mask / labels with -100 on the prompt; EOS closes the English side.
 
     The boundary is found through the fast tokenizer's character offsets on the whole text, so
     a token that straddles it counts as prompt. None when no English token fits in ``max_length``.
     """
-    prompt, completion = format_pair(pair)
+    prompt, completion = format_pair(pair, prompt)
     encoded = tokenizer(prompt + completion, return_offsets_mapping=True, add_special_tokens=True)
     ids = list(encoded["input_ids"])
     offsets = encoded["offset_mapping"]
@@ -447,20 +449,26 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     if not wanted:
         raise HarnessError("training.data.languages: no non-English language to translate from; "
                            "list at least one besides en")
+    from harness.training.accounting import accounting, filter_by_side, side_counts
+
     pairs = load_pairs(data, wanted)
     loaded = pairs.counts()
-    if data.filter:
-        filter_pairs(pairs, data.max_length_ratio)
+    loaded_by_side = side_counts(pairs)
+    dropped_by_side = filter_by_side(pairs, data.max_length_ratio) if data.filter else {}
+    kept_by_side = side_counts(pairs)
     mixed = mix_pairs(pairs, data.mixing, data.max_pairs_per_language, seed)
     examples, langs = [], []
     tokens: Counter = Counter()
     targets: Counter = Counter()
+    used_by_side: dict[str, Counter] = defaultdict(Counter)
     for lang, items in mixed.items():
         for pair in items:
-            example = tokenize_pair(pair, tokenizer, max_length)
+            example = tokenize_pair(pair, tokenizer, max_length, data.prompt)
             if example is None:
                 pairs.dropped[lang]["too_long"] += 1
+                dropped_by_side.setdefault(lang, {}).setdefault(pair.side, Counter())["too_long"] += 1
                 continue
+            used_by_side[lang][pair.side] += 1
             examples.append(example)
             langs.append(lang)
             tokens[lang] += len(example["input_ids"])
@@ -474,7 +482,8 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "origin": pairs.origin,
         "sides": data.sides,
         "mixing": data.mixing,
-        "prompt": PROMPT,
+        "prompt": PROMPTS[data.prompt],
+        "prompt_variant": data.prompt,
         "languages": list(mixed),
         "skipped_languages": pairs.skipped,
         "pairs_loaded": loaded,
@@ -484,6 +493,8 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "examples_total": len(examples),
         "tokens_per_epoch": dict(tokens),
         "target_tokens_per_epoch": dict(targets),
+        "accounting": accounting(loaded_by_side, dropped_by_side, kept_by_side, used_by_side, pairs.skipped,
+                                 SIDES[data.sides]),
     }
     return TranslationData(examples, langs, report)
 
