@@ -88,7 +88,8 @@ def quiet_lm_eval() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int) -> tuple[list[dict], Any]:
+def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int,
+                      stop: str = "harness", label_rule: str = "last") -> tuple[list[dict], Any]:
     """Run one task in one language through lm-eval; the samples rows and the task version.
 
     Calls ``lm_eval.evaluator.evaluate`` on the task loaded from its Python-built config, rather
@@ -102,7 +103,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
-    config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens)
+    config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens, stop)
     name = task_name(task.benchmark, lang)
     random.seed(seed)
     np.random.seed(seed)
@@ -120,7 +121,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
         rows.append({
             "model": model, "lang": lang, "doc_id": sample["doc_id"], "id": doc["id"],
             "question": doc["question"], "target": doc["answer"], "response": response,
-            **score_response(kind, response, doc["answer"]),
+            **score_response(kind, response, doc["answer"], label_rule),
         })
     return rows, task_version(config)
 
@@ -204,7 +205,8 @@ def run_models(
             }
             for task, lang in pending:
                 progress.update(bars[task.benchmark], lang=lang)
-                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed)
+                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed,
+                                                  evaluation.stop, evaluation.choice_label)
                 entry = {"model": model, "lang": lang, "source": source, "task_version": version, "rows": rows}
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
                 done[task.benchmark][(model, lang)] = entry
@@ -233,7 +235,8 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         "lm_eval_version": version("lm-eval"),
         "extraction": evaluation.extraction,
         "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
-                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed, **(settings or {})},
+                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed,
+                     "stop": evaluation.stop, "choice_label": evaluation.choice_label, **(settings or {})},
         "models": {},
     }
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}

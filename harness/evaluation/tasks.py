@@ -41,11 +41,13 @@ def task_config(
     path: str | Path | None = None,
     limit: int | None = None,
     max_new_tokens: int | None = None,
+    stop: str = "harness",
 ) -> dict[str, Any]:
     """The task's resolved lm-eval config (template included, hooks imported) with overrides.
 
     ``path`` points the task at local files in the benchmark's original format; ``limit`` keeps
-    the first N questions; ``max_new_tokens`` replaces the template's 512. The result is passed
+    the first N questions; ``max_new_tokens`` replaces the template's 512; ``stop`` names the stop
+    list (``evaluation.stop``: the template's, or MetaMath's). The result is passed
     to lm-eval as an inline config (``TaskManager.load([config])``).
     """
     from lm_eval.tasks._yaml_loader import load_yaml
@@ -62,6 +64,11 @@ def task_config(
     }
     if max_new_tokens is not None:
         config["generation_kwargs"] = {**config["generation_kwargs"], "max_gen_toks": max_new_tokens}
+    if stop != "harness":  # evaluation.stop (harness.evaluation.choices)
+        from harness.evaluation.choices import stop_sequences
+
+        config["generation_kwargs"] = {**config["generation_kwargs"],
+                                       "until": stop_sequences(stop, config["generation_kwargs"]["until"])}
     return config
 
 

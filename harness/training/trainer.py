@@ -332,6 +332,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
         },
         "data": data.report,
+        "open_choices": _open_choices(recipe),
         "steps": state.global_step,
         "epochs_done": state.epoch,
         "loss_curve": [{"step": e["step"], "loss": e["loss"], "learning_rate": e.get("learning_rate"),
@@ -352,6 +353,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(out / TRAIN_FILE, report)
     return report
+
+
+def _open_choices(recipe) -> list[dict[str, Any]]:
+    from harness.open_choices import open_choices
+
+    return open_choices(recipe, "training")
 
 
 def _gather_peaks(trainer, memory: PeakMemory) -> dict[str, Any]:
