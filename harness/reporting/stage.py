@@ -28,6 +28,7 @@ from harness.reporting.plots import copy_selection_plot, language_bars, plot_bas
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
+from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
 from harness.runs import atomic_write_text, read_json, write_json
 
@@ -114,6 +115,13 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
             sections.append(Section("Layer selection", images=[Image(
                 "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
                 selection)]))
+
+    reproduction, notes = reproduction_section(recipe, run, scores, baselines, config.size)
+    if reproduction:
+        sections.append(Section("Reproduction: layers, open choices, training data", reproduction))
+    for note in notes:  # visible on the terminal too, not only in the files
+        print(f"warning: {note}", file=sys.stderr)
+    shown_warnings += [note for note in notes if note not in shown_warnings]
 
     models = scores.get("models", {})
     metadata = [
