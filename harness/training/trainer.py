@@ -279,8 +279,11 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         disable_tqdm=False,
     )
     trainer_class, restore_counts = _counting_trainer_class()
+    from harness.training.ranks import SeenExamples, rank_record
+
+    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
     trainer = trainer_class(
-        model=model, args=args, train_dataset=ExampleDataset(data.examples),
+        model=model, args=args, train_dataset=dataset,
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
@@ -289,6 +292,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume)
     peaks = _gather_peaks(trainer, memory)
+    ranks = rank_record(dataset, trainer.state.global_step, trainer.state.epoch)
     if rank != 0:
         return None
 
@@ -346,6 +350,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         "train_runtime_s": round(runtime, 3),
         "throughput_tokens_per_s": round(session_tokens / runtime, 2) if runtime else None,
         "peak_memory": peaks,
+        "ranks": ranks,
         "gpu_hours": round(runtime * world / 3600, 6) if cuda else 0.0,
         "outputs": outputs,
     }
