@@ -51,6 +51,7 @@ def problems(lang: str, count: int):
 
 def write_math_data(root: Path) -> dict[str, Path]:
     """MGSM8KInstruct_Parallel (MathOctopus JSON lines), MGSM TSVs, MSVAMP JSON lines."""
+    root.mkdir()
     rows = []
     for lang in MATH:
         for question, _, solution in problems(lang, 8):
@@ -75,6 +76,7 @@ XCSQA = ["ar", "de", "es", "fr", "hi", "it", "ja", "nl", "pl", "pt", "ru", "sw",
 
 def write_xcsqa_data(root: Path) -> dict[str, Path]:
     """X-CSR's <lang>/dev.jsonl and the recipe's X->English pair file (lang, source, target)."""
+    root.mkdir()
     xcsr = root / "xcsr"
     pairs = []
     for lang in XCSQA:
@@ -179,8 +181,11 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     train = check_training(run, work / "model")
     assert train["data"]["prompt_variant"] == "table7"
     accounting = train["data"]["accounting"]
-    assert accounting["totals"]["question"]["used"] == 9 * 8 and accounting["totals"]["answer"]["used"] == 9 * 8
-    assert accounting["totals"]["question"]["difference"] == 72 - 57_817
+    for side, paper in (("question", 57_817), ("answer", 65_968)):
+        total = accounting["totals"][side]
+        assert total["loaded"] == 9 * 8 and total["used"] == total["loaded"] - sum(total["dropped"].values())
+        assert total["difference"] == total["used"] - paper == sum(total["difference_by_reason"].values())
+    assert accounting["totals"]["answer"]["dropped"] == {"duplicate": 9}  # the same solution text twice
 
     # one rank, the same global batch (accumulation 4 instead of 2): the same losses
     one = work / "slam_7b_one_rank"
