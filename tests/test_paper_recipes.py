@@ -205,3 +205,41 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
         from harness.training.accounting import account_recipe_data
 
         account_recipe_data(load_recipe(REPO / "recipes" / "eval" / "metamath_7b.yaml"))
+
+
+def test_base_model_outside_the_published_interval_is_flagged():
+    from harness.reporting.baselines import load_baselines
+    from harness.reporting.reproduction import base_check
+
+    def scores(mgsm_en, msvamp_en):
+        return {"models": {"base": {"tasks": {
+            "mgsm": {"languages": {"en": {"n": 250, "accuracy": mgsm_en}}},
+            "msvamp": {"languages": {"en": {"n": 1000, "accuracy": msvamp_en}}}}}}}
+
+    baselines = load_baselines()
+    tables, warnings = base_check(scores(66.0, 59.0), baselines, "7B", "OFA-Sys/MuggleMath_7B")
+    assert tables and warnings == []  # RFT 7B: MGSM en 67.6, MSVAMP en 59.6
+    tables, warnings = base_check(scores(50.0, 59.0), baselines, "7B", "OFA-Sys/MuggleMath_7B")
+    assert len(warnings) == 1 and "mgsm en" in warnings[0] and "RFT 7B (67.6" in warnings[0]
+    _, warnings = base_check(scores(75.0, 58.0), baselines, "13B", "OFA-Sys/MuggleMath_13B")
+    assert len(warnings) == 1 and "msvamp en" in warnings[0] and "66.3" in warnings[0]  # RFT 13B: 75.2 / 66.3
+    assert base_check(scores(1.0, 1.0), baselines, "7B", "some/other-model") == ([], [])
+
+
+def test_reproduction_tables_from_recorded_stage_files():
+    from harness.reporting.reproduction import data_table, layer_check, open_choices_table, recorded_choices
+    from harness.training.accounting import accounting
+
+    check = {"pinned_layers": [0, 1], "pinned_by": "the first 2 layers", "probe_layers": [0], "agrees": False,
+             "rule": {"activation_threshold": {"value": 0.05}, "boundary_rule": {"value": "all_layers"}},
+             "error": None, "warning": "the probe picks layers [0] ..."}
+    tables, warnings = layer_check({"probe_check": check})
+    assert tables[0].cell("agree", "layers").display == "NO" and warnings == ["Layer check: the probe picks layers [0] ..."]
+    assert layer_check({}) == ([], [])
+    choice = {"field": "evaluation.stop", "what": "stop", "value": "harness", "origin": "ours", "note": "n"}
+    assert recorded_choices(None, None, {"settings": {"open_choices": [choice]}}) == [choice]
+    assert open_choices_table([choice])[0].cell("stop", "origin").display == "ours"
+    table = accounting({"de": Counter(question=3)}, {}, {"de": Counter(question=3)}, {"de": Counter(question=3)},
+                       {}, ("question",))
+    rendered = data_table({"data": {"accounting": table}})[0]
+    assert rendered.cell("all", "difference").display == f"{3 - 57_817:+,}"

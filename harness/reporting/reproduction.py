@@ -30,7 +30,7 @@ def _text(value: Any) -> Cell:
 
 
 def _text_table(id: str, title: str, headers: list[str], rows: list[list[Any]], caption: str = "") -> Table:
-    columns = [Column(name, numeric=False) for name in headers]
+    columns = [Column(name, numeric=False) for name in headers[1:]]  # headers[0] names the row labels
     return Table(id, title, columns, [Group("", [Row(str(r[0]), [_text(v) for v in r[1:]], "detail") for r in rows])],
                  caption)
 
@@ -135,7 +135,7 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
         if not inside:
             warnings.append(
                 f"Base model check: {source} scores {ours:.1f} on {task} en, outside the 95% interval "
-                f"{low:.1f}-{high:.1f} around the published {row.system} {row.size} ({p:.1f}, {row.table}): "
+                f"{low:.1f}-{high:.1f} around the published {row.system} {row.size} ({p:.1f}, {row.provenance.table}): "
                 "the wrong checkpoint or prompt?")
     if not rows:
         return [], []
