@@ -194,7 +194,8 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     harness("train", str(REPO / "recipes" / "slam_7b.yaml"), *overrides, "training.num_gpus=1",
             "--run-dir", str(one), cwd=work)
     two_ranks, one_rank = losses(run / "train"), losses(one / "train")
-    print(f"\nrehearsal slam_7b: {seconds:.0f} s for all four stages on two ranks")
+    print(f"\nrehearsal slam_7b: {seconds:.0f} s for all four stages on two ranks ("
+          + ", ".join(line.split(" -> ")[0].strip() for line in result.stderr.splitlines() if ": done in" in line) + ")")
     print("step  loss (2 ranks)  loss (1 rank)")
     for step, (a, b) in enumerate(zip(two_ranks, one_rank), 1):
         print(f"{step:>4}  {a:.6f}      {b:.6f}")

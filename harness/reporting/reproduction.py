@@ -25,14 +25,18 @@ BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono",
 """A base model's source (lower case contains) -> its published row in the paper's tables."""
 
 
+ONE_GROUP = "This run"
+"""The group name renderers leave out when it is a table's only group."""
+
+
 def _text(value: Any) -> Cell:
     return Cell(None, "" if value is None else str(value))
 
 
 def _text_table(id: str, title: str, headers: list[str], rows: list[list[Any]], caption: str = "") -> Table:
-    columns = [Column(name, numeric=False) for name in headers[1:]]  # headers[0] names the row labels
-    return Table(id, title, columns, [Group("", [Row(str(r[0]), [_text(v) for v in r[1:]], "detail") for r in rows])],
-                 caption)
+    columns = [Column(name, numeric=False) for name in headers]  # the first cell of a row is its label
+    rows_ = [Row(str(r[0]), [_text(v) for v in r], "detail") for r in rows]
+    return Table(id, title, columns, [Group(ONE_GROUP, rows_)], caption)
 
 
 # -- layers -------------------------------------------------------------------------------------
@@ -46,10 +50,10 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
         ["pinned (trained)", check["pinned_layers"], check["pinned_by"]],
         ["SLAM's probe on this model", check["probe_layers"] or "none",
          f"firing_share {rule['activation_threshold']['value']}, peak_search {rule['boundary_rule']['value']}"
-         + (f"; {check['error']}" if check.get("error") else "")],
+         + (f"; {check['error'].split(';')[0]}" if check.get("error") else "")],
         ["agree", "yes" if check["agrees"] else "NO", check.get("warning") or ""],
     ]
-    table = _text_table("reproduction_layers", "Layers: pinned vs the probe", ["", "layers", "how"], rows,
+    table = _text_table("reproduction_layers", "Layers: pinned vs the probe", ["which", "layers", "how"], rows,
                         "The paper's layers are trained; SLAM's probe runs on this model as a check.")
     warnings = [f"Layer check: {check['warning']}"] if check.get("warning") else []
     return [table], warnings
@@ -81,7 +85,7 @@ def data_table(train: dict | None) -> list[Table]:
     table = ((train or {}).get("data") or {}).get("accounting")
     if not table:
         return []
-    columns = [Column("side", numeric=False), Column("loaded"), Column("dropped", numeric=False), Column("kept"),
+    columns = [Column("language", numeric=False), Column("side", numeric=False), Column("loaded"), Column("dropped", numeric=False), Column("kept"),
                Column("used"), Column("paper (Table 1)"), Column("difference"), Column("by reason", numeric=False)]
     groups = []
     for side, total in table["totals"].items():
@@ -89,10 +93,10 @@ def data_table(train: dict | None) -> list[Table]:
         for lang, entry in table["by_language"].items():
             e = entry[side]
             dropped = ", ".join(f"{r} {n:,}" for r, n in e["dropped"].items()) or ("language missing" if "missing" in e else "")
-            rows.append(Row(lang, [_text(side), number(e["loaded"]), _text(dropped), number(e["kept"]),
+            rows.append(Row(lang, [_text(lang), _text(side), number(e["loaded"]), _text(dropped), number(e["kept"]),
                                    number(e["used"]), _text(""), _text(""), _text(e.get("missing", ""))], "detail"))
         reasons = "; ".join(f"{what} {n:+,}" for what, n in total["difference_by_reason"].items())
-        rows.append(Row("all", [_text(side), number(total["loaded"]),
+        rows.append(Row("all", [_text("all"), _text(side), number(total["loaded"]),
                                 _text(", ".join(f"{r} {n:,}" for r, n in total["dropped"].items())),
                                 number(total["kept"]), number(total["used"]), number(total["paper"]),
                                 Cell(total["difference"], f"{total['difference']:+,}"), _text(reasons)], "run"))
