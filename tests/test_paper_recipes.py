@@ -243,3 +243,15 @@ def test_reproduction_tables_from_recorded_stage_files():
                        {}, ("question",))
     rendered = data_table({"data": {"accounting": table}})[0]
     assert rendered.cell("all", "difference").display == f"{3 - 57_817:+,}"
+
+
+def test_seen_examples_count_draws_only_once_training_began():
+    from harness.training.ranks import SeenExamples, rank_record
+
+    seen = SeenExamples(["a", "b", "c"])
+    assert [seen[i] for i in range(3)] == ["a", "b", "c"] and seen.seen == set()  # e.g. a length pass
+    seen.callback().on_train_begin(None, None, None)
+    seen[2], seen[0]
+    record = rank_record(seen, steps=1, epochs=0.5)
+    assert record["per_rank"] == [{"rank": 0, "examples_drawn": 2, "draws": 2, "steps": 1}]
+    assert record["examples_drawn_by_several_ranks"] == 0 and record["same_steps"]

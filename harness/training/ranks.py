@@ -13,20 +13,36 @@ from typing import Any
 
 
 class SeenExamples:
-    """A map-style dataset that remembers which indices were drawn from it."""
+    """A map-style dataset that remembers which indices were drawn from it once training began
+    (:meth:`callback` switches it on), so that a sampler reading every example's length before
+    training (length-grouped batches) does not count as drawing it."""
 
     def __init__(self, dataset):
         self.dataset = dataset
         self.seen: set[int] = set()
         self.draws = 0
+        self.recording = False
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, index: int):
-        self.seen.add(int(index))
-        self.draws += 1
+        if self.recording:
+            self.seen.add(int(index))
+            self.draws += 1
         return self.dataset[index]
+
+    def callback(self):
+        """A TrainerCallback that starts the recording when the training loop begins."""
+        from transformers import TrainerCallback
+
+        seen = self
+
+        class RecordDraws(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                seen.recording = True
+
+        return RecordDraws()
 
 
 def rank_record(seen: SeenExamples, steps: int, epochs: float | None) -> dict[str, Any]:

@@ -287,6 +287,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
+    trainer.add_callback(dataset.callback())
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
 
     with PeakMemory() as memory:
