@@ -91,7 +91,8 @@ def test_open_choices_name_their_origin():
 
 
 def test_prompt_variants():
-    from harness.training.data import TranslationPair, format_pair
+    from harness.training.data import format_pair
+    from harness.translation import TranslationPair
 
     pair = TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples.")
     assert format_pair(pair) == ("Translate this from [German] to [English]:\n[German]: Anna hat 3 Äpfel.\n[English]:",
@@ -140,7 +141,7 @@ def test_accounting_explains_the_difference_from_the_paper():
 
 def test_filter_by_side_equals_filter_pairs_and_counts_per_side():
     from harness.training.accounting import filter_by_side
-    from harness.training.data import PairSet, TranslationPair, filter_pairs
+    from harness.translation import PairSet, TranslationPair, filter_pairs
 
     def fresh():
         return PairSet({"de": [
@@ -160,7 +161,6 @@ def test_filter_by_side_equals_filter_pairs_and_counts_per_side():
 
 def test_probe_check_warns_when_the_probe_disagrees():
     from harness.selection.config import SelectionConfig
-    from harness.selection.policies import policy_for
     from harness.selection.stage import probe_check
     from harness.selection.statistics import analyze_sets
     import torch
@@ -172,19 +172,19 @@ def test_probe_check_warns_when_the_probe_disagrees():
     analysis = analyze_sets(sets, 0.05)
     selection = SelectionConfig.model_validate({"layers": {"policy": "first_k", "k": 2},
                                                 "check": {"policy": "slam_msd"}})
-    check = probe_check(selection, [0, 1], 3, analysis, policy_for(selection.layers))
+    check = probe_check(selection, [0, 1], 3, analysis)
     assert check["probe_layers"] == analysis.selected
     assert check["agrees"] == (analysis.selected == [0, 1])
     assert (check["warning"] is None) == check["agrees"]
     assert check["rule"]["activation_threshold"]["value"] == 0.05
     assert check["rule"]["boundary_rule"]["value"] == "all_layers"
-    pinned_other = probe_check(selection, [0, 1, 2], 3, analysis, policy_for(selection.layers))
+    pinned_other = probe_check(selection, [0, 1, 2], 3, analysis)
     assert pinned_other["agrees"] is False and "not the pinned [0, 1, 2]" in pinned_other["warning"]
 
 
 def test_harness_data_on_a_question_folder(tmp_path, capsys):
+    from harness.cli import main
     from harness.recipe import load_recipe
-    from harness.training.accounting import data_command
 
     folder = tmp_path / "pairs"
     for lang, lines in {"de": ["Eins", "Zwei", "Zwei"], "fr": ["Un", "Two"]}.items():
@@ -192,9 +192,8 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
         (folder / f"{lang}-en" / f"train.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
         english = ["One", "Two", "Two"][: len(lines)]
         (folder / f"{lang}-en" / "train.en").write_text("\n".join(english) + "\n", encoding="utf-8")
-    recipe = load_recipe(REPO / "recipes" / "slam_7b.yaml", [
-        f"training.data.source={folder}", "training.data.sides=questions", "training.data.missing_languages=skip"])
-    assert data_command(recipe, as_json=True) == 0
+    assert main(["data", str(REPO / "recipes" / "slam_7b.yaml"), f"training.data.source={folder}",
+                 "training.data.sides=questions", "training.data.missing_languages=skip", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert table["by_language"]["de"]["question"] == {"loaded": 3, "dropped": {"duplicate": 1}, "kept": 2,
                                                       "capped": 0, "used": 2}

@@ -130,7 +130,7 @@ def recipe_for(tiny_llama_dir, **training):
 
 
 def test_plan_command_prints_layers_names_share_and_memory(tiny_llama_dir, capsys):
-    from harness.training.plan import plan_command
+    from harness.cli import plan_command
 
     assert plan_command(recipe_for(tiny_llama_dir), as_json=False) == 0
     text = capsys.readouterr().out
@@ -140,7 +140,7 @@ def test_plan_command_prints_layers_names_share_and_memory(tiny_llama_dir, capsy
 
 
 def test_plan_command_json_for_slam_msd_without_and_with_a_selection(tiny_llama_dir, tmp_path, capsys):
-    from harness.training.plan import plan_command
+    from harness.cli import plan_command
 
     recipe = recipe_for(tiny_llama_dir, policy={"policy": "slam_msd"})
     plan_command(recipe, as_json=True, run_dir=tmp_path / "none")

@@ -114,7 +114,7 @@ def data_table(train: dict | None) -> list[Table]:
 
 def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[list[Table], list[str]]:
     """The base model's English accuracy against the published base row's 95% interval."""
-    from harness.evaluation.metrics import wilson_interval
+    from harness.stats import wilson_interval
 
     system = next((name for key, name in BASE_SYSTEMS if key in source.lower()), None)
     base = (scores.get("models") or {}).get("base")

@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from harness.training.data import REASONS, PairSet, filter_pairs
+from harness.translation import PairSet, filter_pairs
+
+REASONS = ("unaligned", "empty", "duplicate", "untranslated", "repetitive", "length_ratio", "too_long")
+"""Why a pair is not trained on, in the order the filters run (harness.translation, then too_long)."""
 
 PAPER_PAIRS = {"question": 57_817, "answer": 65_968}
 """SLAM Table 1: MGSM8KInstruct X->English question and answer pairs used for training."""
@@ -124,7 +127,7 @@ def account_recipe_data(recipe) -> dict[str, Any]:
     """The accounting of a recipe's training data without a tokenizer: load, filter, mix
     (``too_long``, which needs the tokenizer, is counted by the train stage in train.json)."""
     from harness.errors import HarnessError
-    from harness.training.data import SIDES, load_pairs, mix_pairs
+    from harness.translation import SIDES, load_pairs, mix_pairs
 
     if recipe.training is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `training:` section, so no training data")
@@ -140,15 +143,3 @@ def account_recipe_data(recipe) -> dict[str, Any]:
     table["origin"] = pairs.origin
     return table
 
-
-def data_command(recipe, as_json: bool) -> int:
-    """`harness data RECIPE`: the training-data accounting against the paper's Table 1."""
-    import json
-
-    table = account_recipe_data(recipe)
-    if as_json:
-        print(json.dumps(table, indent=2, ensure_ascii=False))
-    else:
-        print(f"training data: {table['origin']} (before tokenising: too_long is counted in train.json)")
-        print(format_accounting(table))
-    return 0

@@ -5,16 +5,17 @@ A plan is built from the model's config alone: the model is instantiated on the 
 memory does it need" before anything is downloaded. `apply_plan` then freezes a real model to
 exactly that plan and checks every parameter.
 
-Memory model (per GPU, bytes; activations and temporary buffers are not counted): the weights in
-bf16 (2 x all parameters), bf16 gradients for the trainable ones (2 x trainable), and AdamW's
-fp32 state for the trainable ones: a fp32 master copy plus two moments (12 x trainable). ZeRO-2
-shards the gradients and the optimizer state over the data-parallel world size N:
-2 x all + (2 + 12) x trainable / N (Rajbhandari et al., ZeRO, section 3).
+Memory model (per process, bytes; activations and temporary buffers are not counted). With
+DeepSpeed in bf16: the weights in bf16 (2 x all parameters), bf16 gradients for the trainable
+ones (2 x trainable), and AdamW's fp32 state for the trainable ones: a fp32 master copy plus two
+moments (12 x trainable); ZeRO-2 shards the gradients and the optimizer state over the
+data-parallel world size N: 2 x all + (2 + 12) x trainable / N (Rajbhandari et al., ZeRO,
+section 3). In fp32 (DeepSpeed's, or the plain Trainer's, which keeps fp32 weights even when it
+autocasts to bf16): 4 x all + (4 + 8) x trainable, sharded only under DeepSpeed.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.models.adapters import SUBLAYERS, adapter_for
 
-BYTES_WEIGHT = 2  # bf16
-BYTES_GRAD = 2  # bf16
-BYTES_OPTIMIZER = 12  # fp32 master + exp_avg + exp_avg_sq
+BF16_BYTES = (2, 2, 12)
+"""Bytes per parameter in bf16: weight, gradient, AdamW state (fp32 master + exp_avg + exp_avg_sq)."""
+FP32_BYTES = (4, 4, 8)
+"""Bytes per parameter in fp32: weight, gradient, AdamW state (exp_avg + exp_avg_sq)."""
 PAPER_DEFAULT_LAYERS = 6
 """SLAM's MSD selected layers 0-5 for MetaMath-7B/13B (paper, appendix A); `harness plan` shows
 this as an illustration for `slam_msd` before the probe has run."""
@@ -60,31 +62,36 @@ class TrainablePlan:
         """Trainable share of all parameters of the model being trained."""
         return self.trainable / self.total
 
-    def memory(self, world_size: int = 1) -> dict[str, Any]:
-        """Per-GPU memory estimate in bytes, without and with ZeRO-2 over ``world_size``."""
-        weights = BYTES_WEIGHT * self.total
-        grads = BYTES_GRAD * self.trainable
-        optimizer = BYTES_OPTIMIZER * self.trainable
+    def memory(self, world_size: int = 1, bytes_per_parameter: tuple[int, int, int] = BF16_BYTES) -> dict[str, Any]:
+        """Per-GPU memory estimate in bytes, without and with ZeRO-2 over ``world_size``.
+
+        ``bytes_per_parameter``: (weight, gradient, optimizer state), :data:`BF16_BYTES` or
+        :data:`FP32_BYTES`.
+        """
+        weight, gradient, state = bytes_per_parameter
+        weights = weight * self.total
+        grads = gradient * self.trainable
+        optimizer = state * self.trainable
         n = max(1, world_size)
         return {
             "world_size": n,
-            "weights_bf16": weights,
-            "gradients_bf16": grads,
-            "optimizer_fp32": optimizer,
+            "bytes_per_parameter": {"weight": weight, "gradient": gradient, "optimizer": state},
+            "weights": weights,
+            "gradients": grads,
+            "optimizer": optimizer,
             "total": weights + grads + optimizer,
             "zero2": {
-                "weights_bf16": weights,
-                "gradients_bf16": grads / n,
-                "optimizer_fp32": optimizer / n,
+                "weights": weights,
+                "gradients": grads / n,
+                "optimizer": optimizer / n,
                 "total": weights + (grads + optimizer) / n,
             },
             "note": "per GPU; activations, buffers and fragmentation not counted",
         }
 
-    def to_json(self, world_size: int = 1) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["share"] = self.share
-        data["memory"] = self.memory(world_size)
         return data
 
 
@@ -208,14 +215,14 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
     illustration.
     """
     from harness.models import load_config
-    from harness.selection.policies import policy_for, select_layers
+    from harness.selection.policies import select_layers
 
     config = load_config(recipe.model)
     num_layers = adapter_for(config).num_layers(config)
     if recipe.selection is None:
         return None, "no selection section (full fine-tuning)"
     settings = recipe.selection.layers
-    if not policy_for(settings).needs_probe:
+    if not settings.needs_probe:
         origin = f"policy {settings.policy} (from the config)"
         if recipe.selection.check is not None:
             origin = (f"pinned by policy {settings.policy}; SLAM's probe runs as a check in `harness select` "
@@ -280,45 +287,34 @@ def recipe_plan(recipe, run_dir: str | Path | None = None, config=None) -> tuple
     return build_plan(config, layers, sublayers, mode, rank), origin
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:,.2f} GiB"
+def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
+    """Memory per process of the recipe's own set-up (bytes; no activations).
 
-
-def format_plan(plan: TrainablePlan, origin: str, source: str, world: int) -> str:
-    """The plan as text for the terminal."""
-    lines = [
-        f"model: {source} ({plan.model_type}, {plan.num_layers} layers, {plan.base_total:,} parameters)",
-        f"mode: {plan.mode}" + (f" (rank {plan.lora_rank})" if plan.lora_rank else ""),
-        f"layers: {plan.layers if plan.mode != 'full' else 'all'}  [{origin}]",
-        f"sub-layers: {plan.sublayers}",
-        f"trainable: {plan.trainable:,} of {plan.total:,} parameters = {plan.share:.1%}",
-    ]
-    if plan.mode == "full":
-        lines.append(f"parameter names: all {len(plan.names)} tensors")
-    else:
-        label = "parameter names" if plan.mode == "selective" else "adapted parameters"
-        lines.append(f"{label} ({len(plan.names)}):")
-        lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
-    memory = plan.memory(world)
-    lines += [
-        "memory per GPU (bf16 weights, bf16 grads and fp32 AdamW state for trainable; no activations):",
-        f"  {'without ZeRO:':<22} weights {_gib(memory['weights_bf16'])} + grads "
-        f"{_gib(memory['gradients_bf16'])} + optimizer {_gib(memory['optimizer_fp32'])} = {_gib(memory['total'])}",
-        f"  {f'ZeRO-2 over {world} GPU(s):':<22} weights {_gib(memory['zero2']['weights_bf16'])} + grads "
-        f"{_gib(memory['zero2']['gradients_bf16'])} + optimizer {_gib(memory['zero2']['optimizer_fp32'])} "
-        f"= {_gib(memory['zero2']['total'])}",
-    ]
-    return "\n".join(lines)
-
-
-def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
-    """`harness plan RECIPE`: print what would be trained and what memory it needs."""
-    plan, origin = recipe_plan(recipe, run_dir)
-    world = world_size(recipe.training)
-    if as_json:
-        data = plan.to_json(world)
-        data.update({"model_source": recipe.model.source, "layers_origin": origin})
-        print(json.dumps(data, indent=2))
-    else:
-        print(format_plan(plan, origin, recipe.model.source, world))
-    return 0
+    ``estimate``: weights, gradients, optimizer state and total as the recipe trains: DeepSpeed
+    ZeRO-2 over the world size, or the plain Trainer (fp32 weights, nothing sharded).
+    ``with_deepspeed``: for a Trainer recipe that would train in bf16 on a GPU, what
+    ``training.deepspeed: true`` would need instead (None otherwise).
+    """
+    world = world_size(training)
+    precision = training.precision if training is not None else "auto"
+    if training is not None and training.deepspeed:
+        bf16 = precision != "fp32"
+        memory = plan.memory(world, BF16_BYTES if bf16 else FP32_BYTES)
+        setup = (f"DeepSpeed ZeRO-2 over {world} GPU(s): "
+                 + ("bf16 weights and gradients, fp32 AdamW state and master weights" if bf16
+                    else "fp32 weights, gradients and AdamW state")
+                 + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""))
+        return {"setup": setup, "world_size": world, "sharded": True,
+                "bytes_per_parameter": memory["bytes_per_parameter"], "estimate": memory["zero2"],
+                "with_deepspeed": None, "note": memory["note"]}
+    memory = plan.memory(world, FP32_BYTES)
+    setup = ("transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state"
+             + ("" if precision == "fp32" else ", bf16 autocast on a GPU"))
+    alternative = None
+    if precision != "fp32":
+        zero = plan.memory(world, BF16_BYTES)
+        alternative = {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]}
+    return {"setup": setup, "world_size": world, "sharded": False,
+            "bytes_per_parameter": memory["bytes_per_parameter"],
+            "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
+            "with_deepspeed": alternative, "note": memory["note"].replace("per GPU", "per process")}
