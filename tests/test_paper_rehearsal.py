@@ -112,8 +112,10 @@ def work(tmp_path_factory):
 
 
 def harness(*args, cwd: Path):
+    from harness.models.loading import cache_root
+
     env = {**os.environ, "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR")
-           or str(REPO / ".cache" / "torch_extensions"), "PYTHONPATH": str(REPO)}
+           or str(cache_root() / "torch_extensions"), "PYTHONPATH": str(REPO)}
     started = time.time()
     result = subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
