@@ -70,10 +70,32 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
-    compare.add_argument("--tolerance", type=float, help="largest allowed drop in accuracy points")
+    compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
     return parser
+
+
+def finite_float(text: str) -> float:
+    """A float option that must be a finite number (nan or inf would pass every comparison)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def os_error_message(error: OSError) -> str:
+    """One line: the path and the cause (no space left, read-only, permission, ...)."""
+    cause = error.strerror or str(error)
+    paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+    hint = {28: "; free some space and run the same command again (finished stages are kept)",
+            30: "; that file system is mounted read-only: choose a writable folder",
+            13: "; no permission there: check the folder's owner and mode, or choose another folder"}.get(error.errno or 0, "")
+    return f"{paths or 'a file'}: {cause}{hint}"
+
 
 
 def cmd_run(args) -> int:
@@ -86,7 +108,7 @@ def cmd_run(args) -> int:
         run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
         presentation.dry_run(recipe.resolved(), run_dir, plan_stages(recipe, run_dir))
         return 0
-    run = open_run(recipe, args.run_dir)
+    run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force))
     return 0
 
@@ -240,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `harness ls tasks | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
+    except OSError as error:  # a full or read-only disk, a permission: the path and the cause
+        print(f"error: {os_error_message(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept; run the same command again to resume", file=sys.stderr)
         return 130

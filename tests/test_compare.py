@@ -176,7 +176,7 @@ def test_samples_read_in_the_mode_of_record(tmp_path):
     assert _read_samples(path, "base", "strict")["en"] == {"q0": False}
     assert _read_samples(path, "trained", "paper") == {"en": {"q0": False}}
     path.write_text('{"model": "base", "lang": "en"}\n')
-    with pytest.raises(HarnessError, match="line 1: not a sample record"):
+    with pytest.raises(HarnessError, match="samples.jsonl: line 1: doc_id: field required; .*--force evaluate"):
         _read_samples(path, "base")
 
 
