@@ -137,6 +137,9 @@ def test_accounting_explains_the_difference_from_the_paper():
     assert sum(question["difference_by_reason"].values()) == question["difference"] == 5 - 57_817
     assert table["by_language"]["bn"]["question"]["missing"] == "no bn pairs"
     assert table["totals"]["answer"]["difference"] == 8 - 65_968
+    common = accounting({"ar": Counter(question=4)}, {}, {"ar": Counter(question=4)}, {"ar": Counter(question=4)},
+                        {}, ("question",), "common_sense")
+    assert common["totals"]["question"]["paper"] == 31_065 and "Flores-200" in common["paper"]["source"]
 
 
 def test_filter_by_side_equals_filter_pairs_and_counts_per_side():

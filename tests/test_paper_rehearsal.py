@@ -225,9 +225,10 @@ def test_slam_xcsqa_7b_on_two_ranks_through_all_four_stages(work):
     harness("run", str(REPO / "recipes" / "slam_xcsqa_7b.yaml"), *overrides, "--run-dir", str(run), cwd=work)
     selection = json.loads((run / "selection" / "selection.json").read_text())
     assert selection["selected_layers"] == [0, 1, 2, 3] and selection["probe_check"]["pinned_layers"] == [0, 1, 2, 3]
-    train = json.loads((run / "train" / "train.json").read_text())
-    assert train["plan"]["layers"] == [0, 1, 2, 3] and train["ranks"]["examples_drawn_by_several_ranks"] == 0
-    assert train["ranks"]["same_steps"] and train["hyperparameters"]["world_size"] == 2
+    train = check_training(run, work / "model")  # two ranks, disjoint draws, planned tensors only, one delta
+    accounting = train["data"]["accounting"]
+    assert train["plan"]["layers"] == [0, 1, 2, 3] and accounting["paper"]["reference"] == "common_sense"
+    assert accounting["totals"]["question"]["difference"] == 15 * 8 - (16_110 + 14_955)  # X-CSQA test + Flores dev
     scores = json.loads((run / "eval" / "scores.json").read_text())
     assert set(scores["models"]["trained"]["tasks"]["xcsqa"]["languages"]) == set(XCSQA)
     assert scores["settings"]["choice_label"] == "last"

@@ -98,8 +98,10 @@ def data_table(train: dict | None) -> list[Table]:
         reasons = "; ".join(f"{what} {n:+,}" for what, n in total["difference_by_reason"].items())
         rows.append(Row("all", [_text("all"), _text(side), number(total["loaded"]),
                                 _text(", ".join(f"{r} {n:,}" for r, n in total["dropped"].items())),
-                                number(total["kept"]), number(total["used"]), number(total["paper"]),
-                                Cell(total["difference"], f"{total['difference']:+,}"), _text(reasons)], "run"))
+                                number(total["kept"]), number(total["used"]),
+                                number(total["paper"]) if total["paper"] is not None else _text("not given"),
+                                Cell(total["difference"], f"{total['difference']:+,}") if total["difference"] is not None
+                                else _text(""), _text(reasons)], "run"))
         groups.append(Group(f"{side} pairs", rows))
     for group in groups:
         for row in group.rows:
@@ -107,7 +109,7 @@ def data_table(train: dict | None) -> list[Table]:
                 if cell.value is not None and cell.display.endswith(".0"):
                     cell.display = f"{int(cell.value):,}"
     return [Table("reproduction_data", "Training pairs against the paper's Table 1", columns, groups,
-                  table.get("note", ""))]
+                  f"{table['paper']['source']}. {table.get('note', '')}")]
 
 
 # -- the base model ------------------------------------------------------------------------------

@@ -24,7 +24,19 @@ REASONS = ("unaligned", "empty", "duplicate", "untranslated", "repetitive", "len
 
 PAPER_PAIRS = {"question": 57_817, "answer": 65_968}
 """SLAM Table 1: MGSM8KInstruct X->English question and answer pairs used for training."""
-PAPER_SOURCE = "SLAM (arXiv 2501.03681) Table 1: MGSM8KInstruct questions / answers (X-English), after filtering"
+PAPER_REFERENCES = {
+    "math": (PAPER_PAIRS, "SLAM (arXiv 2501.03681) Table 1: MGSM8KInstruct questions / answers (X-English), "
+                          "after filtering"),
+    "common_sense": ({"question": 16_110 + 14_955}, "SLAM (arXiv 2501.03681) Table 1: X-CSQA test (X-English) "
+                                                    "16,110 + Flores-200 dev 14,955"),
+}
+
+
+def paper_reference(languages) -> str:
+    """Which of Table 1's training sets a run's languages point to: the math or the common-sense one."""
+    from harness.languages import MATH_LANGUAGES
+
+    return "common_sense" if any(lang not in MATH_LANGUAGES for lang in languages) else "math"
 SIDE_NAMES = ("question", "answer")
 
 
@@ -58,13 +70,15 @@ def filter_by_side(pairs: PairSet, max_length_ratio: float) -> dict[str, dict[st
 
 def accounting(loaded: dict[str, Counter], dropped: dict[str, dict[str, Counter]],
                kept: dict[str, Counter], used: dict[str, Counter], skipped: dict[str, str],
-               sides: tuple[str, ...]) -> dict[str, Any]:
+               sides: tuple[str, ...], reference: str = "math") -> dict[str, Any]:
     """The accounting table as JSON data (see the module docstring).
 
     ``loaded``/``kept``/``used``: lang -> side -> pairs (loaded from the source, after the
     filters, trained on); ``dropped``: lang -> side -> reason -> pairs; ``skipped``: languages
-    without pairs and why; ``sides``: the sides the recipe trains on.
+    without pairs and why; ``sides``: the sides the recipe trains on; ``reference``: the paper's
+    counts to compare with (``math`` or ``common_sense``, :func:`paper_reference`).
     """
+    counts, source = PAPER_REFERENCES[reference]
     languages = sorted(set(loaded) | set(skipped))
     by_language: dict[str, Any] = {}
     totals: dict[str, Any] = {}
@@ -86,14 +100,15 @@ def accounting(loaded: dict[str, Counter], dropped: dict[str, dict[str, Counter]
             total["kept"] += n_kept
             total["capped"] += capped
             total["used"] += n_used
-        paper = PAPER_PAIRS[side]
-        explained = {"source vs paper (loaded - paper)": total["loaded"] - paper}
+        paper = counts.get(side)
+        explained = {} if paper is None else {"source vs paper (loaded - paper)": total["loaded"] - paper}
         explained.update({f"filter: {r}": -total["dropped"][r] for r in REASONS if total["dropped"][r]})
         if total["capped"]:
             explained["mixing cap (max_pairs_per_language / balanced)"] = -total["capped"]
         totals[side] = {**total, "dropped": {r: total["dropped"][r] for r in REASONS if total["dropped"][r]},
-                        "paper": paper, "difference": total["used"] - paper, "difference_by_reason": explained}
-    return {"paper": {**{s: PAPER_PAIRS[s] for s in sides}, "source": PAPER_SOURCE},
+                        "paper": paper, "difference": None if paper is None else total["used"] - paper,
+                        "difference_by_reason": explained}
+    return {"paper": {**{s: counts.get(s) for s in sides}, "source": source, "reference": reference},
             "by_language": by_language, "totals": totals, "missing_languages": dict(skipped),
             "note": "used - paper = sum of difference_by_reason; languages missing from the source "
                     "count in 'source vs paper'"}
@@ -103,7 +118,7 @@ def format_accounting(table: dict[str, Any]) -> str:
     """The accounting as a plain-text table (terminal)."""
     from tabulate import tabulate
 
-    lines = []
+    lines = [f"paper: {table['paper']['source']}"]
     for side, total in table["totals"].items():
         rows = []
         for lang, entry in table["by_language"].items():
@@ -113,12 +128,16 @@ def format_accounting(table: dict[str, Any]) -> str:
                          e.get("missing", "")])
         reasons = ", ".join(f"{r} {n:,}" for r, n in total["dropped"].items()) or "-"
         rows.append(["all", f"{total['loaded']:,}", reasons, f"{total['kept']:,}", f"{total['used']:,}", ""])
-        rows.append(["paper (Table 1)", "", "", "", f"{total['paper']:,}", ""])
+        if total["paper"] is not None:
+            rows.append(["paper (Table 1)", "", "", "", f"{total['paper']:,}", ""])
         lines.append(f"{side} pairs:")
         lines.append(tabulate(rows, headers=["lang", "loaded", "dropped (reason n)", "kept", "used", "missing"],
                               tablefmt="simple"))
-        lines.append(f"difference used - paper = {total['difference']:+,} = "
-                     + " ".join(f"{n:+,} ({what})" for what, n in total["difference_by_reason"].items()))
+        if total["difference"] is not None:
+            lines.append(f"difference used - paper = {total['difference']:+,} = "
+                         + " ".join(f"{n:+,} ({what})" for what, n in total["difference_by_reason"].items()))
+        else:
+            lines.append(f"the paper gives no {side} count for this training set")
         lines.append("")
     return "\n".join(lines).rstrip()
 
@@ -139,7 +158,7 @@ def account_recipe_data(recipe) -> dict[str, Any]:
     kept = side_counts(pairs)
     mixed = mix_pairs(pairs, data.mixing, data.max_pairs_per_language, recipe.seed)
     used = {lang: Counter(p.side for p in items) for lang, items in mixed.items()}
-    table = accounting(loaded, dropped, kept, used, pairs.skipped, SIDES[data.sides])
+    table = accounting(loaded, dropped, kept, used, pairs.skipped, SIDES[data.sides], paper_reference(wanted))
     table["origin"] = pairs.origin
     return table
 

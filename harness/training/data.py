@@ -67,7 +67,7 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     if not wanted:
         raise HarnessError("training.data.languages: no non-English language to translate from; "
                            "list at least one besides en")
-    from harness.training.accounting import accounting, filter_by_side, side_counts
+    from harness.training.accounting import accounting, filter_by_side, paper_reference, side_counts
 
     pairs = load_pairs(data, wanted)
     loaded = pairs.counts()
@@ -112,7 +112,7 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "tokens_per_epoch": dict(tokens),
         "target_tokens_per_epoch": dict(targets),
         "accounting": accounting(loaded_by_side, dropped_by_side, kept_by_side, used_by_side, pairs.skipped,
-                                 SIDES[data.sides]),
+                                 SIDES[data.sides], paper_reference(wanted)),
     }
     return TranslationData(examples, langs, report)
 
