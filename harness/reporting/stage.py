@@ -24,7 +24,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, plot_baselines
+from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
@@ -118,6 +118,10 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
                 "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
                 selection)]))
 
+    if config.plots:
+        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        if curve is not None:
+            sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
     reproduction, notes = reproduction_section(recipe, run, scores, baselines, config.size)
     if reproduction:
         sections.append(Section("Reproduction: layers, open choices, training data", reproduction))
