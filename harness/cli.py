@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
+    data = commands.add_parser("data", help="training pairs kept per language and side, against the paper's Table 1")
+    _add_recipe_args(data, run_dir=False)
+    data.add_argument("--json", action="store_true")
+
     score = commands.add_parser("score", help="score generations (JSONL: lang, index|id, response), a run's "
                                 "samples.jsonl or lm-eval's samples file, without the model")
     score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
@@ -217,6 +221,21 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
     return 0
 
 
+def cmd_data(args) -> int:
+    """`harness data RECIPE [--json]`: training pairs kept per language and side against Table 1."""
+    from harness import presentation
+    from harness.recipe import load_recipe
+    from harness.training.accounting import account_recipe_data, format_accounting
+
+    table = account_recipe_data(load_recipe(args.recipe, args.overrides))
+    if args.json:
+        presentation.print_json(table)
+    else:
+        print(f"training data: {table['origin']} (before tokenising: too_long is counted in train.json)")
+        print(format_accounting(table))
+    return 0
+
+
 def cmd_score(args) -> int:
     return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
 
@@ -285,7 +304,7 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
 
 
 COMMANDS = {
-    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
+    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan, "data": cmd_data,
     "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, "export": cmd_export, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 

@@ -47,6 +47,11 @@ class EvaluationConfig(Section):
     unknown size; on a CPU it settles on lm-eval's maximum, 64)."""
     max_new_tokens: int = Field(512, gt=0)
     """The paper's 512; lower it for quick runs."""
+    stop: Literal["harness", "metamath"] = "harness"
+    """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
+    or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
+    choice_label: Literal["last", "first"] = "last"
+    """X-CSQA label rule: `last` bracketed label (the paper) or `first` (the authors' script)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
 

@@ -94,7 +94,7 @@ def quiet_lm_eval() -> Iterator[None]:
 
 
 def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: str, max_new_tokens: int,
-                      seed: int) -> tuple[list[dict], Any, dict]:
+                      seed: int, stop: str = "harness", label_rule: str = "last") -> tuple[list[dict], Any, dict]:
     """Run one task in one language through lm-eval; the samples rows, the task version and
     lm-eval's own output (results, configs, samples) for :mod:`harness.evaluation.lm_eval_files`.
 
@@ -111,7 +111,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
-    config = task_config(task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs)
+    config = task_config(task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs, stop=stop)
     name = task_name(task.benchmark, lang)
     random.seed(seed)
     np.random.seed(seed)
@@ -130,7 +130,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
         rows.append({
             "model": model, "lang": lang, "doc_id": sample["doc_id"], "id": doc["id"],
             "question": doc["question"], "target": doc["answer"], "response": response,
-            **score_response(kind, response, doc["answer"]),
+            **score_response(kind, response, doc["answer"], label_rule),
             # what the model saw (chat template applied, if any), to check two runs asked the same
             "prompt": sample["arguments"][0][0], "prompt_hash": sample["prompt_hash"], "task_version": version,
         })
@@ -230,7 +230,8 @@ def run_models(
             for task, lang in pending[model]:
                 progress.update(bars[task.benchmark], lang=lang)
                 rows, version, lm_eval = evaluate_language(lm, task, lang, docs[(task.benchmark, lang)], model,
-                                                           evaluation.max_new_tokens, seed)
+                                                           evaluation.max_new_tokens, seed,
+                                                           evaluation.stop, evaluation.choice_label)
                 entry = {"model": model, "lang": lang, "source": source, "task_version": version,
                          "prompt_sha": lm_eval["prompt_sha"], "rows": rows, "lm_eval": lm_eval}
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
@@ -261,7 +262,8 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         "lm_eval_version": version("lm-eval"),
         "extraction": evaluation.extraction,
         "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
-                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed, **(settings or {})},
+                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed,
+                     "stop": evaluation.stop, "choice_label": evaluation.choice_label, **(settings or {})},
         "models": {},
     }
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}

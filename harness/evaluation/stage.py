@@ -27,7 +27,11 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
     try:
-        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device, "dtype": _dtype_name(recipe, device)})
+        from harness.open_choices import open_choices
+
+        settings = {"device": device, "dtype": _dtype_name(recipe, device),
+                    "open_choices": open_choices(recipe, "evaluation")}
+        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
 

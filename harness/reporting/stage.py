@@ -28,6 +28,7 @@ from harness.reporting.plots import copy_selection_plot, language_bars, loss_cur
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
+from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
 from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, read_json_file, redo
 from harness.runs import atomic_write_text, write_json
@@ -126,6 +127,12 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
         curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
         if curve is not None:
             sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
+    reproduction, notes = reproduction_section(recipe, run, scores, baselines, config.size)
+    if reproduction:
+        sections.append(Section("Reproduction: layers, open choices, training data", reproduction))
+    for note in notes:  # visible on the terminal too, not only in the files
+        print(f"warning: {note}", file=sys.stderr)
+    shown_warnings += [note for note in notes if note not in shown_warnings]
 
     models = scores.get("models", {})
     metadata = [

@@ -287,16 +287,21 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         disable_tqdm=False,
     )
     trainer_class, restore_counts = _counting_trainer_class()
+    from harness.training.ranks import SeenExamples, rank_record
+
+    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
     trainer = trainer_class(
-        model=model, args=args, train_dataset=ExampleDataset(data.examples),
+        model=model, args=args, train_dataset=dataset,
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
+    trainer.add_callback(dataset.callback())
     resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
 
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume)
     peaks = _gather_peaks(trainer, memory)
+    ranks = rank_record(dataset, trainer.state.global_step, trainer.state.epoch)
     if rank != 0:
         return None
 
@@ -341,6 +346,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
             "report_to": list(training.report_to),
         },
         "data": data.report,
+        "open_choices": _open_choices(recipe),
         "steps": state.global_step,
         "epochs_done": state.epoch,
         "loss_curve": [{"step": e["step"], "loss": e["loss"], "learning_rate": e.get("learning_rate"),
@@ -354,6 +360,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         "train_runtime_s": round(runtime, 3),
         "throughput_tokens_per_s": round(session_tokens / runtime, 2) if runtime else None,
         "peak_memory": peaks,
+        "ranks": ranks,
         "gpu_hours": round(runtime * world / 3600, 6) if cuda else 0.0,
         "outputs": outputs,
     }
@@ -361,6 +368,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(out / TRAIN_FILE, report)
     return report
+
+
+def _open_choices(recipe) -> list[dict[str, Any]]:
+    from harness.open_choices import open_choices
+
+    return open_choices(recipe, "training")
 
 
 def _gather_peaks(trainer, memory: PeakMemory) -> dict[str, Any]:
