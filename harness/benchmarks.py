@@ -208,6 +208,11 @@ def read_xcsqa_jsonl(file: Path, lang: str) -> list[Example]:
 
 
 def _hub_split(benchmark: str, hub_id: str, config: str, split: str):
+    from harness import hub
+
+    layout = BENCHMARKS.get(benchmark).local_layout.format(lang="<lang>", Language="<Language>")
+    local = f"local files in the original format ({layout})"
+    hub.require_hub_dataset(hub_id, benchmark, f"point its `path` (or `harness score --path`) at {local}")
     import datasets
 
     try:

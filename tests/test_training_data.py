@@ -167,5 +167,6 @@ def test_unknown_language_and_missing_paths_are_clear():
 
 
 def test_hub_dataset_offline_is_a_clear_error():
-    with pytest.raises(HarnessError, match="could not load the hub dataset"):
+    with pytest.raises(HarnessError, match="HF_HUB_OFFLINE=1 is set and Mathoctopus/GSM8KInstruct_Parallel is not in "
+                                           "the local datasets cache; point it at local files"):
         load_pairs(TranslationDataConfig(source="Mathoctopus/GSM8KInstruct_Parallel"), ["de"])

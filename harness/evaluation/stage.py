@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness import presentation
 from harness.errors import HarnessError
 from harness.evaluation.runner import quiet_lm_eval, resolve_tasks, run_models
 
@@ -26,9 +27,20 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
     try:
-        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings={"device": device})
+        from harness.open_choices import open_choices
+
+        settings = {"device": device, "dtype": _dtype_name(recipe, device),
+                    "open_choices": open_choices(recipe, "evaluation")}
+        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def _dtype_name(recipe, device: str) -> str:
+    """The dtype the models are evaluated in (``auto`` resolved), recorded for `compare`."""
+    from harness.models.loading import resolve_dtype
+
+    return str(resolve_dtype(recipe.model, device)).removeprefix("torch.")
 
 
 def _source(recipe, name: str, train_dir: Path | None) -> str:
@@ -58,6 +70,10 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
         model, tokenizer = _load(recipe, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
             lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+        if evaluation.batch_size == "auto":
+            # lm-eval would search again in every language's call: search once per model
+            lm.batch_size_per_gpu = lm._detect_batch_size()
+            presentation.console(stderr=True).print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):

@@ -41,12 +41,14 @@ def task_config(
     path: str | Path | None = None,
     max_new_tokens: int | None = None,
     docs: list[dict] | None = None,
+    stop: str = "harness",
 ) -> dict[str, Any]:
     """The task's resolved lm-eval config (template included, hooks imported) with overrides.
 
     ``path`` points the task at local files in the benchmark's original format; ``docs`` hands it
     questions already loaded (:meth:`Example.as_doc` rows), so they are not read again;
-    ``max_new_tokens`` replaces the template's 512. The result is passed to lm-eval as an inline
+    ``max_new_tokens`` replaces the template's 512; ``stop`` names the stop list
+    (``evaluation.stop``: the template's, or MetaMath's). The result is passed to lm-eval as an inline
     config (``TaskManager.load([config])``); a limit is lm-eval's own (``evaluate(limit=N)``).
     """
     from lm_eval.tasks._yaml_loader import load_yaml
@@ -63,6 +65,11 @@ def task_config(
     }
     if max_new_tokens is not None:
         config["generation_kwargs"] = {**config["generation_kwargs"], "max_gen_toks": max_new_tokens}
+    if stop != "harness":  # evaluation.stop (harness.evaluation.choices)
+        from harness.evaluation.choices import stop_sequences
+
+        config["generation_kwargs"] = {**config["generation_kwargs"],
+                                       "until": stop_sequences(stop, config["generation_kwargs"]["until"])}
     return config
 
 

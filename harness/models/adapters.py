@@ -7,11 +7,13 @@ chosen layers; the adapter turns "layer 3, up+down" into modules and exact param
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 from harness.registry import Registry
+
+if TYPE_CHECKING:  # annotations only: `harness plan` reads configs without importing torch
+    from torch import nn
 
 SUBLAYERS: dict[str, tuple[str, ...]] = {
     "up_down": ("up", "down"),

@@ -10,12 +10,14 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
+from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
@@ -70,11 +72,20 @@ def resolve_source(source: str) -> ResolvedSource:
     return ResolvedSource(source, "hub")
 
 
+GGUF_SAMPLE_BYTES = 1 << 20
+
+
 def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
+    """The conversion's folder, keyed by the file's content: the same GGUF installed in two
+    environments (two paths, two mtimes) shares one conversion. The size and the first and last
+    MiB (header, tensor table, last weights) stand for the content; hashing it all costs a second."""
     gguf = Path(resolved.location) / resolved.gguf_file
-    stat = gguf.stat()
-    key = hashlib.sha256(f"{gguf}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:16]
-    return cache_root() / "gguf" / f"{gguf.stem}-{key}"
+    digest = hashlib.sha256(str(gguf.stat().st_size).encode())
+    with gguf.open("rb") as handle:
+        digest.update(handle.read(GGUF_SAMPLE_BYTES))
+        handle.seek(max(0, gguf.stat().st_size - GGUF_SAMPLE_BYTES))
+        digest.update(handle.read(GGUF_SAMPLE_BYTES))
+    return cache_root() / "gguf" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
 
 
 def check_gguf(path: Path) -> None:
@@ -141,11 +152,34 @@ def _hub_error(cfg: ModelConfig, error: Exception) -> HarnessError:
     )
 
 
+def require_hub_model(source: str, revision: str | None = None, place: str = "model.source") -> None:
+    """Fail at once when a hub model can neither be fetched nor found in the local cache.
+
+    Without this, an unreachable hub costs ~25 s of retries per file before the same failure.
+    """
+    if resolve_source(source).kind != "hub" or hub_reachable() or model_cached(source, revision):
+        return
+    fix = ("unset HF_HUB_OFFLINE to download it, or point it at a local model folder"
+           if why_unreachable().startswith("HF_HUB_OFFLINE") else
+           f"point it at a local model folder, or download it where there is a network "
+           f"(`hf download {source}`), copy the Hugging Face cache here and set HF_HUB_OFFLINE=1")
+    raise HarnessError(f"{place} {source!r}: {why_unreachable()} and the model is not in the local cache; {fix}")
+
+
+def _require_hub(cfg: ModelConfig) -> None:
+    require_hub_model(cfg.source, cfg.revision)
+    if cfg.tokenizer:
+        require_hub_model(cfg.tokenizer, place="model.tokenizer")
+
+
 def load_config(cfg: ModelConfig):
     """The model's config only: no weights are read (GGUF: read from the cached conversion)."""
+    resolved = resolve_source(cfg.source)
+    _require_hub(cfg)
     from transformers import AutoConfig
 
-    resolved = resolve_source(cfg.source)
+    if resolved.kind == "hub" and not model_cached(resolved.location, cfg.revision):
+        print(f"model.source {cfg.source!r}: fetching its config.json from the hub (no weights)", file=sys.stderr)
     try:
         if resolved.kind == "gguf":
             cached = _gguf_cache_dir(resolved)
@@ -162,6 +196,7 @@ def load_tokenizer(cfg: ModelConfig, padding_side: str = "left"):
     """The tokenizer, with a pad token (EOS when the model has none)."""
     from transformers import AutoTokenizer
 
+    _require_hub(cfg)
     location = local_folder(ModelConfig(source=cfg.tokenizer)) if cfg.tokenizer else local_folder(cfg)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, revision=None if cfg.tokenizer else cfg.revision)
@@ -179,6 +214,7 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
 
     from harness.models.adapters import adapter_for
 
+    _require_hub(cfg)
     location = local_folder(cfg)
     config = load_config(cfg)
     adapter_for(config)  # refuse an unsupported architecture before reading gigabytes
@@ -189,3 +225,16 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
     return model.to(device).eval()
+
+
+if __name__ == "__main__":  # `python -m harness.models.loading SOURCE`: the folder from_pretrained reads
+    if len(sys.argv) != 2:
+        print("usage: python -m harness.models.loading MODEL_SOURCE  (hub id, folder, .gguf, package:...)", file=sys.stderr)
+        sys.exit(2)
+    if not Path("/dev/nvidiactl").exists():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # as the CLI: silences DeepSpeed's CPU warning
+    try:
+        print(local_folder(ModelConfig(source=sys.argv[1])))
+    except HarnessError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)

@@ -207,10 +207,26 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
         if ea != eb:
             raise HarnessError(f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
                                f"{b.reference}: {eb!r}); re-score one side (`harness score`) with the other's")
+        ca, cb = _chat_template(a), _chat_template(b)
+        if ca != cb:
+            raise HarnessError(f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
+                               f"{cb!r}); the models were prompted differently: evaluate both sides the same way")
+        for t in tasks:
+            pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
+            if pa and pb and pa != pb:
+                raise HarnessError(f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
+                                   f"{pb}); re-evaluate one side with the other's task files")
         la, lb = a.scores.get("lm_eval_version"), b.scores.get("lm_eval_version")
         if la != lb:
             warnings.append(f"lm-eval versions differ: {a.reference} {la}, {b.reference} {lb}")
+        sa, sb = a.scores.get("settings") or {}, b.scores.get("settings") or {}
+        for key in ("backend", "dtype", "batch_size", "device"):
+            if sa.get(key) != sb.get(key):
+                warnings.append(f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
+                                f"{sb.get(key)!r}): greedy generations can differ slightly between them")
     else:
+        if _chat_template(a):
+            warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
         if a.scores.get("extraction") not in (None, "paper"):
             warnings.append(f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
                             "published numbers use the paper's rule")
@@ -222,6 +238,11 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
     for t in tasks:
         result["tasks"][t] = _compare_task(a, b, t, warnings)
     return result
+
+
+def _chat_template(side: Side):
+    """The chat template a run's models were prompted with (scores.json settings; missing: off)."""
+    return (side.scores.get("settings") or {}).get("chat_template") or False
 
 
 def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:

@@ -24,12 +24,13 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, plot_baselines
+from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
+from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.artifacts import TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, read_json_file, redo
 from harness.runs import atomic_write_text, write_json
 
 OWNER_FILE = "REPORT_OF.json"
@@ -80,6 +81,9 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
 
     if "terminal" in formats:
         print_terminal([t for t in tables if not t.id.endswith("_details")])
+        for section in document.sections:
+            if section.title == "Layer selection":
+                print("\n".join(section.text) + "\n")
     print(f"report: {published}/report.md" + (" (and .html, .tex, .json)" if formats - {"terminal"} else ""),
           file=sys.stderr)
     return published
@@ -110,12 +114,25 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
             if benchmark_rows and row.benchmark == task and row.warnings:
                 if config.size in (None, row.size) and row.primary:
                     shown_warnings += [w for w in row.warnings if w not in shown_warnings]
-    if config.plots and getattr(recipe, "selection", None) is not None:
-        selection = copy_selection_plot(run.stage_dir("select"), out)
-        if selection is not None:
-            sections.append(Section("Layer selection", images=[Image(
-                "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
-                selection)]))
+    selection_file = run.stage_dir("select") / SELECTION_FILE
+    selection = read_json_file(selection_file) if selection_file.is_file() else None
+    if getattr(recipe, "selection", None) is not None and selection is not None:
+        plot = copy_selection_plot(run.stage_dir("select"), out) if config.plots else None
+        sections.append(Section(
+            "Layer selection", text=selection_in_words(selection, getattr(recipe, "training", None)),
+            images=[Image("Layer selection: activation overlap with English and MSD per layer; selected "
+                          "layers marked", plot)] if plot else []))
+
+    if config.plots:
+        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        if curve is not None:
+            sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
+    reproduction, notes = reproduction_section(recipe, run, scores, baselines, config.size)
+    if reproduction:
+        sections.append(Section("Reproduction: layers, open choices, training data", reproduction))
+    for note in notes:  # visible on the terminal too, not only in the files
+        print(f"warning: {note}", file=sys.stderr)
+    shown_warnings += [note for note in notes if note not in shown_warnings]
 
     models = scores.get("models", {})
     metadata = [
@@ -130,10 +147,89 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
         ("Versions", f"harness {scores.get('harness_version', '?')}, lm-eval {scores.get('lm_eval_version', '?')}"),
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
+    if selection is not None and selection.get("selected_layers"):
+        metadata.append(("Selected layers", _selection_headline(selection)))
     if training is not None and training.cost_description:
         metadata.append(("Training", training.cost_description))
     return Document(f"SLAM harness report: {getattr(recipe, 'name', run.root)}", metadata, sections,
                     shown_warnings)
+
+
+SUBLAYER_WORDS = {
+    "up_down": "up_proj and down_proj (the FFN's up and down projections)",
+    "ffn": "gate_proj, up_proj and down_proj (the whole FFN)",
+    "attention": "the attention projections q, k, v and o",
+    "ffn_attention": "the FFN (gate, up, down) and the attention projections (q, k, v, o)",
+}
+PAPER_SELECTION = ("The paper's selection for MetaMath-7B and -13B was the first six layers (0-5); "
+                   "the authors' released 7B script lists layers 0-4.")
+
+
+def _layer_list(layers: list[int]) -> str:
+    return ", ".join(str(i) for i in layers)
+
+
+def _is_papers_rule(selection: dict) -> bool:
+    policy = selection.get("policy") or {}
+    probe = selection.get("probe") or {}
+    return (policy.get("policy") == "slam_msd" and policy.get("peak_search", "all_layers") == "all_layers"
+            and probe.get("firing_share") == 0)
+
+
+def _selection_headline(selection: dict) -> str:
+    layers = selection["selected_layers"]
+    total = (selection.get("model") or {}).get("num_layers", "?")
+    policy = (selection.get("policy") or {}).get("policy", "?")
+    rule = ("the paper's rule" if _is_papers_rule(selection) else
+            "SLAM's rule, changed (see Layer selection)" if policy == "slam_msd" else f"policy {policy}, not SLAM's rule")
+    return f"{_layer_list(layers)} of {total} (0-based), by {rule}"
+
+
+def selection_in_words(selection: dict, training=None) -> list[str]:
+    """What selection.json says, as sentences: which layers, by which rule, and whether that is
+    the paper's rule (and if not, how it differs)."""
+    layers = selection.get("selected_layers") or []
+    total = (selection.get("model") or {}).get("num_layers", "?")
+    policy = selection.get("policy") or {}
+    name = policy.get("policy")
+    probe = selection.get("probe") or {}
+    if not layers:
+        return [f"The selection chose no layer: {selection.get('error', 'see selection.json')}"]
+    what = SUBLAYER_WORDS.get(selection.get("sublayers"), str(selection.get("sublayers")))
+    mode = getattr(training, "mode", "selective")
+    trained = {"full": "Training updates every parameter (training.mode full); the selection below is "
+                       "recorded but not used to freeze anything.",
+               "lora": f"Training adds LoRA adapters to {what} of layers {_layer_list(layers)}."
+               }.get(mode, f"Training updates {what} of layers {_layer_list(layers)}; everything else is frozen.")
+    text = [f"Selected layers: {_layer_list(layers)} ({len(layers)} of the model's {total}, 0-based). {trained}"]
+    if name == "slam_msd":
+        boundary, theta = selection.get("boundary"), selection.get("theta")
+        text.append(
+            f"Rule: SLAM's (policy slam_msd, paper eq. 3-7). The average overlap of each language's activated "
+            f"FFN neurons with English's peaks at layer {boundary}, so layers 0-{boundary - 1} are "
+            f"language-specific; of these, the layers whose mean squared deviation (MSD) of activation rates "
+            f"across languages exceeds θ = {float(theta):.3g} (their mean MSD) are selected."
+            if boundary and theta is not None else "Rule: SLAM's (policy slam_msd, paper eq. 3-7).")
+        changes = []
+        if policy.get("peak_search", "all_layers") != "all_layers":
+            changes.append(f"the overlap peak is searched only after the overlap's initial decline (from layer "
+                           f"{selection.get('peak_searched_from', '?')}; peak_search: {policy['peak_search']}), "
+                           "where the paper searches every layer")
+        share = probe.get("firing_share")
+        if share:
+            changes.append(f"a neuron counts as activated for a language when it fires on more than {share:.0%} "
+                           f"of that language's tokens (selection.probe.firing_share {share}), where the paper "
+                           "counts a neuron that fires on any token (0, which saturates on real models)")
+        text.append("This is the paper's rule." if not changes else
+                    "This is not exactly the paper's rule: " + "; and ".join(changes) + ".")
+        if probe.get("questions_per_language"):
+            text.append(f"Probe: {probe['questions_per_language']} parallel questions per language from "
+                        f"{probe.get('dataset', '?')}, in {len(selection.get('languages') or [])} languages.")
+    else:
+        description = policy.get("description") or name
+        text.append(f"Rule: {description} (policy {name}), chosen in the recipe: not SLAM's activation-based rule.")
+    text.append(PAPER_SELECTION)
+    return text
 
 
 def republish(recipe, run, folder: Path) -> Path:

@@ -410,12 +410,21 @@ def _interval_text(entry: dict | None) -> str | None:
     if not entry:
         return None
     parts = []
-    if entry.get("ci95"):
+    if _has_width(entry.get("ci95")):
         lo, hi = entry["ci95"]
         parts.append(f"95% CI {presentation.interval((lo, hi))}")
     if entry.get("n") is not None:
         parts.append(f"{entry.get('correct', '?')}/{entry['n']} correct")
     return ", ".join(parts) or None
+
+
+def _has_width(ci) -> bool:
+    """A usable interval: a bootstrap over answers all scored alike (all wrong) has none."""
+    return bool(ci) and round(ci[0], 1) != round(ci[1], 1)
+
+
+DEGENERATE_AVERAGE = ("no interval: every resample scores the same (all answers alike), so the "
+                      "bootstrap has no spread; see the per-language Wilson intervals")
 
 
 def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
@@ -426,8 +435,10 @@ def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
     covered = list(average.get("languages") or model.languages())
     if value is None:
         return empty(LANGUAGE_NOT_EVALUATED)
-    description = _interval_text({"ci95": average.get("ci95")}) or ""
-    description = (description + "; " if description else "") + f"mean over {', '.join(covered)}"
+    ci = average.get("ci95")
+    interval = f"95% CI {presentation.interval(ci)} (bootstrap over questions)" if _has_width(ci) else (
+        DEGENERATE_AVERAGE if ci else "")
+    description = (interval + "; " if interval else "") + f"mean over {', '.join(covered)}"
     footnote = None
     if paper_languages and set(covered) != set(paper_languages):
         missing = [lang for lang in paper_languages if lang not in covered]
@@ -528,7 +539,10 @@ def _mark_best(group: Group, columns: list[Column]) -> None:
                       and not (c.footnote or "").startswith(NOT_COMPARABLE)]
         if len(candidates) < 2:
             continue
-        top = max(round(c.value, 1) for c in candidates)
+        shown = [round(c.value, 1) for c in candidates]
+        top = max(shown)
+        if shown.count(top) == len(shown):  # every row ties (e.g. all 0.0): nothing stands out
+            continue
         for cell in candidates:
             cell.best = round(cell.value, 1) == top
 
@@ -603,7 +617,10 @@ def details_table(task: str, scores: dict) -> Table:
                           Cell(float(correct), str(correct)) if correct is not None else empty("not recorded")]
             cells.append(number(float(entry["accuracy"]), None))
             ci = entry.get("ci95")
-            cells.append(Cell(None, presentation.interval(ci)) if ci else empty("no interval recorded"))
+            if lang == "avg" and ci and not _has_width(ci):
+                cells.append(empty(DEGENERATE_AVERAGE))
+            else:
+                cells.append(Cell(None, presentation.interval(ci)) if ci else empty("no interval recorded"))
         rows.append(Row(lang, cells, "detail"))
     header = scores.get("extraction")
     notes = [f"Scores of record use the {header!r} answer extraction." if header else
@@ -612,7 +629,9 @@ def details_table(task: str, scores: dict) -> Table:
     notes.append("Task version: " + ", ".join(f"{role} {v}" for role, v in versions.items()) +
                  f"; lm-eval {scores.get('lm_eval_version', '?')}.")
     return Table(f"{task}_details", f"{TASK_TITLES.get(task, task)}: per-language details", columns,
-                 [Group("This run", rows)], "Question counts and Wilson 95% intervals.", notes)
+                 [Group("This run", rows)],
+                 "Question counts and 95% intervals: Wilson's score interval per language; for the "
+                 "average, a percentile bootstrap over questions, resampled jointly across languages.", notes)
 
 
 def report_tables(scores: dict, baselines: Baselines | None, options: TableOptions,

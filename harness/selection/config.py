@@ -47,3 +47,9 @@ class SelectionConfig(Section):
     shares count and the authors' code trains), `ffn` (gate, up, down), `attention` (q, k, v, o),
     or `ffn_attention`."""
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
+    check: SlamMsdPolicy | None = None
+    """SLAM's probe run as a check beside pinned layers (a `fixed` or `first_k` policy: the
+    paper's layers): the select stage also computes what this rule picks on the model, records
+    both in selection.json (`probe_check`) and warns visibly when they differ. The pinned layers
+    are trained either way. Its `peak_search` is the boundary rule, `probe.firing_share` the
+    activation threshold."""

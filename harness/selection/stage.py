@@ -11,7 +11,9 @@ Outputs (in the stage folder):
   re-analyse without a forward pass;
 - ``selection.png`` (the three panels), ``activation_rate.png``, ``overlap.png``, ``msd.png``.
 
-Only ``slam_msd`` needs the probe; other policies skip it unless ``selection.probe.always``.
+Only ``slam_msd`` needs the probe; other policies skip it unless ``selection.probe.always``, or
+``selection.check`` asks for SLAM's rule as a check beside pinned layers (``probe_check`` in
+selection.json, and a warning on the terminal when the probe picks other layers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Mapping, Sequence
 
 from harness.errors import HarnessError
 from harness.artifacts import Selection, parse_artifact, redo
+from harness.open_choices import open_choices
 from harness.runs import read_json, write_json
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
@@ -184,7 +187,7 @@ def run_select(recipe, run, out) -> None:
     }
     analysis = None
     model = None
-    if policy.needs_probe or selection.probe.always:
+    if policy.needs_probe or selection.probe.always or selection.check is not None:
         statistics.check_languages(languages)
         questions, question_info = probe_question_set(
             selection.probe, languages, recipe.training.data if recipe.training is not None else None)
@@ -195,12 +198,13 @@ def run_select(recipe, run, out) -> None:
         counts = _probe_with_progress(model, tokenizer, questions, selection.probe)
         seconds = time.time() - started
         counts.save(out / COUNTS_FILE)
-        peak_search = getattr(selection.layers, "peak_search", "all_layers")
+        peak_search = getattr(selection.check or selection.layers, "peak_search", "all_layers")
         analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share, peak_search)
         result["probe"] = {
             **selection.probe.model_dump(mode="json"),
             "questions_per_language": len(next(iter(questions.values()))),
             "questions": question_info,
+            "question_set": question_set_note(selection.probe, recipe),
             "tokens": counts.tokens,
             "device": device,
             "seconds": round(seconds, 2),
@@ -219,7 +223,68 @@ def run_select(recipe, run, out) -> None:
     result["parameter_names"] = {
         str(i): adapter.parameter_names(i, selection.sublayers, model) for i in layers
     }
+    if selection.check is not None:
+        result["probe_check"] = probe_check(selection, layers, num_layers, analysis)
+        warn_if_different(result["probe_check"])
+    result["open_choices"] = open_choices(recipe, "selection")
     write_json(out / SELECTION_FILE, result)
+
+
+def question_set_note(probe: ProbeConfig, recipe) -> dict:
+    """Which probe questions were used, and whether the run is also scored on them."""
+    scored = [t.name for t in recipe.evaluation.tasks] if recipe.evaluation is not None else []
+    if probe.dataset == "translation":
+        return {"dataset": "translation", "disjoint_from_test_sets": True,
+                "note": "the question side of the translation-training pairs; no test question"}
+    return {"dataset": probe.dataset, "disjoint_from_test_sets": probe.dataset not in scored,
+            "note": (f"the {probe.dataset} test questions, the same set this run is scored on; "
+                     "selection.probe.dataset: translation probes on training questions instead")
+            if probe.dataset in scored else f"the {probe.dataset} questions (not scored by this run)"}
+
+
+def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, analysis) -> dict:
+    """What SLAM's rule (``selection.check``) picks on this model, beside the pinned layers."""
+    check = selection.check
+    try:
+        found, error = select_layers(check, num_layers, analysis), None
+    except HarnessError as problem:
+        found, error = [], str(problem)
+    agrees = found == list(pinned)
+    check_data = {
+        "pinned_layers": list(pinned),
+        "pinned_by": selection.layers.describe(),
+        "probe_layers": found,
+        "agrees": agrees,
+        "rule": {
+            "activation_threshold": {"field": "selection.probe.firing_share", "value": selection.probe.firing_share,
+                                     "definition": statistics.DEFINITIONS["activated_set"]},
+            "boundary_rule": {"field": "selection.check.peak_search", "value": check.peak_search,
+                              "definition": statistics.DEFINITIONS["boundary"]},
+            "selected": statistics.DEFINITIONS["selected"],
+        },
+        "boundary": analysis.boundary,
+        "theta": None if analysis.theta is None else float(analysis.theta),
+        "error": error,
+        "warning": None,
+    }
+    if not agrees:
+        check_data["warning"] = (
+            f"the probe picks layers {found or 'none'} on this model (firing_share "
+            f"{selection.probe.firing_share}, peak_search {check.peak_search}), not the pinned "
+            f"{list(pinned)}; the pinned layers are trained (the paper's), the probe's are only reported"
+        )
+    return check_data
+
+
+def warn_if_different(check: dict) -> None:
+    """A visible line on the terminal when the probe disagrees with the pinned layers."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if check["warning"]:
+        console.print(f"[bold yellow]warning: layer check: {check['warning']}[/bold yellow]")
+    else:
+        console.print(f"[green]layer check: the probe picks the pinned layers {check['pinned_layers']}[/green]")
 
 
 def analysis_json(analysis, counts, thresholds: list[float], peak_search: str = "all_layers") -> dict:

@@ -1,37 +1,38 @@
-"""SLAM's training examples: translation pairs (:mod:`harness.translation`) as the paper's Table 7
-prompt (:data:`PROMPT`), tokenised so that the loss counts only the English side and the EOS
+"""SLAM's training examples: translation pairs (:mod:`harness.translation`) as a prompt of
+``training.data.prompt`` (default the paper's Table 7, :data:`PROMPT`; the variants are in
+:mod:`harness.training.prompts`), tokenised so that the loss counts only the English side and the EOS
 token after it; a pair whose prompt alone fills ``max_length`` is dropped as ``too_long``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from harness.errors import HarnessError
 from harness.languages import language_name
-from harness.translation import TranslationPair, filter_pairs, load_pairs, mix_pairs
-
-PROMPT = "Translate this from [{source_lang}] to [English]:\n[{source_lang}]: {source}\n[English]:"
-"""SLAM's training prompt (paper, Table 7); the English side follows after one space."""
+from harness.training.prompts import PROMPTS
+from harness.training.prompts import TABLE7 as PROMPT  # the default prompt (paper, Table 7)
+from harness.translation import SIDES, TranslationPair, load_pairs, mix_pairs
 
 
 # -- prompts and tokens ------------------------------------------------------------------------
 
-def format_pair(pair: TranslationPair) -> tuple[str, str]:
-    """(prompt, completion): the Table 7 prompt and the English side (with its leading space)."""
-    prompt = PROMPT.format(source_lang=language_name(pair.lang), source=pair.source)
+def format_pair(pair: TranslationPair, prompt: str = "table7") -> tuple[str, str]:
+    """(prompt, completion): the prompt variant (default Table 7) and the English side (with its leading space)."""
+    prompt = PROMPTS[prompt].format(source_lang=language_name(pair.lang), source=pair.source)
     return prompt, " " + pair.target
 
 
-def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int) -> dict[str, list[int]] | None:
+def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int,
+                  prompt: str = "table7") -> dict[str, list[int]] | None:
     """input_ids / attention_mask / labels with -100 on the prompt; EOS closes the English side.
 
     The boundary is found through the fast tokenizer's character offsets on the whole text, so
     a token that straddles it counts as prompt. None when no English token fits in ``max_length``.
     """
-    prompt, completion = format_pair(pair)
+    prompt, completion = format_pair(pair, prompt)
     encoded = tokenizer(prompt + completion, return_offsets_mapping=True, add_special_tokens=True)
     ids = list(encoded["input_ids"])
     offsets = encoded["offset_mapping"]
@@ -51,12 +52,13 @@ def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int) -> dict[str
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
 
 
-def tokenize_pairs_once(pairs: list[TranslationPair], tokenizer, max_length: int) -> tuple[list, dict]:
+def tokenize_pairs_once(pairs: list[TranslationPair], tokenizer, max_length: int,
+                        prompt: str = "table7") -> tuple[list, dict]:
     """:func:`tokenize_pair` over ``pairs`` through the tokenisation cache (harness/training/token_cache.py)."""
     from harness.training.token_cache import tokenize_cached
 
-    return tokenize_cached([format_pair(pair) for pair in pairs], tokenizer, max_length,
-                           lambda i: tokenize_pair(pairs[i], tokenizer, max_length))
+    return tokenize_cached([format_pair(pair, prompt) for pair in pairs], tokenizer, max_length,
+                           lambda i: tokenize_pair(pairs[i], tokenizer, max_length, prompt))
 
 
 @dataclass
@@ -74,21 +76,27 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     if not wanted:
         raise HarnessError("training.data.languages: no non-English language to translate from; "
                            "list at least one besides en")
+    from harness.training.accounting import accounting, filter_by_side, paper_reference, side_counts
+
     pairs = load_pairs(data, wanted)
     loaded = pairs.counts()
-    if data.filter:
-        filter_pairs(pairs, data.max_length_ratio)
+    loaded_by_side = side_counts(pairs)
+    dropped_by_side = filter_by_side(pairs, data.max_length_ratio) if data.filter else {}
+    kept_by_side = side_counts(pairs)
     mixed = mix_pairs(pairs, data.mixing, data.max_pairs_per_language, seed)
     examples, langs = [], []
     tokens: Counter = Counter()
     targets: Counter = Counter()
+    used_by_side: dict[str, Counter] = defaultdict(Counter)
     ordered = [pair for items in mixed.values() for pair in items]
-    tokenized, cache_record = tokenize_pairs_once(ordered, tokenizer, max_length)
+    tokenized, cache_record = tokenize_pairs_once(ordered, tokenizer, max_length, data.prompt)
     for pair, example in zip(ordered, tokenized):
         lang = pair.lang
         if example is None:
             pairs.dropped[lang]["too_long"] += 1
+            dropped_by_side.setdefault(lang, {}).setdefault(pair.side, Counter())["too_long"] += 1
             continue
+        used_by_side[lang][pair.side] += 1
         examples.append(example)
         langs.append(lang)
         tokens[lang] += len(example["input_ids"])
@@ -102,7 +110,8 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "origin": pairs.origin,
         "sides": data.sides,
         "mixing": data.mixing,
-        "prompt": PROMPT,
+        "prompt": PROMPTS[data.prompt],
+        "prompt_variant": data.prompt,
         "languages": list(mixed),
         "skipped_languages": pairs.skipped,
         "pairs_loaded": loaded,
@@ -113,6 +122,8 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "tokens_per_epoch": dict(tokens),
         "target_tokens_per_epoch": dict(targets),
         "tokenized": cache_record,
+        "accounting": accounting(loaded_by_side, dropped_by_side, kept_by_side, used_by_side, pairs.skipped,
+                                 SIDES[data.sides], paper_reference(wanted)),
     }
     return TranslationData(examples, langs, report)
 

@@ -223,7 +223,11 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
         return None, "no selection section (full fine-tuning)"
     settings = recipe.selection.layers
     if not settings.needs_probe:
-        return select_layers(settings, num_layers), f"policy {settings.policy} (from the config)"
+        origin = f"policy {settings.policy} (from the config)"
+        if recipe.selection.check is not None:
+            origin = (f"pinned by policy {settings.policy}; SLAM's probe runs as a check in `harness select` "
+                      "(selection.json: probe_check)")
+        return select_layers(settings, num_layers), origin
     folder = Path(run_dir) if run_dir else Path("runs") / recipe.name
     selection = folder / "selection" / "selection.json"
     if selection.exists():

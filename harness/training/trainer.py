@@ -12,6 +12,7 @@ import resource
 import shutil
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,11 @@ def wrap_lora(model, plan, training):
         bias="none",
         task_type="CAUSAL_LM",
     )
-    wrapped = get_peft_model(model, config)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing` alias; a FutureWarning
+        # about the two libraries, not about anything the user can change
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        wrapped = get_peft_model(model, config)
     trainable = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
     if trainable != plan.trainable:
         raise RuntimeError(f"LoRA adapters have {trainable} parameters, the plan says {plan.trainable}")
@@ -250,6 +255,9 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     model.config.use_cache = False
 
     checkpoints = out / CHECKPOINTS
+    if "tensorboard" in training.report_to or "all" in training.report_to:
+        # the default (checkpoints/runs/) is deleted with the checkpoints after training
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=training.per_device_batch_size,
@@ -274,7 +282,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         dataloader_pin_memory=cuda,
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
-        report_to="none",
+        report_to=list(training.report_to),
         deepspeed=str(deepspeed_file) if deepspeed_file else None,
         disable_tqdm=True,  # one line per step instead (harness/training/progress.py)
     )
@@ -284,11 +292,15 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         from harness.training.batching import length_grouped_trainer
 
         trainer_class = length_grouped_trainer(trainer_class)
+    from harness.training.ranks import SeenExamples, rank_record
+
+    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
     trainer = trainer_class(
-        model=model, args=args, train_dataset=ExampleDataset(data.examples),
+        model=model, args=args, train_dataset=dataset,
         data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
+    trainer.add_callback(dataset.callback())
     from harness.training.progress import use_step_lines
 
     use_step_lines(trainer)
@@ -297,6 +309,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume)
     peaks = _gather_peaks(trainer, memory)
+    ranks = rank_record(dataset, trainer.state.global_step, trainer.state.epoch)
     if rank != 0:
         return None
 
@@ -339,8 +352,10 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
             "deepspeed": training.deepspeed, "zero_stage": 2 if training.deepspeed else None,
             "launcher": training.launcher, "device": "cuda" if cuda else "cpu",
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
+            "report_to": list(training.report_to),
         },
         "data": data.report,
+        "open_choices": _open_choices(recipe),
         "steps": state.global_step,
         "epochs_done": state.epoch,
         "loss_curve": [{"step": e["step"], "loss": e["loss"], "learning_rate": e.get("learning_rate"),
@@ -354,6 +369,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         "train_runtime_s": round(runtime, 3),
         "throughput_tokens_per_s": round(session_tokens / runtime, 2) if runtime else None,
         "peak_memory": peaks,
+        "ranks": ranks,
         "gpu_hours": round(runtime * world / 3600, 6) if cuda else 0.0,
         "outputs": outputs,
     }
@@ -361,6 +377,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(out / TRAIN_FILE, report)
     return report
+
+
+def _open_choices(recipe) -> list[dict[str, Any]]:
+    from harness.open_choices import open_choices
+
+    return open_choices(recipe, "training")
 
 
 def _gather_peaks(trainer, memory: PeakMemory) -> dict[str, Any]:

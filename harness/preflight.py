@@ -1,0 +1,165 @@
+"""What a recipe needs from this machine (hub ids, local files, GPUs), checked before a run starts.
+
+``check_hub`` runs before the run folder is made, so a first run that cannot get its model or
+data fails in about a second and leaves nothing behind; ``machine_warnings`` is what
+``harness run --dry-run`` says about the machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from harness import hub
+from harness.errors import HarnessError
+from harness.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class HubNeed:
+    """A hub model or dataset a stage loads."""
+
+    place: str
+    """Where the recipe names it, e.g. `model.source`, `evaluation.tasks.0`."""
+    repo_id: str
+    kind: Literal["model", "dataset"]
+    revision: str | None = None
+
+    def cached(self) -> bool:
+        if self.kind == "model":
+            return hub.model_cached(self.repo_id, self.revision)
+        return hub.dataset_cached(self.repo_id)
+
+
+def _model_needs(recipe: Recipe) -> list[HubNeed]:
+    from harness.models.loading import resolve_source
+
+    needs = []
+    for place, source, revision in (("model.source", recipe.model.source, recipe.model.revision),
+                                    ("model.tokenizer", recipe.model.tokenizer, None)):
+        if source and resolve_source(source).kind == "hub":
+            needs.append(HubNeed(place, source, "model", revision))
+    return needs
+
+
+def _translation_need(recipe: Recipe, place: str = "training.data.source") -> list[HubNeed]:
+    from harness.translation import resolve_source
+
+    data = recipe.training.data if recipe.training is not None else None
+    if data is None or resolve_source(data.source)[0] != "hub":
+        return []
+    return [HubNeed(place, data.source, "dataset", data.revision)]
+
+
+def _benchmark_need(place: str, name: str, path: str | None) -> list[HubNeed]:
+    from harness.benchmarks import get_benchmark
+
+    benchmark = get_benchmark(name)
+    if path or benchmark.default_path or not benchmark.hub_id:
+        return []
+    return [HubNeed(place, benchmark.hub_id, "dataset")]
+
+
+def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
+    """The hub models and datasets the named stages load."""
+    needs: list[HubNeed] = []
+    if {"select", "train", "evaluate"} & set(stages):
+        needs += _model_needs(recipe)
+    if "select" in stages and recipe.selection is not None:
+        probe = recipe.selection.probe
+        if recipe.selection.layers.needs_probe or probe.always:
+            if probe.dataset != "translation":
+                needs += _benchmark_need("selection.probe.dataset", probe.dataset, probe.path)
+            elif not probe.path:
+                needs += _translation_need(recipe, "selection.probe")
+    if "train" in stages:
+        needs += _translation_need(recipe)
+    if "evaluate" in stages and recipe.evaluation is not None:
+        for index, task in enumerate(recipe.evaluation.tasks):
+            needs += _benchmark_need(f"evaluation.tasks.{index}", task.name, task.path)
+    merged: dict[tuple[str, str], HubNeed] = {}  # one entry per repo, naming every place
+    for need in needs:
+        key = (need.repo_id, need.kind)
+        first = merged.get(key)
+        merged[key] = need if first is None else HubNeed(f"{first.place}, {need.place}", first.repo_id,
+                                                         first.kind, first.revision)
+    return list(merged.values())
+
+
+def missing_from_hub(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
+    """What the stages need from the hub when it cannot be used and the local cache lacks it."""
+    needs = hub_needs(recipe, stages)
+    if not needs or hub.hub_reachable():
+        return []
+    return [need for need in needs if not need.cached()]
+
+
+def check_hub(recipe: Recipe, stages: list[str]) -> None:
+    """Fail, naming every missing model and dataset and the fix, when the stages cannot get them."""
+    missing = missing_from_hub(recipe, stages)
+    if missing:
+        listed = "; ".join(f"{need.repo_id} ({need.place})" for need in missing)
+        raise HarnessError(
+            f"{hub.why_unreachable()} and the local cache lacks what this run needs ({listed}). "
+            "Point these at local copies (model.source: a model folder; a task's or the probe's "
+            "`path`: the benchmark's files; training.data.source: a folder or JSONL file), or fetch "
+            "them where there is a network, copy the Hugging Face cache here and set HF_HUB_OFFLINE=1"
+        )
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
+    """Local files the recipe names that are not there (hub ids and shipped data aside)."""
+    from harness.models.loading import resolve_source as model_source
+    from harness.translation import resolve_source as data_source
+
+    problems = []
+    checks = []
+    if {"select", "train", "evaluate"} & set(stages):
+        checks += [lambda: model_source(recipe.model.source)]
+        if recipe.model.tokenizer:
+            checks += [lambda: model_source(recipe.model.tokenizer)]
+    if "train" in stages and recipe.training is not None:
+        checks += [lambda: data_source(recipe.training.data.source)]
+    for check in checks:
+        try:
+            check()
+        except HarnessError as error:
+            problems.append(str(error))
+    folders = []
+    if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
+        folders.append(("selection.probe.path", recipe.selection.probe.path))
+    if "evaluate" in stages and recipe.evaluation is not None:
+        folders += [(f"evaluation.tasks.{i}.path", task.path) for i, task in enumerate(recipe.evaluation.tasks) if task.path]
+    if "train" in stages and recipe.training is not None and recipe.training.hostfile:
+        folders.append(("training.hostfile", recipe.training.hostfile))
+    problems += [f"{place} {path!r}: not found" for place, path in folders if not Path(path).expanduser().exists()]
+    return problems
+
+
+def machine_warnings(recipe: Recipe, stages: list[str]) -> list[str]:
+    """What this machine lacks for the stages: GPUs, hub access, local files. Empty when nothing."""
+    warnings = []
+    training = recipe.training if "train" in stages else None
+    if training is not None and training.launcher != "none" and training.hostfile is None:
+        gpus = _gpu_count()
+        if gpus < training.num_gpus:
+            warnings.append(
+                f"training launches {training.num_gpus} processes, one per GPU (training.num_gpus, launcher "
+                f"{training.launcher}); this machine has {gpus or 'no'} GPU{'' if gpus == 1 else 's'}"
+                + (": they would share the CPU, far slower" if not gpus else "")
+            )
+    if "evaluate" in stages and recipe.evaluation is not None and recipe.evaluation.backend == "vllm" and not _gpu_count():
+        warnings.append("evaluation.backend vllm needs a GPU; this machine has none (use backend: hf)")
+    missing = missing_from_hub(recipe, stages)
+    if missing:
+        warnings.append(f"{hub.why_unreachable()} and the local cache lacks: "
+                        + "; ".join(f"{need.repo_id} ({need.place})" for need in missing))
+    warnings += _missing_paths(recipe, stages)
+    return warnings

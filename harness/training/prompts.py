@@ -1,0 +1,28 @@
+"""The training prompt variants (``training.data.prompt``): three readings of SLAM's Table 7.
+
+- ``table7``: Table 7 as printed, language names in brackets (the default: the paper as printed);
+- ``alma``: the prompt of ALMA (Xu et al., 2024), which the paper says it adopts: no brackets;
+- ``llama_factory``: Table 7 wrapped in LLaMA-Factory's ``default`` template (``Human: ...\\nAssistant:``),
+  what the authors' LLaMA-Factory fork trains on (no system text; newer LLaMA-Factory versions
+  drop the space after ``Assistant:``, which the English side's leading space restores).
+
+Each prompt ends where the English side begins; the English side follows after one space and
+is the only part the loss counts.
+"""
+
+from __future__ import annotations
+
+from harness.open_choices import AUTHORS, PAPER
+
+TABLE7 = "Translate this from [{source_lang}] to [English]:\n[{source_lang}]: {source}\n[English]:"
+PROMPTS = {
+    "table7": TABLE7,
+    "alma": "Translate this from {source_lang} to English:\n{source_lang}: {source}\nEnglish:",
+    "llama_factory": "Human: " + TABLE7 + "\nAssistant:",
+}
+PROMPT_ORIGINS = {
+    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
+    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
+    "llama_factory": (AUTHORS, "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), "
+                               "as the authors' fork trains"),
+}
