@@ -124,8 +124,9 @@ def test_needs_of_each_stage():
     places = {need.place: need.repo_id for need in hub_needs(recipe, ["select", "train", "evaluate", "report"])}
     assert places == {
         "model.source": "meta-math/MetaMath-13B-V1.0",
-        "selection.probe.dataset, evaluation.tasks.0": "juletxara/mgsm",  # one entry per repo
-        "training.data.source": "Mathoctopus/GSM8KInstruct_Parallel",
+        "evaluation.tasks.0": "juletxara/mgsm",
+        # the probe (a check beside the pinned layers) reads the training questions: one entry per repo
+        "selection.probe, training.data.source": "Mathoctopus/GSM8KInstruct_Parallel",
         "evaluation.tasks.1": "Mathoctopus/MSVAMP",
     }
     assert hub_needs(recipe, ["report"]) == []
