@@ -140,8 +140,8 @@ def test_check_hub_names_everything_missing():
     with pytest.raises(HarnessError) as error:
         check_hub(recipe, ["select", "train", "evaluate", "report"])
     message = str(error.value)
-    for place in ("meta-math/MetaMath-13B-V1.0 (model.source)", "juletxara/mgsm (selection.probe.dataset, evaluation.tasks.0)",
-                  "Mathoctopus/GSM8KInstruct_Parallel (training.data.source)"):
+    for place in ("meta-math/MetaMath-13B-V1.0 (model.source)", "juletxara/mgsm (evaluation.tasks.0)",
+                  "Mathoctopus/GSM8KInstruct_Parallel (selection.probe, training.data.source)"):
         assert place in message
     check_hub(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"])  # all local: passes
 
