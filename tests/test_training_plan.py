@@ -65,9 +65,59 @@ def test_memory_estimate_follows_the_zero_model():
     memory = plan.memory(world_size=8)
     p, t = plan.total, plan.trainable
     assert memory["total"] == 2 * p + 2 * t + 12 * t
-    assert memory["zero2"]["total"] == pytest.approx(2 * p + 14 * t / 8)
+    # ZeRO-2 shards bf16 grads, AdamW state and the fp32 gradient accumulation partition
+    assert memory["zero2"]["total"] == pytest.approx(2 * p + (2 + 12 + 4) * t / 8)
+    assert memory["activations"] is None and memory["peak"] > memory["zero2"]["total"]
     full = build_plan(llama2("7B"), None, "ffn", "full")
     assert full.share == 1.0 and full.memory(8)["total"] == 16 * full.total
+
+
+GIB = 2**30
+
+
+def test_activation_estimate_matches_the_peaks_measured_on_an_h100():
+    """Llama-2-13B shape, layers 0-5 up+down, 8 x 1024 tokens: ~54 GiB of activations without
+    gradient checkpointing and 6.2 GiB with it; Llama-2-7B on one GPU (ZeRO-2, bf16 gradient
+    accumulation, as measured): 57.0 GB allocated at the peak (issue 15)."""
+    from harness.training.plan import BYTES_GRAD_ACCUMULATION, build_plan
+
+    plan13 = build_plan(llama2("13B"), list(range(6)), "up_down")
+    assert plan13.memory(8, 8 * 1024)["activations"]["total"] / GIB == pytest.approx(54, rel=0.02)
+    assert plan13.memory(8, 8 * 1024, checkpointing=True)["activations"]["total"] / GIB == pytest.approx(6.2, rel=0.02)
+    plan7 = build_plan(llama2("7B"), list(range(6)), "up_down")
+    measured_setup = plan7.memory(1, 8 * 1024)["peak"] - BYTES_GRAD_ACCUMULATION * plan7.trainable
+    assert measured_setup / 1e9 == pytest.approx(57.0, rel=0.06)
+    # the activations grow with the tokens, shrink with checkpointing; trained layers keep more
+    assert plan7.memory(1, 16 * 1024)["activations"]["layers"] == pytest.approx(
+        2 * plan7.memory(1, 8 * 1024)["activations"]["layers"])
+    every = build_plan(llama2("7B"), list(range(32)), "up_down")
+    assert every.memory(1, 1024)["activations"]["total"] > plan7.memory(1, 1024)["activations"]["total"]
+
+
+def config_folder(tmp_path, size: str):
+    """A folder holding only a Llama-2 config.json (what `harness plan` needs)."""
+    folder = tmp_path / f"llama2-{size}"
+    folder.mkdir()
+    llama2(size).save_pretrained(folder)
+    return folder
+
+
+def test_plan_says_when_a_paper_recipe_does_not_fit_its_gpus(tmp_path, capsys):
+    from harness.recipe import load_recipe
+    from harness.training.plan import plan_command
+
+    folder = config_folder(tmp_path, "13B")
+    recipe = load_recipe("recipes/slam_13b.yaml", [f"model.source={folder}"])
+    assert recipe.training.gradient_checkpointing and recipe.training.gpu_memory_gib == 79
+    plan_command(recipe, as_json=False, run_dir=tmp_path / "run")
+    text = capsys.readouterr().out
+    assert "with gradient checkpointing" in text and "fits the recipe's GPUs" in text
+    recipe = load_recipe("recipes/slam_13b.yaml", [f"model.source={folder}", "training.gradient_checkpointing=false"])
+    plan_command(recipe, as_json=True, run_dir=tmp_path / "run")
+    memory = json.loads(capsys.readouterr().out)["memory"]
+    assert memory["fits"] is False and memory["peak"] > 79 * GIB
+    plan_command(recipe, as_json=False, run_dir=tmp_path / "run")
+    assert "DOES NOT FIT the recipe's GPUs" in capsys.readouterr().out
 
 
 def test_a_layer_the_model_lacks_is_a_clear_error():

@@ -5,11 +5,13 @@ A plan is built from the model's config alone: the model is instantiated on the 
 memory does it need" before anything is downloaded. `apply_plan` then freezes a real model to
 exactly that plan and checks every parameter.
 
-Memory model (per GPU, bytes; activations and temporary buffers are not counted): the weights in
-bf16 (2 x all parameters), bf16 gradients for the trainable ones (2 x trainable), and AdamW's
-fp32 state for the trainable ones: a fp32 master copy plus two moments (12 x trainable). ZeRO-2
-shards the gradients and the optimizer state over the data-parallel world size N:
-2 x all + (2 + 12) x trainable / N (Rajbhandari et al., ZeRO, section 3).
+Memory model (per GPU, bytes). Model states: the weights in bf16 (2 x all parameters), bf16
+gradients for the trainable ones (2 x trainable), AdamW's fp32 state for them: a fp32 master copy
+plus two moments (12 x trainable), and DeepSpeed's fp32 gradient accumulation partition (4 x
+trainable). ZeRO-2 shards all but the weights over the data-parallel world size N:
+2 x all + (2 + 12 + 4) x trainable / N (Rajbhandari et al., ZeRO, section 3), plus DeepSpeed's
+reduce and all-gather buckets. Without DeepSpeed the Trainer keeps fp32 weights and autocasts:
+4 x all + (4 + 8) x trainable. Activations: see :func:`activation_memory`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ from harness.models.adapters import SUBLAYERS, adapter_for
 BYTES_WEIGHT = 2  # bf16
 BYTES_GRAD = 2  # bf16
 BYTES_OPTIMIZER = 12  # fp32 master + exp_avg + exp_avg_sq
+BYTES_GRAD_ACCUMULATION = 4  # DeepSpeed data_types.grad_accum_dtype: fp32 (ZeRO-2 partition)
+DEEPSPEED_BUCKETS = 2 * 200_000_000 * 2  # reduce + all-gather bucket (elements, bf16), trainer.deepspeed_config
+ACTIVATION_SCALE = 1.01
+"""Measured over counted: the tensors :func:`activation_memory` counts, times this, match the
+peaks measured on an H100 (2026-11-25, torch 2.11, transformers 5.17, sdpa attention, bf16, a
+Llama-2-13B shape at 8 x 1024 tokens per micro-batch): ~54 GiB of activations without
+gradient checkpointing and 6.2 GiB with it. SCALE and LOGIT_BYTES solve those two equations (the counted
+tensors alone explain 99% of the first)."""
+LOGIT_BYTES = 6.1
+"""Bytes per vocabulary entry per token at the loss (bf16 logits, their fp32 copy for the
+cross-entropy and its saved log-softmax, partly freed before the peak): calibrated as above."""
 PAPER_DEFAULT_LAYERS = 6
 """SLAM's MSD selected layers 0-5 for MetaMath-7B/13B (paper, appendix A); `harness plan` shows
 this as an illustration for `slam_msd` before the probe has run."""
@@ -54,18 +67,31 @@ class TrainablePlan:
     lora_rank: int | None = None
     target_modules: list[str] = field(default_factory=list)
     """Module paths whose weights change (selective: their parameters; lora: the adapted ones)."""
+    dims: dict[str, int] = field(default_factory=dict)
+    """Shapes the activation estimate needs: hidden, intermediate, kv (key/value width), vocab."""
 
     @property
     def share(self) -> float:
         """Trainable share of all parameters of the model being trained."""
         return self.trainable / self.total
 
-    def memory(self, world_size: int = 1) -> dict[str, Any]:
-        """Per-GPU memory estimate in bytes, without and with ZeRO-2 over ``world_size``."""
+    def memory(self, world_size: int = 1, tokens: int = 0, checkpointing: bool = False,
+               deepspeed: bool = True) -> dict[str, Any]:
+        """Per-GPU memory estimate in bytes, without and with ZeRO-2 over ``world_size``.
+
+        ``tokens``: tokens per micro-batch on one GPU (per-device batch x max length, the worst
+        case when a batch is padded to the longest example); 0 leaves activations out.
+        ``peak`` is the estimate for how the recipe trains: ZeRO-2 with its buckets
+        (``deepspeed``) or the plain Trainer's fp32 weights, plus the activations.
+        """
         weights = BYTES_WEIGHT * self.total
         grads = BYTES_GRAD * self.trainable
         optimizer = BYTES_OPTIMIZER * self.trainable
+        accumulation = BYTES_GRAD_ACCUMULATION * self.trainable
         n = max(1, world_size)
+        zero2_total = weights + (grads + optimizer + accumulation) / n
+        activations = activation_memory(self, tokens, checkpointing) if tokens else None
+        states = zero2_total + DEEPSPEED_BUCKETS if deepspeed else 4 * self.total + 12 * self.trainable
         return {
             "world_size": n,
             "weights_bf16": weights,
@@ -76,9 +102,14 @@ class TrainablePlan:
                 "weights_bf16": weights,
                 "gradients_bf16": grads / n,
                 "optimizer_fp32": optimizer / n,
-                "total": weights + (grads + optimizer) / n,
+                "grad_accumulation_fp32": accumulation / n,
+                "total": zero2_total,
             },
-            "note": "per GPU; activations, buffers and fragmentation not counted",
+            "activations": activations,
+            "peak": states + (activations["total"] if activations else 0),
+            "peak_states": "deepspeed zero-2 + buckets" if deepspeed else "plain Trainer (fp32 weights, autocast)",
+            "note": "per GPU; " + ("activations counted" if activations else "activations not counted")
+                    + "; fragmentation and the CUDA context (~0.5-1 GiB) not counted",
         }
 
     def to_json(self, world_size: int = 1) -> dict[str, Any]:
@@ -86,6 +117,49 @@ class TrainablePlan:
         data["share"] = self.share
         data["memory"] = self.memory(world_size)
         return data
+
+
+def activation_memory(plan: "TrainablePlan", tokens: int, checkpointing: bool = False) -> dict[str, Any]:
+    """Bytes of activations one micro-batch of ``tokens`` tokens keeps for the backward pass.
+
+    Counted per token and decoder layer for a Llama-style layer with sdpa attention, bf16
+    (2 bytes) unless said: the two RMSNorms' fp32 inputs (2 x 4h), attention's q, k, v and output
+    (2 x (2h + 2kv)), the SwiGLU's gate, up and activation outputs (3 x 2i); a frozen
+    projection keeps nothing more, a trained one keeps its input (2h, or 2i for down_proj).
+    Every layer is counted (the backward pass runs from the loss down to the lowest trained
+    layer, layer 0 in SLAM). With gradient checkpointing each layer keeps only its input (2h)
+    and one layer's activations are rebuilt at a time. The loss adds LOGIT_BYTES per vocabulary
+    entry per token. The sum is scaled by ACTIVATION_SCALE (calibrated on measured peaks).
+    """
+    h, i, kv, vocab = (plan.dims.get(key, 0) for key in ("hidden", "intermediate", "kv", "vocab"))
+    if not h:
+        return {"tokens": tokens, "checkpointing": checkpointing, "total": 0, "note": "model shape unknown"}
+    frozen = 2 * 4 * h + 2 * (2 * h + 2 * kv) + 3 * 2 * i
+    inputs = {"q": ("qkv", 2 * h), "k": ("qkv", 2 * h), "v": ("qkv", 2 * h), "o": ("o", 2 * h),
+              "gate": ("gate_up", 2 * h), "up": ("gate_up", 2 * h), "down": ("down", 2 * i)}
+    roles = SUBLAYERS["ffn_attention"] if plan.mode == "full" else SUBLAYERS[plan.sublayers]
+    extra = sum(dict(inputs[role] for role in roles).values())
+    trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
+    layer_bytes = [frozen + extra] * trained_layers + [frozen] * (plan.num_layers - trained_layers)
+    if checkpointing:
+        per_token = 2 * h * plan.num_layers + max(layer_bytes)
+    else:
+        per_token = sum(layer_bytes)
+    layers = ACTIVATION_SCALE * per_token * tokens
+    logits = LOGIT_BYTES * vocab * tokens
+    return {"tokens": tokens, "checkpointing": checkpointing, "layers": layers, "logits": logits,
+            "total": layers + logits}
+
+
+def model_dims(config) -> dict[str, int]:
+    """hidden, intermediate, key/value width and vocabulary of a decoder config (0 if absent)."""
+    config = getattr(config, "text_config", None) or config
+    hidden = getattr(config, "hidden_size", 0) or 0
+    heads = getattr(config, "num_attention_heads", 0) or 0
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or (hidden // heads if heads else 0)
+    return {"hidden": hidden, "intermediate": getattr(config, "intermediate_size", 0) or 0,
+            "kv": kv_heads * head_dim, "vocab": getattr(config, "vocab_size", 0) or 0}
 
 
 def meta_model(config):
@@ -121,6 +195,12 @@ def build_plan(config, layers: list[int] | None, sublayers: str, mode: str = "se
 
     ``model``: an already built model (real or meta) to read names and shapes from instead.
     """
+    plan = _build_plan(config, layers, sublayers, mode, lora_rank, model)
+    plan.dims = model_dims(config)
+    return plan
+
+
+def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainablePlan:
     adapter = adapter_for(config)
     if sublayers not in SUBLAYERS:
         raise HarnessError(f"unknown sub-layers {sublayers!r}; choose from: {', '.join(SUBLAYERS)}")
@@ -280,7 +360,34 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:,.2f} GiB"
 
 
-def format_plan(plan: TrainablePlan, origin: str, source: str, world: int) -> str:
+def training_memory(plan: TrainablePlan, training, world: int) -> dict[str, Any]:
+    """The plan's memory at a recipe's training settings, and whether it fits the named GPUs."""
+    if training is None:
+        return plan.memory(world)
+    tokens = training.per_device_batch_size * training.max_length
+    memory = plan.memory(world, tokens, training.gradient_checkpointing, training.deepspeed)
+    limit = training.gpu_memory_gib
+    memory["gpu_memory_gib"] = limit
+    memory["fits"] = None if limit is None else memory["peak"] <= limit * 2**30
+    return memory
+
+
+def fit_advice(plan: TrainablePlan, training, world: int) -> str:
+    """What to change when the estimate exceeds ``training.gpu_memory_gib``."""
+    tips = []
+    if not training.gradient_checkpointing:
+        with_ckpt = training.model_copy(update={"gradient_checkpointing": True})
+        tips.append(f"training.gradient_checkpointing=true ({_gib(training_memory(plan, with_ckpt, world)['peak'])})")
+    if training.per_device_batch_size > 1:
+        half = training.model_copy(update={"per_device_batch_size": training.per_device_batch_size // 2})
+        tips.append(f"training.per_device_batch_size={half.per_device_batch_size} "
+                    f"({_gib(training_memory(plan, half, world)['peak'])}; accumulation doubles)")
+    if not training.deepspeed:
+        tips.append("training.deepspeed=true (bf16 weights)")
+    return "set " + " or ".join(tips) if tips else "use GPUs with more memory"
+
+
+def format_plan(plan: TrainablePlan, origin: str, source: str, world: int, training=None) -> str:
     """The plan as text for the terminal."""
     lines = [
         f"model: {source} ({plan.model_type}, {plan.num_layers} layers, {plan.base_total:,} parameters)",
@@ -295,15 +402,32 @@ def format_plan(plan: TrainablePlan, origin: str, source: str, world: int) -> st
         label = "parameter names" if plan.mode == "selective" else "adapted parameters"
         lines.append(f"{label} ({len(plan.names)}):")
         lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
-    memory = plan.memory(world)
+    memory = training_memory(plan, training, world)
+    zero2 = memory["zero2"]
     lines += [
-        "memory per GPU (bf16 weights, bf16 grads and fp32 AdamW state for trainable; no activations):",
+        "memory per GPU (bf16 weights, bf16 grads, fp32 AdamW state and fp32 gradient accumulation for trainable):",
         f"  {'without ZeRO:':<22} weights {_gib(memory['weights_bf16'])} + grads "
         f"{_gib(memory['gradients_bf16'])} + optimizer {_gib(memory['optimizer_fp32'])} = {_gib(memory['total'])}",
-        f"  {f'ZeRO-2 over {world} GPU(s):':<22} weights {_gib(memory['zero2']['weights_bf16'])} + grads "
-        f"{_gib(memory['zero2']['gradients_bf16'])} + optimizer {_gib(memory['zero2']['optimizer_fp32'])} "
-        f"= {_gib(memory['zero2']['total'])}",
+        f"  {f'ZeRO-2 over {world} GPU(s):':<22} weights {_gib(zero2['weights_bf16'])} + grads "
+        f"{_gib(zero2['gradients_bf16'])} + optimizer {_gib(zero2['optimizer_fp32'])} + accumulation "
+        f"{_gib(zero2['grad_accumulation_fp32'])} = {_gib(zero2['total'])}",
     ]
+    activations = memory.get("activations")
+    if activations and activations.get("total"):
+        mode = "with" if activations["checkpointing"] else "without"
+        lines += [
+            f"  {'activations:':<22} {_gib(activations['total'])} ({training.per_device_batch_size} x "
+            f"{training.max_length} tokens per micro-batch, {mode} gradient checkpointing; layers "
+            f"{_gib(activations['layers'])} + loss {_gib(activations['logits'])})",
+            f"  {'peak estimate:':<22} {_gib(memory['peak'])} ({memory['peak_states']} + activations)",
+        ]
+        if memory["gpu_memory_gib"] is not None:
+            limit = memory["gpu_memory_gib"]
+            if memory["fits"]:
+                lines.append(f"  fits the recipe's GPUs: {_gib(memory['peak'])} of {limit:g} GiB")
+            else:
+                lines.append(f"  DOES NOT FIT the recipe's GPUs: {_gib(memory['peak'])} > {limit:g} GiB; "
+                             f"{fit_advice(plan, training, world)}")
     return "\n".join(lines)
 
 
@@ -313,8 +437,9 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
     world = world_size(recipe.training)
     if as_json:
         data = plan.to_json(world)
+        data["memory"] = training_memory(plan, recipe.training, world)
         data.update({"model_source": recipe.model.source, "layers_origin": origin})
         print(json.dumps(data, indent=2))
     else:
-        print(format_plan(plan, origin, recipe.model.source, world))
+        print(format_plan(plan, origin, recipe.model.source, world, recipe.training))
     return 0
