@@ -237,4 +237,5 @@ def test_deepspeed_config_is_zero2_with_bf16_explicit():
     config = deepspeed_config(TrainingConfig(deepspeed=True), bf16=True, cuda=True)
     assert config["zero_optimization"]["stage"] == 2
     assert config["bf16"] == {"enabled": True}
+    assert config["data_types"] == {"grad_accum_dtype": "fp32"}
     assert config["train_micro_batch_size_per_gpu"] == "auto" and "optimizer" not in config
