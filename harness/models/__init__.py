@@ -2,9 +2,11 @@
 
 from harness.models.adapters import SUBLAYERS, ArchitectureAdapter, adapter_for
 from harness.models.config import ModelConfig
-from harness.models.loading import load_config, load_model, load_tokenizer, local_folder, resolve_source
+from harness.models.loading import (
+    load_config, load_model, load_tokenizer, local_folder, release_memory, resolve_source,
+)
 
 __all__ = [
     "SUBLAYERS", "ArchitectureAdapter", "ModelConfig", "adapter_for", "load_config", "load_model",
-    "load_tokenizer", "local_folder", "resolve_source",
+    "load_tokenizer", "local_folder", "release_memory", "resolve_source",
 ]

@@ -171,3 +171,16 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
     return model.to(device).eval()
+
+
+def release_memory() -> None:
+    """Hand freed memory back: collect unreachable objects, then return CUDA's cached blocks.
+
+    Call after the last reference to a model is deleted, so that the next stage (a training
+    launcher's processes, a vLLM engine that checks free memory) finds the GPU empty.
+    """
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
