@@ -305,7 +305,8 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         outputs["delta"] = {"file": record["file"], "parameters": record["parameters"], "bytes": record["bytes"],
                             "dtype": record["dtype"]}
     if training.save in ("merged", "both"):
-        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR).name)
+        export_dtype = torch.bfloat16 if precision == "bf16" else None  # not the fp32 master weights
+        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR, export_dtype).name)
 
     state = trainer.state
     wall = time.time() - started
