@@ -51,11 +51,14 @@ def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
     bf16 is set explicitly (the authors' released config leaves it out, which trains in fp32);
     batch sizes, accumulation and clipping are "auto" so they follow TrainingArguments. There is
     no `optimizer` block: Trainer's AdamW (torch) is handed to DeepSpeed, which shards its state
-    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine.
+    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine. Gradients
+    accumulate in fp32 over the micro-batches (``data_types.grad_accum_dtype``): bf16 sums over 8
+    to 64 micro-batches lose the low bits.
     """
     return {
         "bf16": {"enabled": bool(bf16)},
         "fp16": {"enabled": False},
+        "data_types": {"grad_accum_dtype": "fp32"},
         "zero_optimization": {
             "stage": 2,
             "allgather_partitions": True,
