@@ -74,3 +74,35 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
     assert _trained_folder(recipe, train_dir, tmp_path / "export") == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_bf16_without_deepspeed_holds_frozen_weights_in_bf16_and_trainable_in_fp32(tiny_llama_dir, tmp_path, monkeypatch):
+    """The one-GPU path without DeepSpeed's overhead (run here with CPU autocast): frozen weights
+    bf16, trained ones fp32 (so the delta is fp32), padding counted beside the real tokens."""
+    import json
+    import math
+
+    import torch
+    from test_training_run import make_recipe, make_run, train
+
+    import harness.training.trainer as trainer
+
+    dtypes = {}
+    real = trainer.trainable_in_fp32
+
+    def record(model):
+        real(model)
+        dtypes.update({name: p.dtype for name, p in model.named_parameters()})
+
+    monkeypatch.setattr(trainer, "trainable_in_fp32", record)
+    recipe = make_recipe(tiny_llama_dir, precision="bf16", max_steps=2, save="delta", save_steps=100)
+    train_dir = train(recipe, make_run(tmp_path / "run"))
+    trained = {n for n in dtypes if ".mlp.up_proj" in n or ".mlp.down_proj" in n}
+    trained = {n for n in trained if n.startswith(("model.layers.0.", "model.layers.2."))}
+    assert {dtypes[n] for n in trained} == {torch.float32}
+    assert {dtypes[n] for n in dtypes if n not in trained} == {torch.bfloat16}
+    report = json.loads((train_dir / "train.json").read_text())
+    assert json.loads((train_dir / "delta.json").read_text())["dtype"] == "float32"
+    assert all(math.isfinite(p["loss"]) for p in report["loss_curve"])
+    seen = report["tokens_seen"]
+    assert seen["padded"] >= seen["non_pad"] > seen["target"] > 0
