@@ -65,7 +65,7 @@ class ShardedLM(LM):
             parent, child = context.Pipe()
             process = context.Process(
                 target=_worker, daemon=True,
-                args=(resolved, model, str(train_dir) if train_dir else None, str(export_dir), group, child),
+                args=(resolved, model, str(train_dir) if train_dir else None, str(export_dir), group, child, len(groups)),
             )
             process.start()
             child.close()
@@ -127,12 +127,16 @@ def _stop(workers) -> None:
         connection.close()
 
 
-def _worker(resolved: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection) -> None:
+def _worker(resolved: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection,
+            workers: int = 1) -> None:
     """One model copy: load it on this worker's devices, answer shares until told to stop."""
     if group is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = group
     try:
         import torch
+
+        if group is None:  # CPU workers share the cores instead of each taking all of them
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
         from lm_eval.api.instance import Instance
 
         from harness.evaluation.stage import lm_factory
