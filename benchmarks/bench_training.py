@@ -39,10 +39,10 @@ def one(mode: str, args) -> dict:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from harness.models import ModelConfig, load_model, load_tokenizer
-    from harness.training.config import TranslationDataConfig
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
     from harness.training.trainer import PeakMemory
+    from harness.translation import TranslationDataConfig
 
     torch.manual_seed(0)
     model_config = ModelConfig(source=SMOLLM2, dtype="float32")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lm_eval.api.model import LM
 
-from harness.datasets import get_benchmark, load_benchmark
+from harness.benchmarks import get_benchmark, load_benchmark
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
 from harness.evaluation.score import score_generations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -73,23 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _print_json(data) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
 def cmd_run(args) -> int:
-    import yaml
-
+    from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.dry_run:
-        print(yaml.safe_dump(recipe.resolved(), sort_keys=False, allow_unicode=True), end="")
         run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
-        print(f"# run directory: {run_dir}")
-        for name, state in plan_stages(recipe, run_dir):
-            print(f"# {name}: {state}")
+        presentation.dry_run(recipe.resolved(), run_dir, plan_stages(recipe, run_dir))
         return 0
     run = open_run(recipe, args.run_dir)
     run_pipeline(recipe, run, tuple(args.force))
@@ -107,68 +98,106 @@ def cmd_stage(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from harness import presentation
     from harness.recipe import validate_paths
 
     count, problems = validate_paths(args.paths)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {count} recipe file(s)", file=sys.stderr)
-        return 2
-    print(f"{count} recipe file(s) valid")
-    return 0
+    presentation.validation(count, problems)
+    return 2 if problems else 0
 
 
 def cmd_ls(args) -> int:
-    if args.what == "recipes":
-        from harness.recipe import load_recipe, recipe_files
+    from harness import presentation
 
-        rows = []
-        for file in recipe_files(["recipes"]) if Path("recipes").is_dir() else []:
-            try:
-                recipe = load_recipe(file)
-                rows.append({"file": str(file), "name": recipe.name, "reproduces": recipe.reproduces,
-                             "description": recipe.description})
-            except HarnessError as error:
-                rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+    if args.what == "recipes":
+        from harness.recipe import recipe_summaries
+
+        rows = recipe_summaries("recipes")
         if args.json:
-            _print_json(rows)
+            presentation.print_json(rows)
         else:
-            for row in rows:
-                print(f"{row['file']:<45} {row.get('reproduces') or row.get('description') or row.get('error', '')}")
+            presentation.recipes(rows)
         return 0
     if args.what == "tasks":
-        from harness.evaluation.score import list_tasks
+        from harness.evaluation.tasks import list_tasks
 
-        tasks = list_tasks()
+        rows = list_tasks()
         if args.json:
-            _print_json(tasks)
+            presentation.print_json(rows)
         else:
-            for task in tasks:
-                print("  ".join(str(v) for v in task.values()))
+            presentation.tasks(rows)
         return 0
-    from harness.reporting.baselines import list_baselines
-
     return list_baselines(args.json)
+
+
+def list_baselines(as_json: bool = False, folder: Path | str | None = None) -> int:
+    """`harness ls baselines [--json]`: every published row and the name `compare` takes for it."""
+    from harness import presentation
+    from harness.reporting.baselines import load_baselines
+
+    data = load_baselines(folder)
+    if as_json:
+        presentation.print_json(data.to_json())
+    else:
+        presentation.baselines(data)
+    return 0
 
 
 def cmd_plan(args) -> int:
     from harness.recipe import load_recipe
-    from harness.training.plan import plan_command
 
     return plan_command(load_recipe(args.recipe, args.overrides), args.json, run_dir=args.run_dir)
 
 
-def cmd_score(args) -> int:
-    from harness.evaluation.score import score_command
+def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
+    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up."""
+    from harness import presentation
+    from harness.training.plan import recipe_memory, recipe_plan
 
+    plan, origin = recipe_plan(recipe, run_dir)
+    memory = recipe_memory(plan, recipe.training)
+    if as_json:
+        presentation.print_json({**plan.to_json(), "memory": memory, "model_source": recipe.model.source,
+                                 "layers_origin": origin})
+    else:
+        presentation.plan(plan, origin, recipe.model.source, memory)
+    return 0
+
+
+def cmd_score(args) -> int:
     return score_command(args.file, args.task, args.extraction, args.path, args.json)
 
 
-def cmd_compare(args) -> int:
-    from harness.reporting.compare import compare_command
+def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool) -> int:
+    """`harness score FILE --task NAME [--extraction MODE] [--path DIR] [--json]`."""
+    from harness import presentation
+    from harness.evaluation.score import score_file
+    from harness.numbers import MODES
 
+    scores = score_file(path, task, extraction, data_path)
+    if as_json:
+        presentation.print_json(scores)
+    else:
+        presentation.scores(task, extraction, next(mode for mode in MODES if mode != extraction), scores)
+    return 0
+
+
+def cmd_compare(args) -> int:
     return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+
+
+def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
+                    as_json: bool = False) -> int:
+    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    from harness import presentation
+    from harness.reporting.compare import compare_sides
+
+    doc = compare_sides(a, b, tolerance, task)
+    if as_json:
+        presentation.print_json(doc)
+    else:
+        presentation.comparison(doc)
+    return doc["exit_code"]
 
 
 COMMANDS = {

@@ -20,12 +20,22 @@ XCSQA_LANGUAGES: tuple[str, ...] = (
 )
 
 
+def unknown_language(code: str) -> str:
+    """The message for a code that names no known language (with a did-you-mean)."""
+    return f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; known: {', '.join(sorted(LANGUAGE_NAMES))}"
+
+
+def check_known(codes: list[str] | None) -> list[str] | None:
+    """``codes`` unchanged, or a ValueError for the first unknown one (for recipe validators)."""
+    for code in codes or []:
+        if code not in LANGUAGE_NAMES:
+            raise ValueError(unknown_language(code))
+    return codes
+
+
 def language_name(code: str) -> str:
     """English name of a language code; a clear error for an unknown code."""
     try:
         return LANGUAGE_NAMES[code]
     except KeyError:
-        raise HarnessError(
-            f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
-            f"known: {', '.join(sorted(LANGUAGE_NAMES))}"
-        ) from None
+        raise HarnessError(unknown_language(code)) from None

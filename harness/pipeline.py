@@ -7,35 +7,56 @@ interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from rich.console import Console
-
+from harness import presentation
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import MARKER, Run, code_version, fingerprint, read_json
 
-console = Console(stderr=True)
+console = presentation.console(stderr=True)
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
-    entry: str
-    """``module:function`` called as ``function(recipe, run, out)``."""
+    function: Callable[[Recipe, Run, Path], object]
+    """Called as ``function(recipe, run, out)``; ``out`` is the stage's (temporary) folder."""
     sections: tuple[str, ...]
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
 
-    def function(self):
-        module, _, name = self.entry.partition(":")
-        return getattr(importlib.import_module(module), name)
+
+# Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
+# stay free of torch, transformers and lm-eval.
+
+def select(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.selection.stage import run_select
+
+    run_select(recipe, run, out)
+
+
+def train(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.training.stage import run_train
+
+    run_train(recipe, run, out)
+
+
+def evaluate(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.evaluation.stage import run_evaluate
+
+    run_evaluate(recipe, run, out)
+
+
+def report(recipe: Recipe, run: Run, out: Path) -> None:
+    from harness.reporting.stage import run_report
+
+    run_report(recipe, run, out)
 
 
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
@@ -47,13 +68,13 @@ def _report_upstream(recipe: Recipe) -> tuple[str, ...]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("select", "harness.selection.stage:run_select", ("model", "languages", "selection"),
+    Stage("select", select, ("model", "languages", "selection"),
           lambda r: r.selection is not None, lambda r: ()),
-    Stage("train", "harness.training.stage:run_train", ("model", "languages", "seed", "training"),
+    Stage("train", train, ("model", "languages", "seed", "training"),
           lambda r: r.training is not None, lambda r: ("select",) if r.selection is not None else ()),
-    Stage("evaluate", "harness.evaluation.stage:run_evaluate", ("model", "languages", "seed", "evaluation"),
+    Stage("evaluate", evaluate, ("model", "languages", "seed", "evaluation"),
           lambda r: r.evaluation is not None, _evaluate_upstream),
-    Stage("report", "harness.reporting.stage:run_report", ("name", "languages", "report"),
+    Stage("report", report, ("name", "languages", "report"),
           lambda r: r.evaluation is not None, _report_upstream),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
@@ -101,7 +122,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
     console.rule(f"[bold]{name}")
     started = time.time()
     with run.stage(name, inputs) as out:
-        stage.function()(recipe, run, out)
+        stage.function(recipe, run, out)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 

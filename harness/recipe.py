@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig
-from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES
+from harness.languages import MATH_LANGUAGES, check_known
 from harness.models.config import ModelConfig
 from harness.registry import suggest
 from harness.reporting.config import ReportConfig
@@ -56,12 +56,7 @@ class Recipe(Section):
     @field_validator("languages")
     @classmethod
     def _known_languages(cls, languages: list[str]) -> list[str]:
-        for code in languages:
-            if code not in LANGUAGE_NAMES:
-                raise ValueError(
-                    f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
-                    f"known: {', '.join(sorted(LANGUAGE_NAMES))}"
-                )
+        check_known(languages)
         if len(set(languages)) != len(languages):
             raise ValueError("a language is listed twice")
         return languages
@@ -213,6 +208,7 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once."""
     path = Path(path)
     data = _read_yaml(path)
+    _check_is_a_recipe(path, data)
     overridden: dict[tuple[str, ...], str] = {}
     for text in overrides:
         keys, value = parse_override(text)
@@ -223,6 +219,17 @@ def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except ValidationError as error:
         raise HarnessError("\n".join(_format_errors(error, str(path), overridden))) from None
     return recipe
+
+
+def _check_is_a_recipe(path: Path, data: dict) -> None:
+    """One clear line for another kind of YAML file (a baselines file, a CI config) instead of an
+    error for each of its keys."""
+    foreign = [key for key in data if key not in Recipe.model_fields]
+    if "name" in data or "model" in data or not foreign:
+        return
+    if {"benchmark", "rows"} <= set(data):
+        raise HarnessError(f"{path}: not a recipe but a published-baselines file (`harness ls baselines` reads those)")
+    raise HarnessError(f"{path}: not a recipe: no name: or model:, and {', '.join(foreign)} are not recipe sections")
 
 
 def recipe_files(paths: list[str]) -> list[Path]:
@@ -237,6 +244,19 @@ def recipe_files(paths: list[str]) -> list[Path]:
         else:
             raise HarnessError(f"{path}: no such file or folder")
     return files
+
+
+def recipe_summaries(folder: str | Path) -> list[dict]:
+    """`harness ls recipes`: file, name, what each recipe reproduces, or the first line of its error."""
+    rows = []
+    for file in recipe_files([folder]) if Path(folder).is_dir() else []:
+        try:
+            recipe = load_recipe(file)
+            rows.append({"file": str(file), "name": recipe.name, "reproduces": recipe.reproduces,
+                         "description": recipe.description})
+        except HarnessError as error:
+            rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+    return rows
 
 
 def check_local_paths(recipe: Recipe, origin: str) -> list[str]:

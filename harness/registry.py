@@ -34,14 +34,19 @@ class Registry(Generic[T]):
     def register(self, name: str, item: T | None = None):
         """Register ``item`` under ``name``; usable as a decorator when ``item`` is None."""
         if item is not None:
-            self._items[name] = item
+            self._add(name, item)
             return item
 
         def decorator(obj: T) -> T:
-            self._items[name] = obj
+            self._add(name, obj)
             return obj
 
         return decorator
+
+    def _add(self, name: str, item: T) -> None:
+        if name in self._items:  # two things under one name: the first would be lost silently
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._items[name] = item
 
     def get(self, name: str) -> T:
         if name not in self._items:

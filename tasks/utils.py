@@ -2,7 +2,8 @@
 
 `load_docs` is the tasks' `custom_dataset`. lm-eval calls it with the task's metadata and
 `dataset_kwargs`: `benchmark` and `lang` (set by each task's YAML), and optionally `path` (a
-local folder in the benchmark's original format) and `limit`. Under plain
+local folder in the benchmark's original format) or `docs` (the questions, already loaded by
+harness's evaluate stage). A limit is lm-eval's own `--limit`. Under plain
 `lm_eval --include_path tasks`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
 `xcsqa_path`, `demo_path`) points a benchmark at local files; without it, the hub is used.
 """
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 import datasets
 
-from harness.datasets import load_benchmark
+from harness.benchmarks import load_benchmark
 from harness.evaluation.extraction import score_response
 
 
-def load_docs(benchmark: str, lang: str, path: str | None = None, limit: int | None = None, **metadata) -> datasets.DatasetDict:
+def load_docs(benchmark: str, lang: str, path: str | None = None, docs: list[dict] | None = None,
+              **metadata) -> datasets.DatasetDict:
     """The benchmark's questions in one language as the task's `test` split."""
-    path = path or metadata.get(f"{benchmark}_path")
-    examples = load_benchmark(benchmark, lang, path, limit)
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list([e.as_doc() for e in examples])})
+    if docs is None:
+        path = path or metadata.get(f"{benchmark}_path")
+        docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path)]
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
 def _metrics(kind: str, doc: dict, results: list[str]) -> dict[str, float]:

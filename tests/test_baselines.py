@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli import list_baselines
 from harness.errors import HarnessError
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.reporting.baselines import (
-    AVERAGE_TOLERANCE, BASELINES_DIR, list_baselines, load_baselines,
+    AVERAGE_TOLERANCE, BASELINES_DIR, load_baselines,
 )
 
 # Published averages that the paper prints differently from the mean of their own cells (the

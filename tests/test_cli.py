@@ -41,3 +41,14 @@ def test_dry_run_prints_resolved_recipe_and_touches_nothing(tmp_path):
     assert "epochs: 2" in result.stdout and "learning_rate: 0.0001" in result.stdout
     assert "# select: would run" in result.stdout
     assert not (tmp_path / "run").exists()
+
+
+def test_read_only_commands_start_without_torch(tmp_path):
+    """validate, ls and run --dry-run read YAML files: importing torch (~1 s) would be waste."""
+    commands = [["validate", "recipes/"], ["ls", "recipes"], ["ls", "tasks"], ["ls", "baselines"],
+                ["run", "recipes/quickstart.yaml", "--dry-run", "--run-dir", str(tmp_path / "run")]]
+    script = (f"import sys\nfrom harness.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
+              "heavy = [m for m in ('torch', 'transformers', 'lm_eval', 'datasets') if m in sys.modules]\n"
+              "assert not heavy, heavy")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from harness.cli import compare_command
 from harness.errors import HarnessError
-from harness.reporting.compare import compare_command, newcombe_interval, paired_interval
+from harness.stats import newcombe_interval, paired_interval
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
 DROPPED = {**TRAINED_13B, "bn": TRAINED_13B["bn"] - 6}  # 45.6 -> 43.2: a 2.4-point drop in bn
@@ -169,9 +170,9 @@ def test_samples_read_in_the_mode_of_record(tmp_path):
     path.write_text(
         '{"model": "base", "lang": "en", "doc_id": 0, "id": "q0", "correct": {"paper": true, "strict": false}}\n'
         '{"model": "trained", "lang": "en", "doc_id": 0, "id": "q0", "correct": {"paper": false, "strict": false}}\n'
-        '{"model": "base", "lang": "de", "doc_id": 3, "correct": true}\n'
+        '{"model": "base", "lang": "de", "doc_id": 3, "id": "q3", "correct": {"paper": true, "strict": true}}\n'
     )
-    assert _read_samples(path, "base", "paper") == {"en": {"q0": True}, "de": {"3": True}}
+    assert _read_samples(path, "base", "paper") == {"en": {"q0": True}, "de": {"q3": True}}
     assert _read_samples(path, "base", "strict")["en"] == {"q0": False}
     assert _read_samples(path, "trained", "paper") == {"en": {"q0": False}}
     path.write_text('{"model": "base", "lang": "en"}\n')

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 
 from harness.demo import DEMO_ROOT, demo_math_dir, demo_translation_dir
-from harness.demo.generate import N_PAIRS, N_PROBLEMS, PROBLEMS, STATEMENTS, _ru_form, build, render, write
 from harness.languages import MATH_LANGUAGES
+
+# The generator is a script outside the package (scripts/generate_demo.py).
+_spec = importlib.util.spec_from_file_location(
+    "generate_demo", Path(__file__).resolve().parents[1] / "scripts" / "generate_demo.py")
+generate_demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(generate_demo)
+N_PAIRS, N_PROBLEMS, PROBLEMS, STATEMENTS = (
+    generate_demo.N_PAIRS, generate_demo.N_PROBLEMS, generate_demo.PROBLEMS, generate_demo.STATEMENTS)
+_ru_form, build, render, write = generate_demo._ru_form, generate_demo.build, generate_demo.render, generate_demo.write
 
 NON_EN = [lang for lang in MATH_LANGUAGES if lang != "en"]
 # A character every sentence of the language must contain (its script).
@@ -103,7 +113,7 @@ def test_regeneration_is_identical(tmp_path):
                  for p in (DEMO_ROOT / d).rglob("*") if p.is_file()}
     assert fresh == committed
     for rel in sorted(fresh):
-        assert (tmp_path / rel).read_bytes() == (DEMO_ROOT / rel).read_bytes(), f"{rel} is stale: run python -m harness.demo.generate"
+        assert (tmp_path / rel).read_bytes() == (DEMO_ROOT / rel).read_bytes(), f"{rel} is stale: run python scripts/generate_demo.py"
 
 
 def test_russian_number_agreement():

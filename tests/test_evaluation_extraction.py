@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.evaluation.extraction import (
-    bracket_label,
-    format_number,
-    last_number,
-    normalize_digits,
-    numbers_equal,
-    score_response,
-)
+from harness.evaluation.extraction import bracket_label, format_number, score_response
+from harness.numbers import last_number, normalize_digits, numbers_equal
 
 
 # -- paper: the authors' extract_last_num --------------------------------------------------------

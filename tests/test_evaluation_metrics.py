@@ -6,15 +6,8 @@ import math
 
 import pytest
 
-from harness.evaluation.metrics import (
-    accuracy,
-    average_interval,
-    mcnemar_exact,
-    paired_comparison,
-    pcr,
-    task_scores,
-    wilson_interval,
-)
+from harness.evaluation.metrics import accuracy, paired_comparison, pcr, task_scores
+from harness.stats import average_interval, mcnemar_exact, wilson_interval
 
 
 def outcomes(pattern: str) -> dict[str, bool]:

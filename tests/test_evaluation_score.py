@@ -7,9 +7,9 @@ import json
 import pytest
 
 from evaluation_fixtures import write_mgsm_folder, write_xcsqa_folder
-from harness.cli import main
+from harness.cli import main, score_command
 from harness.errors import HarnessError
-from harness.evaluation.score import list_tasks, score_command, score_generations
+from harness.evaluation.score import list_tasks, score_generations
 
 
 def write_generations(file, rows):

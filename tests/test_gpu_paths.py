@@ -44,7 +44,7 @@ def test_a_merged_export_is_saved_in_the_trained_dtype(tiny_llama_dir, tmp_path)
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM
 
-    from harness.training.delta import export_merged
+    from harness.models.delta import export_merged
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float32)
     folder = export_merged(model, None, tmp_path / "merged", dtype=torch.bfloat16)
@@ -60,7 +60,7 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
 
     from harness.evaluation.stage import _trained_folder
     from harness.recipe import Recipe
-    from harness.training.delta import save_delta
+    from harness.models.delta import save_delta
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)

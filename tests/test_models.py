@@ -33,7 +33,6 @@ def test_adapter_finds_layers_ffn_and_attention(family):
     ffn = adapter.ffn_modules(layers[1])
     assert ffn["gate"].out_features == ffn["up"].out_features == adapter.intermediate_size(model.config) == 48
     assert ffn["down"].in_features == 48
-    assert set(adapter.attention_modules(layers[1])) == {"q", "k", "v", "o"}
 
     # The activation hook sees act_fn(W_gate x): one value per token and FFN neuron.
     seen = []

@@ -20,8 +20,9 @@ from harness.reporting.tables import (
 from harness.runs import Run
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
-TRAIN = {"trainable_parameters": 845_000_000, "total_parameters": 13_000_000_000,
-         "wall_seconds": 36_000, "gpu_hours": 80.0}
+# as the train stage writes train.json
+TRAIN = {"plan": {"trainable": 845_000_000, "total": 13_000_000_000, "share": 845 / 13_000},
+         "train_runtime_s": 36_000.0, "gpu_hours": 80.0, "hyperparameters": {"device": "cuda"}}
 
 
 @pytest.fixture(scope="module")
@@ -152,13 +153,10 @@ def test_details_table(scores):
     assert table.cell("bn", "trained 95% CI").display == "[39.5, 51.8]"
 
 
-def test_training_record_variants():
-    assert TrainingRecord.from_json({"trained_share": 0.08}).trained_share == pytest.approx(8.0)
-    assert TrainingRecord.from_json({"trained_share_percent": 6.5}).trained_share == 6.5
-    record = TrainingRecord.from_json({"plan": {"trainable_parameters": 1, "total_parameters": 4}, "wall_seconds": 90})
-    assert record.trained_share == 25.0 and record.cost_display == "1.5 min"
+def test_training_record_from_train_json():
     assert TrainingRecord.from_json(None) is None
-    # the shape the train stage writes
+    record = TrainingRecord.from_json({"plan": {"share": 0.25}, "train_runtime_s": 90.0, "gpu_hours": 0.0})
+    assert record.trained_share == 25.0 and record.cost_display == "1.5 min"
     record = TrainingRecord.from_json({"plan": {"trainable": 90, "total": 1000, "share": 0.09},
                                        "train_runtime_s": 42.0, "wall_time_s": 50.0, "gpu_hours": 0.0,
                                        "hyperparameters": {"device": "cpu"}})

@@ -36,11 +36,13 @@ def fake_stage(name: str, fail: bool = False):
 @pytest.fixture
 def fake_pipeline(monkeypatch):
     CALLS.clear()
+    functions = {s.name: fake_stage(s.name) for s in pipeline.STAGES}
     stages = tuple(
-        pipeline.Stage(s.name, s.entry, s.sections, s.enabled, s.upstream) for s in pipeline.STAGES
+        pipeline.Stage(s.name, lambda recipe, run, out, name=s.name: functions[name](recipe, run, out),
+                       s.sections, s.enabled, s.upstream)
+        for s in pipeline.STAGES
     )
-    functions = {s.name: fake_stage(s.name) for s in stages}
-    monkeypatch.setattr(pipeline.Stage, "function", lambda self: functions[self.name])
+    monkeypatch.setattr(pipeline, "STAGES", stages)
     return functions
 
 

@@ -142,7 +142,8 @@ def run(recipe, tmp_path):
 
 
 def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tmp_path):
-    from harness.selection.stage import load_counts, load_selection, selected_layers
+    from harness.selection.probe import ProbeCounts
+    from harness.selection.stage import COUNTS_FILE, load_selection, selected_layers
 
     recipe = make_recipe(tiny_llama_dir, probe_files, {"policy": "first_k", "k": 2}, always=True, batch_size=2)
     out = run(recipe, tmp_path)
@@ -159,14 +160,15 @@ def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tm
     assert data["selected_layers"] == [0, 1] and data["sublayers"] == "up_down"
     assert data["parameter_names"]["1"] == ["model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.down_proj.weight"]
     assert selected_layers(out) == [0, 1] and load_selection(out / "selection.json")["policy"]["k"] == 2
-    assert load_counts(out).questions == {"en": 3, "de": 3, "zh": 3}
+    assert ProbeCounts.load(out / COUNTS_FILE).questions == {"en": 3, "de": 3, "zh": 3}
     for name in ("selection.png", "activation_rate.png", "overlap.png", "msd.png"):
         assert (out / name).stat().st_size > 1000
 
 
 def test_stage_slam_msd_matches_the_statistics(tiny_llama_dir, probe_files, tmp_path):
     from harness.selection import statistics
-    from harness.selection.stage import load_counts
+    from harness.selection.probe import ProbeCounts
+    from harness.selection.stage import COUNTS_FILE
 
     recipe = make_recipe(tiny_llama_dir, probe_files, {"policy": "slam_msd"}, firing_share=0.2)
     try:
@@ -175,7 +177,8 @@ def test_stage_slam_msd_matches_the_statistics(tiny_llama_dir, probe_files, tmp_
     except HarnessError as caught:  # a random model may well have no language-specific layer
         out, error = tmp_path / "out", caught
     data = json.loads((out / "selection.json").read_text())
-    analysis = statistics.analyze(load_counts(out).fired_tokens, load_counts(out).tokens, 0.2)
+    counts = ProbeCounts.load(out / COUNTS_FILE)
+    analysis = statistics.analyze(counts.fired_tokens, counts.tokens, 0.2)
     assert data["boundary"] == analysis.boundary and data["msd_selected"] == analysis.selected
     if error is None:
         assert data["selected_layers"] == analysis.selected != []

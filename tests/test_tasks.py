@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from evaluation_fixtures import GoldLM, write_mgsm_folder, write_xcsqa_folder
-from harness.datasets import BENCHMARKS, get_benchmark
+from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.tasks import TASKS_DIR, task_config, task_name, write_task_files
 
@@ -91,9 +91,9 @@ def test_mgsm_group_averages_the_paper_languages_only():
 
 def test_local_files_through_a_python_config(tmp_path):
     folder = write_mgsm_folder(tmp_path / "mgsm", languages=("en", "de"), n=6)
-    configs = [task_config("mgsm", lang, path=folder, limit=4, max_new_tokens=32) for lang in ("en", "de")]
+    configs = [task_config("mgsm", lang, path=folder, max_new_tokens=32) for lang in ("en", "de")]
     lm = GoldLM(right=lambda doc: doc["index"] != 1)
-    results = evaluate(lm, configs)
+    results = evaluate(lm, configs, limit=4)
     assert results["results"]["slam_mgsm_de"]["sample_len"] == 4
     assert results["results"]["slam_mgsm_de"]["acc,none"] == 0.75
     questions = {doc["question"] for _, _, doc in lm.requests}

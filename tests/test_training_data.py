@@ -9,10 +9,9 @@ from collections import Counter
 import pytest
 
 from harness.errors import HarnessError
-from harness.training.config import TranslationDataConfig
-from harness.training.data import (
-    PROMPT, PairSet, TranslationPair, build_translation_data, filter_pairs, format_pair, is_degenerate,
-    load_pairs, mix_pairs, tokenize_pair,
+from harness.training.data import PROMPT, build_translation_data, format_pair, tokenize_pair
+from harness.translation import (
+    PairSet, TranslationDataConfig, TranslationPair, filter_pairs, is_degenerate, load_pairs, mix_pairs,
 )
 
 

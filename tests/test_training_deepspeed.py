@@ -2,15 +2,15 @@
 `deepspeed --module harness.training.worker` path, against the plain Trainer on the same data.
 
 The first DeepSpeed run on a machine JIT-compiles its shared-memory communication op with g++
-(about 70 s on 2 cores); it is cached under ``.cache/torch_extensions`` of the repository, so
-later runs take seconds. Set TORCH_EXTENSIONS_DIR to put it elsewhere.
+(about 70 s on 2 cores); it is cached outside the checkout, under harness's cache folder
+(``~/.cache/harness/torch_extensions``), so later runs take seconds. Set TORCH_EXTENSIONS_DIR to
+put it elsewhere.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 
@@ -18,12 +18,12 @@ from test_training_run import make_recipe, make_run, train
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(autouse=True)
 def extensions_cache(monkeypatch):
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(REPO / ".cache" / "torch_extensions"))
+    from harness.models.loading import cache_root
+
+    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(cache_root() / "torch_extensions"))
 
 
 def test_zero2_through_the_deepspeed_launcher_matches_plain_trainer(tiny_llama_dir, tmp_path):

@@ -74,7 +74,7 @@ def test_exactly_the_planned_tensors_changed(tiny_llama_dir, trained):
 def test_base_plus_delta_equals_the_trained_model(trained):
     import torch
 
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     recipe, train_dir = trained
     rebuilt = load_trained_model(recipe, train_dir).state_dict()
@@ -149,7 +149,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
 def test_lora_adapters_are_saved_merged_into_the_delta(tiny_llama_dir, tmp_path):
     import torch
 
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     recipe = make_recipe(tiny_llama_dir, mode="lora", lora_rank=4, max_steps=2, save="delta")
     train_dir = train(recipe, make_run(tmp_path / "run"))
@@ -206,7 +206,7 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
 
     from harness.models import load_model
     from harness.recipe import Recipe
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     layers = list(range(6))
     recipe = Recipe.model_validate({

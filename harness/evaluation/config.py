@@ -21,7 +21,7 @@ class TaskConfig(Section):
 
     @model_validator(mode="after")
     def _known_benchmark_and_languages(self) -> "TaskConfig":
-        from harness.datasets import BENCHMARKS
+        from harness.benchmarks import BENCHMARKS
         from harness.registry import suggest
 
         if self.name not in BENCHMARKS:

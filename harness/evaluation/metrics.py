@@ -1,79 +1,21 @@
 """Accuracy with 95% intervals, the paper's averages, PCR, and a paired test of two runs.
 
-Accuracies are percentages (0-100). Per language, the interval is Wilson's score interval. For
-the average over languages, it is a percentile bootstrap over questions: MGSM, MSVAMP and
-X-CSQA are parallel (question i is the same problem in every language), so one resample of
-question ids is applied to every language at once, which keeps the strong correlation between
-languages that an analytic "independent languages" formula would ignore.
+Accuracies are percentages (0-100); the intervals and the test are :mod:`harness.stats`'s.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 
-Z95 = 1.959963984540054
-"""The 97.5% quantile of the standard normal distribution."""
-BOOTSTRAP_SAMPLES = 2000
-BOOTSTRAP_SEED = 0
+from harness.stats import Outcomes, average_interval, mcnemar_exact, wilson_interval
 
-Outcomes = Mapping[str, bool]
-"""Question id -> answered correctly, for one language."""
 
 
 def accuracy(correct: int, n: int) -> float:
     """Percentage of correct answers (0 when there are no questions)."""
     return 100.0 * correct / n if n else 0.0
-
-
-def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion, in percent."""
-    if n == 0:
-        return (0.0, 100.0)
-    p = correct / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half))
-
-
-def average_interval(
-    outcomes: Mapping[str, Outcomes],
-    samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of the mean of per-language accuracies, in percent.
-
-    When every language has the same question ids, the ids are resampled jointly (paired);
-    otherwise each language is resampled on its own.
-    """
-    languages = list(outcomes)
-    if not languages:
-        return (0.0, 100.0)
-    rng = np.random.default_rng(seed)
-    id_sets = [tuple(sorted(outcomes[lang])) for lang in languages]
-    if all(ids == id_sets[0] for ids in id_sets) and id_sets[0]:
-        ids = id_sets[0]
-        # The mean of per-language accuracies is the mean over questions of each question's
-        # share of languages that got it right.
-        per_question = np.array([[outcomes[lang][i] for i in ids] for lang in languages], dtype=np.float64).mean(axis=0)
-        draws = rng.integers(0, len(ids), size=(samples, len(ids)))
-        means = per_question[draws].mean(axis=1)
-    else:
-        per_language = []
-        for lang in languages:
-            values = np.array(list(outcomes[lang].values()), dtype=np.float64)
-            if values.size == 0:
-                per_language.append(np.zeros(samples))
-                continue
-            draws = rng.integers(0, values.size, size=(samples, values.size))
-            per_language.append(values[draws].mean(axis=1))
-        means = np.mean(per_language, axis=0)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (100.0 * float(low), 100.0 * float(high))
 
 
 def pcr(english: Outcomes, other: Outcomes) -> float | None:
@@ -88,39 +30,6 @@ def pcr(english: Outcomes, other: Outcomes) -> float | None:
         return None
     both = sum(1 for i in right_in_english if other[i])
     return 100.0 * both / len(right_in_english)
-
-
-@dataclass(frozen=True)
-class McNemarResult:
-    """Exact McNemar test of two runs on the same questions."""
-
-    n: int
-    """Questions answered in both runs."""
-    only_a: int
-    """Right in A, wrong in B."""
-    only_b: int
-    """Wrong in A, right in B."""
-    p_value: float
-    """Two-sided exact binomial p-value on the discordant pairs."""
-
-    def as_dict(self) -> dict:
-        return {"n": self.n, "only_a": self.only_a, "only_b": self.only_b, "p_value": self.p_value}
-
-
-def mcnemar_exact(a: Outcomes, b: Outcomes) -> McNemarResult:
-    """Compare two runs question by question (paired by id) with the exact McNemar test.
-
-    Under the null hypothesis each discordant question is equally likely to favour either run,
-    so ``only_a ~ Binomial(only_a + only_b, 1/2)``; the two-sided p-value doubles the smaller tail.
-    """
-    paired = a.keys() & b.keys()
-    only_a = sum(1 for i in paired if a[i] and not b[i])
-    only_b = sum(1 for i in paired if b[i] and not a[i])
-    discordant = only_a + only_b
-    if discordant == 0:
-        return McNemarResult(len(paired), 0, 0, 1.0)
-    tail = sum(math.comb(discordant, k) for k in range(min(only_a, only_b) + 1)) / 2**discordant
-    return McNemarResult(len(paired), only_a, only_b, min(1.0, 2 * tail))
 
 
 def language_scores(by_mode: Mapping[str, Outcomes], record: str) -> dict:

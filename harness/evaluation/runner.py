@@ -28,21 +28,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.datasets import get_benchmark
+from harness import presentation
+from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
 from harness.runs import atomic_write_text, write_json
+from harness.textfiles import read_json_lines
 
 SAMPLES_FILE = "samples.jsonl"
 SCORES_FILE = "scores.json"
 PARTS_DIR = ".parts"
 
-console = Console(stderr=True)
+console = presentation.console(stderr=True)
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,15 @@ def quiet_lm_eval() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens: int, seed: int) -> tuple[list[dict], Any]:
+def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: str, max_new_tokens: int,
+                      seed: int) -> tuple[list[dict], Any]:
     """Run one task in one language through lm-eval; the samples rows and the task version.
 
-    Calls ``lm_eval.evaluator.evaluate`` on the task loaded from its Python-built config, rather
-    than ``simple_evaluate``, which would also collect the environment (``pip list``, about 0.7 s)
-    on every call; the seeds simple_evaluate would set are set here.
+    ``docs``: the language's questions, read once (:func:`read_questions`); ``task.limit`` is
+    lm-eval's own limit (its first N questions). Calls ``lm_eval.evaluator.evaluate`` on the task
+    loaded from its Python-built config, rather than ``simple_evaluate``, which would also collect
+    the environment (``pip list``, about 0.7 s) on every call; the seeds simple_evaluate would set
+    are set here.
     """
     import random
 
@@ -102,7 +106,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
-    config = task_config(task.benchmark, lang, task.path, task.limit, max_new_tokens)
+    config = task_config(task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs)
     name = task_name(task.benchmark, lang)
     random.seed(seed)
     np.random.seed(seed)
@@ -111,7 +115,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
         loaded = TaskManager(include_defaults=False).load([config])
         for task_object in loaded["tasks"].values():
             task_object.set_fewshot_seed(seed=seed)
-        results = evaluate(lm=lm, task_dict=loaded, log_samples=True, bootstrap_iters=0)
+        results = evaluate(lm=lm, task_dict=loaded, limit=task.limit, log_samples=True, bootstrap_iters=0)
     kind = get_benchmark(task.benchmark).kind
     rows = []
     for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):
@@ -123,6 +127,17 @@ def evaluate_language(lm, task: EvalTask, lang: str, model: str, max_new_tokens:
             **score_response(kind, response, doc["answer"]),
         })
     return rows, task_version(config)
+
+
+def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str], list[dict]]:
+    """The questions (lm-eval docs) of every (task, language) in ``pairs``, each read once: a
+    missing or malformed file fails here, before any model loads."""
+    docs: dict[tuple[str, str], list[dict]] = {}
+    for task, lang in pairs:
+        if (task.benchmark, lang) not in docs:
+            examples = load_benchmark(task.benchmark, lang, task.path)
+            docs[(task.benchmark, lang)] = [example.as_doc() for example in examples]
+    return docs
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -141,8 +156,7 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
     done: dict[tuple[str, str], dict] = {}
     if (folder / SAMPLES_FILE).exists() and (out / SCORES_FILE).exists():
         models = json.loads((out / SCORES_FILE).read_text(encoding="utf-8"))["models"]
-        for line in (folder / SAMPLES_FILE).read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
+        for _, row in read_json_lines(folder / SAMPLES_FILE):
             model = models[row["model"]]
             entry = done.setdefault((row["model"], row["lang"]), {
                 "model": row["model"], "lang": row["lang"], "source": model["source"],
@@ -185,9 +199,11 @@ def run_models(
     out = Path(out)
     models = list(evaluation.models)
     done = {task.benchmark: _read_done(out, task) for task in tasks}
+    pending = {model: [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
+               for model in models}
+    docs = read_questions([pair for pairs in pending.values() for pair in pairs])
     for model in models:
-        pending = [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
-        if not pending:
+        if not pending[model]:
             console.print(f"[dim]{model}: every task already evaluated in {out}, skipped[/dim]")
             continue
         lm, source = make_lm(model)
@@ -202,9 +218,10 @@ def run_models(
                 )
                 for t in tasks
             }
-            for task, lang in pending:
+            for task, lang in pending[model]:
                 progress.update(bars[task.benchmark], lang=lang)
-                rows, version = evaluate_language(lm, task, lang, model, evaluation.max_new_tokens, seed)
+                rows, version = evaluate_language(lm, task, lang, docs[(task.benchmark, lang)], model,
+                                                  evaluation.max_new_tokens, seed)
                 entry = {"model": model, "lang": lang, "source": source, "task_version": version, "rows": rows}
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
                 done[task.benchmark][(model, lang)] = entry

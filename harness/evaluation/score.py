@@ -8,19 +8,16 @@ be complete, with each question once.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from harness.datasets import Example, get_benchmark, load_benchmark, read_json_lines
+from harness.benchmarks import Example, get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import MODES, score_response
 from harness.evaluation.metrics import task_scores
 from harness.evaluation.tasks import list_tasks
+from harness.textfiles import read_json_lines
 
-__all__ = ["list_tasks", "read_generations", "score_command", "score_generations"]
+__all__ = ["list_tasks", "read_generations", "score_file", "score_generations"]
 
 MAX_LISTED = 10
 
@@ -102,42 +99,12 @@ def score_generations(path: str | Path, task: str, data_path: str | None = None)
     return by_mode, scored
 
 
-def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool) -> int:
-    """`harness score FILE --task NAME [--extraction MODE] [--path DIR] [--json]`."""
+def score_file(path: str, task: str, extraction: str, data_path: str | None = None) -> dict:
+    """`harness score FILE --task NAME`: the task's scores under ``extraction`` (the other mode's
+    accuracies beside), in the benchmark's order of languages."""
     benchmark = get_benchmark(task)
     by_mode, _ = score_generations(path, task, data_path)
-    # The benchmark's order of languages, not the file's.
     order = [lang for lang in benchmark.languages if lang in by_mode[extraction]]
     by_mode = {mode: {lang: by_mode[mode][lang] for lang in order} for mode in by_mode}
     scores = task_scores(by_mode, extraction, benchmark.average_languages)
-    if as_json:
-        print(json.dumps({"task": task, "extraction": extraction, "file": str(path), **scores}, indent=2, ensure_ascii=False))
-        return 0
-    print_scores(task, extraction, scores)
-    return 0
-
-
-def print_scores(task: str, extraction: str, scores: dict, console: Console | None = None) -> None:
-    """A terminal table of one task's scores (the other extraction mode beside the one of record)."""
-    other = next(mode for mode in MODES if mode != extraction)
-    table = Table(title=f"{task}: accuracy (%), extraction {extraction}", title_justify="left")
-    for header in ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"):
-        table.add_column(header, justify="left" if header == "lang" else "right")
-    pcr = scores.get("pcr", {})
-    for lang, row in scores["languages"].items():
-        differs = row[f"accuracy_{other}"] != row["accuracy"]
-        table.add_row(
-            lang, str(row["n"]), str(row["correct"]), f"{row['accuracy']:.1f}",
-            f"{row['ci95'][0]:.1f}-{row['ci95'][1]:.1f}",
-            f"[yellow]{row[f'accuracy_{other}']:.1f}[/yellow]" if differs else f"{row[f'accuracy_{other}']:.1f}",
-            "-" if pcr.get(lang) is None else f"{pcr[lang]:.1f}",
-        )
-    average = scores["average"]
-    if average.get("languages"):
-        table.add_section()
-        table.add_row(
-            f"avg ({len(average['languages'])})", "", "", f"{average['accuracy']:.1f}",
-            f"{average['ci95'][0]:.1f}-{average['ci95'][1]:.1f}", f"{average[f'accuracy_{other}']:.1f}",
-            "-" if scores.get("pcr_average") is None else f"{scores['pcr_average']:.1f}",
-        )
-    (console or Console()).print(table)
+    return {"task": task, "extraction": extraction, "file": str(path), **scores}

@@ -10,9 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
-from harness.datasets import load_benchmark
 from harness.errors import HarnessError
-from harness.evaluation.runner import EvalTask, quiet_lm_eval, resolve_tasks, run_models
+from harness.evaluation.runner import quiet_lm_eval, resolve_tasks, run_models
 
 TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
@@ -24,7 +23,6 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
     evaluation = recipe.evaluation
     tasks = resolve_tasks(evaluation, recipe.languages)
-    check_data(tasks)  # a bad file fails now, not after loading the model
     train_dir = run.require("train") if "trained" in evaluation.models else None
     device = "cuda" if torch.cuda.is_available() else "cpu"
     from harness.evaluation.sharding import device_groups, needs_workers
@@ -39,13 +37,6 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
 
 
-def check_data(tasks: list[EvalTask]) -> None:
-    """Load every (task, language) once: unknown names and malformed files fail before any model loads."""
-    for task in tasks:
-        for lang in task.languages:
-            load_benchmark(task.benchmark, lang, task.path, task.limit)
-
-
 def _source(recipe, name: str, train_dir: Path | None) -> str:
     base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
     return base if name == "base" else f"{base} + trained ({train_dir})"
@@ -58,7 +49,7 @@ def _load(recipe, name: str, train_dir: Path | None, device: str, dtype=None):
     tokenizer = load_tokenizer(recipe.model, padding_side="left")
     if name == "base":
         return load_model(recipe.model, dtype=dtype, device=device), tokenizer
-    from harness.training.delta import load_trained_model
+    from harness.models.delta import load_trained_model
 
     return load_trained_model(recipe, train_dir, device=device, dtype=dtype), tokenizer
 
@@ -121,10 +112,10 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
 
 def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
-    from harness.training.delta import MERGED_DIR
+    from harness.models.delta import MERGED_DIR
 
     from harness.models.loading import resolve_dtype
-    from harness.training.delta import export_merged
+    from harness.models.delta import export_merged
 
     merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():

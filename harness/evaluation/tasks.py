@@ -1,5 +1,5 @@
 """The lm-eval task folder (`tasks/`): names, the generated per-language YAMLs, and configs with
-the recipe's overrides (local data, limit, max new tokens) built in Python.
+the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
 
 Layout (lm-eval's own gsm8k/mgsm style): `tasks/_math_template_yaml` and
 `tasks/_choice_template_yaml` hold the prompt, generation and scoring settings; each
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.datasets import BENCHMARKS, get_benchmark
+from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
 
 TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
@@ -39,14 +39,15 @@ def task_config(
     benchmark: str,
     lang: str,
     path: str | Path | None = None,
-    limit: int | None = None,
     max_new_tokens: int | None = None,
+    docs: list[dict] | None = None,
 ) -> dict[str, Any]:
     """The task's resolved lm-eval config (template included, hooks imported) with overrides.
 
-    ``path`` points the task at local files in the benchmark's original format; ``limit`` keeps
-    the first N questions; ``max_new_tokens`` replaces the template's 512. The result is passed
-    to lm-eval as an inline config (``TaskManager.load([config])``).
+    ``path`` points the task at local files in the benchmark's original format; ``docs`` hands it
+    questions already loaded (:meth:`Example.as_doc` rows), so they are not read again;
+    ``max_new_tokens`` replaces the template's 512. The result is passed to lm-eval as an inline
+    config (``TaskManager.load([config])``); a limit is lm-eval's own (``evaluate(limit=N)``).
     """
     from lm_eval.tasks._yaml_loader import load_yaml
 
@@ -58,7 +59,7 @@ def task_config(
     config["dataset_kwargs"] = {
         **config["dataset_kwargs"],
         **({"path": str(Path(path).resolve())} if path else {}),
-        **({"limit": limit} if limit else {}),
+        **({"docs": docs} if docs is not None else {}),
     }
     if max_new_tokens is not None:
         config["generation_kwargs"] = {**config["generation_kwargs"], "max_gen_toks": max_new_tokens}

@@ -57,10 +57,6 @@ class ArchitectureAdapter:
         """The gate's activation module: its output is act_fn(W_gate x), SLAM's neuron signal."""
         return getattr(getattr(layer, self.mlp), self.act_fn_name)
 
-    def attention_modules(self, layer: nn.Module) -> dict[str, nn.Linear]:
-        attention = getattr(layer, self.attention)
-        return {role: getattr(attention, self.projections[role]) for role in ("q", "k", "v", "o")}
-
     # -- from the config alone ---------------------------------------------------------------
     def num_layers(self, config) -> int:
         return _text_config(config).num_hidden_layers

@@ -13,11 +13,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 from harness.models.config import ModelConfig
+
+if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
+    import torch
 
 PACKAGE_PREFIX = "package:"
 
@@ -77,6 +79,7 @@ def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
     """The cached safetensors folder of a GGUF model, converting it on first use."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target = _gguf_cache_dir(resolved)
@@ -111,6 +114,8 @@ def local_folder(cfg: ModelConfig) -> str:
 
 
 def resolve_dtype(cfg: ModelConfig, device: str) -> torch.dtype:
+    import torch
+
     if cfg.dtype == "auto":
         return torch.bfloat16 if device.startswith("cuda") else torch.float32
     return getattr(torch, cfg.dtype)

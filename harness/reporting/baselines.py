@@ -25,7 +25,6 @@ as printed and flagged with a labelled warning (``Baselines.warnings``). Rows wi
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -180,8 +179,14 @@ class Baseline:
 
     @property
     def key(self) -> str:
-        """The reference `harness compare` takes: ``mgsm/13B/SLAM``."""
+        """``mgsm/13B/SLAM``: benchmark, size and system."""
         return f"{self.benchmark}/{self.size}/{self.system}"
+
+    @property
+    def reference(self) -> str:
+        """The name `harness compare` takes: ``baseline:mgsm/13B/SLAM`` (``@table3`` for a row that
+        a summary table repeats)."""
+        return f"baseline:{self.key}" + ("" if self.primary else f"@{_table_slug(self.provenance.table)}")
 
     def to_json(self) -> dict:
         return {
@@ -189,7 +194,7 @@ class Baseline:
             "size": self.size,
             "system": self.system,
             "label": self.label,
-            "reference": f"baseline:{self.key}" + ("" if self.primary else f"@{_table_slug(self.provenance.table)}"),
+            "reference": self.reference,
             "base": self.base,
             "languages": {lang: self.scores.get(lang) for lang in self.languages},
             "average": self.average,
@@ -228,6 +233,20 @@ class Baselines:
     def warnings(self) -> list[str]:
         return [w for row in self.rows for w in row.warnings]
 
+    def to_json(self) -> dict:
+        """What `harness ls baselines --json` prints."""
+        return {
+            "rows": [row.to_json() for row in self.rows],
+            "training_samples": [
+                {"system": s.system, "languages": s.languages, "samples": s.samples,
+                 "provenance": {"paper": s.provenance.paper, "arxiv": s.provenance.arxiv,
+                                "table": s.provenance.table, "row": s.provenance.row,
+                                "file": s.provenance.file}}
+                for s in self.training_samples
+            ],
+            "warnings": self.warnings,
+        }
+
     def for_benchmark(self, benchmark: str, size: str | None = None,
                       systems: list[str] | None = None, primary_only: bool = False) -> list[Baseline]:
         """Rows of one benchmark, in file then printed order; optionally one size and some systems.
@@ -243,9 +262,6 @@ class Baselines:
             rows = [r for r in rows if _norm(r.system) in wanted or _norm(r.label) in wanted]
         # rows of the primary tables first (in their printed order), then what summaries add
         return [r for r in rows if r.primary] + [r for r in rows if not r.primary]
-
-    def systems(self, benchmark: str | None = None) -> list[str]:
-        return sorted({r.system for r in self.rows if benchmark in (None, r.benchmark)})
 
     def resolve(self, reference: str) -> Baseline:
         """``baseline:mgsm/13B/SLAM`` (or ``mgsm/13B/SLAM@table3``) -> the row; clear errors."""
@@ -369,11 +385,11 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
             if not parsed.languages and row.average is None:
                 problems.append(f"{path}: rows[{index}] ({name}): no numbers: a row needs scores or an average")
     if isinstance(parsed, ScoreFile):
-        from harness.languages import LANGUAGE_NAMES
+        from harness.languages import LANGUAGE_NAMES, unknown_language
 
         for lang in parsed.languages:
             if lang not in LANGUAGE_NAMES:
-                problems.append(f"{path}: languages: unknown language {lang!r}{suggest(lang, LANGUAGE_NAMES)}")
+                problems.append(f"{path}: languages: {unknown_language(lang)}")
         if len(set(parsed.languages)) != len(parsed.languages):
             problems.append(f"{path}: languages: a language is listed twice")
     if problems:
@@ -502,92 +518,3 @@ def _display_path(path: Path) -> str:
         return str(path.relative_to(BASELINES_DIR.parent))
     except ValueError:
         return str(path)
-
-
-# -- `harness ls baselines` ------------------------------------------------------------------
-
-
-def list_baselines(as_json: bool = False, folder: Path | str | None = None) -> int:
-    """Print every published row: benchmark, size, system, per-language numbers, average, cost,
-    trained share, provenance (``--json``: one JSON document). Returns the exit code."""
-    data = load_baselines(folder)
-    if as_json:
-        doc = {
-            "rows": [row.to_json() for row in data.rows],
-            "training_samples": [
-                {"system": s.system, "languages": s.languages, "samples": s.samples,
-                 "provenance": {"paper": s.provenance.paper, "arxiv": s.provenance.arxiv,
-                                "table": s.provenance.table, "row": s.provenance.row,
-                                "file": s.provenance.file}}
-                for s in data.training_samples
-            ],
-            "warnings": data.warnings,
-        }
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-        return 0
-
-    from rich.console import Console
-    from rich.table import Table
-
-    console = _console()
-    groups: dict[tuple[str, str, str], list[Baseline]] = {}
-    for row in data.rows:
-        groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
-    for (table_name, benchmark, file), rows in groups.items():
-        languages = list(rows[0].languages)
-        table = Table(title=f"{table_name}: {benchmark} ({file})", title_justify="left")
-        for name in ["size", "system", "cost", "trained", *languages]:
-            table.add_column(name, justify="left" if name in ("size", "system") else "right", no_wrap=True)
-        has_avg = any(r.average is not None for r in rows)
-        has_non_en = any(r.non_english_average is not None for r in rows)
-        if has_non_en:
-            table.add_column("non-en", justify="right", no_wrap=True)
-        if has_avg:
-            table.add_column("avg", justify="right", no_wrap=True)
-        table.add_column("provenance", overflow="fold", min_width=30)
-        for r in rows:
-            cells = [r.size, r.label, _fmt_cost(r), _fmt_share(r.trained_share)]
-            cells += [_fmt(r.scores.get(lang)) for lang in languages]
-            if has_non_en:
-                cells.append(_fmt(r.non_english_average) + (" !" if r.warnings else ""))
-            if has_avg:
-                cells.append(_fmt(r.average) + (" !" if r.warnings else ""))
-            cells.append(r.provenance.cite())
-            table.add_row(*cells)
-        console.print(table)
-    if data.training_samples:
-        table = Table(title="Table 13: training samples of the baselines", title_justify="left")
-        for name in ("system", "languages", "samples", "provenance"):
-            table.add_column(name)
-        for s in data.training_samples:
-            table.add_row(s.system, str(s.languages), f"{s.samples:,}",
-                          f"arXiv {s.provenance.arxiv} {s.provenance.table}, row {s.provenance.row}")
-        console.print(table)
-    if data.warnings:
-        console.print("[bold yellow]Warnings (published numbers kept as printed; marked ! above):[/]")
-        for warning in data.warnings:
-            console.print(f"  [yellow]warning:[/] {warning}", highlight=False)
-    return 0
-
-
-def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}"
-
-
-def _fmt_share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1f}%"
-
-
-def _fmt_cost(row: Baseline) -> str:
-    if row.cost is None:
-        return row.cost_note or "–"
-    return f"{row.cost:.1f}x"
-
-
-def _console():
-    """A rich console; as wide as the terminal, or 200 columns when printing to a pipe or file."""
-    import sys
-
-    from rich.console import Console
-
-    return Console(width=None if sys.stdout.isatty() else 200)

@@ -15,16 +15,14 @@ exit 0 otherwise.
 
 from __future__ import annotations
 
-import json
-import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.evaluation.metrics import Z95, mcnemar_exact
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import read_json
+from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
+from harness.textfiles import read_json_lines
 
 ROLES = ("base", "trained")
 
@@ -97,29 +95,20 @@ class Side:
 def _read_samples(path: Path, role: str, mode: str = "paper") -> dict[str, dict[str, bool]] | None:
     """Per language, question id -> right, for one model of a run's samples.jsonl.
 
-    ``correct`` is either a bool or, as the evaluation stage writes it, one bool per extraction
-    mode (``{"paper": true, "strict": false}``): then the run's mode of record counts. Questions
-    are keyed by ``id`` (the benchmark's question id) when present, else by ``doc_id``.
+    As the evaluation stage writes it: ``id`` is the benchmark's question id and ``correct`` one
+    bool per extraction mode (``{"paper": true, "strict": false}``), of which the run's mode of
+    record counts.
     """
     if not path.is_file():
         return None
     outcomes: dict[str, dict[str, bool]] = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if record.get("model", role) != role:
-                    continue
-                correct = record["correct"]
-                if isinstance(correct, dict):
-                    correct = correct[mode]
-                key = record.get("id", record["doc_id"])
-                outcomes.setdefault(str(record["lang"]), {})[str(key)] = bool(correct)
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, doc_id, "
-                                   f"correct ({error})") from None
+    for number, record in read_json_lines(path):
+        try:
+            if record["model"] == role:
+                outcomes.setdefault(str(record["lang"]), {})[str(record["id"])] = bool(record["correct"][mode])
+        except (KeyError, TypeError) as error:
+            raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, id, "
+                               f"correct ({error})") from None
     return outcomes or None
 
 
@@ -161,61 +150,6 @@ def _tolerance_of(side: Side) -> float | None:
     report = (read_json(manifest).get("recipe") or {}).get("report") or {}
     value = report.get("tolerance")
     return float(value) if value is not None else None
-
-
-# -- intervals -------------------------------------------------------------------------------
-
-
-def newcombe_interval(a: float, a_ci: list[float] | None, b: float, b_ci: list[float] | None) -> list[float] | None:
-    """95% interval of a - b from each side's own interval (Newcombe's hybrid score method).
-
-    A side without an interval (a published number) counts as exact.
-    """
-    if a_ci is None and b_ci is None:
-        return None
-    a_lo, a_hi = a_ci or (a, a)
-    b_lo, b_hi = b_ci or (b, b)
-    d = a - b
-    return [d - math.hypot(a - a_lo, b_hi - b), d + math.hypot(a_hi - a, b - b_lo)]
-
-
-def paired_interval(only_a: int, only_b: int, n: int) -> list[float] | None:
-    """95% Wald interval of the paired difference (A right only - B right only) / n, in points."""
-    if n == 0:
-        return None
-    d = (only_a - only_b) / n
-    variance = max(0.0, ((only_a + only_b) / n - d * d) / n)
-    half = Z95 * math.sqrt(variance)
-    return [100 * (d - half), 100 * (d + half)]
-
-
-def paired_average_interval(a: dict[str, dict[str, bool]], b: dict[str, dict[str, bool]],
-                            languages: list[str], samples: int = 2000, seed: int = 0) -> list[float] | None:
-    """95% percentile-bootstrap interval of mean-over-languages(A) - mean-over-languages(B), paired.
-
-    Questions are paired by id within a language; when every language has the same ids (the
-    benchmarks are parallel), one resample of ids serves all languages, keeping the correlation
-    between languages.
-    """
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    per_language = []
-    for lang in languages:
-        ids = sorted((a.get(lang) or {}).keys() & (b.get(lang) or {}).keys())
-        if not ids:
-            return None
-        per_language.append((ids, np.array([float(a[lang][i]) - float(b[lang][i]) for i in ids])))
-    same = all(ids == per_language[0][0] for ids, _ in per_language)
-    if same:
-        matrix = np.stack([diff for _, diff in per_language])
-        draws = rng.integers(0, matrix.shape[1], size=(samples, matrix.shape[1]))
-        means = matrix[:, draws].mean(axis=2).mean(axis=0)
-    else:
-        means = np.mean([diff[rng.integers(0, diff.size, size=(samples, diff.size))].mean(axis=1)
-                         for _, diff in per_language], axis=0)
-    low, high = np.percentile(means, [2.5, 97.5])
-    return [100.0 * float(low), 100.0 * float(high)]
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -358,9 +292,9 @@ def regressions(result: dict, tolerance: float | None) -> list[dict]:
     return found
 
 
-def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
-                    as_json: bool = False) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | None = None) -> dict:
+    """`harness compare A B`: the comparison, the tolerance it was held to, the regressions beyond
+    it, and the exit code (1 on a regression)."""
     if tolerance is not None and tolerance < 0:
         raise HarnessError(f"--tolerance {tolerance}: must be 0 or more (accuracy points)")
     side_a, side_b = parse_side(a, "A"), parse_side(b, "B")
@@ -370,78 +304,5 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
         tolerance = _tolerance_of(side_a)
         source = f"report.tolerance of {side_a.run_root}/manifest.json" if tolerance is not None else None
     found = regressions(result, tolerance)
-    code = 1 if found else 0
-    doc = {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
-           **result, "regressions": found, "exit_code": code}
-    if as_json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
-    else:
-        _print(doc)
-    return code
-
-
-# -- terminal output -------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    if signed:
-        rounded = round(value, 1)
-        return "±0.0" if rounded == 0 else (f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}")
-    return f"{value:.1f}"
-
-
-def _fmt_ci(ci: list[float] | None) -> str:
-    return f"[{ci[0]:+.1f}, {ci[1]:+.1f}]" if ci else "–"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _print(doc: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    console.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
-    console.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
-    tolerance = doc["tolerance"]
-    for task, data in doc["tasks"].items():
-        versions = data["task_version"]
-        title = f"{task}: A − B, accuracy points"
-        if versions["b"] is not None:
-            title += f" (task version {versions['a']})"
-        table = Table(title=title, title_justify="left")
-        for name in ("lang", "A", "B", "Δ A−B", "95% CI", "paired n", "A only", "B only", "McNemar p", ""):
-            table.add_column(name, justify="left" if name in ("lang", "") else "right", no_wrap=True)
-        rows = list(data["languages"].items()) + [("avg", data["average"])]
-        for lang, row in rows:
-            paired = row.get("paired") or {}
-            delta = row.get("delta")
-            status = ""
-            if tolerance is not None and delta is not None:
-                status = "REGRESSION" if delta < -tolerance - 1e-9 else "ok"
-            style = "red" if status == "REGRESSION" else ("green" if delta and delta > 0 else "")
-            table.add_row(
-                Text(lang, style="bold" if lang == "avg" else ""), _fmt(row.get("a")), _fmt(row.get("b")),
-                Text(_fmt(delta, signed=True), style=style), _fmt_ci(row.get("ci95")),
-                str(paired.get("n", "–")), str(paired.get("only_a", "–")), str(paired.get("only_b", "–")),
-                _fmt_p(paired.get("p_value")), Text(status, style="bold red" if status == "REGRESSION" else "green"),
-            )
-        console.print(table)
-    for warning in doc["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    if tolerance is None:
-        console.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
-    elif doc["regressions"]:
-        drops = ", ".join(f"{r['task']} {r['language']} ({_fmt(r['delta'], signed=True)})" for r in doc["regressions"])
-        console.print(f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-                      f"point(s) ({doc['tolerance_source']}): {drops}", highlight=False)
-    else:
-        console.print(f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})",
-                      highlight=False)
+    return {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
+            **result, "regressions": found, "exit_code": 1 if found else 0}

@@ -13,10 +13,11 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import presentation
 from harness.reporting.tables import Cell, Row, Table
 
 SUPERSCRIPT = dict(zip(string.ascii_lowercase, "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖqʳˢᵗᵘᵛʷˣʸᶻ"))
-EMPTY = "–"
+EMPTY = presentation.EMPTY
 
 
 def letters(table: Table) -> dict[str, str]:
@@ -97,11 +98,7 @@ def terminal_table(table: Table):
 
 
 def print_terminal(tables: list[Table], console=None) -> None:
-    import sys
-
-    from rich.console import Console
-
-    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    console = console or presentation.console()
     for table in tables:
         console.print(terminal_table(table))
         console.print()

@@ -15,9 +15,10 @@ delta rows: trained - base, and the run's model - the paper's SLAM row.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal
+from typing import Iterable, Literal
 
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
+from harness import presentation
 from harness.reporting.baselines import Baseline, Baselines
 
 # Why a cell is empty: the texts reports show.
@@ -115,23 +116,12 @@ class Table:
 # -- formatting ------------------------------------------------------------------------------
 
 
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-def fmt_delta(value: float) -> str:
-    rounded = round(value, 1)
-    if rounded == 0:
-        return "±0.0"
-    return f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}"
-
-
 def empty(reason: str) -> Cell:
     return Cell(None, "", None, reason)
 
 
 def number(value: float, description: str | None = None, footnote: str | None = None) -> Cell:
-    return Cell(value, fmt(value), description, footnote)
+    return Cell(value, presentation.number(value), description, footnote)
 
 
 def delta(a: float | None, b: float | None, reason_a: str | None, reason_b: str | None,
@@ -140,7 +130,7 @@ def delta(a: float | None, b: float | None, reason_a: str | None, reason_b: str 
         return empty(reason_a if a is None else reason_b)
     d = a - b
     rounded = round(d, 1)
-    return Cell(d, fmt_delta(d), description, None, False, (rounded > 0) - (rounded < 0))
+    return Cell(d, presentation.signed(d), description, None, False, (rounded > 0) - (rounded < 0))
 
 
 # -- the run's side --------------------------------------------------------------------------
@@ -206,23 +196,14 @@ class TrainingRecord:
 
     @classmethod
     def from_json(cls, data: dict | None) -> "TrainingRecord | None":
+        """From train.json as the train stage writes it (``plan.share`` a fraction, the run time,
+        GPU-hours, the device)."""
         if data is None:
             return None
-        share = _first(data, ("trained_share_percent", "trainable_share_percent"))
-        if share is None:
-            fraction = _first(data, ("trained_share", "trainable_share", "share"))
-            if fraction is not None:
-                share = fraction * 100 if fraction <= 1 else fraction
-        if share is None:
-            trainable = _first(data, ("trainable_parameters", "trained_parameters"))
-            total = _first(data, ("total_parameters", "parameters"))
-            plan = data.get("plan") if isinstance(data.get("plan"), dict) else None
-            if plan is not None and trainable is None:
-                return cls.from_json({**plan, **{k: v for k, v in data.items() if k != "plan"}})
-            if trainable and total:
-                share = 100.0 * trainable / total
-        gpu_hours = _first(data, ("gpu_hours",))
-        seconds = _first(data, ("train_runtime_s", "wall_time_s", "wall_seconds", "seconds"))
+        fraction = (data.get("plan") or {}).get("share")
+        share = 100.0 * fraction if fraction is not None else None
+        gpu_hours = data.get("gpu_hours")
+        seconds = data.get("train_runtime_s")
         cost_display = cost_value = None
         parts = []
         if gpu_hours:
@@ -240,14 +221,6 @@ class TrainingRecord:
         description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
                        "time relative to SLAM's") if parts else None
         return cls(share, cost_display, cost_value, description)
-
-
-def _first(data: dict, keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return value
-    return None
 
 
 # -- building --------------------------------------------------------------------------------
@@ -352,13 +325,13 @@ def _size_key(size: str) -> float:
 def _baseline_row(row: Baseline, languages: list[str]) -> Row:
     cells = [Cell(None, row.label + ("†" if (row.provenance.note or "").startswith("quoted from") else ""))]
     if row.cost is not None:
-        cells.append(Cell(row.cost, f"{row.cost:.1f}x", "training time relative to SLAM"))
+        cells.append(Cell(row.cost, presentation.number(row.cost, suffix="x"), "training time relative to SLAM"))
     else:
         reason = f"{NO_BASELINE_NUMBER} ({row.provenance.table} prints {row.cost_note})" if row.cost_note else \
             f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"
         cells.append(empty(reason))
     if row.trained_share is not None:
-        cells.append(Cell(row.trained_share, f"{row.trained_share:.1f}%"))
+        cells.append(Cell(row.trained_share, presentation.number(row.trained_share, suffix="%")))
     else:
         extra = f" (extra parameters: {row.extra_params})" if row.extra_params else ""
         cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no trained share{extra}"))
@@ -393,7 +366,7 @@ def _run_rows(task: str, models: list[RunModel], languages: list[str], paper_lan
             else:
                 cells.append(Cell(training.cost_value, training.cost_display, training.cost_description)
                              if training.cost_display else empty("train.json records no training time"))
-                cells.append(Cell(training.trained_share, f"{training.trained_share:.1f}%",
+                cells.append(Cell(training.trained_share, presentation.number(training.trained_share, suffix="%"),
                                   "measured by this run") if training.trained_share is not None
                              else empty("train.json records no trained share"))
         else:
@@ -423,7 +396,7 @@ def _interval_text(entry: dict | None) -> str | None:
     parts = []
     if entry.get("ci95"):
         lo, hi = entry["ci95"]
-        parts.append(f"95% CI [{lo:.1f}, {hi:.1f}]")
+        parts.append(f"95% CI {presentation.interval((lo, hi))}")
     if entry.get("n") is not None:
         parts.append(f"{entry.get('correct', '?')}/{entry['n']} correct")
     return ", ".join(parts) or None
@@ -445,7 +418,7 @@ def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
         footnote = (f"{NOT_COMPARABLE} with the published averages: the run's average covers "
                     f"{len(covered)} language(s) ({', '.join(covered)})"
                     + (f"; missing {', '.join(missing)}" if missing else ""))
-    return Cell(float(value), fmt(float(value)), description, footnote)
+    return Cell(float(value), presentation.number(float(value)), description, footnote)
 
 
 def _other_modes(model: RunModel) -> list[str]:
@@ -485,7 +458,7 @@ def _paired_text(test: dict | None) -> str:
         return ""
     p = test["p_value"]
     return (f"; exact McNemar on {test.get('n')} paired questions: {test.get('only_b')} right only after "
-            f"training, {test.get('only_a')} only before, p={'<0.001' if p < 0.001 else f'{p:.3f}'}")
+            f"training, {test.get('only_a')} only before, p={presentation.p_value(p)}")
 
 
 def _delta_rows(models: list[RunModel], languages: list[str], published: list[Baseline],
@@ -614,7 +587,7 @@ def details_table(task: str, scores: dict) -> Table:
                           Cell(float(correct), str(correct)) if correct is not None else empty("not recorded")]
             cells.append(number(float(entry["accuracy"]), None))
             ci = entry.get("ci95")
-            cells.append(Cell(None, f"[{ci[0]:.1f}, {ci[1]:.1f}]") if ci else empty("no interval recorded"))
+            cells.append(Cell(None, presentation.interval(ci)) if ci else empty("no interval recorded"))
         rows.append(Row(lang, cells, "detail"))
     header = scores.get("extraction")
     notes = [f"Scores of record use the {header!r} answer extraction." if header else

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from harness.schema import Section
+from harness.selection.policies import LayerPolicy, SlamMsdPolicy
 
 
 class ProbeConfig(Section):
@@ -36,53 +37,6 @@ class ProbeConfig(Section):
     always: bool = False
     """Run the probe (statistics and plots in selection.json) also for policies that do not need
     it (`fixed`, `first_k`, `random`, `all`); `slam_msd` always runs it."""
-
-
-class SlamMsdPolicy(Section):
-    """SLAM (paper eq. 3-7): language-specific layers with MSD above their mean theta."""
-
-    policy: Literal["slam_msd"] = "slam_msd"
-    peak_search: Literal["all_layers", "after_initial_decline"] = "all_layers"
-    """Where the average overlap's peak (the end of the language-specific layers) is searched:
-    `all_layers` (the paper), or `after_initial_decline`: from the first layer where the overlap
-    stops falling, for models whose first layer fires almost every neuron in every language
-    (overlap ~1 at layer 0, e.g. SmolLM2-135M), where the paper's rule finds no
-    language-specific layer."""
-
-
-class FixedPolicy(Section):
-    """An explicit list of 0-based layer indices."""
-
-    policy: Literal["fixed"] = "fixed"
-    layers: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
-    """0-based indices, each below the model's depth."""
-
-
-class FirstKPolicy(Section):
-    """The first k layers (the paper's end-layer sweep, Figure 4)."""
-
-    policy: Literal["first_k"] = "first_k"
-    k: int = Field(gt=0)
-
-
-class RandomPolicy(Section):
-    """k distinct layers drawn at random from the model's depth (seeded)."""
-
-    policy: Literal["random"] = "random"
-    k: int = Field(gt=0)
-    seed: int = 0
-
-
-class AllPolicy(Section):
-    """Every layer."""
-
-    policy: Literal["all"] = "all"
-
-
-LayerPolicy = Annotated[
-    Union[SlamMsdPolicy, FixedPolicy, FirstKPolicy, RandomPolicy, AllPolicy],
-    Field(discriminator="policy"),
-]
 
 
 class SelectionConfig(Section):

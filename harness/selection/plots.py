@@ -1,4 +1,4 @@
-"""Plots of the selection analysis, in the style of the paper's Figures 2, 3, 6 and 11-14.
+"""Plots of the selection analysis, in the style of the paper's Figures 2, 3 and 11-14.
 
 All functions write a PNG (matplotlib, Agg backend: no display needed) and return its path.
 """
@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from harness.selection.statistics import PIVOT, LayerAnalysis, analyze  # noqa: E402
+from harness.selection.statistics import PIVOT, LayerAnalysis  # noqa: E402
 
 
 def _layers(analysis: LayerAnalysis) -> list[int]:
@@ -109,36 +109,4 @@ def plot_selection(analysis: LayerAnalysis, path, title: str | None = None) -> P
     draw_msd(axes[2], analysis)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
-
-
-def plot_overlap_before_after(before_counts, after_counts, path, firing_share: float = 0.05,
-                              title: str | None = None) -> Path:
-    """Fig. 6: overlap with English per layer before and after training, from two probes.
-
-    Args:
-        before_counts, after_counts: :class:`~harness.selection.probe.ProbeCounts` of the base and
-            the trained model on the same questions (``probe_model``).
-        path: the PNG to write.
-        firing_share: the activation threshold (use the recipe's ``selection.probe.firing_share``).
-    """
-    before = analyze(before_counts.fired_tokens, before_counts.tokens, firing_share)
-    after = analyze(after_counts.fired_tokens, after_counts.tokens, firing_share)
-    others = list(before.overlaps)
-    columns = min(len(others) + 1, 4)
-    rows = -(-(len(others) + 1) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False, sharey=True)
-    panels = [("AVG", before.average_overlap, after.average_overlap)] + [
-        (lang, before.overlaps[lang], after.overlaps[lang]) for lang in others
-    ]
-    for ax, (name, old, new) in zip(axes.flat, panels):
-        ax.plot(_layers(before), [float(v) for v in old], color="tab:blue", linewidth=2.5, alpha=0.7, label="before")
-        ax.plot(_layers(after), [float(v) for v in new], color="tab:red", label="after")
-        ax.set_title(f"{name} vs en")
-        ax.set_xlabel("layer")
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    axes[0][0].set_ylabel("overlap with English")
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(title or f"Overlap with English before and after training (firing share > {firing_share:g})")
     return _save(fig, path)

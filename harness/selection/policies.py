@@ -1,111 +1,160 @@
-"""Layer-selection policies, found by name (the `selection.layers.policy` of a recipe).
+"""Layer-selection policies: the `selection.layers` section of a recipe, one class per policy.
 
-Each policy turns its recipe settings, the model's real depth and (for ``slam_msd``) the probe
-analysis into a sorted list of distinct 0-based layer indices, or raises a HarnessError that
-names the recipe key to fix. Only ``slam_msd`` needs the probe.
+Each policy is both its recipe settings (tagged by `policy:`) and its rule: ``choose`` turns the
+settings, the model's real depth and (for ``slam_msd``) the probe analysis into a sorted list
+of distinct 0-based layer indices, or raises a HarnessError that names the recipe key to fix.
+Only ``slam_msd`` needs the probe. :data:`POLICIES` names them, and the recipe schema's union
+(:data:`LayerPolicy`) is made of the same classes.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+
+from pydantic import Field
 
 from harness.errors import HarnessError
 from harness.registry import Registry
-from harness.selection.config import AllPolicy, FirstKPolicy, FixedPolicy, RandomPolicy, SlamMsdPolicy
-from harness.selection.statistics import LayerAnalysis
+from harness.schema import Section
+
+if TYPE_CHECKING:  # the analysis holds torch tensors; reading a recipe must not import torch
+    from harness.selection.statistics import LayerAnalysis
 
 WHERE = "selection.layers"
 
 
-@dataclass(frozen=True)
-class Policy:
-    """A selection rule: ``choose(settings, num_layers, analysis)`` -> layer indices."""
+class Policy(Section):
+    """A layer-selection rule and its settings."""
 
-    name: str
-    needs_probe: bool
-    choose: Callable[..., list[int]]
-    describe: Callable[..., str]
+    needs_probe: ClassVar[bool] = False
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def _check_k(self, num_layers: int) -> None:
+        if self.k > num_layers:
+            raise HarnessError(
+                f"{WHERE}.k: {self.k} layers requested but the model has {num_layers}; "
+                f"use a k from 1 to {num_layers}"
+            )
 
 
-POLICIES: Registry[Policy] = Registry("selection policy")
+class SlamMsdPolicy(Policy):
+    """SLAM (paper eq. 3-7): language-specific layers with MSD above their mean theta."""
+
+    policy: Literal["slam_msd"] = "slam_msd"
+    peak_search: Literal["all_layers", "after_initial_decline"] = "all_layers"
+    """Where the average overlap's peak (the end of the language-specific layers) is searched:
+    `all_layers` (the paper), or `after_initial_decline`: from the first layer where the overlap
+    stops falling, for models whose first layer fires almost every neuron in every language
+    (overlap ~1 at layer 0, e.g. SmolLM2-135M), where the paper's rule finds no
+    language-specific layer."""
+
+    needs_probe: ClassVar[bool] = True
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        if analysis.num_layers != num_layers:
+            raise HarnessError(f"the probe saw {analysis.num_layers} layers but the model has {num_layers}")
+        if not analysis.language_specific:
+            raise HarnessError(
+                f"{WHERE}.policy slam_msd: the average overlap with English peaks at layer 0, so the model "
+                "has no language-specific layer and SLAM selects nothing (see selection.json and "
+                "selection.png in the stage folder); if the overlap falls from a saturated first layer, set "
+                "selection.layers.peak_search: after_initial_decline; else try another "
+                "selection.probe.firing_share (the sensitivity table lists what each gives), more probe "
+                "questions, or policy first_k/fixed"
+            )
+        if not analysis.selected:
+            raise HarnessError(
+                f"{WHERE}.policy slam_msd: no language-specific layer (0..{analysis.boundary - 1}) has MSD "
+                f"above theta ({'; '.join(analysis.notes)}), so SLAM selects nothing; try another "
+                "selection.probe.firing_share, more probe questions, or policy first_k/fixed"
+            )
+        return list(analysis.selected)
+
+    def describe(self) -> str:
+        return ("SLAM (eq. 3-7): language-specific layers (before the average-overlap peak) "
+                "whose MSD exceeds theta, their mean MSD")
 
 
-def policy_for(settings) -> Policy:
-    return POLICIES.get(settings.policy)
+class FixedPolicy(Policy):
+    """An explicit list of 0-based layer indices."""
+
+    policy: Literal["fixed"] = "fixed"
+    layers: list[Annotated[int, Field(ge=0)]] = Field(min_length=1)
+    """0-based indices, each below the model's depth."""
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        bad = [i for i in self.layers if not 0 <= i < num_layers]
+        if bad:
+            raise HarnessError(
+                f"{WHERE}.layers: layer(s) {bad} do not exist: the model has {num_layers} layers, "
+                f"numbered 0 to {num_layers - 1}"
+            )
+        if len(set(self.layers)) != len(self.layers):
+            raise HarnessError(f"{WHERE}.layers: {self.layers} lists a layer twice; list each once")
+        return sorted(self.layers)
+
+    def describe(self) -> str:
+        return f"the fixed list {self.layers}"
 
 
-def select_layers(settings, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+class FirstKPolicy(Policy):
+    """The first k layers (the paper's end-layer sweep, Figure 4)."""
+
+    policy: Literal["first_k"] = "first_k"
+    k: int = Field(gt=0)
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        self._check_k(num_layers)
+        return list(range(self.k))
+
+    def describe(self) -> str:
+        return f"the first {self.k} layers"
+
+
+class RandomPolicy(Policy):
+    """k distinct layers drawn at random from the model's depth (seeded)."""
+
+    policy: Literal["random"] = "random"
+    k: int = Field(gt=0)
+    seed: int = 0
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        self._check_k(num_layers)
+        return sorted(random.Random(self.seed).sample(range(num_layers), self.k))
+
+    def describe(self) -> str:
+        return f"{self.k} distinct layers drawn with random.Random({self.seed}).sample"
+
+
+class AllPolicy(Policy):
+    """Every layer."""
+
+    policy: Literal["all"] = "all"
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        return list(range(num_layers))
+
+    def describe(self) -> str:
+        return "every layer"
+
+
+_ALL = (SlamMsdPolicy, FixedPolicy, FirstKPolicy, RandomPolicy, AllPolicy)
+POLICIES: Registry[type[Policy]] = Registry("selection policy")
+for _policy in _ALL:
+    POLICIES.register(_policy.model_fields["policy"].default, _policy)
+
+LayerPolicy = Annotated[Union[_ALL], Field(discriminator="policy")]
+"""`selection.layers`: one of the policies, chosen by its `policy:` tag."""
+
+
+def select_layers(settings: Policy, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
     """The layers a policy picks for a model of ``num_layers`` layers."""
-    policy = policy_for(settings)
-    if policy.needs_probe and analysis is None:
+    if settings.needs_probe and analysis is None:
         raise HarnessError(f"{WHERE}.policy {settings.policy!r} needs the activation probe's analysis")
-    return policy.choose(settings, num_layers, analysis)
-
-
-def _check_k(settings, num_layers: int) -> None:
-    if settings.k > num_layers:
-        raise HarnessError(
-            f"{WHERE}.k: {settings.k} layers requested but the model has {num_layers}; "
-            f"use a k from 1 to {num_layers}"
-        )
-
-
-def _slam_msd(settings: SlamMsdPolicy, num_layers: int, analysis: LayerAnalysis) -> list[int]:
-    if analysis.num_layers != num_layers:
-        raise HarnessError(f"the probe saw {analysis.num_layers} layers but the model has {num_layers}")
-    if not analysis.language_specific:
-        raise HarnessError(
-            f"{WHERE}.policy slam_msd: the average overlap with English peaks at layer 0, so the model "
-            "has no language-specific layer and SLAM selects nothing (see selection.json and "
-            "selection.png in the stage folder); if the overlap falls from a saturated first layer, set "
-            "selection.layers.peak_search: after_initial_decline; else try another "
-            "selection.probe.firing_share (the sensitivity table lists what each gives), more probe "
-            "questions, or policy first_k/fixed"
-        )
-    if not analysis.selected:
-        raise HarnessError(
-            f"{WHERE}.policy slam_msd: no language-specific layer (0..{analysis.boundary - 1}) has MSD "
-            f"above theta ({'; '.join(analysis.notes)}), so SLAM selects nothing; try another "
-            "selection.probe.firing_share, more probe questions, or policy first_k/fixed"
-        )
-    return list(analysis.selected)
-
-
-def _fixed(settings: FixedPolicy, num_layers: int, analysis=None) -> list[int]:
-    bad = [i for i in settings.layers if not 0 <= i < num_layers]
-    if bad:
-        raise HarnessError(
-            f"{WHERE}.layers: layer(s) {bad} do not exist: the model has {num_layers} layers, "
-            f"numbered 0 to {num_layers - 1}"
-        )
-    if len(set(settings.layers)) != len(settings.layers):
-        raise HarnessError(f"{WHERE}.layers: {settings.layers} lists a layer twice; list each once")
-    return sorted(settings.layers)
-
-
-def _first_k(settings: FirstKPolicy, num_layers: int, analysis=None) -> list[int]:
-    _check_k(settings, num_layers)
-    return list(range(settings.k))
-
-
-def _random(settings: RandomPolicy, num_layers: int, analysis=None) -> list[int]:
-    _check_k(settings, num_layers)
-    return sorted(random.Random(settings.seed).sample(range(num_layers), settings.k))
-
-
-def _all(settings: AllPolicy, num_layers: int, analysis=None) -> list[int]:
-    return list(range(num_layers))
-
-
-for _policy in (
-    Policy("slam_msd", True, _slam_msd,
-           lambda s: "SLAM (eq. 3-7): language-specific layers (before the average-overlap peak) "
-                     "whose MSD exceeds theta, their mean MSD"),
-    Policy("fixed", False, _fixed, lambda s: f"the fixed list {s.layers}"),
-    Policy("first_k", False, _first_k, lambda s: f"the first {s.k} layers"),
-    Policy("random", False, _random, lambda s: f"{s.k} distinct layers drawn with random.Random({s.seed}).sample"),
-    Policy("all", False, _all, lambda s: "every layer"),
-):
-    POLICIES.register(_policy.name, _policy)
+    return settings.choose(num_layers, analysis)

@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.runs import read_json, write_json
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
-from harness.selection.policies import policy_for, select_layers
+from harness.selection.policies import select_layers
 
 SELECTION_FILE = "selection.json"
 COUNTS_FILE = "counts.pt"
@@ -37,11 +37,6 @@ PLOTS = {
 
 
 # -- probe questions ---------------------------------------------------------------------------
-
-def load_probe_questions(probe: ProbeConfig, languages: Sequence[str], training_data=None) -> dict[str, list[str]]:
-    """The probe questions per language (see :func:`probe_question_set`)."""
-    return probe_question_set(probe, languages, training_data)[0]
-
 
 def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_data=None):
     """(questions per language, facts about them): the same n question indices in every language.
@@ -72,7 +67,7 @@ def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_da
 
 
 def _questions(probe: ProbeConfig, lang: str) -> list[str]:
-    from harness.datasets import load_benchmark
+    from harness.benchmarks import load_benchmark
 
     try:
         examples = load_benchmark(probe.dataset, lang, path=probe.path, limit=probe.n)
@@ -88,8 +83,7 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
     English sentences that every language translates (in the order of the first language's
     pairs), English itself, and each language's translation of them.
     """
-    from harness.training.config import TranslationDataConfig
-    from harness.training.data import load_pairs
+    from harness.translation import TranslationDataConfig, load_pairs
 
     if probe.path is not None:
         data = TranslationDataConfig(source=probe.path, sides="questions")
@@ -139,11 +133,12 @@ def _device() -> str:
 def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], probe: ProbeConfig):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from harness import presentation
     from harness.selection.probe import probe_model
 
     total = sum(len(q) for q in questions.values())
     with Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=True) as progress:
+                  TimeElapsedColumn(), transient=True, console=presentation.console(stderr=True)) as progress:
         task = progress.add_task("", total=total)
 
         def step(lang: str, done: int) -> None:
@@ -164,7 +159,7 @@ def run_select(recipe, run, out) -> None:
     config = load_config(recipe.model)
     adapter = adapter_for(config)
     num_layers, d_inter = adapter.num_layers(config), adapter.intermediate_size(config)
-    policy = policy_for(selection.layers)
+    policy = selection.layers
     if not policy.needs_probe:  # fail on a bad list or k before loading any weights
         select_layers(selection.layers, num_layers)
 
@@ -173,7 +168,7 @@ def run_select(recipe, run, out) -> None:
                   "model_type": config.model_type, "architecture": adapter.family,
                   "num_layers": num_layers, "d_inter": d_inter},
         "languages": languages,
-        "policy": {**selection.layers.model_dump(mode="json"), "description": policy.describe(selection.layers)},
+        "policy": {**selection.layers.model_dump(mode="json"), "description": policy.describe()},
         "probe": None,
         "definitions": statistics.DEFINITIONS,
     }
@@ -275,13 +270,3 @@ def selected_layers(selection_dir) -> list[int]:
     if not layers:
         raise HarnessError(f"{selection_dir}: the selection chose no layer; see its 'error' and rerun `harness select`")
     return list(layers)
-
-
-def load_counts(selection_dir):
-    """The raw probe counts saved by the stage."""
-    from harness.selection.probe import ProbeCounts
-
-    path = Path(selection_dir) / COUNTS_FILE
-    if not path.exists():
-        raise HarnessError(f"{path}: no probe counts (the policy did not need the probe; set selection.probe.always)")
-    return ProbeCounts.load(path)

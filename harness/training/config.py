@@ -4,51 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from harness.schema import Section
-
-
-class TranslationDataConfig(Section):
-    source: str = "Mathoctopus/GSM8KInstruct_Parallel"
-    """Where the X->English pairs come from: `demo` (the pairs shipped in harness/demo/translation),
-    a hub dataset id (MathOctopus's parallel MGSM8KInstruct rows, or rows with `lang`, `source`,
-    `target`), a local folder of `<xx>-en/train.<xx>` + `train.en` line-parallel files (question
-    translations, QAlign's layout), or a local JSON/JSONL file with `lang`, `source`, `target`
-    (and optionally `side`: question|answer) fields."""
-    revision: str | None = None
-    """Hub revision (branch, tag or commit) of a hub dataset."""
-    split: str = "train"
-    """Split of a hub dataset."""
-    languages: list[str] | None = None
-    """Source languages to train on (default: the recipe's languages except `en`)."""
-    missing_languages: Literal["error", "skip"] = "error"
-    """A training language with no pairs in the source: `error` (exit 2) or `skip` it (recorded in
-    train.json), e.g. bn and th, which the local QAlign question files lack."""
-    sides: Literal["questions", "answers", "both"] = "questions"
-    """Which translations to train on: questions, answers (chain-of-thought solutions) or both.
-    Line-parallel folders hold question translations only."""
-    mixing: Literal["natural", "balanced"] = "natural"
-    """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
-    max_pairs_per_language: int | None = Field(None, gt=0)
-    """Keep at most this many pairs per language (a seeded sample, after filtering)."""
-    filter: bool = True
-    """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
-    max_length_ratio: float = Field(3.0, gt=1.0)
-    """Drop pairs whose source/target character-length ratio differs from the language's median
-    ratio by more than this factor either way (the median adjusts for the script)."""
-
-    @field_validator("languages")
-    @classmethod
-    def _known_languages(cls, languages: list[str] | None) -> list[str] | None:
-        from harness.languages import LANGUAGE_NAMES
-        from harness.registry import suggest
-
-        for code in languages or []:
-            if code not in LANGUAGE_NAMES:
-                raise ValueError(f"unknown language {code!r}{suggest(code, LANGUAGE_NAMES)}; "
-                                 f"known: {', '.join(sorted(LANGUAGE_NAMES))}")
-        return languages
+from harness.translation import TranslationDataConfig
 
 
 class TrainingConfig(Section):

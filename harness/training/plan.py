@@ -5,18 +5,22 @@ A plan is built from the model's config alone: the model is instantiated on the 
 memory does it need" before anything is downloaded. `apply_plan` then freezes a real model to
 exactly that plan and checks every parameter.
 
-Memory model (per GPU, bytes). Model states: the weights in bf16 (2 x all parameters), bf16
-gradients for the trainable ones (2 x trainable), AdamW's fp32 state for them: a fp32 master copy
-plus two moments (12 x trainable), and DeepSpeed's fp32 gradient accumulation partition (4 x
-trainable). ZeRO-2 shards all but the weights over the data-parallel world size N:
-2 x all + (2 + 12 + 4) x trainable / N (Rajbhandari et al., ZeRO, section 3), plus DeepSpeed's
-reduce and all-gather buckets. Without DeepSpeed the Trainer keeps fp32 weights and autocasts:
-4 x all + (4 + 8) x trainable. Activations: see :func:`activation_memory`.
+Memory model (per process, bytes; activations and temporary buffers are not counted). With
+DeepSpeed in bf16: the weights in bf16 (2 x all parameters), bf16 gradients for the trainable
+ones (2 x trainable), and AdamW's fp32 state for the trainable ones: a fp32 master copy plus two
+moments (12 x trainable); ZeRO-2 shards the gradients and the optimizer state over the
+data-parallel world size N: 2 x all + (2 + 12) x trainable / N (Rajbhandari et al., ZeRO,
+section 3). In fp32 (DeepSpeed's, or the plain Trainer's, which keeps fp32 weights even when it
+autocasts to bf16): 4 x all + (4 + 8) x trainable, sharded only under DeepSpeed. The train
+stage adds to DeepSpeed's set-up an fp32 gradient accumulation partition (4 x trainable / N) and
+its reduce/all-gather buckets; without DeepSpeed in bf16 it holds the frozen weights in bf16 and
+the trained ones in fp32: 2 x frozen + (4 + 4 + 8) x trainable. Activations: see
+:func:`activation_memory`; `harness plan` adds them and says whether the recipe's GPUs
+(``training.gpu_memory_gib``) hold the sum.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +28,19 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.models.adapters import SUBLAYERS, adapter_for
 
-BYTES_WEIGHT = 2  # bf16
-BYTES_GRAD = 2  # bf16
-BYTES_OPTIMIZER = 12  # fp32 master + exp_avg + exp_avg_sq
-BYTES_GRAD_ACCUMULATION = 4  # DeepSpeed data_types.grad_accum_dtype: fp32 (ZeRO-2 partition)
-DEEPSPEED_BUCKETS = 2 * 200_000_000 * 2  # reduce + all-gather bucket (elements, bf16), trainer.deepspeed_config
+BF16_BYTES = (2, 2, 12)
+"""Bytes per parameter in bf16: weight, gradient, AdamW state (fp32 master + exp_avg + exp_avg_sq)."""
+FP32_BYTES = (4, 4, 8)
+"""Bytes per parameter in fp32: weight, gradient, AdamW state (exp_avg + exp_avg_sq)."""
+BYTES_GRAD_ACCUMULATION = 4
+"""DeepSpeed's ``data_types.grad_accum_dtype: fp32``: a fp32 gradient partition (ZeRO-2)."""
+DEEPSPEED_BUCKETS = 2 * 200_000_000 * 2
+"""Reduce + all-gather bucket of :func:`harness.training.trainer.deepspeed_config` (bf16 elements)."""
 ACTIVATION_SCALE = 1.01
 """Measured over counted: the tensors :func:`activation_memory` counts, times this, match the
 peaks measured on an H100 (2026-11-25, torch 2.11, transformers 5.17, sdpa attention, bf16, a
-Llama-2-13B shape at 8 x 1024 tokens per micro-batch): ~54 GiB of activations without
-gradient checkpointing and 6.2 GiB with it. SCALE and LOGIT_BYTES solve those two equations (the counted
+Llama-2-13B shape at 8 x 1024 tokens per micro-batch): ~54 GiB of activations without gradient
+checkpointing and 6.2 GiB with it. SCALE and LOGIT_BYTES solve those two equations (the counted
 tensors alone explain 99% of the first)."""
 LOGIT_BYTES = 6.1
 """Bytes per vocabulary entry per token at the loss (bf16 logits, their fp32 copy for the
@@ -75,51 +82,40 @@ class TrainablePlan:
         """Trainable share of all parameters of the model being trained."""
         return self.trainable / self.total
 
-    def memory(self, world_size: int = 1, tokens: int = 0, checkpointing: bool = False,
-               deepspeed: bool = True) -> dict[str, Any]:
+    def memory(self, world_size: int = 1, bytes_per_parameter: tuple[int, int, int] = BF16_BYTES) -> dict[str, Any]:
         """Per-GPU memory estimate in bytes, without and with ZeRO-2 over ``world_size``.
 
-        ``tokens``: tokens per micro-batch on one GPU (per-device batch x max length, the worst
-        case when a batch is padded to the longest example); 0 leaves activations out.
-        ``peak`` is the estimate for how the recipe trains: ZeRO-2 with its buckets
-        (``deepspeed``) or the plain Trainer's fp32 weights, plus the activations.
+        ``bytes_per_parameter``: (weight, gradient, optimizer state), :data:`BF16_BYTES` or
+        :data:`FP32_BYTES`.
         """
-        weights = BYTES_WEIGHT * self.total
-        grads = BYTES_GRAD * self.trainable
-        optimizer = BYTES_OPTIMIZER * self.trainable
-        accumulation = BYTES_GRAD_ACCUMULATION * self.trainable
+        weight, gradient, state = bytes_per_parameter
+        weights = weight * self.total
+        grads = gradient * self.trainable
+        optimizer = state * self.trainable
         n = max(1, world_size)
-        zero2_total = weights + (grads + optimizer + accumulation) / n
-        activations = activation_memory(self, tokens, checkpointing) if tokens else None
-        states = zero2_total + DEEPSPEED_BUCKETS if deepspeed else 4 * self.total + 12 * self.trainable
         return {
             "world_size": n,
-            "weights_bf16": weights,
-            "gradients_bf16": grads,
-            "optimizer_fp32": optimizer,
+            "bytes_per_parameter": {"weight": weight, "gradient": gradient, "optimizer": state},
+            "weights": weights,
+            "gradients": grads,
+            "optimizer": optimizer,
             "total": weights + grads + optimizer,
             "zero2": {
-                "weights_bf16": weights,
-                "gradients_bf16": grads / n,
-                "optimizer_fp32": optimizer / n,
-                "grad_accumulation_fp32": accumulation / n,
-                "total": zero2_total,
+                "weights": weights,
+                "gradients": grads / n,
+                "optimizer": optimizer / n,
+                "total": weights + (grads + optimizer) / n,
             },
-            "activations": activations,
-            "peak": states + (activations["total"] if activations else 0),
-            "peak_states": "deepspeed zero-2 + buckets" if deepspeed else "plain Trainer (fp32 weights, autocast)",
-            "note": "per GPU; " + ("activations counted" if activations else "activations not counted")
-                    + "; fragmentation and the CUDA context (~0.5-1 GiB) not counted",
+            "note": "per GPU; activations, buffers and fragmentation not counted",
         }
 
-    def to_json(self, world_size: int = 1) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["share"] = self.share
-        data["memory"] = self.memory(world_size)
         return data
 
 
-def activation_memory(plan: "TrainablePlan", tokens: int, checkpointing: bool = False) -> dict[str, Any]:
+def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = False) -> dict[str, Any]:
     """Bytes of activations one micro-batch of ``tokens`` tokens keeps for the backward pass.
 
     Counted per token and decoder layer for a Llama-style layer with sdpa attention, bf16
@@ -133,7 +129,8 @@ def activation_memory(plan: "TrainablePlan", tokens: int, checkpointing: bool = 
     """
     h, i, kv, vocab = (plan.dims.get(key, 0) for key in ("hidden", "intermediate", "kv", "vocab"))
     if not h:
-        return {"tokens": tokens, "checkpointing": checkpointing, "total": 0, "note": "model shape unknown"}
+        return {"tokens": tokens, "checkpointing": checkpointing, "layers": 0, "logits": 0, "total": 0,
+                "note": "model shape unknown"}
     frozen = 2 * 4 * h + 2 * (2 * h + 2 * kv) + 3 * 2 * i
     inputs = {"q": ("qkv", 2 * h), "k": ("qkv", 2 * h), "v": ("qkv", 2 * h), "o": ("o", 2 * h),
               "gate": ("gate_up", 2 * h), "up": ("gate_up", 2 * h), "down": ("down", 2 * i)}
@@ -288,14 +285,14 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
     illustration.
     """
     from harness.models import load_config
-    from harness.selection.policies import policy_for, select_layers
+    from harness.selection.policies import select_layers
 
     config = load_config(recipe.model)
     num_layers = adapter_for(config).num_layers(config)
     if recipe.selection is None:
         return None, "no selection section (full fine-tuning)"
     settings = recipe.selection.layers
-    if not policy_for(settings).needs_probe:
+    if not settings.needs_probe:
         return select_layers(settings, num_layers), f"policy {settings.policy} (from the config)"
     folder = Path(run_dir) if run_dir else Path("runs") / recipe.name
     selection = folder / "selection" / "selection.json"
@@ -356,90 +353,87 @@ def recipe_plan(recipe, run_dir: str | Path | None = None, config=None) -> tuple
     return build_plan(config, layers, sublayers, mode, rank), origin
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:,.2f} GiB"
+def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
+    """Memory per process of the recipe's own set-up (bytes), with the activations.
+
+    ``estimate``: weights, gradients, optimizer state and total as the recipe trains: DeepSpeed
+    ZeRO-2 over the world size (plus its fp32 accumulation and buckets), or the plain Trainer
+    (bf16: frozen weights bf16, trained ones fp32; fp32: everything fp32; nothing sharded).
+    ``activations``, ``peak`` (estimate + activations), ``gpu_memory_gib`` and ``fits``: the
+    recipe's micro-batch and whether its GPUs hold the peak (``advice`` when they do not).
+    ``with_deepspeed``: for a Trainer recipe that would train in bf16 on a GPU, what
+    ``training.deepspeed: true`` would need instead (None otherwise).
+    """
+    world = world_size(training)
+    precision = training.precision if training is not None else "auto"
+    if training is not None and training.deepspeed:
+        bf16 = precision != "fp32"
+        memory = plan.memory(world, BF16_BYTES if bf16 else FP32_BYTES)
+        setup = (f"DeepSpeed ZeRO-2 over {world} GPU(s): "
+                 + ("bf16 weights and gradients, fp32 AdamW state and master weights" if bf16
+                    else "fp32 weights, gradients and AdamW state")
+                 + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""))
+        estimate = dict(memory["zero2"])
+        estimate["accumulation"] = BYTES_GRAD_ACCUMULATION * plan.trainable / world  # fp32 (deepspeed_config)
+        estimate["buffers"] = DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS
+        estimate["total"] += estimate["accumulation"] + estimate["buffers"]
+        return _with_activations({"setup": setup + "; fp32 gradient accumulation", "world_size": world,
+                                  "sharded": True, "bytes_per_parameter": memory["bytes_per_parameter"],
+                                  "estimate": estimate, "with_deepspeed": None, "note": memory["note"]},
+                                 plan, training)
+    if training is not None and precision != "fp32":  # the trainer on a GPU: frozen weights bf16, trained fp32
+        weight, gradient, state = FP32_BYTES
+        weights = 2 * (plan.total - plan.trainable) + weight * plan.trainable
+        estimate = {"weights": weights, "gradients": gradient * plan.trainable, "optimizer": state * plan.trainable}
+        estimate["total"] = sum(estimate.values())
+        zero = plan.memory(world, BF16_BYTES)
+        return _with_activations({
+            "setup": "transformers Trainer without DeepSpeed, bf16: frozen weights bf16, trained weights, "
+                     "gradients and AdamW state fp32" + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""),
+            "world_size": world, "sharded": False,
+            "bytes_per_parameter": {"weight": "2 frozen, 4 trained", "gradient": gradient, "optimizer": state},
+            "estimate": estimate, "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]},
+            "note": "per process; buffers and fragmentation not counted"}, plan, training)
+    memory = plan.memory(world, FP32_BYTES)
+    setup = ("transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state"
+             + ("" if precision == "fp32" else ", bf16 autocast on a GPU"))
+    alternative = None
+    if precision != "fp32":
+        zero = plan.memory(world, BF16_BYTES)
+        alternative = {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]}
+    return _with_activations({"setup": setup, "world_size": world, "sharded": False,
+                              "bytes_per_parameter": memory["bytes_per_parameter"],
+                              "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
+                              "with_deepspeed": alternative, "note": memory["note"].replace("per GPU", "per process")},
+                             plan, training)
 
 
-def training_memory(plan: TrainablePlan, training, world: int) -> dict[str, Any]:
-    """The plan's memory at a recipe's training settings, and whether it fits the named GPUs."""
+def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> dict[str, Any]:
+    """Add the activations of the recipe's micro-batch, the peak, and whether it fits the GPUs."""
     if training is None:
-        return plan.memory(world)
+        memory.update({"activations": None, "peak": memory["estimate"]["total"], "gpu_memory_gib": None, "fits": None})
+        return memory
     tokens = training.per_device_batch_size * training.max_length
-    memory = plan.memory(world, tokens, training.gradient_checkpointing, training.deepspeed)
+    activations = activation_memory(plan, tokens, training.gradient_checkpointing)
+    peak = memory["estimate"]["total"] + activations["total"]
     limit = training.gpu_memory_gib
-    memory["gpu_memory_gib"] = limit
-    memory["fits"] = None if limit is None else memory["peak"] <= limit * 2**30
+    memory.update({"activations": activations, "peak": peak, "gpu_memory_gib": limit,
+                   "fits": None if limit is None else peak <= limit * 2**30,
+                   "note": memory["note"].replace("activations, buffers", "buffers").replace(
+                       "activations not counted", "activations counted")})
+    if memory["fits"] is False:
+        memory["advice"] = fit_advice(plan, training)
     return memory
 
 
-def fit_advice(plan: TrainablePlan, training, world: int) -> str:
+def fit_advice(plan: TrainablePlan, training) -> str:
     """What to change when the estimate exceeds ``training.gpu_memory_gib``."""
     tips = []
     if not training.gradient_checkpointing:
         with_ckpt = training.model_copy(update={"gradient_checkpointing": True})
-        tips.append(f"training.gradient_checkpointing=true ({_gib(training_memory(plan, with_ckpt, world)['peak'])})")
+        tips.append(f"training.gradient_checkpointing=true ({recipe_memory(plan, with_ckpt)['peak'] / 2**30:,.1f} GiB)")
     if training.per_device_batch_size > 1:
         half = training.model_copy(update={"per_device_batch_size": training.per_device_batch_size // 2})
         tips.append(f"training.per_device_batch_size={half.per_device_batch_size} "
-                    f"({_gib(training_memory(plan, half, world)['peak'])}; accumulation doubles)")
-    if not training.deepspeed:
-        tips.append("training.deepspeed=true (bf16 weights)")
+                    f"({recipe_memory(plan, half)['peak'] / 2**30:,.1f} GiB; accumulation doubles)")
     return "set " + " or ".join(tips) if tips else "use GPUs with more memory"
-
-
-def format_plan(plan: TrainablePlan, origin: str, source: str, world: int, training=None) -> str:
-    """The plan as text for the terminal."""
-    lines = [
-        f"model: {source} ({plan.model_type}, {plan.num_layers} layers, {plan.base_total:,} parameters)",
-        f"mode: {plan.mode}" + (f" (rank {plan.lora_rank})" if plan.lora_rank else ""),
-        f"layers: {plan.layers if plan.mode != 'full' else 'all'}  [{origin}]",
-        f"sub-layers: {plan.sublayers}",
-        f"trainable: {plan.trainable:,} of {plan.total:,} parameters = {plan.share:.1%}",
-    ]
-    if plan.mode == "full":
-        lines.append(f"parameter names: all {len(plan.names)} tensors")
-    else:
-        label = "parameter names" if plan.mode == "selective" else "adapted parameters"
-        lines.append(f"{label} ({len(plan.names)}):")
-        lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
-    memory = training_memory(plan, training, world)
-    zero2 = memory["zero2"]
-    lines += [
-        "memory per GPU (bf16 weights, bf16 grads, fp32 AdamW state and fp32 gradient accumulation for trainable):",
-        f"  {'without ZeRO:':<22} weights {_gib(memory['weights_bf16'])} + grads "
-        f"{_gib(memory['gradients_bf16'])} + optimizer {_gib(memory['optimizer_fp32'])} = {_gib(memory['total'])}",
-        f"  {f'ZeRO-2 over {world} GPU(s):':<22} weights {_gib(zero2['weights_bf16'])} + grads "
-        f"{_gib(zero2['gradients_bf16'])} + optimizer {_gib(zero2['optimizer_fp32'])} + accumulation "
-        f"{_gib(zero2['grad_accumulation_fp32'])} = {_gib(zero2['total'])}",
-    ]
-    activations = memory.get("activations")
-    if activations and activations.get("total"):
-        mode = "with" if activations["checkpointing"] else "without"
-        lines += [
-            f"  {'activations:':<22} {_gib(activations['total'])} ({training.per_device_batch_size} x "
-            f"{training.max_length} tokens per micro-batch, {mode} gradient checkpointing; layers "
-            f"{_gib(activations['layers'])} + loss {_gib(activations['logits'])})",
-            f"  {'peak estimate:':<22} {_gib(memory['peak'])} ({memory['peak_states']} + activations)",
-        ]
-        if memory["gpu_memory_gib"] is not None:
-            limit = memory["gpu_memory_gib"]
-            if memory["fits"]:
-                lines.append(f"  fits the recipe's GPUs: {_gib(memory['peak'])} of {limit:g} GiB")
-            else:
-                lines.append(f"  DOES NOT FIT the recipe's GPUs: {_gib(memory['peak'])} > {limit:g} GiB; "
-                             f"{fit_advice(plan, training, world)}")
-    return "\n".join(lines)
-
-
-def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
-    """`harness plan RECIPE`: print what would be trained and what memory it needs."""
-    plan, origin = recipe_plan(recipe, run_dir)
-    world = world_size(recipe.training)
-    if as_json:
-        data = plan.to_json(world)
-        data["memory"] = training_memory(plan, recipe.training, world)
-        data.update({"model_source": recipe.model.source, "layers_origin": origin})
-        print(json.dumps(data, indent=2))
-    else:
-        print(format_plan(plan, origin, recipe.model.source, world, recipe.training))
-    return 0

@@ -19,7 +19,6 @@ outputs into the stage folder:
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.runs import read_json, write_json
-from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_accumulation, train_in_process
+from harness.training.trainer import DEEPSPEED_FILE, TRAIN_FILE, deepspeed_config, gradient_accumulation, train_in_process
 
 RECIPE_FILE = "recipe.json"
 WORKER_ERROR = "worker_error.json"
@@ -47,8 +46,6 @@ def check_training(recipe) -> int:
     training = recipe.training
     if training is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `training:` section")
-    if training.mode != "full" and recipe.selection is None:
-        raise HarnessError("training.mode selective/lora needs a `selection:` section")
     world = world_size(training)  # reads (and checks) the hostfile
     gradient_accumulation(training, world)
     if training.launcher != "none":
@@ -77,9 +74,9 @@ def run_train(recipe, run, out) -> None:
         train_in_process(recipe, run, out)
     else:
         _launch(recipe, run, out, world)
-    from rich.console import Console
+    from harness import presentation
 
-    Console(stderr=True).print(describe(train_summary(out)), highlight=False)
+    presentation.trained(read_json(out / TRAIN_FILE))
 
 
 def _launch(recipe, run, out: Path, world: int) -> None:
@@ -127,18 +124,3 @@ def launch_command(recipe, run, out: Path, world: int) -> tuple[list[str], dict[
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(training.num_gpus)]
     command += ["--master_addr", "127.0.0.1", "--master_port", str(port)]
     return [*command, "-m", *worker], env
-
-
-def train_summary(train_dir) -> dict:
-    """train.json of a finished train stage."""
-    return read_json(Path(train_dir) / "train.json")
-
-
-def describe(report: dict) -> str:
-    """One line for the terminal."""
-    curve = report.get("loss_curve") or []
-    first = curve[0]["loss"] if curve else float("nan")
-    last = curve[-1]["loss"] if curve else float("nan")
-    return (f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
-            f"{report['steps']} steps; loss {first:.3f} -> {last:.3f}; "
-            f"{report['throughput_tokens_per_s']} tokens/s; saved {', '.join(report['outputs'])}")

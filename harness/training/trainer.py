@@ -239,7 +239,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
 
     from harness.models import load_model, load_tokenizer
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
-    from harness.training.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
+    from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
 
     started = time.time()

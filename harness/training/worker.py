@@ -2,9 +2,10 @@
 
     python -m harness.training.worker --run-dir RUN --out STAGE_DIR [--local_rank N]
 
-Reads the resolved recipe the stage wrote (``STAGE_DIR/recipe.json``) and trains; a user
-mistake found here is written to ``STAGE_DIR/worker_error.json`` (rank 0) so the stage can
-report it as one clear message, and the process exits with code 2.
+Reads the sections of the resolved recipe that training uses (``STAGE_DIR/recipe.json``, which
+the stage wrote after checking the whole recipe) and trains; a user mistake found here is
+written to ``STAGE_DIR/worker_error.json`` (rank 0) so the stage can report it as one clear
+message, and the process exits with code 2.
 """
 
 from __future__ import annotations
@@ -13,6 +14,22 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from pydantic import BaseModel
+
+from harness.models.config import ModelConfig
+from harness.selection.config import SelectionConfig
+from harness.training.config import TrainingConfig
+
+
+class TrainingJob(BaseModel):
+    """The part of a recipe that a training rank reads (other sections are ignored)."""
+
+    model: ModelConfig
+    languages: list[str]
+    seed: int
+    selection: SelectionConfig | None = None
+    training: TrainingConfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +45,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
 
     from harness.errors import HarnessError
-    from harness.recipe import Recipe
     from harness.runs import Run, read_json, write_json
     from harness.training.stage import RECIPE_FILE, WORKER_ERROR
     from harness.training.trainer import train_in_process
@@ -39,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
               "filesystem every node of the hostfile mounts", file=sys.stderr)
         return 2
     try:
-        recipe = Recipe.model_validate(read_json(out / RECIPE_FILE))
-        train_in_process(recipe, Run(Path(args.run_dir)), out)
+        job = TrainingJob.model_validate(read_json(out / RECIPE_FILE))
+        train_in_process(job, Run(Path(args.run_dir)), out)
     except HarnessError as error:
         if int(os.environ.get("RANK", 0)) == 0:
             write_json(out / WORKER_ERROR, {"error": str(error)})

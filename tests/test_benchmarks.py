@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.datasets import BENCHMARKS, get_benchmark, load_benchmark
+from harness.benchmarks import BENCHMARKS, get_benchmark, load_benchmark
 from harness.errors import HarnessError
 
 

@@ -5,6 +5,9 @@ A selective run changes a few % of the model (six layers' up_proj and down_proj 
 model they apply to in ``delta.json``). A LoRA run saves its adapters merged into the target
 weights the same way (and the peft adapter folder beside them). ``save: merged|both`` also
 exports a complete model folder (``merged/``) that any transformers user can load.
+
+It lives with model loading because two stages meet here: training writes these files and
+evaluation loads the trained model from them.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
     ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
     the delta, so this returns a plain transformers model in every mode.
     """
-    from harness.models import load_model
+    from harness.models.loading import load_model
 
     train_dir = Path(train_dir)
     if (train_dir / DELTA_FILE).exists():
@@ -112,7 +115,7 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
         return model.eval()
     merged = train_dir / MERGED_DIR
     if (merged / "config.json").exists():
-        from harness.models import ModelConfig
+        from harness.models.config import ModelConfig
 
         return load_model(ModelConfig(source=str(merged), dtype=recipe.model.dtype), dtype=dtype, device=device)
     raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")

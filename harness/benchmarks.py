@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from harness.errors import HarnessError
-from harness.evaluation.extraction import last_number
+from harness.numbers import last_number
 from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.registry import Registry, suggest
+from harness.textfiles import read_json_lines, text_lines
 
 CHOICE_LABELS = ("A", "B", "C", "D", "E")
 
@@ -129,19 +130,10 @@ def _numeric_answer(value: Any, where: str) -> str:
     return text
 
 
-def _lines(file: Path) -> list[tuple[int, str]]:
-    """(1-based line number, text) of every non-empty line; a clear error for non-UTF-8 bytes."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise HarnessError(f"{file}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
-
-
 def read_mgsm_tsv(file: Path, lang: str) -> list[Example]:
     """MGSM's TSV: no header, two tab-separated fields per line, question and numeric answer."""
     examples = []
-    for index, (number, line) in enumerate(_lines(file)):
+    for index, (number, line) in enumerate(text_lines(file)):
         fields = line.split("\t")
         if len(fields) != 2:
             raise HarnessError(
@@ -154,20 +146,6 @@ def read_mgsm_tsv(file: Path, lang: str) -> list[Example]:
         answer = _numeric_answer(answer, f"{file}: line {number}: field 2 (answer)")
         examples.append(Example(str(index), index, lang, question.strip(), answer))
     return examples
-
-
-def read_json_lines(file: Path) -> list[tuple[int, dict]]:
-    """(line number, object) for every non-empty line; a clear error naming a bad line."""
-    rows = []
-    for number, line in _lines(file):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise HarnessError(f"{file}: line {number}: not valid JSON ({error.msg}); expected one JSON object per line") from None
-        if not isinstance(row, dict):
-            raise HarnessError(f"{file}: line {number}: expected a JSON object, found {type(row).__name__}")
-        rows.append((number, row))
-    return rows
 
 
 def _text_field(row: dict, key: str, where: str, name: str | None = None) -> str:

@@ -5,8 +5,8 @@ languages; row i of the evaluation set is the same problem (names, objects, numb
 language, with its integer answer. The translation pairs use the same templates with other
 draws, plus short statements, and never repeat an evaluation question.
 
-    python -m harness.demo.generate            # rewrite harness/demo/{math,translation}
-    python -m harness.demo.generate --out DIR  # write elsewhere (the tests compare the two)
+    python scripts/generate_demo.py            # rewrite harness/demo/{math,translation}
+    python scripts/generate_demo.py --out DIR  # write elsewhere (the tests compare the two)
 
 Placeholders: `{a}` `{b}` `{c}` numbers; `{N}` `{N2}` names (`{Ng}` `{N2g}`: genitive, used in
 bn and ru; `{il}` `{ils}`: French pronouns); object fields `{o}` (plural or bare noun), `{one}`
@@ -22,6 +22,7 @@ import random
 import string
 from pathlib import Path
 
+from harness.demo import DEMO_ROOT
 from harness.languages import MATH_LANGUAGES
 
 SEED = 20250107
@@ -428,8 +429,8 @@ def write(out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m harness.demo.generate", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent, help="folder to write into")
+    parser = argparse.ArgumentParser(prog="python scripts/generate_demo.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=DEMO_ROOT, help="folder to write into")
     args = parser.parse_args(argv)
     for path in write(args.out):
         print(path)

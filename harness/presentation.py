@@ -1,0 +1,278 @@
+"""What the commands print: one console, one way to write a number, an interval and a p-value.
+
+The domain modules return data (a plan, scores, a comparison, baselines); the CLI hands it to
+the functions here, which print it. Nothing here computes a result.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable
+
+EMPTY = "–"
+"""What a missing value prints as."""
+PIPE_WIDTH = 200
+"""Columns of a table printed to a pipe or a file (a terminal uses its own width)."""
+
+
+def console(stderr: bool = False):
+    """A rich console on stdout (or stderr): as wide as the terminal, or PIPE_WIDTH columns."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# -- numbers -----------------------------------------------------------------------------------
+
+def number(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    """``12.34`` -> ``12.3``; None -> EMPTY."""
+    return EMPTY if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def signed(value: float | None) -> str:
+    """A difference in points: ``+1.2``, ``−1.2`` (a real minus sign), ``±0.0``; None -> EMPTY."""
+    if value is None:
+        return EMPTY
+    rounded = round(value, 1)
+    if rounded == 0:
+        return "±0.0"
+    return f"+{rounded:.1f}" if rounded > 0 else f"−{abs(rounded):.1f}"
+
+
+def interval(ci: Iterable[float] | None, signed: bool = False) -> str:
+    """``[40.1, 59.9]`` (``[-2.0, +1.5]`` for a difference); None -> EMPTY."""
+    if not ci:
+        return EMPTY
+    low, high = ci
+    return f"[{low:+.1f}, {high:+.1f}]" if signed else f"[{low:.1f}, {high:.1f}]"
+
+
+def p_value(p: float | None) -> str:
+    """``0.031``, ``<0.001``; None -> EMPTY."""
+    if p is None:
+        return EMPTY
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:,.2f} GiB"
+
+
+def _table(title: str | None, columns: Iterable[str], left: Iterable[str] = ()):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    left = set(left)
+    for name in columns:
+        table.add_column(name, justify="left" if name in left else "right", no_wrap=True)
+    return table
+
+
+# -- harness run --dry-run, validate, ls -------------------------------------------------------
+
+def dry_run(resolved: dict, run_dir, stages: list[tuple[str, str]]) -> None:
+    """The resolved recipe as YAML, then what each stage would do."""
+    import yaml
+
+    print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
+    print(f"# run directory: {run_dir}")
+    for name, state in stages:
+        print(f"# {name}: {state}")
+
+
+def validation(count: int, problems: list[str]) -> None:
+    """Every problem (stdout), then the count (stderr when there are problems)."""
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {count} file(s)", file=sys.stderr)
+    else:
+        print(f"{count} recipe file(s) valid")
+
+
+def recipes(rows: list[dict]) -> None:
+    """`harness ls recipes`: file, and what it reproduces (or its description, or its error)."""
+    table = _table(None, ("recipe", "reproduces / description"), left=("recipe", "reproduces / description"))
+    for row in rows:
+        text = row.get("reproduces") or row.get("description") or ""
+        table.add_row(row["file"], f"[red]error:[/] {row['error']}" if "error" in row else text)
+    console().print(table, highlight=False)
+
+
+def tasks(rows: list[dict]) -> None:
+    """`harness ls tasks`: one row per benchmark, with a header."""
+    columns = {"task": "task", "lm_eval_group": "lm-eval group", "languages": "languages",
+               "average_over": "avg over", "source": "source", "local_format": "local files",
+               "description": "description"}
+    table = _table(None, columns.values(), left=[v for k, v in columns.items() if k != "average_over"])
+    table.columns[-1].no_wrap = False
+    for row in rows:
+        table.add_row(*(str(row[key]) for key in columns))
+    console().print(table, highlight=False)
+
+
+def baselines(data) -> None:
+    """`harness ls baselines`: every published row, grouped by paper table, with the name that
+    `harness compare` takes (``baseline:<benchmark>/<size>/<system>``)."""
+    out = console()
+    groups: dict[tuple[str, str, str], list] = {}
+    for row in data.rows:
+        groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
+    for (table_name, benchmark, file), rows in groups.items():
+        languages = list(rows[0].languages)
+        has_non_en = any(r.non_english_average is not None for r in rows)
+        has_avg = any(r.average is not None for r in rows)
+        columns = ["compare as", "size", "system", "cost", "trained", *languages]
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg
+        table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
+        table.add_column("provenance", overflow="fold", min_width=30)
+        for r in rows:
+            mark = " !" if r.warnings else ""
+            cost = r.cost_note or EMPTY if r.cost is None else number(r.cost, suffix="x")
+            cells = [r.reference, r.size, r.label, cost, number(r.trained_share, suffix="%")]
+            cells += [number(r.scores.get(lang)) for lang in languages]
+            cells += [number(r.non_english_average) + mark] * has_non_en + [number(r.average) + mark] * has_avg
+            table.add_row(*cells, r.provenance.cite())
+        out.print(table)
+    if data.training_samples:
+        table = _table("Table 13: training samples of the baselines", ("system", "languages", "samples", "provenance"),
+                       left=("system", "provenance"))
+        for s in data.training_samples:
+            table.add_row(s.system, str(s.languages), f"{s.samples:,}",
+                          f"arXiv {s.provenance.arxiv} {s.provenance.table}, row {s.provenance.row}")
+        out.print(table)
+    if data.warnings:
+        out.print("[bold yellow]Warnings (published numbers kept as printed; marked ! above):[/]")
+        for warning in data.warnings:
+            out.print(f"  [yellow]warning:[/] {warning}", highlight=False)
+
+
+# -- harness plan ------------------------------------------------------------------------------
+
+def plan(plan, origin: str, source: str, memory: dict) -> None:
+    """`harness plan`: layers, parameter names, share, and the memory of the recipe's set-up."""
+    lines = [
+        f"model: {source} ({plan.model_type}, {plan.num_layers} layers, {plan.base_total:,} parameters)",
+        f"mode: {plan.mode}" + (f" (rank {plan.lora_rank})" if plan.lora_rank else ""),
+        f"layers: {plan.layers if plan.mode != 'full' else 'all'}  [{origin}]",
+        f"sub-layers: {plan.sublayers}",
+        f"trainable: {plan.trainable:,} of {plan.total:,} parameters = {plan.share:.1%}",
+    ]
+    if plan.mode == "full":
+        lines.append(f"parameter names: all {len(plan.names)} tensors")
+    else:
+        label = "parameter names" if plan.mode == "selective" else "adapted parameters"
+        lines.append(f"{label} ({len(plan.names)}):")
+        lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
+    unit = "GPU" if memory["sharded"] else "process"
+    lines.append(f"memory per {unit} ({memory['setup']}):")
+    lines.append(f"  {_memory_sum(memory['estimate'])}")
+    if memory["with_deepspeed"]:
+        alternative = memory["with_deepspeed"]
+        lines.append(f"  with training.deepspeed: true ({alternative['setup']}): {_memory_sum(alternative['estimate'])}")
+    activations = memory.get("activations")
+    if activations and activations["total"]:
+        mode = "with" if activations["checkpointing"] else "without"
+        lines.append(f"  activations {gib(activations['total'])} ({activations['tokens']:,} tokens per micro-batch, "
+                     f"{mode} gradient checkpointing; layers {gib(activations['layers'])} + loss {gib(activations['logits'])})")
+        lines.append(f"  peak estimate {gib(memory['peak'])}")
+    if memory.get("fits") is True:
+        lines.append(f"  fits the recipe's GPUs: {gib(memory['peak'])} of {memory['gpu_memory_gib']:g} GiB")
+    elif memory.get("fits") is False:
+        lines.append(f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
+                     f"{memory['advice']}")
+    print("\n".join(lines))
+
+
+def _memory_sum(estimate: dict) -> str:
+    extra = "".join(f" + {label} {gib(estimate[key])}" for key, label in
+                    (("accumulation", "fp32 accumulation"), ("buffers", "buffers")) if key in estimate)
+    return (f"weights {gib(estimate['weights'])} + grads {gib(estimate['gradients'])} + optimizer "
+            f"{gib(estimate['optimizer'])}{extra} = {gib(estimate['total'])}")
+
+
+def trained(report: dict) -> None:
+    """One line (stderr) when the train stage finishes: what was trained, the loss, the throughput."""
+    curve = report.get("loss_curve") or []
+    first, last = (number(curve[0]["loss"], 3), number(curve[-1]["loss"], 3)) if curve else (EMPTY, EMPTY)
+    console(stderr=True).print(
+        f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
+        f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
+        f"saved {', '.join(report['outputs'])}", highlight=False)
+
+
+# -- harness score -----------------------------------------------------------------------------
+
+def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> None:
+    """One task's scores: per language n, correct, accuracy, its interval, the other extraction
+    mode's accuracy (yellow where it differs), PCR; then the paper's average."""
+    from rich.text import Text
+
+    table = _table(f"{task}: accuracy (%), extraction {extraction}",
+                   ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"), left=("lang",))
+    pcr = scores.get("pcr", {})
+    for lang, row in scores["languages"].items():
+        differs = row[f"accuracy_{other}"] != row["accuracy"]
+        table.add_row(lang, str(row["n"]), str(row["correct"]), number(row["accuracy"]), interval(row["ci95"]),
+                      Text(number(row[f"accuracy_{other}"]), style="yellow" if differs else ""),
+                      number(pcr.get(lang)))
+    average = scores["average"]
+    if average.get("languages"):
+        table.add_section()
+        table.add_row(f"avg ({len(average['languages'])})", "", "", number(average["accuracy"]),
+                      interval(average["ci95"]), number(average[f"accuracy_{other}"]),
+                      number(scores.get("pcr_average")))
+    (out or console()).print(table)
+
+
+# -- harness compare ---------------------------------------------------------------------------
+
+def comparison(doc: dict) -> None:
+    """`harness compare`: per task and language A, B, the difference with its interval, the paired
+    test; the verdict column only when a tolerance was set."""
+    from rich.text import Text
+
+    out = console()
+    out.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
+    out.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
+    tolerance = doc["tolerance"]
+    for task, data in doc["tasks"].items():
+        versions = data["task_version"]
+        title = f"{task}: A − B, accuracy points"
+        if versions["b"] is not None:
+            title += f" (task version {versions['a']})"
+        columns = ["lang", "A", "B", "Δ A−B", "95% CI", "paired n", "A only", "B only", "McNemar p"]
+        if tolerance is not None:
+            columns.append(f"within {tolerance:g}")
+        table = _table(title, columns, left=("lang", columns[-1] if tolerance is not None else "lang"))
+        for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
+            paired = row.get("paired") or {}
+            delta = row.get("delta")
+            regression = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
+            style = "red" if regression else ("green" if delta and delta > 0 else "")
+            cells = [Text(lang, style="bold" if lang == "avg" else ""), number(row.get("a")), number(row.get("b")),
+                     Text(signed(delta), style=style), interval(row.get("ci95"), signed=True),
+                     str(paired.get("n", EMPTY)), str(paired.get("only_a", EMPTY)), str(paired.get("only_b", EMPTY)),
+                     p_value(paired.get("p_value"))]
+            if tolerance is not None:
+                status = "" if delta is None else ("REGRESSION" if regression else "ok")
+                cells.append(Text(status, style="bold red" if regression else "green"))
+            table.add_row(*cells)
+        out.print(table)
+    for warning in doc["warnings"]:
+        out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    if tolerance is None:
+        out.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
+    elif doc["regressions"]:
+        drops = ", ".join(f"{r['task']} {r['language']} ({signed(r['delta'])})" for r in doc["regressions"])
+        out.print(f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
+                  f"point(s) ({doc['tolerance_source']}): {drops}", highlight=False)
+    else:
+        out.print(f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})",
+                  highlight=False)
