@@ -189,6 +189,8 @@ def release_memory() -> None:
     """
     import gc
 
+    import torch
+
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
