@@ -386,13 +386,13 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
         weights = 2 * (plan.total - plan.trainable) + weight * plan.trainable
         estimate = {"weights": weights, "gradients": gradient * plan.trainable, "optimizer": state * plan.trainable}
         estimate["total"] = sum(estimate.values())
-        zero = plan.memory(world, BF16_BYTES)
+        zero = recipe_memory(plan, training.model_copy(update={"deepspeed": True}))
         return _with_activations({
             "setup": "transformers Trainer without DeepSpeed, bf16: frozen weights bf16, trained weights, "
                      "gradients and AdamW state fp32" + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""),
             "world_size": world, "sharded": False,
             "bytes_per_parameter": {"weight": "2 frozen, 4 trained", "gradient": gradient, "optimizer": state},
-            "estimate": estimate, "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]},
+            "estimate": estimate, "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["estimate"]},
             "note": "per process; buffers and fragmentation not counted"}, plan, training)
     memory = plan.memory(world, FP32_BYTES)
     setup = ("transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state"
