@@ -46,7 +46,7 @@ def measure(args, backend: str, processes: int, work: Path) -> dict:
                        "max_new_tokens": args.max_new_tokens, "data_parallel_size": processes,
                        "gpu_memory_utilization": args.gpu_memory_utilization},
     })
-    root = work / f"{backend}-{processes}"
+    root = work / f"{backend}-{processes}-{len(list(work.iterdir()))}"  # a fresh run folder each time
     started = time.perf_counter()
     scores = run_evaluate(recipe, Run.create(root), root / "eval")
     seconds = time.perf_counter() - started
@@ -71,7 +71,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=8, help="questions per language")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--processes", default="1,2", help="process counts to measure (first = reference)")
+    parser.add_argument("--processes", default="1,2,1",
+                        help="process counts to measure, in this order (first = reference; repeat to alternate under load)")
     parser.add_argument("--backends", default="hf", help="hf and/or vllm")
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.9)
     args = parser.parse_args()
@@ -95,7 +96,9 @@ def main() -> None:
     print(f"{'backend':<8}{'procs':>6}{'wall s':>9}{'s/prompt':>10}{'speed-up':>10}{'answers':>11}{'scores':>9}")
     by_backend: dict[str, dict[int, dict]] = {}
     for r in results:
-        by_backend.setdefault(r["backend"], {})[r["processes"]] = r
+        runs = by_backend.setdefault(r["backend"], {})
+        if r["processes"] not in runs or r["seconds"] < runs[r["processes"]]["seconds"]:
+            runs[r["processes"]] = r  # the best of repeated counts (less disturbed by other load)
         first = by_backend[r["backend"]][counts[0]]
         same_answers = r["answers"] == reference["answers"]
         same_scores = r["correct"] == reference["correct"]
