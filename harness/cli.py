@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         stage = commands.add_parser(name, help=f"one stage: {text}")
         _add_recipe_args(stage)
         stage.add_argument("--force", action="store_true", help="redo it even if it is up to date")
+        if name == "evaluate":
+            stage.add_argument("--rescore", action="store_true",
+                               help="rebuild scores.json from the run's samples.jsonl (no model; e.g. after an extraction fix)")
 
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -56,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
-    score = commands.add_parser("score", help="score generations made elsewhere (JSONL: lang, index|id, response)")
-    score.add_argument("file", help="generations JSONL file")
+    score = commands.add_parser("score", help="score generations (JSONL: lang, index|id, response), a run's "
+                                "samples.jsonl or lm-eval's samples file, without the model")
+    score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
+    score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
@@ -66,10 +71,46 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
-    compare.add_argument("--tolerance", type=float, help="largest allowed drop in accuracy points")
+    compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
+
+    export = commands.add_parser("export", help="the trained model as a folder with a model card (lm_eval --model hf loads it)")
+    export.add_argument("run", help="run directory with a finished train stage")
+    export.add_argument("--out", required=True, metavar="DIR", help="new folder for the model")
+    export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
+    export.add_argument("--private", action="store_true", help="create the hub repository as private")
+
+    board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
+    board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
+    board.add_argument("--task", help="only this benchmark")
+    board.add_argument("--size", help="the paper's size group to show (7B, 13B; default: every size)")
+    board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
+    board.add_argument("--json", action="store_true")
+    board.add_argument("--out", metavar="DIR", help="write leaderboard.md, .tex, .html, .json and PNGs here")
     return parser
+
+
+def finite_float(text: str) -> float:
+    """A float option that must be a finite number (nan or inf would pass every comparison)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def os_error_message(error: OSError) -> str:
+    """One line: the path and the cause (no space left, read-only, permission, ...)."""
+    cause = error.strerror or str(error)
+    paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+    hint = {28: "; free some space and run the same command again (finished stages are kept)",
+            30: "; that file system is mounted read-only: choose a writable folder",
+            13: "; no permission there: check the folder's owner and mode, or choose another folder"}.get(error.errno or 0, "")
+    return f"{paths or 'a file'}: {cause}{hint}"
+
 
 
 def cmd_run(args) -> int:
@@ -82,7 +123,7 @@ def cmd_run(args) -> int:
         run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
         presentation.dry_run(recipe.resolved(), run_dir, plan_stages(recipe, run_dir))
         return 0
-    run = open_run(recipe, args.run_dir)
+    run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force))
     return 0
 
@@ -93,6 +134,11 @@ def cmd_stage(args) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     run = open_run(recipe, args.run_dir)
+    if getattr(args, "rescore", False):
+        from harness.evaluation.rescore import rescore_run
+
+        rescore_run(recipe, run)
+        return 0
     run_stage(recipe, run, args.command, force=args.force)
     return 0
 
@@ -165,16 +211,17 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
 
 
 def cmd_score(args) -> int:
-    return score_command(args.file, args.task, args.extraction, args.path, args.json)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
 
 
-def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool) -> int:
-    """`harness score FILE --task NAME [--extraction MODE] [--path DIR] [--json]`."""
+def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool,
+                  model: str | None = None) -> int:
+    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
     from harness.numbers import MODES
 
-    scores = score_file(path, task, extraction, data_path)
+    scores = score_file(path, task, extraction, data_path, model)
     if as_json:
         presentation.print_json(scores)
     else:
@@ -184,6 +231,36 @@ def score_command(path: str, task: str, extraction: str, data_path: str | None, 
 
 def cmd_compare(args) -> int:
     return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+
+
+def cmd_export(args) -> int:
+    from harness.export import export_run
+
+    export_run(args.run, args.out, args.push_to_hub, args.private)
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
+
+
+def leaderboard_command(runs: list[str], task: str | None = None, size: str | None = None,
+                        reference: str | None = None, as_json: bool = False, out: str | None = None) -> int:
+    """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
+    from harness import presentation
+    from harness.reporting.leaderboard import write_leaderboard
+    from harness.reporting.render import print_terminal
+
+    tables, data = write_leaderboard(runs, task, size, reference, out)
+    if as_json:
+        presentation.print_json(data)
+        return 0
+    print_terminal(tables)
+    for warning in data["warnings"]:
+        print(f"warning: {warning}")
+    if out is not None:
+        print(f"leaderboard: {Path(out) / 'leaderboard.md'} (and .html, .tex, .json, .png)")
+    return 0
 
 
 def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
@@ -202,7 +279,7 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
 
 COMMANDS = {
     "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan,
-    "score": cmd_score, "compare": cmd_compare, **{name: cmd_stage for name in STAGE_COMMANDS},
+    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, "export": cmd_export, **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
 
@@ -221,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `harness ls tasks | head`: the reader left, nothing is wrong
         sys.stderr.close()
         return 0
+    except OSError as error:  # a full or read-only disk, a permission: the path and the cause
+        print(f"error: {os_error_message(error)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished stages are kept; run the same command again to resume", file=sys.stderr)
         return 130

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from fractions import Fraction
 from typing import Literal
 
 Mode = Literal["paper", "strict"]
@@ -90,19 +89,21 @@ def normalize_digits(text: str) -> str:
 
 
 def _strict_value(match: re.Match) -> float:
+    # Floats, not ints or Fractions: a degenerate generation can hold thousands of digits, which
+    # int() refuses (> 4300) and float() reads as inf; answers are compared within 1e-3 anyway.
     groups = match.groupdict()
     if groups["fnum"] is not None:
-        value = Fraction(int(groups["fnum"]), int(groups["fden"]))
+        value = float(groups["fnum"]) / float(groups["fden"])
     elif groups["whole"] is not None:
-        value = int(groups["whole"]) + Fraction(int(groups["mnum"]), int(groups["mden"]))
+        value = float(groups["whole"]) + float(groups["mnum"]) / float(groups["mden"])
     elif groups["num"] is not None:
-        value = Fraction(int(groups["num"]), int(groups["den"]))
+        value = float(groups["num"]) / float(groups["den"])
     elif groups["dint"] is not None:
-        value = Fraction(f"{groups['dint']}.{groups['cfrac']}")
+        value = float(f"{groups['dint']}.{groups['cfrac']}")
     else:
         digits = re.sub(rf"[,{_GROUP_SPACES}]", "", groups["int"])
-        value = Fraction(f"{digits}.{groups['frac']}") if groups["frac"] else Fraction(int(digits))
-    return float(-value if groups["sign"] == "-" else value)
+        value = float(f"{digits}.{groups['frac']}" if groups["frac"] else digits)
+    return -value if groups["sign"] == "-" else value
 
 
 def _strict_number(text: str) -> float | None:

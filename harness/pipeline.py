@@ -7,6 +7,9 @@ interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from typing import Callable
 from harness import presentation
 from harness.errors import HarnessError
 from harness.recipe import Recipe
-from harness.runs import MARKER, Run, code_version, fingerprint, read_json
+from harness.runs import Run, code_version, fingerprint
 
 console = presentation.console(stderr=True)
 
@@ -30,6 +33,9 @@ class Stage:
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
+    on_restore: Callable[[Recipe, Run, Path], object] | None = None
+    """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
+    history (to redo its effects outside the run folder)."""
 
 
 # Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
@@ -59,6 +65,12 @@ def report(recipe: Recipe, run: Run, out: Path) -> None:
     run_report(recipe, run, out)
 
 
+def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
+    from harness.reporting.stage import republish
+
+    republish(recipe, run, folder)
+
+
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
     return ("train",) if recipe.evaluation and "trained" in recipe.evaluation.models else ()
 
@@ -75,7 +87,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("evaluate", evaluate, ("model", "languages", "seed", "evaluation"),
           lambda r: r.evaluation is not None, _evaluate_upstream),
     Stage("report", report, ("name", "languages", "report"),
-          lambda r: r.evaluation is not None, _report_upstream),
+          lambda r: r.evaluation is not None, _report_upstream, republish_report),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
 
@@ -89,60 +101,101 @@ def get_stage(name: str) -> Stage:
 
 def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
     """The fingerprint of everything a stage's output depends on."""
-    resolved = recipe.resolved()
-    upstream = {}
-    for name in stage.upstream(recipe):
-        run.require(name)
-        upstream[name] = read_json(run.stage_dir(name) / MARKER).get("output_id")
-    return fingerprint(stage.name, {k: resolved[k] for k in stage.sections}, upstream, code_version())
+    return fingerprint(stage.name, {k: recipe.resolved()[k] for k in stage.sections},
+                       upstream_outputs(recipe, run, stage), code_version())
+
+
+def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
+    """The output id of each finished (and intact) stage this one reads."""
+    return {name: run.require_done(name).output_id for name in stage.upstream(recipe)}
 
 
 def default_run_dir(recipe: Recipe) -> Path:
     return Path("runs") / recipe.name
 
 
-def open_run(recipe: Recipe, run_dir: str | Path | None) -> Run:
-    """Create or reopen the run directory and record the manifest."""
+def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] = ()) -> Run:
+    """Create or reopen the run directory, lock it, and log the invocation.
+
+    Everything is validated before anything is written: the recipe (already loaded), the stage
+    names of ``force``, the folder's ownership and the recipe it belongs to.
+    """
+    for name in force:
+        get_stage(name)
     run = Run.create(Path(run_dir) if run_dir else default_run_dir(recipe))
+    run.lock()
     run.check_recipe(recipe.name)
-    run.write_manifest(recipe.resolved(), recipe.seed)
+    run.log_invocation(recipe.resolved())
+    if not run.manifest_path.exists():
+        run.write_manifest(recipe.resolved(), recipe.seed)
     return run
 
 
 def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
-    """Run one stage unless it is up to date; returns whether it ran."""
+    """Run one stage unless it is up to date; returns whether it ran (or was restored)."""
     stage = get_stage(name)
     if not stage.enabled(recipe):
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
+    upstream = upstream_outputs(recipe, run, stage)
     inputs = stage_inputs(recipe, run, stage)
-    if not force and run.is_done(name, inputs):
-        console.print(f"[dim]{name}: up to date, skipped ({run.stage_dir(name)})[/dim]")
-        return False
-    _archive_previous(run, name)
+    if not force:
+        done = run.finished(name)
+        if done is not None and done.fingerprint == inputs:
+            run.check_outputs(name, done)
+            console.print(f"[dim]{name}: up to date, skipped ({run.stage_dir(name)})[/dim]")
+            return False
+        earlier = run.from_history(name, inputs)
+        if earlier is not None:
+            run.restore(name, earlier)
+            console.print(f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
+                          f"-> {run.stage_dir(name)}", soft_wrap=True)
+            if stage.on_restore:
+                stage.on_restore(recipe, run, run.stage_dir(name))
+            run.write_manifest(recipe.resolved(), recipe.seed)
+            return True
     console.rule(f"[bold]{name}")
     started = time.time()
-    with run.stage(name, inputs) as out:
-        stage.function(recipe, run, out)
+    try:
+        with run.stage(name, inputs, recipe=recipe.resolved(), upstream=upstream, fresh=force) as out:
+            stage.function(recipe, run, out)
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(run.partial_dir(name))
+        raise
+    except Exception as error:
+        disk = disk_error(error, run.partial_dir(name))
+        if disk is None:
+            raise
+        raise disk from error
+    run.write_manifest(recipe.resolved(), recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 
 
-def _archive_previous(run: Run, name: str) -> None:
-    """Keep a finished result whose inputs changed under ``history/`` instead of deleting it."""
-    final = run.stage_dir(name)
-    if (final / MARKER).exists():
-        old = read_json(final / MARKER).get("fingerprint", "old")
-        target = run.root / "history" / f"{final.name}-{old}"
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(exist_ok=True)
-        shutil.move(str(final), target)
+def disk_error(error: Exception, folder: Path) -> OSError | None:
+    """The OS error behind a library's own exception (safetensors, torch.save), if there is one.
+
+    Those libraries raise their own types on a full disk ("... (os error 28)", "file write
+    failed"); as an OSError naming the stage folder, the CLI reports it as one line.
+    """
+    text = str(error)
+    found = re.search(r"os error (\d+)", text)
+    if found:
+        code = int(found.group(1))
+        return OSError(code, os.strerror(code), str(folder))
+    try:
+        full = shutil.disk_usage(folder if folder.exists() else folder.parent).free < 16 * 2**20
+    except OSError:
+        full = False
+    if full and "writ" in text.lower():
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder))
+    return None
 
 
 def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
     """Every enabled stage in order; ``force`` names stages to redo even if up to date."""
     for name in force:
-        get_stage(name)
+        get_stage(name)  # open_run checked them already; kept for direct callers
     for stage in STAGES:
         if stage.enabled(recipe):
             run_stage(recipe, run, stage.name, force=stage.name in force)

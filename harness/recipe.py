@@ -87,6 +87,8 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise HarnessError(f"{path}: recipe file not found; check the path (`harness ls recipes` lists them)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {error.start}); save the recipe as UTF-8") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -117,6 +119,11 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``training.epochs=2`` -> (["training", "epochs"], 2); values are read as YAML scalars."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 reach argv as lone surrogates
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise HarnessError(f"override {shown!r}: not UTF-8 text; retype it in a UTF-8 terminal") from None
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise HarnessError(f"override {text!r}: write it as dotted.key=value, e.g. training.epochs=1")

@@ -1,35 +1,45 @@
-"""Run directories: manifest, per-stage folders with atomic completion and input fingerprints.
+"""Run directories: ownership, one writer at a time, stages changed only by success.
 
-A stage works in ``<run>/<dir>.partial/`` and, on success, writes ``DONE.json`` (its input
-fingerprint) there and renames the folder to ``<run>/<dir>/``. A stage killed midway leaves its
-``.partial`` folder (e.g. training checkpoints) for the next attempt with the same inputs; a
-finished stage whose fingerprint still matches is skipped.
+A run folder carries an ownership mark (a non-empty folder without one is refused) and a lock
+held by the one invocation working on it. A stage works in ``<run>/<dir>.partial/`` and, on
+success, writes ``DONE.json`` (input fingerprint, size and sha256 of every output) there; only
+then is the previous result moved to ``history/`` and the new one renamed into place. A stage
+killed or failing midway leaves the previous result where it was and its ``.partial`` folder
+(e.g. training checkpoints) for the next attempt with the same inputs. A result in ``history/``
+whose inputs come back is restored instead of recomputed. The file layout and the shape of every
+file are in :mod:`harness.artifacts`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from harness.artifacts import (
+    ATTEMPT, HISTORY, INVOCATIONS, LOCK_FILE, MANIFEST, MARKER, OWNER_MARK, STAGE_DIRS, Attempt, Done,
+    Invocation, Manifest, OutputFile, OwnerMark, parse_artifact, read_artifact, read_json_file, redo,
+)
 from harness.errors import HarnessError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-STAGE_DIRS = {"select": "selection", "train": "train", "evaluate": "eval", "report": "report"}
-MARKER = "DONE.json"
 
 
 def fingerprint(*parts: Any) -> str:
@@ -58,12 +68,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarnessError(f"{path}: file not found") from None
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+    return read_json_file(path)
 
 
 def _jsonable(value: Any) -> Any:
@@ -118,56 +123,170 @@ def code_version() -> str:
     return __version__
 
 
+def die_with_parent() -> None:
+    """In a child process: ask Linux to send SIGTERM when the parent dies (no-op elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+_HELD: dict[Path, int] = {}
+"""Run locks this process holds, by lock file: released when the process ends."""
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def output_files(folder: Path) -> dict[str, OutputFile]:
+    """Size and sha256 of every file in a finished stage folder (its markers excepted)."""
+    found = {}
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        relative = path.relative_to(folder).as_posix()
+        if relative in (MARKER, ATTEMPT):
+            continue
+        stat = path.stat()
+        found[relative] = OutputFile(size=stat.st_size, sha256=file_digest(path), mtime_ns=stat.st_mtime_ns)
+    return found
+
+
+def changed_outputs(folder: Path, recorded: dict[str, OutputFile]) -> list[str]:
+    """What differs from the recorded outputs: one phrase per file; [] when intact.
+
+    A file with its recorded size and modification time is taken as unchanged (hashing a
+    merged 13B model on every skip would cost a minute); any other is hashed.
+    """
+    problems = []
+    for relative, expected in recorded.items():
+        path = Path(folder) / relative
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            problems.append(f"{relative} vanished")
+            continue
+        if stat.st_size != expected.size:
+            problems.append(f"{relative} is {stat.st_size} bytes, not {expected.size}")
+        elif stat.st_mtime_ns != expected.mtime_ns and file_digest(path) != expected.sha256:
+            problems.append(f"{relative} was edited (sha256 differs)")
+    return problems
+
+
 @dataclass
 class Run:
     """One run directory."""
 
     root: Path
+    lock_fd: int | None = field(default=None, repr=False)
+    """The open lock file while this process holds the run (passed on to worker processes)."""
 
     @classmethod
     def create(cls, root: Path) -> "Run":
+        """Open (creating if absent) a run folder that the harness owns; refuse any other."""
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise HarnessError(f"--run-dir {root}: exists and is not a folder; choose another path")
+        mark = root / OWNER_MARK
+        if root.is_dir() and any(root.iterdir()) and not mark.is_file():
+            if not _legacy_run(root):
+                raise HarnessError(
+                    f"--run-dir {root}: a non-empty folder that is not a harness run (no {OWNER_MARK}); "
+                    "nothing was changed; pass a new or empty folder"
+                )
         root.mkdir(parents=True, exist_ok=True)
-        return cls(root)
+        if not mark.is_file():
+            write_json(mark, OwnerMark(harness_run=True, created=now()).model_dump())
+        run = cls(root)
+        run.check_links()
+        return run
+
+    def check_links(self) -> None:
+        """Stage folders must be real folders: renames publish them, and a link would be lost."""
+        for name in [*STAGE_DIRS.values(), HISTORY]:
+            for path in (self.root / name, self.root / f"{name}.partial"):
+                if path.is_symlink():
+                    raise HarnessError(
+                        f"{path}: a symbolic link (to {os.readlink(path)}); stage folders must be real "
+                        "folders: move the folder it points to there, or put the whole run on that "
+                        "disk with --run-dir"
+                    )
+
+    # -- one writer at a time ---------------------------------------------------------------
+    def lock(self) -> None:
+        """Hold the run's lock until this process (and the workers it hands ``lock_fd``) ends."""
+        if self.lock_fd is not None:
+            return
+        path = (self.root / LOCK_FILE).resolve()
+        if path in _HELD:  # this process holds it already (another Run object on the same folder)
+            self.lock_fd = _HELD[path]
+            return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace")
+            os.close(fd)
+            try:
+                info = json.loads(holder)
+                who = f"PID {info['pid']} on {info['host']} since {info['since']}"
+            except (ValueError, KeyError, TypeError):
+                who = "another process"
+            raise HarnessError(f"{self.root}: in use by {who}; wait for it to end (or stop it) and run "
+                               "the command again; nothing was changed") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now()}).encode())
+        self.lock_fd = _HELD[path] = fd
 
     # -- manifest ---------------------------------------------------------------------------
     @property
     def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / MANIFEST
+
+    def manifest(self) -> Manifest:
+        return read_artifact(self.manifest_path, Manifest,
+                             "delete it (every stage keeps its own recipe in its DONE.json) and run again")
 
     def check_recipe(self, recipe_name: str) -> None:
         """Refuse to reuse a run directory that belongs to another recipe."""
         if self.manifest_path.exists():
-            previous = read_json(self.manifest_path).get("recipe", {}).get("name")
-            if previous not in (None, recipe_name):
+            previous = self.manifest().recipe.name
+            if previous != recipe_name:
                 raise HarnessError(
                     f"{self.root}: this run directory belongs to recipe {previous!r}, not "
                     f"{recipe_name!r}; pass another --run-dir (nothing was changed)"
                 )
 
     def write_manifest(self, resolved_recipe: dict, seed: int) -> None:
-        """Record the resolved recipe and the environment; keep the history of invocations."""
-        previous = read_json(self.manifest_path) if self.manifest_path.exists() else {}
-        invocations = previous.get("invocations", [])
-        invocations.append({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname()})
-        write_json(
-            self.manifest_path,
-            {
-                "recipe": resolved_recipe,
-                "versions": package_versions(),
-                "git_commit": git_commit(),
-                "seed": seed,
-                "host": {
-                    "name": socket.gethostname(),
-                    "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "cpus": os.cpu_count(),
-                },
-                "invocations": invocations,
+        """Record the resolved recipe and the environment that produced the run's results.
+
+        Written when a stage publishes (and when the run is created), never by an invocation
+        that fails before producing anything; each stage's DONE.json keeps its own recipe.
+        """
+        write_json(self.manifest_path, {
+            "recipe": resolved_recipe,
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "seed": seed,
+            "host": {
+                "name": socket.gethostname(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
             },
-        )
+        })
+
+    def log_invocation(self, resolved_recipe: dict) -> None:
+        """Append this command to ``invocations.jsonl`` (every command that worked on the run)."""
+        entry = Invocation(time=now(), host=socket.gethostname(), pid=os.getpid(), argv=sys.argv,
+                           recipe=str(resolved_recipe.get("name")), recipe_fingerprint=fingerprint(resolved_recipe))
+        with open(self.root / INVOCATIONS, "a", encoding="utf-8") as log:
+            log.write(entry.model_dump_json() + "\n")
 
     # -- stages -----------------------------------------------------------------------------
     def stage_dir(self, stage: str) -> Path:
@@ -177,49 +296,117 @@ class Run:
     def partial_dir(self, stage: str) -> Path:
         return self.root / (STAGE_DIRS[stage] + ".partial")
 
+    def finished(self, stage: str) -> Done | None:
+        """The stage's DONE.json, None when it has not finished; a broken one is an error."""
+        marker = self.stage_dir(stage) / MARKER
+        if not marker.is_file():
+            return None
+        return read_artifact(marker, Done, redo(stage, self.root))
+
     def is_done(self, stage: str, inputs: str | None = None) -> bool:
         """Whether the stage finished; with ``inputs``, whether it finished on those inputs."""
-        marker = self.stage_dir(stage) / MARKER
-        if not marker.exists():
+        try:
+            done = self.finished(stage)
+        except HarnessError:
             return False
-        return inputs is None or read_json(marker).get("fingerprint") == inputs
+        return done is not None and (inputs is None or done.fingerprint == inputs)
+
+    def check_outputs(self, stage: str, done: Done) -> None:
+        """Refuse a finished result whose files changed or vanished since it finished."""
+        problems = changed_outputs(self.stage_dir(stage), done.outputs or {})
+        if problems:
+            raise HarnessError(
+                f"{self.stage_dir(stage)}: stage {stage!r} changed since it finished ({'; '.join(problems[:3])}"
+                f"{'; ...' if len(problems) > 3 else ''}); redo it with `--force {stage}` (the changed "
+                "folder is kept under history/)"
+            )
 
     def require(self, stage: str) -> Path:
-        """The output folder of a finished upstream stage, or a clear error."""
-        if not self.is_done(stage):
+        """The output folder of a finished, intact upstream stage, or a clear error."""
+        self.require_done(stage)
+        return self.stage_dir(stage)
+
+    def require_done(self, stage: str) -> Done:
+        """The DONE.json of a finished, intact upstream stage, or a clear error."""
+        done = self.finished(stage)
+        if done is None:
             raise HarnessError(
                 f"{self.root}: stage {stage!r} has not finished in this run; run it first "
                 f"(`harness {stage} RECIPE --run-dir {self.root}` or `harness run`)"
             )
-        return self.stage_dir(stage)
+        self.check_outputs(stage, done)
+        return done
+
+    # -- history ----------------------------------------------------------------------------
+    def from_history(self, stage: str, inputs: str) -> Path | None:
+        """An intact earlier result of ``stage`` on exactly these inputs, if history has one."""
+        for folder in sorted((self.root / HISTORY).glob(f"{STAGE_DIRS[stage]}-{inputs}*")):
+            try:
+                done = read_artifact(folder / MARKER, Done, "")
+            except HarnessError:
+                continue
+            if done.fingerprint == inputs and not changed_outputs(folder, done.outputs or {}):
+                return folder
+        return None
+
+    def restore(self, stage: str, folder: Path) -> None:
+        """Put an earlier result back in place; the current one (if any) goes to history."""
+        self._retire(stage)
+        os.replace(folder, self.stage_dir(stage))
+
+    def _retire(self, stage: str) -> None:
+        """Move the finished result (if any) to ``history/<dir>-<fingerprint>``; never delete it."""
+        final = self.stage_dir(stage)
+        if not final.exists():
+            return
+        try:
+            key = read_artifact(final / MARKER, Done, "").fingerprint
+        except HarnessError:
+            key = "unreadable"
+        history = self.root / HISTORY
+        history.mkdir(exist_ok=True)
+        target = history / f"{final.name}-{key}"
+        if target.exists():
+            target = history / f"{final.name}-{key}-{uuid.uuid4().hex[:8]}"
+        os.replace(final, target)
 
     @contextmanager
-    def stage(self, stage: str, inputs: str) -> Iterator[Path]:
-        """Work on a stage in its ``.partial`` folder; publish it atomically on success.
+    def stage(self, stage: str, inputs: str, *, recipe: dict | None = None,
+              upstream: dict[str, str] | None = None, fresh: bool = False) -> Iterator[Path]:
+        """Work on a stage in its ``.partial`` folder; publish it only on success.
 
         A leftover ``.partial`` folder from an interrupted attempt on the same inputs is reused
-        (so training resumes from its checkpoints); one from other inputs is cleared.
+        (so training resumes from its checkpoints) unless ``fresh``; one from other inputs is
+        cleared. The previous result stays in place until the new one is complete.
         """
+        self.check_links()
         work = self.partial_dir(stage)
-        attempt = work / "ATTEMPT.json"
-        if work.exists() and (not attempt.exists() or read_json(attempt).get("fingerprint") != inputs):
+        attempt = work / ATTEMPT
+        if work.exists() and (fresh or _attempt_of(attempt) != inputs):
             shutil.rmtree(work)
         work.mkdir(parents=True, exist_ok=True)
         write_json(attempt, {"fingerprint": inputs})
         started = time.time()
         yield work
         attempt.unlink()
-        # output_id identifies this result: stages downstream fingerprint it, so a redone
-        # stage invalidates them even when its own inputs did not change.
-        write_json(work / MARKER, {"fingerprint": inputs, "output_id": uuid.uuid4().hex, "seconds": round(time.time() - started, 2),
-                                   "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        final = self.stage_dir(stage)
-        if final.exists():
-            # The old result is replaced only now that the new one is complete.
-            stale = final.with_name(final.name + ".old")
-            shutil.rmtree(stale, ignore_errors=True)
-            os.replace(final, stale)
-            os.replace(work, final)
-            shutil.rmtree(stale)
-        else:
-            os.replace(work, final)
+        done = Done(fingerprint=inputs, output_id=uuid.uuid4().hex, seconds=round(time.time() - started, 2),
+                    finished=now(), outputs=output_files(work), upstream=upstream or {}, recipe=recipe)
+        write_json(work / MARKER, done.model_dump(exclude_none=True))
+        self._retire(stage)
+        os.replace(work, self.stage_dir(stage))
+
+
+def _attempt_of(path: Path) -> str | None:
+    try:
+        return parse_artifact(path, Attempt, json.loads(path.read_text(encoding="utf-8")), "").fingerprint
+    except (OSError, ValueError, HarnessError):
+        return None
+
+
+def _legacy_run(root: Path) -> bool:
+    """A run made before ownership marks: its manifest.json has the harness's shape."""
+    try:
+        read_artifact(root / MANIFEST, Manifest, "")
+    except HarnessError:
+        return False
+    return True

@@ -42,7 +42,9 @@ def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1,
     eval_dir = root / "eval"
     eval_dir.mkdir(parents=True, exist_ok=True)
     (eval_dir / "scores.json").write_text(json.dumps(scores, indent=2))
-    (eval_dir / "DONE.json").write_text(json.dumps({"fingerprint": "test"}))
+    recipe = {"name": root.name, "report": {"tolerance": tolerance}}
+    done = {"fingerprint": "test", "output_id": f"{root.name}-eval", "recipe": recipe}
+    (eval_dir / "DONE.json").write_text(json.dumps(done))
     if samples:
         for task in tasks:
             lines = []
@@ -60,8 +62,7 @@ def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1,
     if train is not None:
         (root / "train").mkdir(exist_ok=True)
         (root / "train" / "train.json").write_text(json.dumps(train))
-        (root / "train" / "DONE.json").write_text(json.dumps({"fingerprint": "test"}))
-    recipe = {"name": root.name, "report": {"tolerance": tolerance}}
+        (root / "train" / "DONE.json").write_text(json.dumps({**done, "output_id": f"{root.name}-train"}))
     (root / "manifest.json").write_text(json.dumps({"recipe": recipe}))
     return root
 

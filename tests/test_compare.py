@@ -176,7 +176,7 @@ def test_samples_read_in_the_mode_of_record(tmp_path):
     assert _read_samples(path, "base", "strict")["en"] == {"q0": False}
     assert _read_samples(path, "trained", "paper") == {"en": {"q0": False}}
     path.write_text('{"model": "base", "lang": "en"}\n')
-    with pytest.raises(HarnessError, match="line 1: not a sample record"):
+    with pytest.raises(HarnessError, match="samples.jsonl: line 1: doc_id: field required; .*--force evaluate"):
         _read_samples(path, "base")
 
 
@@ -189,3 +189,35 @@ def test_labels_different_limits(tmp_path, capsys):
     scores_path.write_text(json.dumps(scores))
     compare_command(str(new), str(old), 1.0, None, as_json=True)
     assert any("limit differs" in w for w in _json(capsys)["warnings"])
+
+
+def _edit_scores(run, edit):
+    path = run / "eval" / "scores.json"
+    scores = json.loads(path.read_text())
+    edit(scores)
+    path.write_text(json.dumps(scores))
+
+
+def test_warns_when_backend_dtype_batch_size_or_device_differ(tmp_path, capsys):
+    old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}})
+    new = make_run(tmp_path / "new", {"mgsm": {"trained": TRAINED_13B}})
+    _edit_scores(old, lambda s: s.setdefault("settings", {}).update(backend="hf", dtype="float32", batch_size=8, device="cpu"))
+    _edit_scores(new, lambda s: s.setdefault("settings", {}).update(backend="vllm", dtype="bfloat16", batch_size="auto",
+                                                                  device="cuda"))
+    assert compare_command(str(new), str(old), 1.0, None, as_json=True) == 0
+    warnings = "\n".join(_json(capsys)["warnings"])
+    for text in ("backend differs", "dtype differs", "batch size differs", "device differs"):
+        assert text in warnings
+
+
+def test_refuses_different_chat_templates_or_prompts(tmp_path):
+    old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}})
+    new = make_run(tmp_path / "new", {"mgsm": {"trained": TRAINED_13B}})
+    _edit_scores(new, lambda s: s.setdefault("settings", {}).update(chat_template=True))
+    with pytest.raises(HarnessError, match=r"chat templates differ \(.*True.*False\)"):
+        compare_command(str(new), str(old), 1.0, None, False)
+    _edit_scores(new, lambda s: s["settings"].update(chat_template=False))
+    _edit_scores(new, lambda s: s["models"]["trained"]["tasks"]["mgsm"].update(prompt_sha="aaaa"))
+    _edit_scores(old, lambda s: s["models"]["trained"]["tasks"]["mgsm"].update(prompt_sha="bbbb"))
+    with pytest.raises(HarnessError, match="refusing to compare mgsm: the prompts differ"):
+        compare_command(str(new), str(old), 1.0, None, False)

@@ -138,3 +138,32 @@ def test_format_number():
     assert format_number(18.0) == "18"
     assert format_number(0.75) == "0.75"
     assert format_number(None) is None
+
+
+# -- never raises ---------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_NUMBERISH = st.text(alphabet="0123456789.,/ -+½%$\u00a0\u0966\u0e53\uff11", max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=200), _NUMBERISH, st.tuples(st.text(max_size=20), _NUMBERISH).map("".join)))
+def test_extraction_never_raises_on_any_text(text):
+    """A degenerate generation must never crash a long evaluation."""
+    for kind, gold in (("math", "18"), ("choice", "A")):
+        result = score_response(kind, text, gold)
+        assert set(result["correct"]) == {"paper", "strict"}
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 20000])
+@pytest.mark.parametrize("shape", ["{d}", "-{d}", "{d}.5", "1/{d}", "{d}/7", "2 {d}/3", "1,{d}", "\\frac{{{d}}}{{3}}"])
+def test_runs_of_thousands_of_digits(shape, digits):
+    """Beyond int()'s 4,300-digit limit: read as a float (inf or a tiny ratio), never an error."""
+    text = "The answer is " + shape.format(d="9" * digits)
+    for mode in ("paper", "strict"):
+        value = last_number(text, mode)
+        assert value is not None
+        format_number(value)
+    assert score_response("math", text, "9" * digits)["correct"]["paper"] is False  # inf is no answer

@@ -78,11 +78,18 @@ def test_samples_and_scores(tmp_path):
     lines = [json.loads(line) for line in (out / "mgsm" / "samples.jsonl").read_text().splitlines()]
     assert len(lines) == 2 * 3 * 6
     first = lines[0]
+    prompt, prompt_hash = first.pop("prompt"), first.pop("prompt_hash")
     assert first == {
         "model": "base", "lang": "en", "doc_id": 0, "id": "0", "question": "[en] Question 0: what is 10 + 0?",
         "target": "10", "response": "First 2 + 3 = 5. The answer is 10.",
         "extracted": {"paper": "10", "strict": "10"}, "correct": {"paper": True, "strict": True},
+        "task_version": 1.0,
     }
+    # the full prompt the model saw, and lm-eval's hash of it
+    from lm_eval.utils import hash_string
+
+    assert prompt.startswith("Below is an instruction") and "[en] Question 0: what is 10 + 0?" in prompt
+    assert prompt_hash == hash_string(prompt)
     assert not (out / "mgsm" / PARTS_DIR).exists()
 
     assert scores == json.loads((out / "scores.json").read_text())
@@ -104,6 +111,20 @@ def test_samples_and_scores(tmp_path):
     assert comparison["languages"]["bn"]["only_b"] == 5 and comparison["languages"]["bn"]["only_a"] == 0
     assert comparison["languages"]["bn"]["p_value"] == pytest.approx(2 / 32)
     assert factory.made == ["base", "trained"]
+    assert mgsm["prompt_sha"] and mgsm["prompt_sha"] == trained["prompt_sha"]
+
+    # lm-eval's own files, in its EvaluationTracker layout, readable by its table script
+    from lm_eval.utils import make_table
+
+    results_files = list((out / "lm_eval" / "trained").glob("results_*.json"))
+    assert len(results_files) == 1
+    results = json.loads(results_files[0].read_text())
+    assert results["results"]["slam_mgsm_bn"]["acc,none"] == pytest.approx(5 / 6)
+    assert results["results"]["slam_mgsm"]["acc,none"] == pytest.approx(trained["average"]["accuracy"] / 100)
+    assert results["n-samples"]["slam_mgsm_de"]["effective"] == 6 and results["versions"]["slam_mgsm_de"] == 1.0
+    assert "slam_mgsm_bn" in make_table(results) and "slam_mgsm" in make_table(results, "groups")
+    lm_samples = list((out / "lm_eval" / "trained").glob("samples_slam_mgsm_bn_*.jsonl"))
+    assert len(lm_samples) == 1 and len(lm_samples[0].read_text().splitlines()) == 6
 
 
 def test_a_finished_evaluation_is_not_redone(tmp_path):

@@ -68,3 +68,93 @@ def test_second_run_skips_every_stage(finished_run):
     result = harness("run", str(recipe), "--run-dir", str(run), cwd=work)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stderr.count("up to date, skipped") == 4
+
+
+def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
+    import shutil
+
+    work, recipe, run, _ = finished_run
+    scores = json.loads((run / "eval" / "scores.json").read_text())
+    result = harness("score", str(run / "eval" / "demo" / "samples.jsonl"), "--task", "demo", "--model", "trained",
+                     "--json", cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    scored = json.loads(result.stdout)
+    for key in ("languages", "average", "pcr", "pcr_average"):
+        assert scored[key] == scores["models"]["trained"]["tasks"]["demo"][key]
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    result = harness("evaluate", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), "--rescore", cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rescored = json.loads((copy / "eval" / "scores.json").read_text())
+    assert rescored["extraction"] == "strict" and rescored["rescored"]["from_extraction"] == "paper"
+    for model in ("base", "trained"):
+        before = scores["models"][model]["tasks"]["demo"]["languages"]
+        after = rescored["models"][model]["tasks"]["demo"]["languages"]
+        assert {lang: row["accuracy_strict"] for lang, row in before.items()} == \
+               {lang: row["accuracy"] for lang, row in after.items()}
+    kept = list((copy / "history").glob("eval-*"))  # the previous result, kept whole
+    assert len(kept) == 1 and json.loads((kept[0] / "scores.json").read_text())["extraction"] == "paper"
+    assert len(list((copy / "eval" / "lm_eval" / "trained").glob("results_*.json"))) == 1
+    # the stage now answers the strict recipe: a run with it skips evaluate
+    result = harness("run", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), cwd=work)
+    assert result.returncode == 0 and "evaluate: up to date, skipped" in result.stderr
+    # a recipe asking for other questions is refused: the stored answers do not answer it
+    result = harness("evaluate", str(recipe), "evaluation.tasks.0.limit=2", "--run-dir", str(copy), "--rescore", cwd=work)
+    assert result.returncode == 2 and "evaluation.tasks.0.limit was 3, the recipe has 2" in result.stderr
+
+
+def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
+    from huggingface_hub import ModelCard
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+    from transformers import AutoModelForCausalLM
+
+    work, _, run, _ = finished_run
+    out = tmp_path / "export"
+    result = harness("export", str(run), "--out", str(out), cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert str(model.dtype) == "torch.float32"
+
+    card = ModelCard.load(out / "README.md")
+    scores = json.loads((run / "eval" / "scores.json").read_text())["models"]["trained"]["tasks"]["demo"]
+    results = {r.dataset_name: r.metric_value for r in card.data.eval_results}
+    assert results["Demo math problems (this project's own data) (de)"] == scores["languages"]["de"]["accuracy"]
+    selection = json.loads((run / "selection" / "selection.json").read_text())
+    assert f"**Selected layers**: {selection['selected_layers']}" in card.text and "**Sub-layers**: up_down" in card.text
+    assert "name: tiny_pipeline" in (out / "harness_recipe.yaml").read_text()
+
+    # plain lm-eval on the exported folder answers exactly as the harness's evaluation did
+    evaluated = simple_evaluate(model="hf", model_args=f"pretrained={out}", tasks=["slam_demo_de"], limit=2,
+                                gen_kwargs="max_gen_toks=8", batch_size=4, device="cpu", log_samples=True,
+                                task_manager=TaskManager(include_path=str(REPO / "tasks"), include_defaults=False))
+    theirs = {s["doc_id"]: s["filtered_resps"][0] for s in evaluated["samples"]["slam_demo_de"]}
+    ours = {r["doc_id"]: r["response"] for r in map(json.loads, (run / "eval" / "demo" / "samples.jsonl").read_text().splitlines())
+            if r["model"] == "trained" and r["lang"] == "de" and r["doc_id"] < 2}
+    assert theirs == ours
+
+    again = harness("export", str(run), "--out", str(out), cwd=work)
+    assert again.returncode == 2 and "exists and is not empty" in again.stderr
+
+
+def test_report_shows_the_loss_curve(finished_run):
+    work, _, run, _ = finished_run
+    assert (run / "report" / "loss_curve.png").is_file()
+    assert "Training loss per optimizer step" in (run / "report" / "report.md").read_text()
+    # lm-eval's own files, read by lm-eval's table script
+    from lm_eval.utils import make_table
+
+    results = json.loads(next((run / "eval" / "lm_eval" / "trained").glob("results_*.json")).read_text())
+    assert "slam_demo_de" in make_table(results)
+
+
+def test_leaderboard_reads_a_finished_run(finished_run):
+    work, _, run, _ = finished_run
+    result = harness("leaderboard", str(run), "--reference", f"{run}:base", "--json", cwd=work)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = json.loads(result.stdout)["tables"][0]
+    trained = next(row for group in table["groups"] for row in group["rows"] if row["label"] == "run (trained)")
+    share = json.loads((run / "train" / "train.json").read_text())["plan"]["share"]
+    assert trained["cells"][2]["display"] == f"{100 * share:.1f}%"
+    assert trained["cells"][-1]["description"].startswith("McNemar exact p")

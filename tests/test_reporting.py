@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from harness.artifacts import TrainRecord
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
 from harness.reporting.render import (
@@ -20,9 +21,8 @@ from harness.reporting.tables import (
 from harness.runs import Run
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
-# as the train stage writes train.json
-TRAIN = {"plan": {"trainable": 845_000_000, "total": 13_000_000_000, "share": 845 / 13_000},
-         "train_runtime_s": 36_000.0, "gpu_hours": 80.0, "hyperparameters": {"device": "cuda"}}
+TRAIN = {"mode": "selective", "steps": 100, "gpu_hours": 80.0, "train_runtime_s": 36_000,
+         "plan": {"trainable": 845_000_000, "total": 13_000_000_000, "share": 0.065}}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def scores():
 
 
 def _table(scores, baselines, size="13B", systems=None, training=TRAIN):
-    return accuracy_table("mgsm", scores, baselines, TableOptions(size, systems), TrainingRecord.from_json(training))
+    return accuracy_table("mgsm", scores, baselines, TableOptions(size, systems), TrainingRecord.from_record(TrainRecord.model_validate(training)))
 
 
 def test_rows_grouped_by_size_with_the_run_beside_the_baselines(scores, baselines):
@@ -154,15 +154,17 @@ def test_details_table(scores):
 
 
 def test_training_record_from_train_json():
-    assert TrainingRecord.from_json(None) is None
-    record = TrainingRecord.from_json({"plan": {"share": 0.25}, "train_runtime_s": 90.0, "gpu_hours": 0.0})
-    assert record.trained_share == 25.0 and record.cost_display == "1.5 min"
-    record = TrainingRecord.from_json({"plan": {"trainable": 90, "total": 1000, "share": 0.09},
-                                       "train_runtime_s": 42.0, "wall_time_s": 50.0, "gpu_hours": 0.0,
-                                       "hyperparameters": {"device": "cpu"}})
+    assert TrainingRecord.from_record(None) is None
+    record = TrainingRecord.from_record(TrainRecord.model_validate(
+        {"mode": "selective", "steps": 3, "plan": {"trainable": 90, "total": 1000, "share": 0.09},
+         "train_runtime_s": 42.0, "wall_time_s": 50.0, "gpu_hours": 0.0, "hyperparameters": {"device": "cpu"}}))
     assert record.trained_share == pytest.approx(9.0) and record.cost_display == "42 s (CPU)"
-    gpu = TrainingRecord.from_json({"plan": {"share": 0.065}, "train_runtime_s": 3600.0, "gpu_hours": 8.0,
-                                    "hyperparameters": {"device": "cuda"}})
+    minutes = TrainingRecord.from_record(TrainRecord.model_validate(
+        {"mode": "full", "steps": 3, "plan": {"trainable": 1, "total": 4, "share": 0.25}, "wall_time_s": 90}))
+    assert minutes.trained_share == 25.0 and minutes.cost_display == "1.5 min"
+    gpu = TrainingRecord.from_record(TrainRecord.model_validate(
+        {"mode": "selective", "steps": 3, "plan": {"trainable": 65, "total": 1000, "share": 0.065},
+         "train_runtime_s": 3600.0, "gpu_hours": 8.0, "hyperparameters": {"device": "cuda"}}))
     assert gpu.cost_display == "8.00 GPU-h" and "8.000 GPU-hours" in gpu.cost_description
 
 

@@ -126,3 +126,66 @@ def test_stage_folder_is_published_atomically(tmp_path):
         (out / "selection.json").write_text("{}")
         assert not run.is_done("select")
     assert run.is_done("select", "abc") and not run.is_done("select", "other")
+
+
+def test_a_failed_attempt_leaves_the_previous_result_and_history_restores_it(tmp_path, fake_pipeline):
+    recipe_path = tmp_path / "r.yaml"
+    recipe_path.write_text(RECIPE)
+    recipe = load_recipe(recipe_path)
+    run = pipeline.open_run(recipe, tmp_path / "run")
+    pipeline.run_pipeline(recipe, run)
+    finished = (run.root / "train" / "train.json").read_bytes()
+
+    fake_pipeline["train"] = fake_stage("train", fail=True)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run_pipeline(load_recipe(recipe_path, ["training.epochs=2"]), run)
+    assert (run.root / "train" / "train.json").read_bytes() == finished  # still in place
+
+    fake_pipeline["train"] = fake_stage("train")
+    pipeline.run_pipeline(load_recipe(recipe_path, ["training.epochs=2"]), run)
+    CALLS.clear()
+    pipeline.run_pipeline(recipe, run)  # back to the original: restored, not recomputed
+    assert CALLS == []
+    assert (run.root / "train" / "train.json").read_bytes() == finished
+    assert len(list((run.root / "history").iterdir())) == 3  # the epochs=2 train, evaluate, report
+
+
+def test_changed_outputs_are_not_skipped(tmp_path, fake_pipeline):
+    recipe_path = tmp_path / "r.yaml"
+    recipe_path.write_text(RECIPE)
+    recipe = load_recipe(recipe_path)
+    run = pipeline.open_run(recipe, tmp_path / "run")
+    pipeline.run_pipeline(recipe, run)
+    (run.root / "train" / "train.json").write_text('{"epochs": 9.0}')  # same size, other content
+    with pytest.raises(HarnessError, match=r"stage 'train' changed since it finished \(train.json was edited"):
+        pipeline.run_pipeline(recipe, run)
+    CALLS.clear()
+    pipeline.run_pipeline(recipe, run, force=("train",))
+    assert CALLS == ["train", "evaluate", "report"]
+
+
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
+    (tmp_path / "mine" / "train").mkdir(parents=True)
+    with pytest.raises(HarnessError, match="not a harness run"):
+        Run.create(tmp_path / "mine")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["train"]
+    assert Run.create(tmp_path / "empty").root.joinpath(".harness-run.json").is_file()
+
+
+def test_the_lock_names_its_holder(tmp_path):
+    import subprocess
+    import sys
+
+    Run.create(tmp_path / "run")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from harness.runs import Run; import time; Run.create({str(tmp_path / 'run')!r}).lock(); "
+                               "print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(HarnessError, match=rf"in use by PID {holder.pid} on .+ since "):
+            Run(tmp_path / "run").lock()
+    finally:
+        holder.kill()
+        holder.wait()
+    Run(tmp_path / "run").lock()  # free again once the holder is gone

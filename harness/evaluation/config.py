@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -41,8 +41,10 @@ class EvaluationConfig(Section):
     models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
-    batch_size: int = Field(8, gt=0)
-    """Questions generated together (hf backend; vLLM schedules its own batches)."""
+    batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8
+    """Questions generated together (hf backend; vLLM schedules its own batches); `auto`: the
+    largest batch that fits on the GPU, found once per model by lm-eval (for a new base model of
+    unknown size; on a CPU it settles on lm-eval's maximum, 64)."""
     max_new_tokens: int = Field(512, gt=0)
     """The paper's 512; lower it for quick runs."""
     extraction: Literal["paper", "strict"] = "paper"

@@ -7,7 +7,10 @@ lm-eval's vLLM model). The responses are scored again here by the same extractio
 hooks use, in both modes, and written as:
 
 - ``<out>/<task>/samples.jsonl``: one line per question per model (model, lang, doc_id, id,
-  question, target, response, extracted and correct in both modes);
+  question, target, response, extracted and correct in both modes, the full prompt, its hash
+  and the task version);
+- ``<out>/lm_eval/<model>/results_<date>.json`` and ``samples_<task>_<date>.jsonl``: lm-eval's
+  own files in its EvaluationTracker layout (see :mod:`harness.evaluation.lm_eval_files`);
 - ``<out>/scores.json``: per model, task and language n, correct, accuracy and its Wilson 95%
   interval (plus the other mode's figures), the paper's average with a bootstrap interval, PCR
   against English, and, when both models ran, a paired McNemar comparison of trained vs base.
@@ -34,6 +37,7 @@ from harness import presentation
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
+from harness.evaluation.lm_eval_files import lm_eval_record, write_lm_eval_files
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
 from harness.runs import atomic_write_text, write_json
@@ -90,8 +94,9 @@ def quiet_lm_eval() -> Iterator[None]:
 
 
 def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: str, max_new_tokens: int,
-                      seed: int) -> tuple[list[dict], Any]:
-    """Run one task in one language through lm-eval; the samples rows and the task version.
+                      seed: int) -> tuple[list[dict], Any, dict]:
+    """Run one task in one language through lm-eval; the samples rows, the task version and
+    lm-eval's own output (results, configs, samples) for :mod:`harness.evaluation.lm_eval_files`.
 
     ``docs``: the language's questions, read once (:func:`read_questions`); ``task.limit`` is
     lm-eval's own limit (its first N questions). Calls ``lm_eval.evaluator.evaluate`` on the task
@@ -117,6 +122,7 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
             task_object.set_fewshot_seed(seed=seed)
         results = evaluate(lm=lm, task_dict=loaded, limit=task.limit, log_samples=True, bootstrap_iters=0)
     kind = get_benchmark(task.benchmark).kind
+    version = task_version(config)
     rows = []
     for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):
         doc = sample["doc"]
@@ -125,8 +131,10 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
             "model": model, "lang": lang, "doc_id": sample["doc_id"], "id": doc["id"],
             "question": doc["question"], "target": doc["answer"], "response": response,
             **score_response(kind, response, doc["answer"]),
+            # what the model saw (chat template applied, if any), to check two runs asked the same
+            "prompt": sample["arguments"][0][0], "prompt_hash": sample["prompt_hash"], "task_version": version,
         })
-    return rows, task_version(config)
+    return rows, version, lm_eval_record(results, config)
 
 
 def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str], list[dict]]:
@@ -160,7 +168,8 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
             model = models[row["model"]]
             entry = done.setdefault((row["model"], row["lang"]), {
                 "model": row["model"], "lang": row["lang"], "source": model["source"],
-                "task_version": model["tasks"][task.benchmark]["task_version"], "rows": [],
+                "task_version": model["tasks"][task.benchmark]["task_version"],
+                "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"), "rows": [],
             })
             entry["rows"].append(row)
     for part in sorted((folder / PARTS_DIR).glob("*.json")):
@@ -220,9 +229,10 @@ def run_models(
             }
             for task, lang in pending[model]:
                 progress.update(bars[task.benchmark], lang=lang)
-                rows, version = evaluate_language(lm, task, lang, docs[(task.benchmark, lang)], model,
-                                                  evaluation.max_new_tokens, seed)
-                entry = {"model": model, "lang": lang, "source": source, "task_version": version, "rows": rows}
+                rows, version, lm_eval = evaluate_language(lm, task, lang, docs[(task.benchmark, lang)], model,
+                                                           evaluation.max_new_tokens, seed)
+                entry = {"model": model, "lang": lang, "source": source, "task_version": version,
+                         "prompt_sha": lm_eval["prompt_sha"], "rows": rows, "lm_eval": lm_eval}
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
                 done[task.benchmark][(model, lang)] = entry
                 progress.update(bars[task.benchmark], advance=1, lang="")
@@ -231,6 +241,7 @@ def run_models(
 
     for task in tasks:
         _write_samples(out, task, models, done[task.benchmark])
+    write_lm_eval_files(out, tasks, models, done, settings, seed)
     scores = build_scores(evaluation, tasks, done, seed, settings)
     write_json(out / SCORES_FILE, scores)
     for task in tasks:
@@ -267,6 +278,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
             benchmark = get_benchmark(task.benchmark)
             entry["tasks"][task.benchmark] = {
                 "task_version": finished[task.languages[0]]["task_version"],
+                "prompt_sha": finished[task.languages[0]].get("prompt_sha"),
                 "data": task.path or benchmark.hub_id or "bundled with harness",
                 "limit": task.limit,
                 **task_scores(by_mode, evaluation.extraction, benchmark.average_languages),

@@ -3,7 +3,9 @@
 The generations file is JSON lines, one per question: ``lang``, ``index`` (0-based position in
 the benchmark's language file) or ``id`` (X-CSQA's question id), and ``response``. Gold answers
 come from the benchmark loader (the hub, or ``--path`` local files). Every language present must
-be complete, with each question once.
+be complete, with each question once, or hold the first n questions (a run with a limit).
+A run's own ``eval/<task>/samples.jsonl`` (both models: pick one with ``model``) and lm-eval's
+``samples_<task>_<date>.jsonl`` carry their gold answers and are scored without the data.
 """
 
 from __future__ import annotations
@@ -22,13 +24,44 @@ __all__ = ["list_tasks", "read_generations", "score_file", "score_generations"]
 MAX_LISTED = 10
 
 
-def read_generations(path: str | Path) -> list[tuple[int, dict]]:
-    """(line number, row) for every non-empty line; each row has lang, index|id and response."""
+def _normalise(file: Path, number: int, row: dict, model: str | None) -> dict | None:
+    """One line of any of the three formats as {lang, index|id, response[, target]}; None to skip.
+
+    lm-eval's samples (``doc``, ``filtered_resps``) and the harness's own samples.jsonl (``model``,
+    ``target``) carry the gold answer, so they are scored without the benchmark's files.
+    """
+    if "doc" in row and ("filtered_resps" in row or "resps" in row):  # lm-eval's samples_<task>_<date>.jsonl
+        doc = row["doc"]
+        if not isinstance(doc, dict) or not {"lang", "id", "answer"} <= doc.keys():
+            raise HarnessError(f"{file}: line {number}: an lm-eval sample whose doc lacks lang, id or answer; "
+                               "only the slam_* tasks' samples can be scored")
+        responses = row.get("filtered_resps") or row.get("resps") or [""]
+        while isinstance(responses, list):  # [[text]] before lm-eval's filters, [text] after
+            responses = responses[0] if responses else ""
+        return {"lang": doc["lang"], "id": doc["id"], "index": doc.get("index"), "response": responses,
+                "target": str(doc["answer"])}
+    if "model" in row and model is not None and row["model"] != model:  # the harness's samples.jsonl
+        return None
+    return row
+
+
+def read_generations(path: str | Path, model: str | None = None) -> list[tuple[int, dict]]:
+    """(line number, row) for every non-empty line; each row has lang, index|id and response.
+
+    Reads generations made elsewhere, lm-eval's samples files and the harness's samples.jsonl
+    (``model`` picks base or trained when the file holds both).
+    """
     file = Path(path)
     if not file.is_file():
         raise HarnessError(f"{file}: generations file not found")
     rows = []
-    for number, row in read_json_lines(file):
+    models: set[str] = set()
+    for number, raw in read_json_lines(file):
+        if "model" in raw:
+            models.add(str(raw["model"]))
+        row = _normalise(file, number, raw, model)
+        if row is None:
+            continue
         for key in ("lang", "response"):
             if key not in row:
                 raise HarnessError(f"{file}: line {number}: field {key!r} is missing")
@@ -36,11 +69,18 @@ def read_generations(path: str | Path) -> list[tuple[int, dict]]:
             raise HarnessError(f"{file}: line {number}: field 'lang': expected a language code string")
         if row["response"] is not None and not isinstance(row["response"], str):
             raise HarnessError(f"{file}: line {number}: field 'response': expected a string")
-        if "index" not in row and "id" not in row:
+        if row.get("index") is None and row.get("id") is None:
             raise HarnessError(f"{file}: line {number}: needs 'index' (0-based question number) or 'id'")
         rows.append((number, row))
+    if model is None and len(models) > 1:
+        raise HarnessError(f"{file}: holds the answers of {' and '.join(sorted(models))}; "
+                           f"pick one with --model {'|'.join(sorted(models))}")
+    if model is not None and not models:
+        raise HarnessError(f"{file}: --model {model}: the file has no 'model' field (it holds one model's answers); "
+                           "leave --model out")
     if not rows:
-        raise HarnessError(f"{file}: no generations in the file")
+        raise HarnessError(f"{file}: no generations in the file"
+                           + (f" for model {model!r} (it has: {', '.join(sorted(models))})" if model else ""))
     return rows
 
 
@@ -58,11 +98,25 @@ def _match(file: Path, number: int, row: dict, examples: list[Example], by_id: d
     return examples[index]
 
 
-def score_generations(path: str | Path, task: str, data_path: str | None = None) -> tuple[dict, list[dict]]:
-    """Per-language outcomes by mode, and the scored rows, of a generations file."""
+def _gold_from_rows(lines: list[tuple[int, dict]]) -> list[Example] | None:
+    """The questions of one language from rows that carry their gold answer (samples files)."""
+    if not all(row.get("target") is not None and row.get("id") is not None for _, row in lines):
+        return None
+    return [Example(str(row["id"]), row.get("index") if isinstance(row.get("index"), int) else position,
+                    row["lang"], "", str(row["target"])) for position, (_, row) in enumerate(lines)]
+
+
+def score_generations(path: str | Path, task: str, data_path: str | None = None,
+                      model: str | None = None) -> tuple[dict, list[dict]]:
+    """Per-language outcomes by mode, and the scored rows, of a generations file.
+
+    Rows with their gold answer (samples files) are scored against it; other rows against the
+    benchmark's files. A language may be partial (a run with a ``limit``): its answers must then
+    be the benchmark's first n questions; n is reported per language.
+    """
     file = Path(path)
     benchmark = get_benchmark(task)
-    rows = read_generations(file)
+    rows = read_generations(file, model)
     by_lang: dict[str, list[tuple[int, dict]]] = {}
     for number, row in rows:
         try:
@@ -74,7 +128,10 @@ def score_generations(path: str | Path, task: str, data_path: str | None = None)
     by_mode: dict[str, dict[str, dict[str, bool]]] = {mode: {} for mode in MODES}
     scored = []
     for lang, lines in by_lang.items():
-        examples = load_benchmark(task, lang, data_path)
+        examples = _gold_from_rows(lines) if data_path is None else None
+        from_file = examples is not None
+        if examples is None:
+            examples = load_benchmark(task, lang, data_path)
         by_id = {example.id: example for example in examples}
         seen: dict[str, int] = {}
         for number, row in lines:
@@ -90,21 +147,23 @@ def score_generations(path: str | Path, task: str, data_path: str | None = None)
                 by_mode[mode].setdefault(lang, {})[example.id] = result["correct"][mode]
             scored.append({"lang": lang, "index": example.index, "id": example.id, "target": example.answer, **result})
         missing = [example.index for example in examples if example.id not in seen]
-        if missing:
+        answered_prefix = not from_file and all(e.id in seen for e in examples[: len(seen)])
+        if missing and not answered_prefix:
             listed = ", ".join(str(i) for i in missing[:MAX_LISTED]) + (" ..." if len(missing) > MAX_LISTED else "")
             raise HarnessError(
                 f"{file}: {lang}: {len(missing)} of {len(examples)} questions have no generation "
-                f"(indices {listed}); every question of a language must be answered once"
+                f"(indices {listed}); every question of a language must be answered once, or (a run "
+                "with a limit) the first n"
             )
     return by_mode, scored
 
 
-def score_file(path: str, task: str, extraction: str, data_path: str | None = None) -> dict:
-    """`harness score FILE --task NAME`: the task's scores under ``extraction`` (the other mode's
-    accuracies beside), in the benchmark's order of languages."""
+def score_file(path: str, task: str, extraction: str, data_path: str | None = None, model: str | None = None) -> dict:
+    """`harness score FILE --task NAME [--model M]`: the task's scores under ``extraction`` (the
+    other mode's accuracies beside), in the benchmark's order of languages."""
     benchmark = get_benchmark(task)
-    by_mode, _ = score_generations(path, task, data_path)
+    by_mode, _ = score_generations(path, task, data_path, model)
     order = [lang for lang in benchmark.languages if lang in by_mode[extraction]]
     by_mode = {mode: {lang: by_mode[mode][lang] for lang in order} for mode in by_mode}
     scores = task_scores(by_mode, extraction, benchmark.average_languages)
-    return {"task": task, "extraction": extraction, "file": str(path), **scores}
+    return {"task": task, "extraction": extraction, "file": str(path), "model": model, **scores}

@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+from harness import presentation
 from harness.errors import HarnessError
 from harness.evaluation.runner import quiet_lm_eval, resolve_tasks, run_models
 
@@ -30,11 +31,18 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     groups = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
     groups = groups if needs_workers(evaluation, groups) else None
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT, groups)
-    settings = {"device": device, "processes": len(groups) if groups else 1}
+    settings = {"device": device, "dtype": _dtype_name(recipe, device), "processes": len(groups) if groups else 1}
     try:
         return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def _dtype_name(recipe, device: str) -> str:
+    """The dtype the models are evaluated in (``auto`` resolved), recorded for `compare`."""
+    from harness.models.loading import resolve_dtype
+
+    return str(resolve_dtype(recipe.model, device)).removeprefix("torch.")
 
 
 def _source(recipe, name: str, train_dir: Path | None) -> str:
@@ -77,6 +85,10 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
         model, tokenizer = _load(recipe, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
             lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+        if evaluation.batch_size == "auto":
+            # lm-eval would search again in every language's call: search once per model
+            lm.batch_size_per_gpu = lm._detect_batch_size()
+            presentation.console(stderr=True).print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):

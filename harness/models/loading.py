@@ -77,6 +77,17 @@ def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
     return cache_root() / "gguf" / f"{gguf.stem}-{key}"
 
 
+def check_gguf(path: Path) -> None:
+    """Refuse a GGUF file that is cut short (an interrupted download) with one clear line."""
+    import gguf
+
+    try:
+        gguf.GGUFReader(path)
+    except Exception as error:  # the reader fails with numpy shape/index errors on a cut file
+        raise HarnessError(f"{path}: not a complete GGUF file ({type(error).__name__}: {error}); "
+                           "download or copy it again") from None
+
+
 def _converted_gguf(resolved: ResolvedSource) -> Path:
     """The cached safetensors folder of a GGUF model, converting it on first use."""
     import torch
@@ -85,6 +96,7 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
     target = _gguf_cache_dir(resolved)
     if (target / "config.json").exists():
         return target
+    check_gguf(Path(resolved.location) / resolved.gguf_file)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
     try:
@@ -139,6 +151,7 @@ def load_config(cfg: ModelConfig):
             cached = _gguf_cache_dir(resolved)
             if (cached / "config.json").exists():
                 return AutoConfig.from_pretrained(cached)
+            check_gguf(Path(resolved.location) / resolved.gguf_file)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
         return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
     except (OSError, ValueError) as error:

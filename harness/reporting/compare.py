@@ -15,14 +15,14 @@ exit 0 otherwise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.artifacts import MARKER, Done, Scores, read_artifact, read_samples, redo
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
-from harness.runs import read_json
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
-from harness.textfiles import read_json_lines
 
 ROLES = ("base", "trained")
 
@@ -102,13 +102,12 @@ def _read_samples(path: Path, role: str, mode: str = "paper") -> dict[str, dict[
     if not path.is_file():
         return None
     outcomes: dict[str, dict[str, bool]] = {}
-    for number, record in read_json_lines(path):
-        try:
-            if record["model"] == role:
-                outcomes.setdefault(str(record["lang"]), {})[str(record["id"])] = bool(record["correct"][mode])
-        except (KeyError, TypeError) as error:
-            raise HarnessError(f"{path}: line {number}: not a sample record with model, lang, id, "
-                               f"correct ({error})") from None
+    for row in read_samples(path):
+        if row.model != role:
+            continue
+        if mode not in row.correct:
+            raise HarnessError(f"{path}: doc {row.doc_id}: correct: no {mode!r} entry; {redo('evaluate')}")
+        outcomes.setdefault(row.lang, {})[str(row.id)] = row.correct[mode]
     return outcomes or None
 
 
@@ -133,8 +132,8 @@ def parse_side(text: str, which: str) -> Side:
     if not scores_path.is_file():
         raise HarnessError(f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
                            f"(`harness evaluate RECIPE --run-dir {root}`)")
-    scores = read_json(scores_path)
-    models = scores.get("models") or {}
+    scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
+    models = scores["models"]
     if role is None:
         role = "trained" if "trained" in models else "base"
     if role not in models:
@@ -143,13 +142,32 @@ def parse_side(text: str, which: str) -> Side:
     return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
 
 
-def _tolerance_of(side: Side) -> float | None:
-    manifest = side.run_root / "manifest.json" if side.run_root else None
-    if manifest is None or not manifest.is_file():
-        return None
-    report = (read_json(manifest).get("recipe") or {}).get("report") or {}
-    value = report.get("tolerance")
-    return float(value) if value is not None else None
+def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
+    """``report.tolerance`` of the recipe that produced A's results, and where it was read.
+
+    From the report stage's DONE.json when that report was built on A's scores, else from the
+    evaluate stage's: the settings of the results compared, never those of a later command
+    (which may have failed, or changed only the manifest).
+    """
+    if side.run_root is None:
+        return None, None
+    evaluated = side.run_root / "eval" / MARKER
+    if not evaluated.is_file():
+        return None, None
+    done = read_artifact(evaluated, Done, redo("evaluate"))
+    report = side.run_root / "report" / MARKER
+    if report.is_file():
+        report_done = read_artifact(report, Done, redo("report"))
+        if report_done.upstream.get("evaluate") == done.output_id and report_done.recipe is not None:
+            done, evaluated = report_done, report
+    value = ((done.recipe or {}).get("report") or {}).get("tolerance")
+    if value is None:
+        return None, None
+    value = float(value)
+    if not math.isfinite(value):
+        raise HarnessError(f"{evaluated}: recipe.report.tolerance is {value}: not a finite number; "
+                           "pass --tolerance")
+    return value, f"report.tolerance of the recipe recorded in {evaluated}"
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -189,10 +207,26 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
         if ea != eb:
             raise HarnessError(f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
                                f"{b.reference}: {eb!r}); re-score one side (`harness score`) with the other's")
+        ca, cb = _chat_template(a), _chat_template(b)
+        if ca != cb:
+            raise HarnessError(f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
+                               f"{cb!r}); the models were prompted differently: evaluate both sides the same way")
+        for t in tasks:
+            pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
+            if pa and pb and pa != pb:
+                raise HarnessError(f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
+                                   f"{pb}); re-evaluate one side with the other's task files")
         la, lb = a.scores.get("lm_eval_version"), b.scores.get("lm_eval_version")
         if la != lb:
             warnings.append(f"lm-eval versions differ: {a.reference} {la}, {b.reference} {lb}")
+        sa, sb = a.scores.get("settings") or {}, b.scores.get("settings") or {}
+        for key in ("backend", "dtype", "batch_size", "device"):
+            if sa.get(key) != sb.get(key):
+                warnings.append(f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
+                                f"{sb.get(key)!r}): greedy generations can differ slightly between them")
     else:
+        if _chat_template(a):
+            warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
         if a.scores.get("extraction") not in (None, "paper"):
             warnings.append(f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
                             "published numbers use the paper's rule")
@@ -204,6 +238,11 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
     for t in tasks:
         result["tasks"][t] = _compare_task(a, b, t, warnings)
     return result
+
+
+def _chat_template(side: Side):
+    """The chat template a run's models were prompted with (scores.json settings; missing: off)."""
+    return (side.scores.get("settings") or {}).get("chat_template") or False
 
 
 def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
@@ -301,8 +340,7 @@ def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | No
     result = compare(side_a, side_b, task)
     source = "command line" if tolerance is not None else None
     if tolerance is None:
-        tolerance = _tolerance_of(side_a)
-        source = f"report.tolerance of {side_a.run_root}/manifest.json" if tolerance is not None else None
+        tolerance, source = _tolerance_of(side_a)
     found = regressions(result, tolerance)
     return {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
             **result, "regressions": found, "exit_code": 1 if found else 0}

@@ -87,3 +87,39 @@ def copy_selection_plot(selection_dir: Path, out: Path) -> Path | None:
     target = out / "selection.png"
     shutil.copyfile(source, target)
     return target
+
+
+def loss_curve_plot(train_json: Path, path: Path) -> Path | None:
+    """The training loss (and learning rate) per optimizer step, from train.json's loss log."""
+    import json
+
+    if not Path(train_json).is_file():
+        return None
+    curve = json.loads(Path(train_json).read_text(encoding="utf-8")).get("loss_curve") or []
+    points = [(e["step"], e["loss"], e.get("learning_rate")) for e in curve if e.get("loss") is not None]
+    if not points:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    figure, axis = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    steps = [p[0] for p in points]
+    axis.plot(steps, [p[1] for p in points], marker="o" if len(points) < 40 else None, color="#0969da", label="loss")
+    axis.set_xlabel("optimizer step")
+    axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axis.set_ylabel("training loss")
+    axis.grid(alpha=0.3)
+    rates = [p[2] for p in points]
+    if all(r is not None for r in rates):
+        second = axis.twinx()
+        second.plot(steps, rates, color="#bf8700", linestyle="--", label="learning rate")
+        second.set_ylabel("learning rate", color="#bf8700")
+    axis.set_title("Training loss (train/train.json)")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+    return path

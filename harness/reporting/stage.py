@@ -24,12 +24,13 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, plot_baselines
+from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
 from harness.reporting.render import (
     Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
 )
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.runs import atomic_write_text, read_json, write_json
+from harness.artifacts import TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.runs import atomic_write_text, write_json
 
 OWNER_FILE = "REPORT_OF.json"
 """Written into every report folder: which run directory it belongs to."""
@@ -51,9 +52,10 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     if not scores_path.is_file():
         raise HarnessError(f"{scores_path}: not found; the report needs the evaluate stage "
                            f"(`harness evaluate RECIPE --run-dir {run.root}`)")
-    scores = read_json(scores_path)
-    train_json = run.stage_dir("train") / "train.json"
-    training = TrainingRecord.from_json(read_json(train_json)) if train_json.is_file() else None
+    scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
+    train_json = run.stage_dir("train") / TRAIN_FILE
+    training = TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train"))
+                                          if train_json.is_file() else None)
     baselines = load_baselines()
 
     document = build_document(recipe, run, scores, training, baselines, config, out)
@@ -115,6 +117,11 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
                 "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
                 selection)]))
 
+    if config.plots:
+        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        if curve is not None:
+            sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
+
     models = scores.get("models", {})
     metadata = [
         ("Recipe", str(getattr(recipe, "name", "?"))),
@@ -134,10 +141,16 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
                     shown_warnings)
 
 
+def republish(recipe, run, folder: Path) -> Path:
+    """Copy a report restored from the run's history to ``reports/`` again."""
+    published = publish(Path(folder), Path(run.root), reports_root())
+    print(f"report: {published}/report.md (restored)", file=sys.stderr)
+    return published
+
+
 def publish(out: Path, run_root: Path, root: Path) -> Path:
     """Copy the report files of ``out`` to ``root/<run folder name>``; never over another run's."""
     owner = {"run": str(run_root.resolve())}
-    atomic_write_text(out / OWNER_FILE, json.dumps(owner, indent=2) + "\n")
     root.mkdir(parents=True, exist_ok=True)
     name = run_root.resolve().name
     target = root / name
@@ -152,8 +165,11 @@ def publish(out: Path, run_root: Path, root: Path) -> Path:
     os.umask(umask)
     try:
         os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a report is for reading
+        # The owner mark goes only to the published copy: the stage folder stays as it finished.
+        (staging / OWNER_FILE).write_text(json.dumps(owner, indent=2) + "\n", encoding="utf-8")
+        os.chmod(staging / OWNER_FILE, 0o666 & ~umask)
         for item in out.iterdir():
-            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json"):
+            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE):
                 shutil.copyfile(item, staging / item.name)
                 os.chmod(staging / item.name, 0o666 & ~umask)
         if target.exists():

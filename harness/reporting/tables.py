@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Literal
 
-from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness import presentation
+from harness.artifacts import TrainRecord
+from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.reporting.baselines import Baseline, Baselines
 
 # Why a cell is empty: the texts reports show.
@@ -195,15 +196,13 @@ class TrainingRecord:
     cost_description: str | None = None
 
     @classmethod
-    def from_json(cls, data: dict | None) -> "TrainingRecord | None":
-        """From train.json as the train stage writes it (``plan.share`` a fraction, the run time,
-        GPU-hours, the device)."""
-        if data is None:
+    def from_record(cls, record: TrainRecord | None) -> "TrainingRecord | None":
+        """From train/train.json (:class:`harness.artifacts.TrainRecord`)."""
+        if record is None:
             return None
-        fraction = (data.get("plan") or {}).get("share")
-        share = 100.0 * fraction if fraction is not None else None
-        gpu_hours = data.get("gpu_hours")
-        seconds = data.get("train_runtime_s")
+        share = 100.0 * record.plan.share
+        gpu_hours = record.gpu_hours
+        seconds = record.train_runtime_s if record.train_runtime_s is not None else record.wall_time_s
         cost_display = cost_value = None
         parts = []
         if gpu_hours:
@@ -215,9 +214,9 @@ class TrainingRecord:
             parts.append(f"wall time {seconds:.0f} s")
         if gpu_hours:
             parts.append(f"{gpu_hours:.3f} GPU-hours")
-        device = (data.get("hyperparameters") or {}).get("device")
+        device = record.hyperparameters.get("device")
         if device and not gpu_hours and cost_display:
-            cost_display += f" ({device.upper()})"
+            cost_display += f" ({str(device).upper()})"
         description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
                        "time relative to SLAM's") if parts else None
         return cls(share, cost_display, cost_value, description)

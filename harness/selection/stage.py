@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from harness.errors import HarnessError
+from harness.artifacts import Selection, parse_artifact, redo
 from harness.runs import read_json, write_json
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
@@ -259,8 +260,7 @@ def load_selection(path) -> dict:
     if path.is_dir():
         path = path / SELECTION_FILE
     data = read_json(path)
-    if not isinstance(data, dict) or "selected_layers" not in data:
-        raise HarnessError(f"{path}: not a selection.json (no 'selected_layers'); rerun `harness select`")
+    parse_artifact(path, Selection, data, redo("select"))
     return data
 
 

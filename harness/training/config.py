@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.schema import Section
 from harness.translation import TranslationDataConfig
+
+
+TRACKERS = ("none", "all", "tensorboard", "wandb", "mlflow", "trackio", "comet_ml", "neptune", "clearml",
+            "azure_ml", "codecarbon", "dagshub", "dvclive", "flyte", "swanlab", "kubeflow")
+"""transformers' integration names (`report_to`)."""
 
 
 class TrainingConfig(Section):
@@ -60,6 +65,22 @@ class TrainingConfig(Section):
     """Checkpoint every N optimizer steps so an interrupted run resumes (None: once per epoch)."""
     keep_checkpoints: bool = False
     """Keep `checkpoints/` after training finishes (default: deleted once the weights are saved)."""
+    report_to: list[str] = Field(default_factory=lambda: ["none"])
+    """Experiment trackers the Trainer logs to (transformers' `report_to`): `none`, `tensorboard`,
+    `wandb`, `mlflow`, `trackio`, ... (each installed separately). TensorBoard's logs go to
+    `train/tensorboard/`. The loss curve is in train.json (and the report) either way."""
+
+    @field_validator("report_to")
+    @classmethod
+    def _known_trackers(cls, names: list[str]) -> list[str]:
+        from harness.registry import suggest
+
+        for name in names:
+            if name not in TRACKERS:
+                raise ValueError(f"unknown tracker {name!r}{suggest(name, TRACKERS)}; choose from: {', '.join(TRACKERS)}")
+        if len(names) > 1 and ("none" in names or "all" in names):
+            raise ValueError("`none` and `all` stand alone; list trackers by name instead")
+        return names
 
     @model_validator(mode="after")
     def _launcher_fits(self) -> "TrainingConfig":

@@ -25,9 +25,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.artifacts import TRAIN_FILE, TrainRecord, parse_artifact, redo
 from harness.errors import HarnessError
-from harness.runs import read_json, write_json
-from harness.training.trainer import DEEPSPEED_FILE, TRAIN_FILE, deepspeed_config, gradient_accumulation, train_in_process
+from harness.runs import die_with_parent, read_json, write_json
+from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_accumulation, train_in_process
 
 RECIPE_FILE = "recipe.json"
 WORKER_ERROR = "worker_error.json"
@@ -76,7 +77,9 @@ def run_train(recipe, run, out) -> None:
         _launch(recipe, run, out, world)
     from harness import presentation
 
-    presentation.trained(read_json(out / TRAIN_FILE))
+    report = read_json(out / TRAIN_FILE)
+    parse_artifact(out / TRAIN_FILE, TrainRecord, report, redo("train"))  # the shape later stages read
+    presentation.trained(report)
 
 
 def _launch(recipe, run, out: Path, world: int) -> None:
@@ -88,7 +91,10 @@ def _launch(recipe, run, out: Path, world: int) -> None:
 
         check_shared_folder(out, list(read_hostfile(recipe.training.hostfile)))
     command, env = launch_command(recipe, run, out, world)
-    result = subprocess.run(command, env=env)
+    # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
+    # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
+    lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
+    result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:

@@ -271,6 +271,9 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     model.config.use_cache = False
 
     checkpoints = out / CHECKPOINTS
+    if "tensorboard" in training.report_to or "all" in training.report_to:
+        # the default (checkpoints/runs/) is deleted with the checkpoints after training
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=training.per_device_batch_size,
@@ -295,7 +298,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         dataloader_pin_memory=cuda,
         remove_unused_columns=False,
         include_num_input_tokens_seen="non_padding",
-        report_to="none",
+        report_to=list(training.report_to),
         deepspeed=str(deepspeed_file) if deepspeed_file else None,
         disable_tqdm=False,
     )
@@ -352,6 +355,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
             "deepspeed": training.deepspeed, "zero_stage": 2 if training.deepspeed else None,
             "launcher": training.launcher, "device": "cuda" if cuda else "cpu",
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
+            "report_to": list(training.report_to),
         },
         "data": data.report,
         "steps": state.global_step,

@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     if not Path("/dev/nvidiactl").exists():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    from harness.runs import die_with_parent
+
+    parent = os.getppid()
+    die_with_parent()  # a worker never trains on after its launcher (or the harness) is gone
+    if os.getppid() != parent:
+        return 1
 
     from harness.errors import HarnessError
     from harness.runs import Run, read_json, write_json

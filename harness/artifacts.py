@@ -1,0 +1,253 @@
+"""The files the harness writes and reads back: one pydantic model per file, and the run layout.
+
+Writers build these models and readers validate against them, so a file of the wrong shape (a
+hand edit, a file from another tool, a truncated write) is one error naming the file, the field
+and the fix, never a ``KeyError`` deep in a later stage. Models keep unknown keys (``extra:
+allow``): files carry more than their readers need, and newer files stay readable.
+
+    <run>/
+      .harness-run.json          the ownership mark (a folder without it is not the harness's)
+      .lock                      held (flock) by the one invocation working on the run
+      manifest.json              Manifest: the recipe and environment of the last invocation
+      invocations.jsonl          Invocation per line: every command that ran on the run
+      selection/ train/ eval/ report/    finished stages, each with DONE.json (Done)
+      <stage>.partial/           the attempt in progress (ATTEMPT.json), published on success
+      history/<stage>-<fingerprint>/     earlier results, restored when their inputs come back
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import HarnessError
+
+# -- the run layout ----------------------------------------------------------------------------
+
+STAGE_DIRS = {"select": "selection", "train": "train", "evaluate": "eval", "report": "report"}
+MARKER = "DONE.json"
+ATTEMPT = "ATTEMPT.json"
+OWNER_MARK = ".harness-run.json"
+LOCK_FILE = ".lock"
+MANIFEST = "manifest.json"
+INVOCATIONS = "invocations.jsonl"
+HISTORY = "history"
+SELECTION_FILE = "selection.json"
+TRAIN_FILE = "train.json"
+SCORES_FILE = "scores.json"
+SAMPLES_FILE = "samples.jsonl"
+
+
+class Artifact(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=True)
+
+
+# -- run bookkeeping ---------------------------------------------------------------------------
+
+
+class OwnerMark(Artifact):
+    """``.harness-run.json``: this folder was created by the harness as a run directory."""
+
+    harness_run: bool
+    created: str
+
+
+class Manifest(Artifact):
+    """``manifest.json``: the resolved recipe and the environment of the last invocation."""
+
+    class RecipeName(Artifact):
+        name: str
+
+    recipe: RecipeName
+    versions: dict[str, str | None]
+    git_commit: str | None = None
+    seed: int
+    host: dict[str, Any]
+
+
+class Invocation(Artifact):
+    """One line of ``invocations.jsonl``."""
+
+    time: str
+    host: str
+    pid: int
+    argv: list[str]
+    recipe: str
+    recipe_fingerprint: str
+
+
+class OutputFile(Artifact):
+    size: int
+    sha256: str
+    mtime_ns: int
+    """Only to skip re-hashing an untouched file; the size and sha256 decide."""
+
+
+class Done(Artifact):
+    """``<stage>/DONE.json``: the stage finished on these inputs with these output files."""
+
+    fingerprint: str
+    output_id: str
+    """Identifies this result: downstream stages fingerprint it."""
+    seconds: float = 0.0
+    finished: str = ""
+    outputs: dict[str, OutputFile] | None = None
+    """Relative path -> size and sha256 of every file the stage left (None: written by an older
+    harness, before outputs were recorded)."""
+    upstream: dict[str, str] = {}
+    recipe: dict[str, Any] | None = None
+    """The resolved recipe of the invocation that produced this result."""
+
+
+class Attempt(Artifact):
+    """``<stage>.partial/ATTEMPT.json``: the inputs of the attempt in progress."""
+
+    fingerprint: str
+
+
+# -- stage outputs -----------------------------------------------------------------------------
+
+
+class Selection(Artifact):
+    """``selection/selection.json`` (the fields later stages read; the rest is kept)."""
+
+    selected_layers: list[int]
+
+
+class TrainPlan(Artifact):
+    layers: list[int] | None = None
+    trainable: int
+    total: int
+    share: float
+    """Fraction (0-1) of all parameters trained."""
+
+
+class LossPoint(Artifact):
+    step: int
+    loss: float
+
+
+class TrainRecord(Artifact):
+    """``train/train.json``."""
+
+    mode: str
+    plan: TrainPlan
+    hyperparameters: dict[str, Any] = {}
+    steps: int
+    loss_curve: list[LossPoint] = []
+    wall_time_s: float | None = None
+    train_runtime_s: float | None = None
+    throughput_tokens_per_s: float | None = None
+    gpu_hours: float | None = None
+    outputs: dict[str, Any] = {}
+
+
+class LanguageScore(Artifact):
+    n: int
+    correct: int | None = None
+    accuracy: float | None = None
+    ci95: list[float] | None = None
+
+
+class AverageScore(Artifact):
+    languages: list[str] = []
+    accuracy: float | None = None
+    ci95: list[float] | None = None
+
+
+class TaskScores(Artifact):
+    task_version: Any = None
+    languages: dict[str, LanguageScore] = {}
+    average: AverageScore | None = None
+    pcr: dict[str, float | None] | None = None
+    pcr_average: float | None = None
+
+
+class ModelScores(Artifact):
+    source: str | None = None
+    tasks: dict[str, TaskScores] = {}
+
+
+class Scores(Artifact):
+    """``eval/scores.json``."""
+
+    extraction: str | None = None
+    lm_eval_version: str | None = None
+    models: dict[str, ModelScores]
+    comparisons: dict[str, Any] | None = None
+
+
+class SampleRow(Artifact):
+    """One line of ``eval/<task>/samples.jsonl``."""
+
+    model: str
+    lang: str
+    doc_id: int | str
+    id: int | str
+    """The benchmark's question id: rows of two runs pair on it."""
+    correct: dict[str, bool]
+    """Per extraction mode (``paper``, ``strict``)."""
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_json_file(path: Path) -> Any:
+    """Parsed JSON, or one error naming the file (missing, unreadable, not JSON)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"{path}: file not found") from None
+    except UnicodeDecodeError as error:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+
+
+def shape_error(path: Path, error: ValidationError, fix: str, line: int | None = None) -> HarnessError:
+    first = error.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or ("(the line)" if line else "(the whole file)")
+    where = f"{path}: line {line}" if line is not None else str(path)
+    return HarnessError(f"{where}: {field}: {first['msg'].lower()}; {fix}")
+
+
+def parse_artifact(path: Path, model: type[Model], data: Any, fix: str) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise shape_error(path, error, fix) from None
+
+
+def read_artifact(path: Path, model: type[Model], fix: str) -> Model:
+    """``path`` validated as ``model``; ``fix`` says what to do when it is broken."""
+    try:
+        data = read_json_file(path)
+    except HarnessError as error:
+        if not fix or "file not found" in str(error):
+            raise
+        raise HarnessError(f"{error}; {fix}") from None
+    return parse_artifact(Path(path), model, data, fix)
+
+
+def redo(stage: str, run: Path | str | None = None) -> str:
+    """The fix for a broken output of ``stage`` (of the run folder ``run`` when known)."""
+    return f"redo that stage: `harness run RECIPE --run-dir {run or 'RUN'} --force {stage}`"
+
+
+def read_samples(path: Path, fix: str = redo("evaluate")) -> list[SampleRow]:
+    """Every row of a samples.jsonl file."""
+    from harness.textfiles import read_json_lines
+
+    rows = []
+    for number, record in read_json_lines(path):
+        try:
+            rows.append(SampleRow.model_validate(record))
+        except ValidationError as error:
+            raise shape_error(path, error, fix, line=number) from None
+    return rows

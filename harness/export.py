@@ -1,0 +1,198 @@
+"""`harness export RUN --out DIR [--push-to-hub REPO]`: a run's trained model, on its own.
+
+The folder holds the merged model (base + the trained tensors, in the dtype training produced)
+as safetensors with its config and tokenizer, so ``AutoModelForCausalLM.from_pretrained(DIR)``
+and ``lm_eval --model hf --model_args pretrained=DIR`` load it, plus:
+
+- ``README.md``: a model card (huggingface_hub's ``ModelCard``) naming the base model, the
+  selected layers and sub-layers, the trained share, the training data and pair counts, the
+  run's scores (also as the hub's ``model-index`` metadata), the harness version and the recipe;
+- ``harness_recipe.yaml``: the run's resolved recipe.
+
+The folder is written next to ``DIR`` and renamed into place when complete; an existing,
+non-empty ``DIR`` is never overwritten. ``--push-to-hub`` uploads the folder through
+huggingface_hub (``HF_TOKEN`` or ``huggingface-cli login``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+
+from harness.errors import HarnessError
+from harness.runs import Run, read_json
+
+CARD_FILE = "README.md"
+RECIPE_FILE = "harness_recipe.yaml"
+
+
+def _recipe_of(run_root: Path):
+    from harness.recipe import Recipe
+
+    manifest = run_root / "manifest.json"
+    if not manifest.is_file():
+        raise HarnessError(f"{run_root}: no manifest.json; is this a run directory (`harness run ... --run-dir`)?")
+    resolved = read_json(manifest).get("recipe") or {}
+    try:
+        return Recipe.model_validate(resolved), resolved
+    except Exception as error:  # a run made by another harness version
+        raise HarnessError(f"{manifest}: its recipe does not validate with this harness ({str(error).splitlines()[0]}); "
+                           "export with the harness version that made the run") from None
+
+
+def trained_dtype(train_dir: Path, train: dict):
+    """The dtype training left the trained tensors in (the delta's, else the precision's)."""
+    import torch
+
+    delta = train_dir / "delta.json"
+    name = read_json(delta).get("dtype") if delta.is_file() else None
+    if not isinstance(name, str):
+        name = "bfloat16" if (train.get("hyperparameters") or {}).get("precision") == "bf16" else "float32"
+    return getattr(torch, name)
+
+
+def _hub_id(source: str) -> str | None:
+    """``owner/name`` when the source is a hub id (not a local path or a package GGUF)."""
+    if ":" in source or source.startswith((".", "/", "~")) or Path(source).exists() or source.count("/") != 1:
+        return None
+    return source
+
+
+def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_name: str):
+    """The model card, with the scores of the run's trained model as ``model-index`` results."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    from harness import __version__
+    from harness.benchmarks import get_benchmark
+    from harness.reporting.tables import TASK_TITLES
+
+    plan = train.get("plan") or {}
+    data = train.get("data") or {}
+    trained = ((scores or {}).get("models") or {}).get("trained") or {}
+    results = []
+    score_lines = []
+    for task, entry in (trained.get("tasks") or {}).items():
+        benchmark = get_benchmark(task)
+        dataset = benchmark.hub_id or f"harness/{task}"
+        title = TASK_TITLES.get(task, task)
+        for lang, row in (entry.get("languages") or {}).items():
+            results.append(EvalResult(
+                task_type="text-generation", dataset_type=dataset, dataset_name=f"{title} ({lang})",
+                dataset_config=lang, dataset_split="test", metric_type="accuracy", metric_value=row["accuracy"],
+                metric_name=f"accuracy ({lang}, n={row['n']})",
+            ))
+            score_lines.append(f"| {task} | {lang} | {row['n']} | {row['accuracy']:.1f} |")
+        average = entry.get("average") or {}
+        if average.get("accuracy") is not None:
+            covered = average.get("languages") or []
+            results.append(EvalResult(
+                task_type="text-generation", dataset_type=dataset, dataset_name=f"{title} (average)",
+                dataset_split="test", metric_type="accuracy", metric_value=average["accuracy"],
+                metric_name=f"average accuracy over {', '.join(covered)}",
+            ))
+            score_lines.append(f"| {task} | average ({len(covered)}) | | {average['accuracy']:.1f} |")
+
+    name = f"{recipe.name}-slam"
+    base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
+    card_data = ModelCardData(
+        model_name=name, base_model=_hub_id(recipe.model.source), library_name="transformers",
+        pipeline_tag="text-generation", tags=["slam", "multilingual", "harness"],
+        language=list(recipe.languages), eval_results=results or None,
+    )
+    pairs = data.get("pairs_after_filter") or {}
+    examples = data.get("examples") or {}
+    share = plan.get("share")
+    lines = [
+        f"# {name}", "",
+        f"{base} after SLAM-style selective fine-tuning (arXiv 2501.03681): only the chosen sub-layers of the "
+        "selected layers were trained on X->English translation pairs; everything else is the base model.", "",
+        "## Training", "",
+        f"- **Base model**: `{base}`",
+        f"- **Mode**: {train.get('mode', '?')}",
+        f"- **Selected layers**: {plan.get('layers')}",
+        f"- **Sub-layers**: {plan.get('sublayers')}",
+        f"- **Trained share**: {share:.2%} of {plan.get('total', 0):,} parameters" if share is not None
+        else "- **Trained share**: not recorded",
+        f"- **Data**: {data.get('source', '?')} ({data.get('sides', '?')}); translation pairs after filtering: "
+        + (", ".join(f"{lang} {n}" for lang, n in pairs.items()) or "not recorded")
+        + f"; examples trained on: {data.get('examples_total', sum(examples.values()))}",
+        f"- **Steps**: {train.get('steps')}, final loss {train.get('train_loss')}",
+        f"- **Weights dtype**: {dtype_name} (as trained)",
+        f"- **Exported by**: harness {__version__}", "",
+        "## Scores", "",
+    ]
+    if score_lines:
+        extraction = (scores or {}).get("extraction", "paper")
+        lines += [f"Accuracy (%) measured by the run's evaluate stage (lm-eval, `{extraction}` answer extraction):", "",
+                  "| task | language | n | accuracy |", "|---|---|---:|---:|", *score_lines, ""]
+    else:
+        lines += ["The run evaluated no trained model.", ""]
+    lines += ["## Use", "", "```python", "from transformers import AutoModelForCausalLM, AutoTokenizer", "",
+              "model = AutoModelForCausalLM.from_pretrained(\"PATH\")", "tokenizer = AutoTokenizer.from_pretrained(\"PATH\")",
+              "```", "",
+              "Evaluate with lm-eval and the harness's tasks: "
+              "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.", "",
+              "## Recipe", "", f"The run's resolved recipe (also in `{RECIPE_FILE}`):", "", "```yaml",
+              yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(), "```", ""]
+    return ModelCard.from_template(card_data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
+
+
+def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = None, private: bool = False) -> Path:
+    """Write the run's trained model and card to ``out``; push it when asked."""
+    import torch
+
+    from harness.models import load_tokenizer
+    from harness.models.delta import load_trained_model
+
+    run_root = Path(run_dir)
+    if not run_root.is_dir():
+        raise HarnessError(f"{run_root}: no such run directory")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HarnessError(f"--out {out}: exists and is not empty; choose a new folder (nothing was changed)")
+    recipe, resolved = _recipe_of(run_root)
+    run = Run(run_root)
+    train_dir = run.require("train")
+    train = read_json(train_dir / "train.json")
+    scores_path = run.stage_dir("evaluate") / "scores.json"
+    scores = read_json(scores_path) if run.is_done("evaluate") and scores_path.is_file() else None
+
+    dtype = trained_dtype(train_dir, train)
+    dtype_name = str(dtype).removeprefix("torch.")
+    model = load_trained_model(recipe, train_dir, device="cpu", dtype=dtype)
+    tokenizer = load_tokenizer(recipe.model)
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        model.config.use_cache = True
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        (staging / RECIPE_FILE).write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        model_card(recipe, resolved, train, scores, dtype_name).save(staging / CARD_FILE)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    del model
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    print(f"exported {run_root} (trained model, {dtype_name}) to {out}")
+    if push_to_hub:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+        try:
+            api.create_repo(push_to_hub, private=private, exist_ok=True)
+            commit = api.upload_folder(folder_path=str(out), repo_id=push_to_hub,
+                                       commit_message=f"harness export of {recipe.name}")
+        except Exception as error:  # offline, no token, no rights: the folder itself is complete
+            raise HarnessError(f"--push-to-hub {push_to_hub}: {type(error).__name__}: {str(error).splitlines()[0]}; "
+                               f"the export in {out} is complete: push it later with "
+                               f"`hf upload {push_to_hub} {out}`") from None
+        print(f"pushed to {getattr(commit, 'repo_url', push_to_hub)}")
+    return out

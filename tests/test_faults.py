@@ -1,0 +1,336 @@
+"""Fault injection: whatever goes wrong, no finished stage and none of the user's files is lost.
+
+Every case of issue 9 (case 3, half-written checkpoints, is tested with the checkpoint code) on
+one tiny finished run, copied per test: the exit code, the first line of the message, and the
+finished stages' files byte for byte afterwards.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.runs import Run, die_with_parent
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
+STAGES = ("selection", "train", "eval", "report")
+
+
+def finished_files(run: Path) -> dict[str, str]:
+    """sha256 of every file of the finished stage folders."""
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for stage in STAGES for p in sorted((run / stage).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished(tiny_llama_dir, tmp_path_factory):
+    """One tiny run, finished through the CLI once for the whole module."""
+    work = tmp_path_factory.mktemp("faults")
+    recipe = work / "tiny.yaml"
+    recipe.write_text(textwrap.dedent(f"""
+        name: tiny_faults
+        languages: [de, en]
+        model: {{source: "{tiny_llama_dir}"}}
+        selection:
+          layers: {{policy: first_k, k: 1}}
+          probe: {{dataset: demo, n: 4, batch_size: 4, max_tokens: 32}}
+        training:
+          data: {{source: demo, max_pairs_per_language: 4}}
+          epochs: 1
+          global_batch_size: 4
+          per_device_batch_size: 4
+          max_length: 64
+        evaluation:
+          tasks: [{{name: demo, limit: 2}}]
+          batch_size: 4
+          max_new_tokens: 4
+        report: {{plots: false, formats: [markdown]}}
+    """))
+    result = subprocess.run([sys.executable, "-m", "harness", "run", str(recipe), "--run-dir", str(work / "run")],
+                            cwd=work, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return recipe, work / "run"
+
+
+@pytest.fixture
+def run(finished, tmp_path, monkeypatch):
+    """(recipe, a copy of the finished run, its finished files before the test)."""
+    recipe, original = finished
+    copy = tmp_path / "run"
+    shutil.copytree(original, copy, symlinks=True)
+    monkeypatch.chdir(tmp_path)
+    return recipe, copy, finished_files(copy)
+
+
+def harness(capsys, *args) -> tuple[int, str]:
+    """Exit code and stderr of one in-process command."""
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def first_error(err: str) -> str:
+    return next(line for line in err.splitlines() if line.startswith(("error", "harness")))
+
+
+# -- 1. a folder that is not a run --------------------------------------------------------------
+
+
+def test_1_a_folder_that_is_not_a_run_is_refused(finished, tmp_path, capsys):
+    recipe, _ = finished
+    user = tmp_path / "mine"
+    for name in ("train", "eval", "report", "selection"):
+        (user / name).mkdir(parents=True)
+        (user / name / "notes.txt").write_text("my work")
+    (user / "manifest.json").write_text('{"mine": true}')
+    before = {p: p.read_bytes() for p in user.rglob("*") if p.is_file()}
+    code, err = harness(capsys, "run", recipe, "--run-dir", user)
+    assert code == 2 and "not a harness run" in first_error(err) and "Traceback" not in err
+    assert {p: p.read_bytes() for p in user.rglob("*") if p.is_file()} == before
+
+
+# -- 2. publish on success only; history restored ----------------------------------------------
+
+
+def test_2_a_failed_attempt_keeps_the_result(run, capsys):
+    recipe, root, before = run
+    code, err = harness(capsys, "run", recipe, "training.epochs=2", "training.data.source=missing.jsonl",
+                        "--run-dir", root)
+    assert code == 2 and "training.data.source" in first_error(err)
+    assert finished_files(root) == before
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 0 and err.count("up to date, skipped") == 4
+
+
+def test_2_a_result_whose_inputs_come_back_is_restored(run, capsys):
+    recipe, root, before = run
+    code, err = harness(capsys, "run", recipe, "report.formats=[latex]", "--run-dir", root)
+    assert code == 0 and (root / "report" / "report.tex").exists()
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 0 and "report: restored from" in err and "not recomputed" in err
+    assert finished_files(root) == before
+
+
+# -- 4. one writer per run folder ----------------------------------------------------------------
+
+
+def test_4_a_second_invocation_is_refused_while_the_first_holds_the_run(run, capsys):
+    recipe, root, before = run
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"from harness.runs import Run; import time; Run.create({str(root)!r}).lock(); "
+                               "print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2 and f"in use by PID {holder.pid} on " in first_error(err) and " since " in err
+    assert finished_files(root) == before
+
+
+def test_7_a_worker_dies_with_its_parent(tmp_path):
+    """The training launcher's preexec_fn: kill -9 of the harness ends the worker too."""
+    script = tmp_path / "parent.py"
+    script.write_text(textwrap.dedent("""
+        import subprocess, sys, time
+        from harness.runs import die_with_parent
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=die_with_parent)
+        print(child.pid, flush=True)
+        time.sleep(60)
+    """))
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    child = int(parent.stdout.readline())
+    parent.kill()
+    parent.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and _alive(child):
+        time.sleep(0.1)
+    assert not _alive(child)
+    assert die_with_parent() is None  # harmless in this process too
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+# -- 5. a failed command changes neither the manifest nor a later verdict ----------------------
+
+
+def test_5_failed_commands_leave_manifest_and_compare_settings(run, capsys):
+    recipe, root, before = run
+    manifest = (root / "manifest.json").read_bytes()
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "selct")
+    assert code == 2 and "unknown stage 'selct'" in first_error(err)
+    code, err = harness(capsys, "run", recipe, "report.tolerance=0", "training.epochs=2",
+                        "training.data.source=missing.jsonl", "--run-dir", root)
+    assert code == 2
+    assert (root / "manifest.json").read_bytes() == manifest
+    code, _ = harness(capsys, "compare", root, f"{root}:base", "--json")
+    assert code == 0 and json.loads(capsys.readouterr().out or "{}").get("tolerance") is None
+    assert finished_files(root) == before
+
+
+# -- 6. one line and exit 2 instead of a traceback ------------------------------------------------
+
+
+def _non_utf8_recipe(recipe, root, tmp_path):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(recipe.read_bytes().replace(b"name: tiny_faults", b"name: caf\xe9"))
+    return ["run", bad, "--run-dir", root], "not UTF-8 text"
+
+
+def _non_utf8_override(recipe, root, tmp_path):
+    return ["run", recipe, "training.data.source=caf\udce9", "--run-dir", root], "not UTF-8 text"
+
+
+def _infinite_epochs(recipe, root, tmp_path):
+    return ["run", recipe, "training.epochs=.inf", "--run-dir", root], "finite number"
+
+
+def _wrong_shape(relative: str, data: str, expected: str):
+    def case(recipe, root, tmp_path):
+        (root / relative).write_text(data)
+        return ["run", recipe, "--run-dir", root], expected
+    case.__name__ = f"wrong_shape_{relative}"
+    return case
+
+
+def _wrong_shape_scores(recipe, root, tmp_path):
+    (root / "eval" / "scores.json").write_text('{"models": {"base": {"tasks": {"demo": {"languages": {"de": {}}}}}}}')
+    return ["compare", root, f"{root}:base"], "scores.json: models.base.tasks.demo.languages.de.n: field required"
+
+
+def _symlinked_stage(recipe, root, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(root / "eval", elsewhere)
+    (root / "eval").symlink_to(elsewhere)
+    return ["run", recipe, "--run-dir", root], "a symbolic link"
+
+
+def _truncated_gguf(recipe, root, tmp_path):
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(tmp_path / "model.gguf", "llama")
+    writer.add_tensor("token_embd.weight", np.zeros((64, 32), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    data = (tmp_path / "model.gguf").read_bytes()
+    (tmp_path / "model.gguf").write_bytes(data[: len(data) // 2])
+    return ["run", recipe, f"model.source={tmp_path / 'model.gguf'}", "--run-dir", tmp_path / "other"], \
+        "not a complete GGUF file"
+
+
+ONE_LINE_CASES = [
+    _non_utf8_recipe, _non_utf8_override, _infinite_epochs,
+    _wrong_shape("manifest.json", '{"recipe": []}', "manifest.json: recipe: "),
+    _wrong_shape("train/DONE.json", '{"fingerprint": 1}', "DONE.json: fingerprint: "),
+    _wrong_shape("selection/selection.json", '{"selected_layers": "all"}', "changed since it finished"),
+    _wrong_shape_scores, _symlinked_stage, _truncated_gguf,
+]
+
+
+@pytest.mark.parametrize("case", ONE_LINE_CASES, ids=lambda case: case.__name__.strip("_"))
+def test_6_one_line_and_exit_2(run, case, tmp_path, capsys):
+    recipe, root, before = run
+    args, expected = case(recipe, root, tmp_path)
+    touched = finished_files(root)  # what the case itself changed on purpose
+    code, err = harness(capsys, *args)
+    assert code == 2 and expected in first_error(err), err
+    assert "Traceback" not in err and sum(line.startswith("error") for line in err.splitlines()) == 1
+    assert finished_files(root) == touched
+
+
+def test_6_disk_full_is_one_line(run, capsys, monkeypatch, tmp_path):
+    """On a small tmpfs where this test may mount one (root), else a write that raises ENOSPC."""
+    recipe, root, before = run
+    small = tmp_path / "small"
+    small.mkdir()
+    size_kb = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024 + 48
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(small)], capture_output=True).returncode == 0
+    try:
+        if mounted:
+            shutil.copytree(root, small / "run", symlinks=True)
+            root = small / "run"
+            (small / "filler").write_bytes(b"\0" * (shutil.disk_usage(small).free - 4096))
+        else:
+            import harness.reporting.stage as report_stage
+
+            def full(path, text):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            monkeypatch.setattr(report_stage, "atomic_write_text", full)
+        code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
+        assert code == 2 and "No space left on device" in first_error(err), err
+        assert "Traceback" not in err
+        assert finished_files(root) == before
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(small)], check=False)
+    print(f"disk full simulated with {'a tmpfs of ' + str(size_kb) + ' KiB' if mounted else 'a write raising ENOSPC'}")
+
+
+# -- 8. tolerances are finite ---------------------------------------------------------------------
+
+
+def test_8_nan_or_inf_tolerance_is_refused(run, capsys):
+    recipe, root, before = run
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", str(root), f"{root}:base", "--tolerance", "nan"])
+    assert exit_info.value.code == 2 and "not a finite number" in capsys.readouterr().err
+    code, err = harness(capsys, "run", recipe, "report.tolerance=.inf", "--run-dir", root)
+    assert code == 2 and "report.tolerance: Input should be a finite number" in first_error(err)
+    assert finished_files(root) == before
+
+
+# -- 9. changed outputs are reported; --force gets past a corrupt DONE.json -------------------
+
+
+@pytest.mark.parametrize("damage", ["truncate", "edit", "delete"])
+def test_9_changed_outputs_are_reported_with_the_fix(run, capsys, damage):
+    recipe, root, before = run
+    target = root / "train" / "train.json"
+    if damage == "truncate":
+        target.write_bytes(target.read_bytes()[:10])
+    elif damage == "edit":  # same size, other bytes
+        data = bytearray(target.read_bytes())
+        data[5] = ord("X") if data[5] != ord("X") else ord("Y")
+        target.write_bytes(bytes(data))
+    else:
+        target.unlink()
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    line = first_error(err)
+    assert code == 2 and "stage 'train' changed since it finished" in line and "--force train" in line
+
+
+def test_9_force_gets_past_a_corrupt_done_json(run, capsys):
+    recipe, root, before = run
+    (root / "report" / "DONE.json").write_text("{not json")
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 2 and "report/DONE.json: line 1: not valid JSON" in first_error(err)
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
+    assert code == 0, err
+    assert (root / "history" / "report-unreadable" / "DONE.json").read_text() == "{not json"
+    assert {k: v for k, v in finished_files(root).items() if not k.startswith("report")} == \
+        {k: v for k, v in before.items() if not k.startswith("report")}
