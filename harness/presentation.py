@@ -173,17 +173,30 @@ def plan(plan, origin: str, source: str, memory: dict) -> None:
         lines.append(f"{label} ({len(plan.names)}):")
         lines += [f"  {name}  {plan.counts[name]:,}" for name in plan.names]
     unit = "GPU" if memory["sharded"] else "process"
-    lines.append(f"memory per {unit} ({memory['setup']}; no activations):")
+    lines.append(f"memory per {unit} ({memory['setup']}):")
     lines.append(f"  {_memory_sum(memory['estimate'])}")
     if memory["with_deepspeed"]:
         alternative = memory["with_deepspeed"]
         lines.append(f"  with training.deepspeed: true ({alternative['setup']}): {_memory_sum(alternative['estimate'])}")
+    activations = memory.get("activations")
+    if activations and activations["total"]:
+        mode = "with" if activations["checkpointing"] else "without"
+        lines.append(f"  activations {gib(activations['total'])} ({activations['tokens']:,} tokens per micro-batch, "
+                     f"{mode} gradient checkpointing; layers {gib(activations['layers'])} + loss {gib(activations['logits'])})")
+        lines.append(f"  peak estimate {gib(memory['peak'])}")
+    if memory.get("fits") is True:
+        lines.append(f"  fits the recipe's GPUs: {gib(memory['peak'])} of {memory['gpu_memory_gib']:g} GiB")
+    elif memory.get("fits") is False:
+        lines.append(f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
+                     f"{memory['advice']}")
     print("\n".join(lines))
 
 
 def _memory_sum(estimate: dict) -> str:
+    extra = "".join(f" + {label} {gib(estimate[key])}" for key, label in
+                    (("accumulation", "fp32 accumulation"), ("buffers", "buffers")) if key in estimate)
     return (f"weights {gib(estimate['weights'])} + grads {gib(estimate['gradients'])} + optimizer "
-            f"{gib(estimate['optimizer'])} = {gib(estimate['total'])}")
+            f"{gib(estimate['optimizer'])}{extra} = {gib(estimate['total'])}")
 
 
 def trained(report: dict) -> None:

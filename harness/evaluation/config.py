@@ -60,6 +60,23 @@ class EvaluationConfig(Section):
     """X-CSQA label rule: `last` bracketed label (the paper) or `first` (the authors' script)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
+    data_parallel_size: int | None = Field(None, gt=0)
+    """Copies of the model answering different questions, each in its own process (hf: one GPU
+    each; vllm: tensor_parallel_size GPUs each). None: as many as the visible GPUs allow (one on
+    a CPU). Greedy answers, hence scores, do not depend on it."""
+    tensor_parallel_size: int = Field(1, gt=0)
+    """vLLM: GPUs one engine spans (for a model too large for one GPU's memory)."""
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
+    """vLLM: share of each GPU's memory an engine takes (weights, then KV cache from the rest)."""
+    max_model_len: int | None = Field(None, gt=0)
+    """vLLM: context length (prompt + new tokens); None: the model's. Shorter leaves more KV cache."""
+
+    @model_validator(mode="after")
+    def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
+        if self.backend != "vllm" and self.tensor_parallel_size > 1:
+            raise ValueError("tensor_parallel_size is a vLLM setting; set backend: vllm "
+                             "(the hf backend runs one GPU per process: data_parallel_size)")
+        return self
 
     @model_validator(mode="after")
     def _each_task_once(self) -> "EvaluationConfig":

@@ -6,6 +6,7 @@ Outputs (in the stage folder): ``<task>/samples.jsonl`` and ``scores.json`` (see
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -25,12 +26,16 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     tasks = resolve_tasks(evaluation, recipe.languages)
     train_dir = run.require("train") if "trained" in evaluation.models else None
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT)
+    from harness.evaluation.sharding import device_groups, needs_workers
+
+    groups = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+    groups = groups if needs_workers(evaluation, groups) else None
+    make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT, groups)
+    settings = {"device": device, "dtype": _dtype_name(recipe, device), "processes": len(groups) if groups else 1}
     try:
         from harness.open_choices import open_choices
 
-        settings = {"device": device, "dtype": _dtype_name(recipe, device),
-                    "open_choices": open_choices(recipe, "evaluation")}
+        settings["open_choices"] = open_choices(recipe, "evaluation")
         return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
@@ -48,21 +53,34 @@ def _source(recipe, name: str, train_dir: Path | None) -> str:
     return base if name == "base" else f"{base} + trained ({train_dir})"
 
 
-def _load(recipe, name: str, train_dir: Path | None, device: str):
-    """The model (on ``device``) and its tokenizer (left padding)."""
+def _load(recipe, name: str, train_dir: Path | None, device: str, dtype=None):
+    """The model (on ``device``, in ``dtype`` or the recipe's) and its tokenizer (left padding)."""
     from harness.models import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(recipe.model, padding_side="left")
     if name == "base":
-        return load_model(recipe.model, device=device), tokenizer
+        return load_model(recipe.model, dtype=dtype, device=device), tokenizer
     from harness.models.delta import load_trained_model
 
-    return load_trained_model(recipe, train_dir, device=device), tokenizer
+    return load_trained_model(recipe, train_dir, device=device, dtype=dtype), tokenizer
 
 
-def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
-    """model name -> (lm-eval LM, source) for the recipe's backend."""
+def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, groups: list | None = None):
+    """model name -> (lm-eval LM, source) for the recipe's backend.
+
+    ``groups``: the devices of each worker process (:mod:`harness.evaluation.sharding`); None
+    evaluates in this process.
+    """
     evaluation = recipe.evaluation
+    if groups:
+        def make_sharded(name: str):
+            from harness.evaluation.sharding import ShardedLM
+
+            if evaluation.backend == "vllm" and name == "trained":
+                _trained_folder(recipe, train_dir, export_dir)  # once, before the workers read it
+            return ShardedLM(recipe, name, train_dir, groups, export_dir), _source(recipe, name, train_dir)
+
+        return make_sharded
 
     def make_hf(name: str):
         from lm_eval.models.huggingface import HFLM
@@ -98,6 +116,9 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path):
             pretrained=folder, tokenizer=tokenizer, dtype=dtype,
             revision=recipe.model.revision if name == "base" else None,
             batch_size="auto", max_gen_toks=evaluation.max_new_tokens, seed=recipe.seed,
+            tensor_parallel_size=evaluation.tensor_parallel_size,
+            gpu_memory_utilization=evaluation.gpu_memory_utilization,
+            max_model_len=evaluation.max_model_len,
         )
         return lm, _source(recipe, name, train_dir)
 
@@ -108,10 +129,14 @@ def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
     from harness.models.delta import MERGED_DIR
 
+    from harness.models.loading import resolve_dtype
+    from harness.models.delta import export_merged
+
     merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():
         return merged
-    model, tokenizer = _load(recipe, "trained", train_dir, "cpu")
-    model.save_pretrained(export_dir)
-    tokenizer.save_pretrained(export_dir)
-    return export_dir
+    if (Path(export_dir) / "config.json").exists():
+        return Path(export_dir)
+    # built on the CPU in the dtype the GPUs evaluate in (bf16 under dtype auto), not fp32
+    model, tokenizer = _load(recipe, "trained", train_dir, "cpu", dtype=resolve_dtype(recipe.model, "cuda"))
+    return export_merged(model, tokenizer, Path(export_dir))

@@ -12,7 +12,7 @@ _HOMES = {
     "SUBLAYERS": "adapters", "ArchitectureAdapter": "adapters", "adapter_for": "adapters",
     "ModelConfig": "config",
     "load_config": "loading", "load_model": "loading", "load_tokenizer": "loading",
-    "local_folder": "loading", "resolve_source": "loading",
+    "local_folder": "loading", "release_memory": "loading", "resolve_source": "loading",
 }
 __all__ = sorted(_HOMES)
 

@@ -121,9 +121,15 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
     raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
 
 
-def export_merged(model, tokenizer, folder: Path) -> Path:
-    """A complete model folder (safetensors + config + tokenizer) of the trained model."""
+def export_merged(model, tokenizer, folder: Path, dtype=None) -> Path:
+    """A complete model folder (safetensors + config + tokenizer) of the trained model.
+
+    ``dtype``: the dtype to save in (the trained precision: a bf16 run whose Trainer kept fp32
+    master weights exports bf16, half the size, what vLLM loads); None keeps the model's.
+    """
     folder = Path(folder)
+    if dtype is not None and model.dtype != dtype:
+        model = model.to(dtype)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         import shutil

@@ -218,13 +218,31 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
     location = local_folder(cfg)
     config = load_config(cfg)
     adapter_for(config)  # refuse an unsupported architecture before reading gigabytes
+    # On a GPU the weights go straight from the (memory-mapped) safetensors files to the device:
+    # no full copy in host RAM per process, so 8 ranks on a node share the page cache.
+    placement = {"device_map": device} if device.startswith("cuda") else {}
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            location, revision=cfg.revision, dtype=dtype or resolve_dtype(cfg, device)
+            location, revision=cfg.revision, dtype=dtype or resolve_dtype(cfg, device), **placement
         )
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
     return model.to(device).eval()
+
+
+def release_memory() -> None:
+    """Hand freed memory back: collect unreachable objects, then return CUDA's cached blocks.
+
+    Call after the last reference to a model is deleted, so that the next stage (a training
+    launcher's processes, a vLLM engine that checks free memory) finds the GPU empty.
+    """
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":  # `python -m harness.models.loading SOURCE`: the folder from_pretrained reads

@@ -162,7 +162,7 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
 
 def run_select(recipe, run, out) -> None:
     """Probe the model (when needed), choose the layers, write the stage's files into ``out``."""
-    from harness.models import adapter_for, load_config, load_model, load_tokenizer
+    from harness.models import adapter_for, load_config, load_model, load_tokenizer, release_memory
 
     selection: SelectionConfig = recipe.selection
     if selection is None:
@@ -186,7 +186,7 @@ def run_select(recipe, run, out) -> None:
         "definitions": statistics.DEFINITIONS,
     }
     analysis = None
-    model = None
+    names_by_layer = None  # from the probed model when there is one, else the family's layout
     if policy.needs_probe or selection.probe.always or selection.check is not None:
         statistics.check_languages(languages)
         questions, question_info = probe_question_set(
@@ -197,6 +197,9 @@ def run_select(recipe, run, out) -> None:
         started = time.time()
         counts = _probe_with_progress(model, tokenizer, questions, selection.probe)
         seconds = time.time() - started
+        names_by_layer = {i: adapter.parameter_names(i, selection.sublayers, model) for i in range(num_layers)}
+        del model  # the train stage's processes and vLLM need this GPU memory
+        release_memory()
         counts.save(out / COUNTS_FILE)
         peak_search = getattr(selection.check or selection.layers, "peak_search", "all_layers")
         analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share, peak_search)
@@ -221,7 +224,8 @@ def run_select(recipe, run, out) -> None:
     result["selected_layers"] = layers
     result["sublayers"] = selection.sublayers
     result["parameter_names"] = {
-        str(i): adapter.parameter_names(i, selection.sublayers, model) for i in layers
+        str(i): names_by_layer[i] if names_by_layer else adapter.parameter_names(i, selection.sublayers)
+        for i in layers
     }
     if selection.check is not None:
         result["probe_check"] = probe_check(selection, layers, num_layers, analysis)

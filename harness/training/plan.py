@@ -11,7 +11,12 @@ ones (2 x trainable), and AdamW's fp32 state for the trainable ones: a fp32 mast
 moments (12 x trainable); ZeRO-2 shards the gradients and the optimizer state over the
 data-parallel world size N: 2 x all + (2 + 12) x trainable / N (Rajbhandari et al., ZeRO,
 section 3). In fp32 (DeepSpeed's, or the plain Trainer's, which keeps fp32 weights even when it
-autocasts to bf16): 4 x all + (4 + 8) x trainable, sharded only under DeepSpeed.
+autocasts to bf16): 4 x all + (4 + 8) x trainable, sharded only under DeepSpeed. The train
+stage adds to DeepSpeed's set-up an fp32 gradient accumulation partition (4 x trainable / N) and
+its reduce/all-gather buckets; without DeepSpeed in bf16 it holds the frozen weights in bf16 and
+the trained ones in fp32: 2 x frozen + (4 + 4 + 8) x trainable. Activations: see
+:func:`activation_memory`; `harness plan` adds them and says whether the recipe's GPUs
+(``training.gpu_memory_gib``) hold the sum.
 """
 
 from __future__ import annotations
@@ -27,6 +32,19 @@ BF16_BYTES = (2, 2, 12)
 """Bytes per parameter in bf16: weight, gradient, AdamW state (fp32 master + exp_avg + exp_avg_sq)."""
 FP32_BYTES = (4, 4, 8)
 """Bytes per parameter in fp32: weight, gradient, AdamW state (exp_avg + exp_avg_sq)."""
+BYTES_GRAD_ACCUMULATION = 4
+"""DeepSpeed's ``data_types.grad_accum_dtype: fp32``: a fp32 gradient partition (ZeRO-2)."""
+DEEPSPEED_BUCKETS = 2 * 200_000_000 * 2
+"""Reduce + all-gather bucket of :func:`harness.training.trainer.deepspeed_config` (bf16 elements)."""
+ACTIVATION_SCALE = 1.01
+"""Measured over counted: the tensors :func:`activation_memory` counts, times this, match the
+peaks measured on an H100 (2026-11-25, torch 2.11, transformers 5.17, sdpa attention, bf16, a
+Llama-2-13B shape at 8 x 1024 tokens per micro-batch): ~54 GiB of activations without gradient
+checkpointing and 6.2 GiB with it. SCALE and LOGIT_BYTES solve those two equations (the counted
+tensors alone explain 99% of the first)."""
+LOGIT_BYTES = 6.1
+"""Bytes per vocabulary entry per token at the loss (bf16 logits, their fp32 copy for the
+cross-entropy and its saved log-softmax, partly freed before the peak): calibrated as above."""
 PAPER_DEFAULT_LAYERS = 6
 """SLAM's MSD selected layers 0-5 for MetaMath-7B/13B (paper, appendix A); `harness plan` shows
 this as an illustration for `slam_msd` before the probe has run."""
@@ -56,6 +74,8 @@ class TrainablePlan:
     lora_rank: int | None = None
     target_modules: list[str] = field(default_factory=list)
     """Module paths whose weights change (selective: their parameters; lora: the adapted ones)."""
+    dims: dict[str, int] = field(default_factory=dict)
+    """Shapes the activation estimate needs: hidden, intermediate, kv (key/value width), vocab."""
 
     @property
     def share(self) -> float:
@@ -95,6 +115,50 @@ class TrainablePlan:
         return data
 
 
+def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = False) -> dict[str, Any]:
+    """Bytes of activations one micro-batch of ``tokens`` tokens keeps for the backward pass.
+
+    Counted per token and decoder layer for a Llama-style layer with sdpa attention, bf16
+    (2 bytes) unless said: the two RMSNorms' fp32 inputs (2 x 4h), attention's q, k, v and output
+    (2 x (2h + 2kv)), the SwiGLU's gate, up and activation outputs (3 x 2i); a frozen
+    projection keeps nothing more, a trained one keeps its input (2h, or 2i for down_proj).
+    Every layer is counted (the backward pass runs from the loss down to the lowest trained
+    layer, layer 0 in SLAM). With gradient checkpointing each layer keeps only its input (2h)
+    and one layer's activations are rebuilt at a time. The loss adds LOGIT_BYTES per vocabulary
+    entry per token. The sum is scaled by ACTIVATION_SCALE (calibrated on measured peaks).
+    """
+    h, i, kv, vocab = (plan.dims.get(key, 0) for key in ("hidden", "intermediate", "kv", "vocab"))
+    if not h:
+        return {"tokens": tokens, "checkpointing": checkpointing, "layers": 0, "logits": 0, "total": 0,
+                "note": "model shape unknown"}
+    frozen = 2 * 4 * h + 2 * (2 * h + 2 * kv) + 3 * 2 * i
+    inputs = {"q": ("qkv", 2 * h), "k": ("qkv", 2 * h), "v": ("qkv", 2 * h), "o": ("o", 2 * h),
+              "gate": ("gate_up", 2 * h), "up": ("gate_up", 2 * h), "down": ("down", 2 * i)}
+    roles = SUBLAYERS["ffn_attention"] if plan.mode == "full" else SUBLAYERS[plan.sublayers]
+    extra = sum(dict(inputs[role] for role in roles).values())
+    trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
+    layer_bytes = [frozen + extra] * trained_layers + [frozen] * (plan.num_layers - trained_layers)
+    if checkpointing:
+        per_token = 2 * h * plan.num_layers + max(layer_bytes)
+    else:
+        per_token = sum(layer_bytes)
+    layers = ACTIVATION_SCALE * per_token * tokens
+    logits = LOGIT_BYTES * vocab * tokens
+    return {"tokens": tokens, "checkpointing": checkpointing, "layers": layers, "logits": logits,
+            "total": layers + logits}
+
+
+def model_dims(config) -> dict[str, int]:
+    """hidden, intermediate, key/value width and vocabulary of a decoder config (0 if absent)."""
+    config = getattr(config, "text_config", None) or config
+    hidden = getattr(config, "hidden_size", 0) or 0
+    heads = getattr(config, "num_attention_heads", 0) or 0
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or (hidden // heads if heads else 0)
+    return {"hidden": hidden, "intermediate": getattr(config, "intermediate_size", 0) or 0,
+            "kv": kv_heads * head_dim, "vocab": getattr(config, "vocab_size", 0) or 0}
+
+
 def meta_model(config):
     """The model built from its config on the meta device: shapes only, no storage."""
     import torch
@@ -128,6 +192,12 @@ def build_plan(config, layers: list[int] | None, sublayers: str, mode: str = "se
 
     ``model``: an already built model (real or meta) to read names and shapes from instead.
     """
+    plan = _build_plan(config, layers, sublayers, mode, lora_rank, model)
+    plan.dims = model_dims(config)
+    return plan
+
+
+def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainablePlan:
     adapter = adapter_for(config)
     if sublayers not in SUBLAYERS:
         raise HarnessError(f"unknown sub-layers {sublayers!r}; choose from: {', '.join(SUBLAYERS)}")
@@ -288,10 +358,13 @@ def recipe_plan(recipe, run_dir: str | Path | None = None, config=None) -> tuple
 
 
 def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
-    """Memory per process of the recipe's own set-up (bytes; no activations).
+    """Memory per process of the recipe's own set-up (bytes), with the activations.
 
     ``estimate``: weights, gradients, optimizer state and total as the recipe trains: DeepSpeed
-    ZeRO-2 over the world size, or the plain Trainer (fp32 weights, nothing sharded).
+    ZeRO-2 over the world size (plus its fp32 accumulation and buckets), or the plain Trainer
+    (bf16: frozen weights bf16, trained ones fp32; fp32: everything fp32; nothing sharded).
+    ``activations``, ``peak`` (estimate + activations), ``gpu_memory_gib`` and ``fits``: the
+    recipe's micro-batch and whether its GPUs hold the peak (``advice`` when they do not).
     ``with_deepspeed``: for a Trainer recipe that would train in bf16 on a GPU, what
     ``training.deepspeed: true`` would need instead (None otherwise).
     """
@@ -304,9 +377,27 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
                  + ("bf16 weights and gradients, fp32 AdamW state and master weights" if bf16
                     else "fp32 weights, gradients and AdamW state")
                  + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""))
-        return {"setup": setup, "world_size": world, "sharded": True,
-                "bytes_per_parameter": memory["bytes_per_parameter"], "estimate": memory["zero2"],
-                "with_deepspeed": None, "note": memory["note"]}
+        estimate = dict(memory["zero2"])
+        estimate["accumulation"] = BYTES_GRAD_ACCUMULATION * plan.trainable / world  # fp32 (deepspeed_config)
+        estimate["buffers"] = DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS
+        estimate["total"] += estimate["accumulation"] + estimate["buffers"]
+        return _with_activations({"setup": setup + "; fp32 gradient accumulation", "world_size": world,
+                                  "sharded": True, "bytes_per_parameter": memory["bytes_per_parameter"],
+                                  "estimate": estimate, "with_deepspeed": None, "note": memory["note"]},
+                                 plan, training)
+    if training is not None and precision != "fp32":  # the trainer on a GPU: frozen weights bf16, trained fp32
+        weight, gradient, state = FP32_BYTES
+        weights = 2 * (plan.total - plan.trainable) + weight * plan.trainable
+        estimate = {"weights": weights, "gradients": gradient * plan.trainable, "optimizer": state * plan.trainable}
+        estimate["total"] = sum(estimate.values())
+        zero = recipe_memory(plan, training.model_copy(update={"deepspeed": True}))
+        return _with_activations({
+            "setup": "transformers Trainer without DeepSpeed, bf16: frozen weights bf16, trained weights, "
+                     "gradients and AdamW state fp32" + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""),
+            "world_size": world, "sharded": False,
+            "bytes_per_parameter": {"weight": "2 frozen, 4 trained", "gradient": gradient, "optimizer": state},
+            "estimate": estimate, "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["estimate"]},
+            "note": "per process; buffers and fragmentation not counted"}, plan, training)
     memory = plan.memory(world, FP32_BYTES)
     setup = ("transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state"
              + ("" if precision == "fp32" else ", bf16 autocast on a GPU"))
@@ -314,7 +405,39 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
     if precision != "fp32":
         zero = plan.memory(world, BF16_BYTES)
         alternative = {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]}
-    return {"setup": setup, "world_size": world, "sharded": False,
-            "bytes_per_parameter": memory["bytes_per_parameter"],
-            "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
-            "with_deepspeed": alternative, "note": memory["note"].replace("per GPU", "per process")}
+    return _with_activations({"setup": setup, "world_size": world, "sharded": False,
+                              "bytes_per_parameter": memory["bytes_per_parameter"],
+                              "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
+                              "with_deepspeed": alternative, "note": memory["note"].replace("per GPU", "per process")},
+                             plan, training)
+
+
+def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> dict[str, Any]:
+    """Add the activations of the recipe's micro-batch, the peak, and whether it fits the GPUs."""
+    if training is None:
+        memory.update({"activations": None, "peak": memory["estimate"]["total"], "gpu_memory_gib": None, "fits": None})
+        return memory
+    tokens = training.per_device_batch_size * training.max_length
+    activations = activation_memory(plan, tokens, training.gradient_checkpointing)
+    peak = memory["estimate"]["total"] + activations["total"]
+    limit = training.gpu_memory_gib
+    memory.update({"activations": activations, "peak": peak, "gpu_memory_gib": limit,
+                   "fits": None if limit is None else peak <= limit * 2**30,
+                   "note": memory["note"].replace("activations, buffers", "buffers").replace(
+                       "activations not counted", "activations counted")})
+    if memory["fits"] is False:
+        memory["advice"] = fit_advice(plan, training)
+    return memory
+
+
+def fit_advice(plan: TrainablePlan, training) -> str:
+    """What to change when the estimate exceeds ``training.gpu_memory_gib``."""
+    tips = []
+    if not training.gradient_checkpointing:
+        with_ckpt = training.model_copy(update={"gradient_checkpointing": True})
+        tips.append(f"training.gradient_checkpointing=true ({recipe_memory(plan, with_ckpt)['peak'] / 2**30:,.1f} GiB)")
+    if training.per_device_batch_size > 1:
+        half = training.model_copy(update={"per_device_batch_size": training.per_device_batch_size // 2})
+        tips.append(f"training.per_device_batch_size={half.per_device_batch_size} "
+                    f"({recipe_memory(plan, half)['peak'] / 2**30:,.1f} GiB; accumulation doubles)")
+    return "set " + " or ".join(tips) if tips else "use GPUs with more memory"

@@ -85,6 +85,11 @@ def run_train(recipe, run, out) -> None:
 def _launch(recipe, run, out: Path, world: int) -> None:
     write_json(out / RECIPE_FILE, recipe.resolved())
     (out / WORKER_ERROR).unlink(missing_ok=True)
+    if recipe.training.hostfile:
+        from harness.training.nodes import check_shared_folder
+        from harness.training.plan import read_hostfile
+
+        check_shared_folder(out, list(read_hostfile(recipe.training.hostfile)))
     command, env = launch_command(recipe, run, out, world)
     # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
     # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
@@ -110,8 +115,13 @@ def launch_command(recipe, run, out: Path, world: int) -> tuple[list[str], dict[
                     "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
         return [sys.executable, "-m", *worker], env
     if training.launcher == "deepspeed":
-        command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", str(training.num_gpus),
-                   "--master_port", str(port)]
+        from harness.training.nodes import visible_gpu_ids, write_node_environment
+
+        # other nodes get the hub/cache settings through DeepSpeed's environment file
+        env["DS_ENV_FILE"] = str(write_node_environment(out).resolve())
+        visible = None if training.hostfile else visible_gpu_ids(training.num_gpus, env)
+        gpus = ["--include", f"localhost:{','.join(visible)}"] if visible else ["--num_gpus", str(training.num_gpus)]
+        command = [sys.executable, "-m", "deepspeed.launcher.runner", *gpus, "--master_port", str(port)]
         if training.hostfile:
             command += ["--hostfile", str(Path(training.hostfile).resolve())]
         else:

@@ -52,11 +52,14 @@ def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
     bf16 is set explicitly (the authors' released config leaves it out, which trains in fp32);
     batch sizes, accumulation and clipping are "auto" so they follow TrainingArguments. There is
     no `optimizer` block: Trainer's AdamW (torch) is handed to DeepSpeed, which shards its state
-    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine.
+    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine. Gradients
+    accumulate in fp32 over the micro-batches (``data_types.grad_accum_dtype``): bf16 sums over 8
+    to 64 micro-batches lose the low bits.
     """
     return {
         "bf16": {"enabled": bool(bf16)},
         "fp16": {"enabled": False},
+        "data_types": {"grad_accum_dtype": "fp32"},
         "zero_optimization": {
             "stage": 2,
             "allgather_partitions": True,
@@ -141,18 +144,23 @@ def _counting_trainer_class():
         """
 
         target_tokens_seen = 0
+        padded_tokens_seen = 0
+        """Tokens the GPUs computed on, padding included (non-padding / padded = useful share)."""
 
         def get_batch_samples(self, epoch_iterator, num_batches, device):
             import torch
 
             batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
-            local = sum(int((batch["labels"] != -100).sum()) for batch in batches)
-            total = self.accelerator.gather(torch.tensor([local], device=self.args.device)).sum().item()
-            self.target_tokens_seen += int(total)
+            local = [sum(int((batch["labels"] != -100).sum()) for batch in batches),
+                     sum(batch["input_ids"].numel() for batch in batches)]
+            total = self.accelerator.gather(torch.tensor([local], device=self.args.device)).sum(0).tolist()
+            self.target_tokens_seen += int(total[0])
+            self.padded_tokens_seen += int(total[1])
             return batches, items
 
         def log(self, logs, start_time=None):
             logs["target_tokens_seen"] = self.target_tokens_seen
+            logs["padded_tokens_seen"] = self.padded_tokens_seen
             super().log(logs, start_time)
 
     class RestoreCounts(TrainerCallback):
@@ -160,8 +168,9 @@ def _counting_trainer_class():
             self.trainer = trainer
 
         def on_train_begin(self, args, state, control, **kwargs):
-            seen = [entry["target_tokens_seen"] for entry in state.log_history if "target_tokens_seen" in entry]
-            self.trainer.target_tokens_seen = seen[-1] if seen else 0
+            for key in ("target_tokens_seen", "padded_tokens_seen"):
+                seen = [entry[key] for entry in state.log_history if key in entry]
+                setattr(self.trainer, key, seen[-1] if seen else 0)
 
     return CountingTrainer, RestoreCounts
 
@@ -207,6 +216,15 @@ def prepare_model(model, plan, training):
     return model, trainable
 
 
+def trainable_in_fp32(model) -> None:
+    """Hold the trainable parameters in fp32 (their updates and accumulated gradients too)."""
+    import torch
+
+    for param in model.parameters():
+        if param.requires_grad and param.dtype != torch.float32:
+            param.data = param.data.float()
+
+
 # -- training ----------------------------------------------------------------------------------
 
 def train_layers(recipe, run) -> list[int] | None:
@@ -246,12 +264,15 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     data = build_translation_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
 
     device = f"cuda:{local_rank}" if cuda else "cpu"
-    # Plain Trainer keeps fp32 weights and autocasts to bf16; DeepSpeed holds bf16 weights and
-    # fp32 master copies of the trainable ones in its optimizer.
-    dtype = torch.bfloat16 if (training.deepspeed and precision == "bf16") else torch.float32
+    # bf16: the weights are held in bf16. DeepSpeed keeps fp32 master copies of the trainable ones
+    # in its optimizer; without it the trainable ones are held in fp32 themselves (autocast computes
+    # in bf16), which costs what DeepSpeed's copies cost without its per-micro-batch overhead.
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     model = load_model(recipe.model, dtype=dtype, device=device)
     plan = build_plan(model.config, layers, sublayers, training.mode, training.lora_rank, model=model)
     model, trainable_names = prepare_model(model, plan, training)
+    if precision == "bf16" and not training.deepspeed:
+        trainable_in_fp32(model)
     model.config.use_cache = False
 
     checkpoints = out / CHECKPOINTS
@@ -326,7 +347,8 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         outputs["delta"] = {"file": record["file"], "parameters": record["parameters"], "bytes": record["bytes"],
                             "dtype": record["dtype"]}
     if training.save in ("merged", "both"):
-        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR).name)
+        export_dtype = torch.bfloat16 if precision == "bf16" else None  # not the fp32 master weights
+        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR, export_dtype).name)
 
     state = trainer.state
     wall = time.time() - started
@@ -363,7 +385,8 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
                        for e in state.log_history if "loss" in e],
         "train_loss": result.training_loss,
         "tokens_seen": {"non_pad": int(state.num_input_tokens_seen),
-                        "target": int(getattr(trainer, "target_tokens_seen", 0))},
+                        "target": int(getattr(trainer, "target_tokens_seen", 0)),
+                        "padded": int(getattr(trainer, "padded_tokens_seen", 0))},
         "resumed_from": Path(resume).name if resume else None,
         "wall_time_s": round(wall, 3),
         "train_runtime_s": round(runtime, 3),

@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     from harness.training.trainer import train_in_process
 
     out = Path(args.out)
+    if not (out / RECIPE_FILE).exists():  # a node that does not share the run folder
+        print(f"error: {out / RECIPE_FILE} not found on {os.uname().nodename}: the run folder must be on a "
+              "filesystem every node of the hostfile mounts", file=sys.stderr)
+        return 2
     try:
         job = TrainingJob.model_validate(read_json(out / RECIPE_FILE))
         train_in_process(job, Run(Path(args.run_dir)), out)

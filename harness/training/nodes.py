@@ -1,0 +1,97 @@
+"""What a launch needs from the machines: the GPUs this process may use, the environment every
+node must see, and a run folder that every node shares.
+
+- ``CUDA_VISIBLE_DEVICES``: DeepSpeed's launcher ignores it once ``--num_gpus`` is given and
+  takes GPUs 0..N-1; the launch names the visible ones instead (``--include localhost:4,5``).
+- Environment: DeepSpeed starts ranks on other nodes over ssh with only NCCL_*/PYTHON* and the
+  variables of a ``.deepspeed_env`` file. The launch writes such a file into the stage folder
+  (HF_* hub and cache settings, cache folders, thread counts) and points ``DS_ENV_FILE`` at it.
+- A shared run folder: every rank reads the resolved recipe from the stage folder and rank 0
+  writes the outputs there, so with a hostfile each node must see the same folder; the launch
+  checks over ssh before starting.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+NODE_ENV_FILE = "deepspeed_env"
+NODE_ENV_PREFIXES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TOKENIZERS_", "TORCH_", "TRITON_", "DS_",
+                     "XDG_CACHE_HOME", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_HOME", "PYTORCH_")
+NODE_ENV_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_TOKEN")
+"""Never written to a file in the run folder: each node reads its own token (``hf auth login``)."""
+
+
+def visible_gpu_ids(num_gpus: int, env: dict[str, str] | None = None) -> list[str] | None:
+    """The first ``num_gpus`` ids of ``CUDA_VISIBLE_DEVICES``, or None when it is not set."""
+    env = os.environ if env is None else env
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    if visible is None or not visible.strip():
+        return None
+    ids = [part.strip() for part in visible.split(",") if part.strip()]
+    if not all(part.isdigit() for part in ids):
+        raise HarnessError(
+            f"CUDA_VISIBLE_DEVICES={visible!r}: the DeepSpeed launcher takes GPU indices (e.g. 4,5), "
+            "not UUIDs; set it to indices or use training.launcher=torchrun"
+        )
+    if len(ids) < num_gpus:
+        raise HarnessError(
+            f"training.num_gpus {num_gpus}: CUDA_VISIBLE_DEVICES={visible!r} makes only {len(ids)} "
+            f"GPU(s) visible; set training.num_gpus={len(ids)} or widen CUDA_VISIBLE_DEVICES"
+        )
+    return ids[:num_gpus]
+
+
+def node_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables other nodes need to load the same model and data the same way."""
+    env = os.environ if env is None else env
+    return {
+        key: value for key, value in sorted(env.items())
+        if key.startswith(NODE_ENV_PREFIXES) and key not in NODE_ENV_SECRETS and key != "DS_ENV_FILE"
+        and "\n" not in value
+    }
+
+
+def write_node_environment(folder: Path, env: dict[str, str] | None = None) -> Path:
+    """``folder/deepspeed_env`` in the ``.deepspeed_env`` format (KEY=value lines)."""
+    path = Path(folder) / NODE_ENV_FILE
+    path.write_text("".join(f"{key}={value}\n" for key, value in node_environment(env).items()), encoding="utf-8")
+    return path
+
+
+def _is_this_host(host: str) -> bool:
+    return host in {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
+
+
+def check_shared_folder(folder: Path, hosts: list[str], ssh: str = "ssh") -> None:
+    """Every host of a hostfile sees ``folder``: a marker written here is looked for over ssh."""
+    folder = Path(folder).resolve()
+    marker = folder / f".shared-check-{uuid.uuid4().hex}"
+    marker.write_text("")
+    try:
+        for host in hosts:
+            if _is_this_host(host):
+                continue
+            command = [ssh, "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", host, "test", "-e", str(marker)]
+            try:
+                result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise HarnessError(f"training.hostfile: cannot reach {host} over ssh ({error}); the DeepSpeed "
+                                   "launcher needs passwordless ssh to every node") from None
+            if result.returncode == 255:
+                raise HarnessError(f"training.hostfile: cannot reach {host} over ssh; the DeepSpeed launcher "
+                                   "needs passwordless ssh to every node")
+            if result.returncode != 0:
+                raise HarnessError(
+                    f"the run folder {folder.parent} is not shared with {host} (it cannot see "
+                    f"{marker.name}); every node reads the recipe from the run folder and rank 0 writes "
+                    "the results there: put it on a filesystem all nodes mount (--run-dir /shared/...)"
+                )
+    finally:
+        marker.unlink(missing_ok=True)
