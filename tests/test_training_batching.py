@@ -62,3 +62,12 @@ def test_pairs_are_tokenised_once_per_data_and_tokenizer(tiny_llama, tmp_path, m
     assert shorter.report["tokenized"]["cache"] == "miss" and calls  # max_length is part of the key
     other = build_translation_data(config, ["de", "fr", "en"], tokenizer, 96, 0)
     assert other.report["tokenized"]["cache"] == "miss"  # so are the pairs
+
+
+def test_a_used_tokenizer_keeps_its_fingerprint(tiny_llama):
+    from harness.training.token_cache import tokenizer_fingerprint
+
+    _, tokenizer = tiny_llama
+    before = tokenizer_fingerprint(tokenizer)
+    tokenizer(["a b c", "d"], truncation=True, max_length=2, padding="max_length")  # sets the backend's state
+    assert tokenizer_fingerprint(tokenizer) == before

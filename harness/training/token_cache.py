@@ -15,6 +15,7 @@ The folder is ``$HARNESS_CACHE/tokenized``, else ``$XDG_CACHE_HOME/harness/token
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -36,7 +37,12 @@ def tokenizer_fingerprint(tokenizer) -> str:
     digest = hashlib.sha256(type(tokenizer).__name__.encode())
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None:
-        digest.update(backend.to_str().encode("utf-8"))
+        # Without the truncation and padding settings: a call on the tokenizer changes them (and
+        # they do not change a token), so a used tokenizer must hash as a fresh one.
+        state = json.loads(backend.to_str())
+        state.pop("truncation", None)
+        state.pop("padding", None)
+        digest.update(json.dumps(state, sort_keys=True).encode("utf-8"))
     else:  # a slow tokenizer: its vocabulary stands for it
         digest.update(repr(sorted(tokenizer.get_vocab().items())).encode("utf-8"))
     digest.update(repr((tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id,
