@@ -66,8 +66,13 @@ def terminal_table(table: Table):
 
     marks = letters(table)
     rich = RichTable(title=table.title, title_justify="left", caption_justify="left", show_lines=False)
-    for column in table.columns:
-        rich.add_column(column.name, justify="right" if column.numeric else "left", no_wrap=True)
+    last = len(table.columns) - 1
+    for position, column in enumerate(table.columns):
+        # Numbers and names stay on one line; a closing text column (notes, reasons) wraps, so a
+        # long note cannot squeeze the columns before it to "…".
+        wraps = position == last and not column.numeric and position > 0
+        rich.add_column(column.name, justify="right" if column.numeric else "left", no_wrap=not wraps,
+                        overflow="fold" if wraps else "ellipsis", ratio=1 if wraps else None)
     for index, group in enumerate(table.groups):
         if index:
             rich.add_section()
