@@ -117,7 +117,6 @@ def os_error_message(error: OSError) -> str:
     return f"{paths or 'a file'}: {cause}{hint}"
 
 
-
 def cmd_run(args) -> int:
     from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline

@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import presentation
+from harness.artifacts import SAMPLES_FILE, SCORES_FILE
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
@@ -44,8 +45,6 @@ from harness.evaluation.tasks import task_config, task_name, task_version
 from harness.runs import atomic_write_text, write_json
 from harness.textfiles import read_json_lines
 
-SAMPLES_FILE = "samples.jsonl"
-SCORES_FILE = "scores.json"
 PARTS_DIR = ".parts"
 
 console = presentation.console(stderr=True)

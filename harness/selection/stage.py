@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from harness.errors import HarnessError
-from harness.artifacts import Selection, parse_artifact, redo
+from harness.artifacts import SELECTION_FILE, Selection, parse_artifact, redo
 from harness.open_choices import open_choices
 from harness.runs import read_json, write_json
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
 from harness.selection.policies import select_layers
 
-SELECTION_FILE = "selection.json"
 COUNTS_FILE = "counts.pt"
 PLOTS = {
     "selection": "selection.png",

@@ -16,12 +16,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import TRAIN_FILE
 from harness.errors import HarnessError
 from harness.runs import write_json
 
 CHECKPOINTS = "checkpoints"
 DEEPSPEED_FILE = "deepspeed.json"
-TRAIN_FILE = "train.json"
 
 
 # -- settings derived from the recipe ----------------------------------------------------------
