@@ -52,7 +52,7 @@ def finished(tiny_llama_dir, tmp_path_factory):
           epochs: 1
           global_batch_size: 4
           per_device_batch_size: 4
-          max_length: 64
+          max_length: 128
         evaluation:
           tasks: [{{name: demo, limit: 2}}]
           batch_size: 4

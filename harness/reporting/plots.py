@@ -64,6 +64,9 @@ def language_bars(task: str, scores: dict, published: list[Baseline], path: Path
         for bar, value in zip(bars, values):
             if value is None:
                 bar.set_alpha(0.0)
+        if is_run:  # the run's own values, so a 0.0 reads as a score, not a missing bar
+            axis.bar_label(bars, labels=["" if v is None else f"{v:.1f}" for v in values], padding=2,
+                           fontsize=7, rotation=90 if len(series) > 3 else 0)
     axis.set_xticks(range(len(groups)))
     axis.set_xticklabels(groups)
     axis.set_ylabel("accuracy (%)")
