@@ -165,8 +165,11 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
                  f"evaluation.tasks.0.path={data['mgsm']}", "evaluation.tasks.0.limit=1",
                  f"evaluation.tasks.1.path={data['msvamp']}", "evaluation.tasks.1.limit=1"]
     run = work / "slam_7b"
+    segments = set(Path("/dev/shm").glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*"))
     result, seconds = harness("run", str(REPO / "recipes" / "slam_7b.yaml"), *overrides, "--run-dir", str(run),
                               cwd=work)
+    # DeepSpeed's CPU all-reduce buffers (~69 MB of RAM per rank) do not outlive the run
+    assert set(Path("/dev/shm").glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*")) <= segments
 
     selection = json.loads((run / "selection" / "selection.json").read_text())
     assert selection["selected_layers"] == [0, 1, 2, 3, 4, 5]  # pinned: the paper's six layers

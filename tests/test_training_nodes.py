@@ -43,6 +43,22 @@ def test_launch_command_respects_cuda_visible_devices_and_passes_the_environment
     assert command[command.index("--num_gpus") + 1] == "2" and "--include" not in command
 
 
+def test_deepspeed_cpu_shared_memory_of_the_port_is_removed_and_nothing_else(tmp_path):
+    import os
+
+    from harness.training.stage import remove_shared_memory
+
+    uid = os.getuid()
+    ours = [tmp_path / f"deepspeed_allreduce_buffer_{uid}_127.0.0.1_41234_{rank}" for rank in (0, 1)]
+    others = [tmp_path / f"deepspeed_allreduce_buffer_{uid}_127.0.0.1_41235_0",  # another port
+              tmp_path / f"deepspeed_allreduce_buffer_{uid + 1}_127.0.0.1_41234_0",  # another user
+              tmp_path / "torch_shm_41234"]
+    for path in ours + others:
+        path.write_bytes(b"x")
+    assert sorted(remove_shared_memory(41234, folder=tmp_path)) == ours
+    assert [p for p in ours + others if p.exists()] == others
+
+
 def fake_ssh(tmp_path, code: str):
     """An `ssh` stand-in: runs the remote command here (a shared folder) or exits with ``code``."""
     script = tmp_path / "ssh"

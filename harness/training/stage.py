@@ -40,6 +40,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def master_port(training) -> int:
+    return training.master_port or (29500 if training.hostfile else free_port())
+
+
+SHM_FOLDER = Path("/dev/shm")
+
+
+def remove_shared_memory(port: int, folder: Path = SHM_FOLDER) -> list[Path]:
+    """Remove this machine's DeepSpeed CPU all-reduce buffers for ``port``; returns them.
+
+    On a CPU, DeepSpeed's shm all-reduce creates one ~69 MB segment per rank in /dev/shm (RAM),
+    named by user, master address and port, and never unlinks it: every run would leak them,
+    and a later run on the same port would attach to the stale ones. Called before and after
+    each launch.
+    """
+    removed = []
+    for path in folder.glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*_{port}_*"):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def check_training(recipe) -> int:
     """Fail early on settings that cannot work; returns the world size."""
     from harness.training.plan import world_size
@@ -90,11 +112,16 @@ def _launch(recipe, run, out: Path, world: int) -> None:
         from harness.training.plan import read_hostfile
 
         check_shared_folder(out, list(read_hostfile(recipe.training.hostfile)))
-    command, env = launch_command(recipe, run, out, world)
+    port = master_port(recipe.training)
+    command, env = launch_command(recipe, run, out, world, port)
     # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
     # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
     lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
-    result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
+    remove_shared_memory(port)
+    try:
+        result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
+    finally:
+        remove_shared_memory(port)
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
@@ -104,12 +131,12 @@ def _launch(recipe, run, out: Path, world: int) -> None:
         raise RuntimeError(f"training finished but wrote no {out / 'train.json'}")
 
 
-def launch_command(recipe, run, out: Path, world: int) -> tuple[list[str], dict[str, str]]:
+def launch_command(recipe, run, out: Path, world: int, port: int | None = None) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that run the worker under the recipe's launcher."""
     training = recipe.training
     env = dict(os.environ)
     worker = ["harness.training.worker", "--run-dir", str(Path(run.root).resolve()), "--out", str(out.resolve())]
-    port = training.master_port or (29500 if training.hostfile else free_port())
+    port = port or master_port(training)
     if training.launcher == "none":  # deepspeed in one process: a private distributed environment
         env.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
                     "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
