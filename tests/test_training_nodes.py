@@ -59,6 +59,28 @@ def test_deepspeed_cpu_shared_memory_of_the_port_is_removed_and_nothing_else(tmp
     assert [p for p in ours + others if p.exists()] == others
 
 
+def test_a_resumed_launch_frees_the_shared_memory_of_the_killed_one(tiny_llama_dir, tmp_path, monkeypatch):
+    import os
+    import sys
+
+    from test_training_run import make_recipe, make_run
+
+    from harness.training import stage
+
+    monkeypatch.setattr(stage, "SHM_FOLDER", tmp_path)
+    stale = tmp_path / f"deepspeed_allreduce_buffer_{os.getuid()}_127.0.0.1_41777_0"
+    stale.write_bytes(b"x")
+    out = tmp_path / "train.partial"
+    out.mkdir()
+    (out / stage.LAUNCH_PORT).write_text("41777")  # what a killed attempt leaves
+    ran = []
+    monkeypatch.setattr(stage, "launch_command", lambda *args: (ran.append(args[-1]) or [sys.executable, "-c", ""], {}))
+    recipe = make_recipe(tiny_llama_dir, deepspeed=True, launcher="deepspeed", num_gpus=2)
+    with pytest.raises(RuntimeError, match="wrote no"):
+        stage._launch(recipe, make_run(tmp_path / "run"), out, world=2)
+    assert ran and not stale.exists() and not (out / stage.LAUNCH_PORT).exists()
+
+
 def fake_ssh(tmp_path, code: str):
     """An `ssh` stand-in: runs the remote command here (a shared folder) or exits with ``code``."""
     script = tmp_path / "ssh"

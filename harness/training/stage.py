@@ -32,6 +32,8 @@ from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_
 
 RECIPE_FILE = "recipe.json"
 WORKER_ERROR = "worker_error.json"
+LAUNCH_PORT = "launch_port.txt"
+"""The port of a launch in progress: a resumed attempt frees the shared memory of a killed one."""
 
 
 def free_port() -> int:
@@ -47,16 +49,16 @@ def master_port(training) -> int:
 SHM_FOLDER = Path("/dev/shm")
 
 
-def remove_shared_memory(port: int, folder: Path = SHM_FOLDER) -> list[Path]:
+def remove_shared_memory(port: int, folder: Path | None = None) -> list[Path]:
     """Remove this machine's DeepSpeed CPU all-reduce buffers for ``port``; returns them.
 
     On a CPU, DeepSpeed's shm all-reduce creates one ~69 MB segment per rank in /dev/shm (RAM),
     named by user, master address and port, and never unlinks it: every run would leak them,
     and a later run on the same port would attach to the stale ones. Called before and after
-    each launch.
+    each launch, and for the port of a killed attempt when its stage resumes.
     """
     removed = []
-    for path in folder.glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*_{port}_*"):
+    for path in (folder or SHM_FOLDER).glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*_{port}_*"):
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed
@@ -117,11 +119,16 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
     # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
     lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
+    record = out / LAUNCH_PORT
+    if record.exists():  # an attempt killed before it could clean up after itself
+        remove_shared_memory(int(record.read_text()))
     remove_shared_memory(port)
+    record.write_text(str(port))
     try:
         result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
     finally:
         remove_shared_memory(port)
+        record.unlink()
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
