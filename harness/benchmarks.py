@@ -234,22 +234,22 @@ def _hub_rows(benchmark: str, hub_id: str, config: str, split: str, fields: tupl
     return rows
 
 
-def hub_mgsm(lang: str) -> list[Example]:
-    rows = _hub_rows("mgsm", "juletxara/mgsm", lang, "test", ("question", "answer_number"))
+def _hub_math(benchmark: str, hub_id: str, lang: str, question: str, answer: str) -> list[Example]:
+    """A math benchmark's hub split: the question field and its numeric answer field."""
+    rows = _hub_rows(benchmark, hub_id, lang, "test", (question, answer))
     return [
-        Example(str(i), i, lang, row["question"].strip(),
-                _numeric_answer(row["answer_number"], f"juletxara/mgsm ({lang}) row {i}: answer_number"))
+        Example(str(i), i, lang, row[question].strip(),
+                _numeric_answer(row[answer], f"{hub_id} ({lang}) row {i}: {answer}"))
         for i, row in enumerate(rows)
     ]
+
+
+def hub_mgsm(lang: str) -> list[Example]:
+    return _hub_math("mgsm", "juletxara/mgsm", lang, "question", "answer_number")
 
 
 def hub_msvamp(lang: str) -> list[Example]:
-    rows = _hub_rows("msvamp", "Mathoctopus/MSVAMP", lang, "test", ("m_query", "response"))
-    return [
-        Example(str(i), i, lang, row["m_query"].strip(),
-                _numeric_answer(row["response"], f"Mathoctopus/MSVAMP ({lang}) row {i}: response"))
-        for i, row in enumerate(rows)
-    ]
+    return _hub_math("msvamp", "Mathoctopus/MSVAMP", lang, "m_query", "response")
 
 
 def hub_xcsqa(lang: str) -> list[Example]:

@@ -33,8 +33,9 @@ from typing import Any, Iterator
 
 from harness.artifacts import (
     ATTEMPT, HISTORY, INVOCATIONS, LOCK_FILE, MANIFEST, MARKER, OWNER_MARK, STAGE_DIRS, Attempt, Done,
-    Invocation, Manifest, OutputFile, OwnerMark, parse_artifact, read_artifact, read_json_file, redo,
+    Invocation, Manifest, OutputFile, OwnerMark, parse_artifact, read_artifact, redo,
 )
+from harness.artifacts import read_json_file as read_json  # the name the stages import from here
 from harness.errors import HarnessError
 
 _UMASK = os.umask(0)
@@ -65,10 +66,6 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n")
-
-
-def read_json(path: Path) -> Any:
-    return read_json_file(path)
 
 
 def _jsonable(value: Any) -> Any:

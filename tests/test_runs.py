@@ -46,6 +46,14 @@ def fake_pipeline(monkeypatch):
     return functions
 
 
+def fresh_run(tmp_path):
+    """The fake recipe written to r.yaml, loaded, and a run folder opened for it."""
+    recipe_path = tmp_path / "r.yaml"
+    recipe_path.write_text(RECIPE)
+    recipe = load_recipe(recipe_path)
+    return recipe_path, recipe, pipeline.open_run(recipe, tmp_path / "run")
+
+
 def test_atomic_write_leaves_no_partial_file(tmp_path):
     target = tmp_path / "a" / "b.txt"
     atomic_write_text(target, "hello")
@@ -53,10 +61,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 
 def test_run_skips_finished_stages_and_redoes_changed_ones(tmp_path, fake_pipeline):
-    recipe_path = tmp_path / "r.yaml"
-    recipe_path.write_text(RECIPE)
-    recipe = load_recipe(recipe_path)
-    run = pipeline.open_run(recipe, tmp_path / "run")
+    recipe_path, recipe, run = fresh_run(tmp_path)
     pipeline.run_pipeline(recipe, run)
     assert CALLS == ["select", "train", "evaluate", "report"]
     manifest = json.loads((run.root / "manifest.json").read_text())
@@ -80,10 +85,7 @@ def test_run_skips_finished_stages_and_redoes_changed_ones(tmp_path, fake_pipeli
 
 
 def test_interrupted_stage_keeps_finished_ones_and_resumes(tmp_path, fake_pipeline):
-    recipe_path = tmp_path / "r.yaml"
-    recipe_path.write_text(RECIPE)
-    recipe = load_recipe(recipe_path)
-    run = pipeline.open_run(recipe, tmp_path / "run")
+    recipe_path, recipe, run = fresh_run(tmp_path)
     fake_pipeline["train"] = fake_stage("train", fail=True)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_pipeline(recipe, run)
@@ -109,10 +111,7 @@ def test_run_dir_of_another_recipe_is_refused(tmp_path, fake_pipeline):
 
 
 def test_single_stage_needs_its_upstream(tmp_path, fake_pipeline):
-    recipe_path = tmp_path / "r.yaml"
-    recipe_path.write_text(RECIPE)
-    recipe = load_recipe(recipe_path)
-    run = pipeline.open_run(recipe, tmp_path / "run")
+    recipe_path, recipe, run = fresh_run(tmp_path)
     with pytest.raises(HarnessError, match="stage 'select' has not finished"):
         pipeline.run_stage(recipe, run, "train")
     with pytest.raises(HarnessError, match="unknown stage"):
@@ -129,10 +128,7 @@ def test_stage_folder_is_published_atomically(tmp_path):
 
 
 def test_a_failed_attempt_leaves_the_previous_result_and_history_restores_it(tmp_path, fake_pipeline):
-    recipe_path = tmp_path / "r.yaml"
-    recipe_path.write_text(RECIPE)
-    recipe = load_recipe(recipe_path)
-    run = pipeline.open_run(recipe, tmp_path / "run")
+    recipe_path, recipe, run = fresh_run(tmp_path)
     pipeline.run_pipeline(recipe, run)
     finished = (run.root / "train" / "train.json").read_bytes()
 
@@ -151,10 +147,7 @@ def test_a_failed_attempt_leaves_the_previous_result_and_history_restores_it(tmp
 
 
 def test_changed_outputs_are_not_skipped(tmp_path, fake_pipeline):
-    recipe_path = tmp_path / "r.yaml"
-    recipe_path.write_text(RECIPE)
-    recipe = load_recipe(recipe_path)
-    run = pipeline.open_run(recipe, tmp_path / "run")
+    recipe_path, recipe, run = fresh_run(tmp_path)
     pipeline.run_pipeline(recipe, run)
     (run.root / "train" / "train.json").write_text('{"epochs": 9.0}')  # same size, other content
     with pytest.raises(HarnessError, match=r"stage 'train' changed since it finished \(train.json was edited"):

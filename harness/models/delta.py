@@ -12,11 +12,10 @@ evaluation loads the trained model from them.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.runs import read_json, write_json
+from harness.runs import file_digest, read_json, write_json
 
 DELTA_FILE = "delta.safetensors"
 DELTA_INFO = "delta.json"
@@ -52,18 +51,10 @@ def save_delta(model, names: list[str], out: Path, info: dict) -> dict:
         "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
         "parameters": sum(t.numel() for t in tensors.values()),
         "bytes": path.stat().st_size,
-        "sha256": _sha256(path),
+        "sha256": file_digest(path),
     }
     write_json(out / DELTA_INFO, record)
     return record
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def apply_delta(model, train_dir: Path) -> list[str]:

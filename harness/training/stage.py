@@ -120,15 +120,16 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
     lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
     record = out / LAUNCH_PORT
-    if record.exists():  # an attempt killed before it could clean up after itself
-        remove_shared_memory(int(record.read_text()))
+    previous = record.read_text().strip() if record.exists() else ""  # left by an attempt that was killed
+    if previous.isdigit():
+        remove_shared_memory(int(previous))
     remove_shared_memory(port)
     record.write_text(str(port))
     try:
         result = subprocess.run(command, env=env, pass_fds=lock, preexec_fn=die_with_parent)
     finally:
         remove_shared_memory(port)
-        record.unlink()
+        record.unlink(missing_ok=True)
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
