@@ -73,25 +73,48 @@ def main() -> None:
         layers, origin = quickstart_layers(args.run_dir)
     recipe = load_recipe(QUICKSTART)
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
-    data = build_translation_data(recipe.training.data, [l for l in recipe.languages if l != "en"], tokenizer,
-                                  recipe.training.max_length, recipe.seed)
+    data = build_translation_data(
+        recipe.training.data,
+        [l for l in recipe.languages if l != "en"],
+        tokenizer,
+        recipe.training.max_length,
+        recipe.seed,
+    )
     examples = ExampleDataset(data.examples[:4])
 
     results = {}
     full_bytes = share = None
-    for label, make in (("Trainer (before)", lambda: Trainer), ("harness (after)", lambda: checkpointing_trainer(Trainer))):
+    for label, make in (
+        ("Trainer (before)", lambda: Trainer),
+        ("harness (after)", lambda: checkpointing_trainer(Trainer)),
+    ):
         model = load_model(recipe.model, dtype=torch.float32)
         plan = build_plan(model.config, layers, recipe.selection.sublayers, "selective", model=model)
         apply_plan(model, plan)
         # Tied tensors (SmolLM2's embedding and lm_head) share storage: count them once.
-        full_bytes = sum(t.numel() * t.element_size() for t in {t.data_ptr(): t for t in model.state_dict().values()}.values())
+        full_bytes = sum(
+            t.numel() * t.element_size() for t in {t.data_ptr(): t for t in model.state_dict().values()}.values()
+        )
         share = plan.share
         out = Path(tempfile.mkdtemp(prefix="bench-checkpoint-"))
-        trainer = make()(model=model, args=TrainingArguments(
-            output_dir=str(out), per_device_train_batch_size=4, max_steps=1, learning_rate=1e-4,
-            save_strategy="no", use_cpu=True, dataloader_pin_memory=False, remove_unused_columns=False,
-            report_to="none", disable_tqdm=True, save_total_limit=None),
-            train_dataset=examples, data_collator=PadCollator(tokenizer.pad_token_id))
+        trainer = make()(
+            model=model,
+            args=TrainingArguments(
+                output_dir=str(out),
+                per_device_train_batch_size=4,
+                max_steps=1,
+                learning_rate=1e-4,
+                save_strategy="no",
+                use_cpu=True,
+                dataloader_pin_memory=False,
+                remove_unused_columns=False,
+                report_to="none",
+                disable_tqdm=True,
+                save_total_limit=None,
+            ),
+            train_dataset=examples,
+            data_collator=PadCollator(tokenizer.pad_token_id),
+        )
         trainer.train()
         times, sizes = [], []
         for repeat in range(args.repeats):
@@ -110,8 +133,10 @@ def main() -> None:
     print(f"{'checkpoint':<18} {'MB':>9} {'save s (median of ' + str(args.repeats) + ')':>24}  files")
     for label, r in results.items():
         print(f"{label:<18} {r['bytes'] / 1e6:>9.1f} {r['seconds']:>24.2f}  {', '.join(r['files'])}")
-    print(f"size after/before = {after['bytes'] / before['bytes']:.3f}; save time after/before = "
-          f"{after['seconds'] / before['seconds']:.3f}")
+    print(
+        f"size after/before = {after['bytes'] / before['bytes']:.3f}; save time after/before = "
+        f"{after['seconds'] / before['seconds']:.3f}"
+    )
     print(f"checkpoint/full = {after['bytes'] / full_bytes:.3f} (share = {share:.3f})")
 
 

@@ -50,13 +50,17 @@ def task_prompts(lang: str, limit: int, max_new_tokens: int) -> tuple[list[str],
 def raw_loop(model, tokenizer, prompts: list[str], batch_size: int, max_new_tokens: int, stop: list[str]) -> list[str]:
     responses = []
     for start in range(0, len(prompts), batch_size):
-        batch = tokenizer(prompts[start:start + batch_size], return_tensors="pt", padding=True)
+        batch = tokenizer(prompts[start : start + batch_size], return_tensors="pt", padding=True)
         with torch.inference_mode():
             output = model.generate(
-                **batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id,
-                stop_strings=stop, tokenizer=tokenizer,
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                stop_strings=stop,
+                tokenizer=tokenizer,
             )
-        texts = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+        texts = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
         for text in texts:
             cut = min([text.find(s) for s in stop if s in text] or [len(text)])
             responses.append(text[:cut])
@@ -72,8 +76,12 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
-    parser.add_argument("--raw-order", choices=["dataset", "length"], default="dataset",
-                        help="raw loop batches in dataset order, or longest prompts first as lm-eval does")
+    parser.add_argument(
+        "--raw-order",
+        choices=["dataset", "length"],
+        default="dataset",
+        help="raw loop batches in dataset order, or longest prompts first as lm-eval does",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,8 +93,10 @@ def main() -> None:
     model_config = ModelConfig(source=args.model)
     model = load_model(model_config, device="cpu")
     tokenizer = load_tokenizer(model_config, padding_side="left")
-    print(f"model: {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), "
-          f"loaded in {time.time() - started:.1f} s; torch threads: {torch.get_num_threads()}")
+    print(
+        f"model: {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), "
+        f"loaded in {time.time() - started:.1f} s; torch threads: {torch.get_num_threads()}"
+    )
 
     prompts: dict[str, list[str]] = {}
     for lang in languages:
@@ -94,18 +104,25 @@ def main() -> None:
     stop = list(generation["until"]) + [tokenizer.eos_token]
     total = sum(len(p) for p in prompts.values())
     print(f"raw loop order: {args.raw_order}")
-    print(f"workload: demo task, {len(languages)} languages x {args.limit} questions = {total} prompts, "
-          f"batch {args.batch_size}, max {args.max_new_tokens} new tokens, greedy, stop {stop}")
+    print(
+        f"workload: demo task, {len(languages)} languages x {args.limit} questions = {total} prompts, "
+        f"batch {args.batch_size}, max {args.max_new_tokens} new tokens, greedy, stop {stop}"
+    )
 
     evaluation = EvaluationConfig(
-        tasks=[TaskConfig(name="demo", languages=languages, limit=args.limit)], models=["base"],
-        batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+        tasks=[TaskConfig(name="demo", languages=languages, limit=args.limit)],
+        models=["base"],
+        batch_size=args.batch_size,
+        max_new_tokens=args.max_new_tokens,
     )
     tasks = resolve_tasks(evaluation, languages)
 
     def harness_run() -> list[str]:
         with tempfile.TemporaryDirectory() as out:
-            factory = lambda name: (HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device="cpu"), args.model)  # noqa: E731
+            factory = lambda name: (
+                HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device="cpu"),
+                args.model,
+            )  # noqa: E731
             run_models(evaluation, tasks, Path(out), factory)
             lines = (Path(out) / "demo" / "samples.jsonl").read_text(encoding="utf-8").splitlines()
         return [json.loads(line)["response"] for line in lines]
@@ -116,7 +133,9 @@ def main() -> None:
             order = list(range(len(prompts[lang])))
             if args.raw_order == "length":
                 order.sort(key=lambda i: -len(tokenizer(prompts[lang][i])["input_ids"]))
-            texts = raw_loop(model, tokenizer, [prompts[lang][i] for i in order], args.batch_size, args.max_new_tokens, stop)
+            texts = raw_loop(
+                model, tokenizer, [prompts[lang][i] for i in order], args.batch_size, args.max_new_tokens, stop
+            )
             responses += [text for _, text in sorted(zip(order, texts))]
         return responses
 
@@ -134,7 +153,9 @@ def main() -> None:
     same = sum(a.strip() == b.strip() for a, b in zip(outputs["raw"], outputs["harness"]))
     raw, harness = min(times["raw"]), min(times["harness"])
     print(f"\nraw generate loop : {raw:7.1f} s  ({tokens['raw']} tokens generated, {tokens['raw'] / raw:.1f} tok/s)")
-    print(f"harness (lm-eval) : {harness:7.1f} s  ({tokens['harness']} tokens generated, {tokens['harness'] / harness:.1f} tok/s)")
+    print(
+        f"harness (lm-eval) : {harness:7.1f} s  ({tokens['harness']} tokens generated, {tokens['harness'] / harness:.1f} tok/s)"
+    )
     print(f"ratio harness/raw : {harness / raw:.3f}x  (target <= 1.15x)")
     print(f"identical responses: {same}/{len(outputs['raw'])}")
 

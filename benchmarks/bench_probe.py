@@ -63,8 +63,11 @@ def questions_for(lang: str, n: int) -> tuple[list[str], str]:
         base = [example.question for example in load_benchmark("demo", lang)]
         source = "demo"
     except Exception as error:  # noqa: BLE001 - any failure: fall back to generated text
-        base = [f"Question {i}: a farmer has {i + 3} cows and buys {2 * i + 1} more. How many cows "
-                f"does the farmer have now? ({lang})" for i in range(40)]
+        base = [
+            f"Question {i}: a farmer has {i + 3} cows and buys {2 * i + 1} more. How many cows "
+            f"does the farmer have now? ({lang})"
+            for i in range(40)
+        ]
         source = f"generated ({type(error).__name__})"
     return [base[i % len(base)] for i in range(n)], source
 
@@ -135,8 +138,7 @@ def time_batches(args, model, tokenizer, adapter, by_lang) -> dict:
                         tokens += result
                 ratios.append(took["probe"] / took["plain"])
     minima = {kind: sum(t for (i, k), t in best.items() if k == kind) for kind in ("plain", "probe")}
-    return {"wall": wall, "cpu": cpu, "ratios": ratios, "tokens": tokens, "batches": len(all_batches),
-            "minima": minima}
+    return {"wall": wall, "cpu": cpu, "ratios": ratios, "tokens": tokens, "batches": len(all_batches), "minima": minima}
 
 
 def memory_child(args) -> None:
@@ -147,7 +149,7 @@ def memory_child(args) -> None:
     tokenizer = load_tokenizer(model_cfg)
     adapter = adapter_for(model)
     by_lang = {lang: questions_for(lang, args.memory_child)[0] for lang in args.languages}
-    longest = {lang: sorted(q, key=len)[-args.batch_size:] for lang, q in by_lang.items()}
+    longest = {lang: sorted(q, key=len)[-args.batch_size :] for lang, q in by_lang.items()}
     for lang in args.languages:  # warm-up: the largest batches, so buffers reach their size
         plain_pass(model, tokenizer, longest[lang], args.batch_size, args.max_tokens, args.device)
         probe_pass(model, tokenizer, longest[lang], args.batch_size, args.max_tokens, adapter)
@@ -167,9 +169,15 @@ def memory_child(args) -> None:
     tracemalloc.stop()
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     result = {
-        "questions": args.memory_child, "tokens": tokens,
-        "rss_growth": peak_rss - base_rss, "rss_peak": peak_rss, "python_peak": py_peak,
-        "accumulator_bytes": 2 * len(adapter.layers(model)) * adapter.intermediate_size(model.config) * 8
+        "questions": args.memory_child,
+        "tokens": tokens,
+        "rss_growth": peak_rss - base_rss,
+        "rss_peak": peak_rss,
+        "python_peak": py_peak,
+        "accumulator_bytes": 2
+        * len(adapter.layers(model))
+        * adapter.intermediate_size(model.config)
+        * 8
         * len(args.languages),
     }
     if args.device.startswith("cuda"):
@@ -178,16 +186,29 @@ def memory_child(args) -> None:
 
 
 def run_child(args, n: int, plain: bool = False) -> dict:
-    command = [sys.executable, __file__, "--memory-child", str(n), "--model", args.model, "--device", args.device,
-               "--batch-size", str(args.batch_size), "--max-tokens", str(args.max_tokens),
-               "--languages", ",".join(args.languages)] + (["--plain"] if plain else [])
+    command = [
+        sys.executable,
+        __file__,
+        "--memory-child",
+        str(n),
+        "--model",
+        args.model,
+        "--device",
+        args.device,
+        "--batch-size",
+        str(args.batch_size),
+        "--max-tokens",
+        str(args.max_tokens),
+        "--languages",
+        ",".join(args.languages),
+    ] + (["--plain"] if plain else [])
     # Large blocks through mmap, given back to the system when freed: the high-water mark of the
     # resident memory then follows the live memory instead of glibc's heap fragmentation.
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise SystemExit(f"memory run at n={n} failed:\n{done.stderr[-3000:]}")
 
 
@@ -216,54 +237,83 @@ def main() -> None:
     model = load_model(model_cfg, device=args.device)
     tokenizer = load_tokenizer(model_cfg)
     adapter = adapter_for(model)
-    print(f"model {args.model}: {len(adapter.layers(model))} layers, d_inter "
-          f"{adapter.intermediate_size(model.config)}, {next(model.parameters()).dtype}, loaded in "
-          f"{time.perf_counter() - started:.1f} s; device {args.device}; torch threads {torch.get_num_threads()}")
+    print(
+        f"model {args.model}: {len(adapter.layers(model))} layers, d_inter "
+        f"{adapter.intermediate_size(model.config)}, {next(model.parameters()).dtype}, loaded in "
+        f"{time.perf_counter() - started:.1f} s; device {args.device}; torch threads {torch.get_num_threads()}"
+    )
     by_lang, sources = {}, set()
     for lang in args.languages:
         by_lang[lang], source = questions_for(lang, args.n)
         sources.add(source)
-    print(f"questions: {', '.join(sorted(sources))}; {args.n} per language x {len(args.languages)} languages "
-          f"({', '.join(args.languages)}), batch {args.batch_size}, max {args.max_tokens} tokens")
+    print(
+        f"questions: {', '.join(sorted(sources))}; {args.n} per language x {len(args.languages)} languages "
+        f"({', '.join(args.languages)}), batch {args.batch_size}, max {args.max_tokens} tokens"
+    )
 
     timing = time_batches(args, model, tokenizer, adapter, by_lang)
     del model
     wall, cpu, minima = timing["wall"], timing["cpu"], timing["minima"]
     ratio = minima["probe"] / minima["plain"]
-    print(f"\n1) time over the same batches ({timing['batches']} batches x {args.repeats} repeats, each batch "
-          f"through both, order alternating; {timing['tokens']} counted tokens per repeat)")
+    print(
+        f"\n1) time over the same batches ({timing['batches']} batches x {args.repeats} repeats, each batch "
+        f"through both, order alternating; {timing['tokens']} counted tokens per repeat)"
+    )
     print(f"   {'':<34}{'plain forward':>15}{'probe':>12}{'ratio':>9}{'target':>10}")
-    print(f"   {'s/pass, sum of per-batch minima':<34}{minima['plain']:>15.3f}{minima['probe']:>12.3f}{ratio:>8.3f}x"
-          f"{'<= 1.15x':>10}   {'OK' if ratio <= 1.15 else 'OVER'}")
-    print(f"   {'wall seconds, all repeats':<34}{wall['plain']:>15.3f}{wall['probe']:>12.3f}"
-          f"{wall['probe'] / wall['plain']:>8.3f}x")
-    print(f"   {'CPU seconds, all repeats':<34}{cpu['plain']:>15.3f}{cpu['probe']:>12.3f}"
-          f"{cpu['probe'] / cpu['plain']:>8.3f}x")
+    print(
+        f"   {'s/pass, sum of per-batch minima':<34}{minima['plain']:>15.3f}{minima['probe']:>12.3f}{ratio:>8.3f}x"
+        f"{'<= 1.15x':>10}   {'OK' if ratio <= 1.15 else 'OVER'}"
+    )
+    print(
+        f"   {'wall seconds, all repeats':<34}{wall['plain']:>15.3f}{wall['probe']:>12.3f}"
+        f"{wall['probe'] / wall['plain']:>8.3f}x"
+    )
+    print(
+        f"   {'CPU seconds, all repeats':<34}{cpu['plain']:>15.3f}{cpu['probe']:>12.3f}"
+        f"{cpu['probe'] / cpu['plain']:>8.3f}x"
+    )
     print(f"   {'per-batch ratio, median':<34}{'':>15}{'':>12}{stats.median(timing['ratios']):>8.3f}x")
-    print(f"   (the minimum over repeats is the usual estimator on a machine shared with other work;\n"
-          f"    uptime load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)")
+    print(
+        f"   (the minimum over repeats is the usual estimator on a machine shared with other work;\n"
+        f"    uptime load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)"
+    )
 
     print("\n2) memory while probing, fresh process each (see the module docstring for what is measured)")
     runs = {(n, plain): run_child(args, n, plain) for n in (args.n, 4 * args.n) for plain in (False, True)}
     small, large = runs[(args.n, False)], runs[(4 * args.n, False)]
     print(f"   {'':<40}{'n = ' + str(args.n):>14}{'4n = ' + str(4 * args.n):>14}{'ratio':>9}")
-    rows = [("counted tokens", small["tokens"], large["tokens"], False),
-            ("probe accumulators (exact)", small["accumulator_bytes"], large["accumulator_bytes"], True),
-            ("probe: peak RSS growth over baseline", small["rss_growth"], large["rss_growth"], True),
-            ("plain forward: same (control)", runs[(args.n, True)]["rss_growth"],
-             runs[(4 * args.n, True)]["rss_growth"], True),
-            ("probe: peak Python allocations", small["python_peak"], large["python_peak"], True),
-            ("probe: peak RSS of the process", small["rss_peak"], large["rss_peak"], True)]
+    rows = [
+        ("counted tokens", small["tokens"], large["tokens"], False),
+        ("probe accumulators (exact)", small["accumulator_bytes"], large["accumulator_bytes"], True),
+        ("probe: peak RSS growth over baseline", small["rss_growth"], large["rss_growth"], True),
+        (
+            "plain forward: same (control)",
+            runs[(args.n, True)]["rss_growth"],
+            runs[(4 * args.n, True)]["rss_growth"],
+            True,
+        ),
+        ("probe: peak Python allocations", small["python_peak"], large["python_peak"], True),
+        ("probe: peak RSS of the process", small["rss_peak"], large["rss_peak"], True),
+    ]
     if "cuda_growth" in small:
         rows.insert(2, ("probe: peak CUDA allocation growth", small["cuda_growth"], large["cuda_growth"], True))
-        rows.insert(3, ("plain forward: same (control)", runs[(args.n, True)]["cuda_growth"],
-                        runs[(4 * args.n, True)]["cuda_growth"], True))
+        rows.insert(
+            3,
+            (
+                "plain forward: same (control)",
+                runs[(args.n, True)]["cuda_growth"],
+                runs[(4 * args.n, True)]["cuda_growth"],
+                True,
+            ),
+        )
     for name, a, b, is_bytes in rows:
         ratio_text = f"{b / a:.2f}x" if a else "-"
         show = mib if is_bytes else str
         print(f"   {name:<40}{show(a):>14}{show(b):>14}{ratio_text:>9}")
-    print("   target: flat: the memory rows stay put while the tokens grow 4x (the Python peak is the\n"
-          "   per-language index list and one batch's tokeniser output: KiB, O(batch) + 8 bytes a question)")
+    print(
+        "   target: flat: the memory rows stay put while the tokens grow 4x (the Python peak is the\n"
+        "   per-language index list and one batch's tokeniser output: KiB, O(batch) + 8 bytes a question)"
+    )
 
 
 if __name__ == "__main__":

@@ -63,12 +63,16 @@ def main() -> None:
 
     evaluate_seconds, rescore_seconds = bench_rescore(args.recipe, args.run_dir, args.overrides)
     print(f"evaluate stage (eval/DONE.json): {evaluate_seconds:8.2f} s")
-    print(f"rescore from samples.jsonl:      {rescore_seconds:8.2f} s   ratio evaluate/rescore = "
-          f"{evaluate_seconds / rescore_seconds:.1f}x")
+    print(
+        f"rescore from samples.jsonl:      {rescore_seconds:8.2f} s   ratio evaluate/rescore = "
+        f"{evaluate_seconds / rescore_seconds:.1f}x"
+    )
     scipy_seconds, python_seconds, fast, slow = bench_mcnemar(args.disagreements)
-    print(f"McNemar p, {args.disagreements} discordant: scipy binomtest {scipy_seconds * 1000:.2f} ms, "
-          f"pure-Python sum {python_seconds * 1000:.1f} ms (ratio {python_seconds / scipy_seconds:.0f}x); "
-          f"p = {fast:.6g} vs {slow:.6g}")
+    print(
+        f"McNemar p, {args.disagreements} discordant: scipy binomtest {scipy_seconds * 1000:.2f} ms, "
+        f"pure-Python sum {python_seconds * 1000:.1f} ms (ratio {python_seconds / scipy_seconds:.0f}x); "
+        f"p = {fast:.6g} vs {slow:.6g}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,16 +21,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "transformers", "lm_eval", "datasets", "numpy", "scipy", "matplotlib")
-PROBE = "import runpy, sys; sys.argv = ['harness', *sys.argv[1:]]\n" \
-        "try:\n    runpy.run_module('harness', run_name='__main__')\nexcept SystemExit:\n    pass\n" \
-        f"print('LOADED', *[m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)"
+PROBE = (
+    "import runpy, sys; sys.argv = ['harness', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('harness', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+    f"print('LOADED', *[m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr)"
+)
 
 
 def run_once(tree: Path, args: list[str]) -> tuple[float, list[str]]:
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1"}
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tree, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=tree, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     loaded = next((line.split()[1:] for line in result.stderr.splitlines() if line.startswith("LOADED")), None)
     if loaded is None:

@@ -56,8 +56,13 @@ def one(mode: str, args) -> dict:
     examples = examples[: args.steps * args.batch]
     model = load_model(model_config, dtype=torch.float32)
     layers = list(range(args.layers))
-    plan = build_plan(model.config, None if mode == "full" else layers, args.sublayers,
-                      "full" if mode == "full" else "selective", model=model)
+    plan = build_plan(
+        model.config,
+        None if mode == "full" else layers,
+        args.sublayers,
+        "full" if mode == "full" else "selective",
+        model=model,
+    )
     apply_plan(model, plan)
     model.config.use_cache = False
 
@@ -72,26 +77,51 @@ def one(mode: str, args) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         training_args = TrainingArguments(
-            output_dir=tmp, per_device_train_batch_size=args.batch, max_steps=args.steps,
-            learning_rate=2e-5, lr_scheduler_type="cosine", use_cpu=True, dataloader_pin_memory=False,
-            remove_unused_columns=False, report_to="none", save_strategy="no", logging_steps=1,
-            disable_tqdm=True, seed=0, train_sampling_strategy="sequential",
+            output_dir=tmp,
+            per_device_train_batch_size=args.batch,
+            max_steps=args.steps,
+            learning_rate=2e-5,
+            lr_scheduler_type="cosine",
+            use_cpu=True,
+            dataloader_pin_memory=False,
+            remove_unused_columns=False,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1,
+            disable_tqdm=True,
+            seed=0,
+            train_sampling_strategy="sequential",
         )
-        trainer = Trainer(model=model, args=training_args, train_dataset=ExampleDataset(examples),
-                          data_collator=PadCollator(tokenizer.pad_token_id), callbacks=[StepTimer()])
+        trainer = Trainer(
+            model=model,
+            args=training_args,
+            train_dataset=ExampleDataset(examples),
+            data_collator=PadCollator(tokenizer.pad_token_id),
+            callbacks=[StepTimer()],
+        )
         with PeakMemory() as memory:
             trainer.train()
-    optimizer_bytes = sum(t.numel() * t.element_size() for state in trainer.optimizer.state.values()
-                          for t in state.values() if torch.is_tensor(t) and t.dim() > 0)
+    optimizer_bytes = sum(
+        t.numel() * t.element_size()
+        for state in trainer.optimizer.state.values()
+        for t in state.values()
+        if torch.is_tensor(t) and t.dim() > 0
+    )
     grad_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
     tokens = sum(len(e["input_ids"]) for e in examples)
     return {
-        "mode": mode, "trainable": plan.trainable, "total": plan.total, "share": plan.share,
-        "layers": "all" if mode == "full" else layers, "sublayers": "all" if mode == "full" else args.sublayers,
+        "mode": mode,
+        "trainable": plan.trainable,
+        "total": plan.total,
+        "share": plan.share,
+        "layers": "all" if mode == "full" else layers,
+        "sublayers": "all" if mode == "full" else args.sublayers,
         "step_times_s": [round(t, 3) for t in times],
         "median_step_s": statistics.median(times[1:] if len(times) > 1 else times),
-        "peak_rss_bytes": memory.peak_rss, "optimizer_state_bytes": optimizer_bytes,
-        "gradient_bytes": grad_bytes, "tokens_per_step": tokens / args.steps,
+        "peak_rss_bytes": memory.peak_rss,
+        "optimizer_state_bytes": optimizer_bytes,
+        "gradient_bytes": grad_bytes,
+        "tokens_per_step": tokens / args.steps,
         "threads": torch.get_num_threads(),
     }
 
@@ -122,24 +152,47 @@ def main() -> None:
         line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
         if done.returncode != 0 or line is None:
             sys.exit(f"{mode} run failed:\n{done.stderr[-3000:]}")
-        results[mode] = json.loads(line[len("RESULT "):])
+        results[mode] = json.loads(line[len("RESULT ") :])
 
     sel, full = results["selective"], results["full"]
     mib = 2**20
-    print(f"SmolLM2-135M-Instruct, CPU fp32, AdamW, batch {args.batch} x <= {args.max_length} tokens "
-          f"({sel['tokens_per_step']:.0f} tokens/step), {args.steps} steps (first left out), "
-          f"{sel['threads']} threads")
+    print(
+        f"SmolLM2-135M-Instruct, CPU fp32, AdamW, batch {args.batch} x <= {args.max_length} tokens "
+        f"({sel['tokens_per_step']:.0f} tokens/step), {args.steps} steps (first left out), "
+        f"{sel['threads']} threads"
+    )
     print(f"{'':<28}{'selective':>16}{'full':>16}{'ratio':>10}")
     rows = [
-        ("trainable parameters", f"{sel['trainable']:,}", f"{full['trainable']:,}", sel["trainable"] / full["trainable"]),
-        ("median step time (s)", f"{sel['median_step_s']:.3f}", f"{full['median_step_s']:.3f}",
-         sel["median_step_s"] / full["median_step_s"]),
-        ("peak RSS (MiB)", f"{sel['peak_rss_bytes'] / mib:,.0f}", f"{full['peak_rss_bytes'] / mib:,.0f}",
-         sel["peak_rss_bytes"] / full["peak_rss_bytes"]),
-        ("AdamW state (MiB)", f"{sel['optimizer_state_bytes'] / mib:,.1f}", f"{full['optimizer_state_bytes'] / mib:,.1f}",
-         sel["optimizer_state_bytes"] / full["optimizer_state_bytes"]),
-        ("gradient buffers (MiB)", f"{sel['gradient_bytes'] / mib:,.1f}", f"{full['gradient_bytes'] / mib:,.1f}",
-         sel["gradient_bytes"] / full["gradient_bytes"]),
+        (
+            "trainable parameters",
+            f"{sel['trainable']:,}",
+            f"{full['trainable']:,}",
+            sel["trainable"] / full["trainable"],
+        ),
+        (
+            "median step time (s)",
+            f"{sel['median_step_s']:.3f}",
+            f"{full['median_step_s']:.3f}",
+            sel["median_step_s"] / full["median_step_s"],
+        ),
+        (
+            "peak RSS (MiB)",
+            f"{sel['peak_rss_bytes'] / mib:,.0f}",
+            f"{full['peak_rss_bytes'] / mib:,.0f}",
+            sel["peak_rss_bytes"] / full["peak_rss_bytes"],
+        ),
+        (
+            "AdamW state (MiB)",
+            f"{sel['optimizer_state_bytes'] / mib:,.1f}",
+            f"{full['optimizer_state_bytes'] / mib:,.1f}",
+            sel["optimizer_state_bytes"] / full["optimizer_state_bytes"],
+        ),
+        (
+            "gradient buffers (MiB)",
+            f"{sel['gradient_bytes'] / mib:,.1f}",
+            f"{full['gradient_bytes'] / mib:,.1f}",
+            sel["gradient_bytes"] / full["gradient_bytes"],
+        ),
     ]
     for name, a, b, ratio in rows:
         print(f"{name:<28}{a:>16}{b:>16}{ratio:>10.3f}")
@@ -147,8 +200,10 @@ def main() -> None:
     per_step = [a / b for a, b in zip(sel["step_times_s"][1:], full["step_times_s"][1:])]
     step_ratio = statistics.median(per_step)
     print(f"selective: {sel['sublayers']} of layers {sel['layers']} = {sel['share']:.1%} of the model")
-    print(f"step time selective/full, median of per-step ratios = {step_ratio:.3f} "
-          f"(target <= 0.75: {'met' if step_ratio <= 0.75 else 'NOT met'})")
+    print(
+        f"step time selective/full, median of per-step ratios = {step_ratio:.3f} "
+        f"(target <= 0.75: {'met' if step_ratio <= 0.75 else 'NOT met'})"
+    )
     print(f"optimizer memory selective/full = {rows[3][3]:.4f} vs trainable share {sel['share']:.4f}")
     print("per-step times (s): selective", sel["step_times_s"], "full", full["step_times_s"])
     print(json.dumps(results))

@@ -50,8 +50,10 @@ def main() -> int:
 
     started = time.time()
     config = EvaluationConfig(
-        tasks=[TaskConfig(name=name, path=str(root / name), languages=list(get_benchmark(name).languages))
-               for name in EXPECTED],
+        tasks=[
+            TaskConfig(name=name, path=str(root / name), languages=list(get_benchmark(name).languages))
+            for name in EXPECTED
+        ],
         models=["base"],
     )
     with tempfile.TemporaryDirectory() as out:
@@ -63,10 +65,14 @@ def main() -> int:
         for lang, row in task["languages"].items():
             ok = row["n"] == EXPECTED[name] and row["accuracy"] == 100.0 and row["accuracy_strict"] == 100.0
             failures += not ok
-            print(f"{name:8} {lang:4} {row['n']:5d} {row['accuracy']:8.1f} {row['accuracy_strict']:9.1f}"
-                  + ("" if ok else "   <-- FAIL"))
-        print(f"{name:8} {'avg':4} {'':5} {task['average']['accuracy']:8.1f} {task['average']['accuracy_strict']:9.1f}"
-              f"   (over {len(task['average']['languages'])} languages; PCR avg {task['pcr_average']:.1f})")
+            print(
+                f"{name:8} {lang:4} {row['n']:5d} {row['accuracy']:8.1f} {row['accuracy_strict']:9.1f}"
+                + ("" if ok else "   <-- FAIL")
+            )
+        print(
+            f"{name:8} {'avg':4} {'':5} {task['average']['accuracy']:8.1f} {task['average']['accuracy_strict']:9.1f}"
+            f"   (over {len(task['average']['languages'])} languages; PCR avg {task['pcr_average']:.1f})"
+        )
 
     started = time.time()
     print("\nThrough `harness score` (a generations file of the gold answers):")
@@ -74,15 +80,21 @@ def main() -> int:
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as handle:
             for lang in get_benchmark(name).languages:
                 for example in load_benchmark(name, lang, root / name):
-                    handle.write(json.dumps({"lang": lang, "index": example.index, "response": example.answer},
-                                            ensure_ascii=False) + "\n")
+                    handle.write(
+                        json.dumps(
+                            {"lang": lang, "index": example.index, "response": example.answer}, ensure_ascii=False
+                        )
+                        + "\n"
+                    )
         by_mode, scored = score_generations(handle.name, name, str(root / name))
         Path(handle.name).unlink()
         right = {mode: sum(sum(v.values()) for v in by_mode[mode].values()) for mode in by_mode}
         ok = all(count == len(scored) for count in right.values())
         failures += not ok
-        print(f"{name:8} {len(scored):6d} answers: paper {right['paper']}/{len(scored)}, "
-              f"strict {right['strict']}/{len(scored)}" + ("" if ok else "   <-- FAIL"))
+        print(
+            f"{name:8} {len(scored):6d} answers: paper {right['paper']}/{len(scored)}, "
+            f"strict {right['strict']}/{len(scored)}" + ("" if ok else "   <-- FAIL")
+        )
     print(f"({time.time() - started:.1f} s)")
     print("\nALL 100%" if not failures else f"\n{failures} FAILURES")
     return 1 if failures else 0

@@ -39,13 +39,22 @@ def measure(args, backend: str, processes: int, work: Path) -> dict:
     from harness.runs import Run
 
     task = {"name": args.task, "limit": args.limit, **({"path": args.path} if args.path else {})}
-    recipe = Recipe.model_validate({
-        "name": "eval-time", "languages": args.languages.split(","),
-        "model": {"source": args.model_dir or SMOLLM2, "dtype": args.dtype},
-        "evaluation": {"tasks": [task], "models": ["base"], "backend": backend, "batch_size": args.batch_size,
-                       "max_new_tokens": args.max_new_tokens, "data_parallel_size": processes,
-                       "gpu_memory_utilization": args.gpu_memory_utilization},
-    })
+    recipe = Recipe.model_validate(
+        {
+            "name": "eval-time",
+            "languages": args.languages.split(","),
+            "model": {"source": args.model_dir or SMOLLM2, "dtype": args.dtype},
+            "evaluation": {
+                "tasks": [task],
+                "models": ["base"],
+                "backend": backend,
+                "batch_size": args.batch_size,
+                "max_new_tokens": args.max_new_tokens,
+                "data_parallel_size": processes,
+                "gpu_memory_utilization": args.gpu_memory_utilization,
+            },
+        }
+    )
     root = work / f"{backend}-{processes}-{len(list(work.iterdir()))}"  # a fresh run folder each time
     started = time.perf_counter()
     scores = run_evaluate(recipe, Run.create(root), root / "eval")
@@ -53,7 +62,10 @@ def measure(args, backend: str, processes: int, work: Path) -> dict:
     samples = [json.loads(line) for line in (root / "eval" / args.task / "samples.jsonl").read_text().splitlines()]
     languages = scores["models"]["base"]["tasks"][args.task]["languages"]
     return {
-        "backend": backend, "processes": processes, "seconds": round(seconds, 2), "prompts": len(samples),
+        "backend": backend,
+        "processes": processes,
+        "seconds": round(seconds, 2),
+        "prompts": len(samples),
         "seconds_per_prompt": seconds / len(samples),
         "accuracy": {lang: row["accuracy"] for lang, row in languages.items()},
         "correct": {lang: row["correct"] for lang, row in languages.items()},
@@ -71,8 +83,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=8, help="questions per language")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--processes", default="1,2,1",
-                        help="process counts to measure, in this order (first = reference; repeat to alternate under load)")
+    parser.add_argument(
+        "--processes",
+        default="1,2,1",
+        help="process counts to measure, in this order (first = reference; repeat to alternate under load)",
+    )
     parser.add_argument("--backends", default="hf", help="hf and/or vllm")
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.9)
     args = parser.parse_args()
@@ -87,12 +102,16 @@ def main() -> None:
             for processes in counts:
                 results.append(measure(args, backend, processes, Path(tmp)))
                 r = results[-1]
-                print(f"{backend} x{processes}: {r['seconds']:.1f} s for {r['prompts']} prompts, correct {r['correct']}",
-                      flush=True)
+                print(
+                    f"{backend} x{processes}: {r['seconds']:.1f} s for {r['prompts']} prompts, correct {r['correct']}",
+                    flush=True,
+                )
 
     reference = results[0]
-    print(f"\ndevice: {torch.cuda.get_device_name() if gpus else 'cpu'} ({gpus} GPU(s) visible); "
-          f"{len(reference['answers'])} prompts, {args.max_new_tokens} new tokens at most")
+    print(
+        f"\ndevice: {torch.cuda.get_device_name() if gpus else 'cpu'} ({gpus} GPU(s) visible); "
+        f"{len(reference['answers'])} prompts, {args.max_new_tokens} new tokens at most"
+    )
     print(f"{'backend':<8}{'procs':>6}{'wall s':>9}{'s/prompt':>10}{'speed-up':>10}{'answers':>11}{'scores':>9}")
     by_backend: dict[str, dict[int, dict]] = {}
     for r in results:
@@ -102,10 +121,14 @@ def main() -> None:
         first = by_backend[r["backend"]][counts[0]]
         same_answers = r["answers"] == reference["answers"]
         same_scores = r["correct"] == reference["correct"]
-        print(f"{r['backend']:<8}{r['processes']:>6}{r['seconds']:>9.1f}{r['seconds_per_prompt']:>10.3f}"
-              f"{first['seconds'] / r['seconds']:>9.2f}x{'identical' if same_answers else 'DIFFER':>11}"
-              f"{'same' if same_scores else 'DIFFER':>9}")
-    print(f"\nthe paper's evaluation ({PAPER_PROMPTS:,} prompts: 2 models x (MGSM 2,500 + MSVAMP 10,000)), extrapolated:")
+        print(
+            f"{r['backend']:<8}{r['processes']:>6}{r['seconds']:>9.1f}{r['seconds_per_prompt']:>10.3f}"
+            f"{first['seconds'] / r['seconds']:>9.2f}x{'identical' if same_answers else 'DIFFER':>11}"
+            f"{'same' if same_scores else 'DIFFER':>9}"
+        )
+    print(
+        f"\nthe paper's evaluation ({PAPER_PROMPTS:,} prompts: 2 models x (MGSM 2,500 + MSVAMP 10,000)), extrapolated:"
+    )
     print(f"{'backend':<8}" + "".join(f"{f'{g} GPU(s)':>12}" for g in (1, 2, 4, 8)))
     extrapolated = {}
     for backend, runs in by_backend.items():
@@ -115,12 +138,21 @@ def main() -> None:
         per_prompt = one["seconds_per_prompt"] / one["processes"]
         hours = {g: PAPER_PROMPTS * per_prompt / (g * (efficiency if g > 1 else 1.0)) / 3600 for g in (1, 2, 4, 8)}
         extrapolated[backend] = {"efficiency": efficiency, "hours": hours}
-        print(f"{backend:<8}" + "".join(f"{hours[g]:>11.2f}h" for g in (1, 2, 4, 8))
-              + f"   (efficiency {efficiency:.2f} measured at {most['processes']} processes)")
+        print(
+            f"{backend:<8}"
+            + "".join(f"{hours[g]:>11.2f}h" for g in (1, 2, 4, 8))
+            + f"   (efficiency {efficiency:.2f} measured at {most['processes']} processes)"
+        )
     if os.environ.get("OUT"):
-        Path(os.environ["OUT"], "eval_time.json").write_text(json.dumps(
-            {"runs": [{k: v for k, v in r.items() if k != "answers"} for r in results], "extrapolated": extrapolated},
-            indent=2))
+        Path(os.environ["OUT"], "eval_time.json").write_text(
+            json.dumps(
+                {
+                    "runs": [{k: v for k, v in r.items() if k != "answers"} for r in results],
+                    "extrapolated": extrapolated,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

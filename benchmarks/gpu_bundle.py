@@ -20,10 +20,29 @@ from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 
 DISTRIBUTIONS = (
-    "deepspeed", "hjson", "py-cpuinfo", "lm-eval", "datasets", "evaluate", "dill", "multiprocess",
-    "pytablewriter", "DataProperty", "mbstrdecoder", "pathvalidate", "tabledata", "tcolorpy", "typepy",
-    "sqlitedict", "word2number", "more-itertools", "rouge-score", "chardet",
-    "pydantic", "annotated-types", "typing-inspection",
+    "deepspeed",
+    "hjson",
+    "py-cpuinfo",
+    "lm-eval",
+    "datasets",
+    "evaluate",
+    "dill",
+    "multiprocess",
+    "pytablewriter",
+    "DataProperty",
+    "mbstrdecoder",
+    "pathvalidate",
+    "tabledata",
+    "tcolorpy",
+    "typepy",
+    "sqlitedict",
+    "word2number",
+    "more-itertools",
+    "rouge-score",
+    "chardet",
+    "pydantic",
+    "annotated-types",
+    "typing-inspection",
 )
 
 
@@ -55,12 +74,31 @@ def main() -> None:
                     tar.add(source, arcname=str(file))
                     added += 1
     core = version("pydantic_core")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                    "--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux2014_x86_64",
-                    "-d", str(out), f"pydantic_core=={core}"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "--implementation",
+            "cp",
+            "--platform",
+            "manylinux2014_x86_64",
+            "-d",
+            str(out),
+            f"pydantic_core=={core}",
+        ],
+        check=True,
+    )
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
-    print(f"{out}: {added} files from {len(DISTRIBUTIONS) - len(missing)} distributions + pydantic_core {core} "
-          f"wheel, {size:.1f} MiB" + (f"; not installed here: {', '.join(missing)}" if missing else ""))
+    print(
+        f"{out}: {added} files from {len(DISTRIBUTIONS) - len(missing)} distributions + pydantic_core {core} "
+        f"wheel, {size:.1f} MiB" + (f"; not installed here: {', '.join(missing)}" if missing else "")
+    )
 
 
 if __name__ == "__main__":

@@ -40,12 +40,33 @@ import tempfile
 import time
 from pathlib import Path
 
-SHAPE_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
-            "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32000}
-TINY = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 8,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 2000}
-PEAK_BF16_TFLOPS = {"H200": 989.4, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 989.4, "GH200": 989.4,
-                    "A100": 312.0, "A800": 312.0, "L40S": 362.0, "B200": 2250.0}
+SHAPE_7B = {
+    "hidden_size": 4096,
+    "intermediate_size": 11008,
+    "num_hidden_layers": 32,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 32,
+    "vocab_size": 32000,
+}
+TINY = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 2000,
+}
+PEAK_BF16_TFLOPS = {
+    "H200": 989.4,
+    "H100 NVL": 835.0,
+    "H100 PCIe": 756.0,
+    "H100": 989.4,
+    "GH200": 989.4,
+    "A100": 312.0,
+    "A800": 312.0,
+    "L40S": 362.0,
+    "B200": 2250.0,
+}
 """Dense bf16 tensor-core peaks (vendor data sheets, without sparsity), by device name."""
 CONFIGS = {
     "deepspeed": {"deepspeed": True},
@@ -72,9 +93,13 @@ def build_model(folder: Path, shape: dict, data: str, tokenizer_dir: str | None)
         tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     else:
         tokenizer = train_tokenizer(data, shape["vocab_size"])
-    config = LlamaConfig(**{**shape, "vocab_size": max(shape["vocab_size"], len(tokenizer))},
-                         max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False)
+    config = LlamaConfig(
+        **{**shape, "vocab_size": max(shape["vocab_size"], len(tokenizer))},
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
     torch.manual_seed(0)
     dtype = torch.bfloat16 if cuda else torch.float32
     previous = torch.get_default_dtype()
@@ -105,11 +130,13 @@ def train_tokenizer(data: str, vocab: int):
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=["<unk>", "<s>", "</s>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab, special_tokens=["<unk>", "<s>", "</s>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tokenizer.train_from_iterator(text, trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>",
-                                   unk_token="<unk>", pad_token="</s>")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="</s>"
+    )
 
 
 def run_config(name: str, args) -> dict:
@@ -124,17 +151,30 @@ def run_config(name: str, args) -> dict:
     cuda = torch.cuda.is_available()
     training = {
         # the demo folder has question translations only; real pairs: questions and answers (the paper)
-        "data": {"source": args.data, "missing_languages": "skip", "sides": "questions" if args.data == "demo" else "both"},
-        "max_steps": args.steps, "global_batch_size": args.global_batch, "per_device_batch_size": args.batch,
-        "max_length": args.max_length, "precision": "bf16" if cuda else "fp32", "save": "delta",
-        "save_steps": 10_000, "logging_steps": 1, **CONFIGS[name],
+        "data": {
+            "source": args.data,
+            "missing_languages": "skip",
+            "sides": "questions" if args.data == "demo" else "both",
+        },
+        "max_steps": args.steps,
+        "global_batch_size": args.global_batch,
+        "per_device_batch_size": args.batch,
+        "max_length": args.max_length,
+        "precision": "bf16" if cuda else "fp32",
+        "save": "delta",
+        "save_steps": 10_000,
+        "logging_steps": 1,
+        **CONFIGS[name],
     }
-    recipe = Recipe.model_validate({
-        "name": f"gpu-train-stage-{name}", "languages": ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"],
-        "model": {"source": args.model_dir, "dtype": "bfloat16" if cuda else "float32"},
-        "selection": {"layers": {"policy": "fixed", "layers": LAYERS}, "sublayers": "up_down"},
-        "training": training,
-    })
+    recipe = Recipe.model_validate(
+        {
+            "name": f"gpu-train-stage-{name}",
+            "languages": ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"],
+            "model": {"source": args.model_dir, "dtype": "bfloat16" if cuda else "float32"},
+            "selection": {"layers": {"policy": "fixed", "layers": LAYERS}, "sublayers": "up_down"},
+            "training": training,
+        }
+    )
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         run = Run.create(Path(tmp) / "run")
         with run.stage("select", "benchmark") as out:
@@ -149,8 +189,9 @@ def run_config(name: str, args) -> dict:
     config = AutoConfig.from_pretrained(args.model_dir)
     plan = build_plan(config, LAYERS, "up_down")
     recipe_training = recipe.training
-    estimate = plan.memory(1, args.batch * args.max_length, recipe_training.gradient_checkpointing,
-                           recipe_training.deepspeed)
+    estimate = plan.memory(
+        1, args.batch * args.max_length, recipe_training.gradient_checkpointing, recipe_training.deepspeed
+    )
     matmul = plan.total - config.vocab_size * config.hidden_size  # the embedding lookup does no FLOPs
     flops_per_token = 2 * matmul + 2 * matmul + 2 * plan.trainable
     seen = report["tokens_seen"]
@@ -159,13 +200,20 @@ def run_config(name: str, args) -> dict:
     device = torch.cuda.get_device_name() if cuda else "cpu"
     peak = (args.peak_tflops or peak_tflops(device) or 0) * 1e12
     return {
-        "config": name, "device": device, "steps": report["steps"], "train_runtime_s": runtime,
-        "stage_wall_s": round(wall, 1), "non_pad_tokens": seen["non_pad"], "padded_tokens": seen.get("padded"),
+        "config": name,
+        "device": device,
+        "steps": report["steps"],
+        "train_runtime_s": runtime,
+        "stage_wall_s": round(wall, 1),
+        "non_pad_tokens": seen["non_pad"],
+        "padded_tokens": seen.get("padded"),
         "padding_share": 1 - seen["non_pad"] / seen["padded"] if seen.get("padded") else None,
-        "tokens_per_s": tokens_per_s, "flops_per_token": flops_per_token,
+        "tokens_per_s": tokens_per_s,
+        "flops_per_token": flops_per_token,
         "share_of_peak": tokens_per_s * flops_per_token / peak if peak else None,
         "cuda_peak_bytes": report["peak_memory"]["cuda_max_allocated_bytes"],
-        "plan_estimate_bytes": estimate["peak"], "loss_curve": [p["loss"] for p in report["loss_curve"]],
+        "plan_estimate_bytes": estimate["peak"],
+        "loss_curve": [p["loss"] for p in report["loss_curve"]],
     }
 
 
@@ -200,9 +248,26 @@ def main() -> None:
             print(f"random model built and saved in {time.time() - started:.0f} s", flush=True)
         results = []
         for name in names:
-            command = [sys.executable, __file__, "--one", name, "--model-dir", args.model_dir, "--work", work,
-                       "--steps", str(args.steps), "--global-batch", str(args.global_batch), "--batch", str(args.batch),
-                       "--max-length", str(args.max_length), "--data", args.data]
+            command = [
+                sys.executable,
+                __file__,
+                "--one",
+                name,
+                "--model-dir",
+                args.model_dir,
+                "--work",
+                work,
+                "--steps",
+                str(args.steps),
+                "--global-batch",
+                str(args.global_batch),
+                "--batch",
+                str(args.batch),
+                "--max-length",
+                str(args.max_length),
+                "--data",
+                args.data,
+            ]
             if args.peak_tflops:
                 command += ["--peak-tflops", str(args.peak_tflops)]
             done = subprocess.run(command, capture_output=True, text=True)
@@ -211,13 +276,15 @@ def main() -> None:
                 print(f"{name}: FAILED (exit {done.returncode})\n{done.stderr[-3000:]}", file=sys.stderr)
                 results.append({"config": name, "error": done.stderr[-3000:]})
                 continue
-            results.append(json.loads(line[len("RESULT "):]))
+            results.append(json.loads(line[len("RESULT ") :]))
 
     gib = 2**30
     ok = [r for r in results if "error" not in r]
     if ok:
-        print(f"device: {ok[0]['device']}; model {args.model_dir if args.model_dir else ''}; "
-              f"{args.global_batch} x {args.max_length} max tokens per step, per-device batch {args.batch}, {args.steps} steps")
+        print(
+            f"device: {ok[0]['device']}; model {args.model_dir if args.model_dir else ''}; "
+            f"{args.global_batch} x {args.max_length} max tokens per step, per-device batch {args.batch}, {args.steps} steps"
+        )
         header = f"{'config':<12}{'tokens/s':>11}{'padding':>9}{'of peak':>9}{'CUDA peak':>11}{'plan':>9}{'loss first->last':>20}"
         print(header)
         for r in ok:
@@ -225,8 +292,10 @@ def main() -> None:
             padding = f"{r['padding_share']:.0%}" if r["padding_share"] is not None else "n/a"
             cuda_peak = f"{r['cuda_peak_bytes'] / gib:.1f}G" if r["cuda_peak_bytes"] else "n/a"
             losses = r["loss_curve"]
-            print(f"{r['config']:<12}{r['tokens_per_s']:>11,.0f}{padding:>9}{share:>9}{cuda_peak:>11}"
-                  f"{r['plan_estimate_bytes'] / gib:>8.1f}G{losses[0]:>10.3f} -> {losses[-1]:.3f}")
+            print(
+                f"{r['config']:<12}{r['tokens_per_s']:>11,.0f}{padding:>9}{share:>9}{cuda_peak:>11}"
+                f"{r['plan_estimate_bytes'] / gib:>8.1f}G{losses[0]:>10.3f} -> {losses[-1]:.3f}"
+            )
         base = ok[0]
         for r in ok[1:]:
             print(f"{r['config']} / {base['config']} tokens/s: {r['tokens_per_s'] / base['tokens_per_s']:.2f}x")

@@ -35,10 +35,22 @@ import tempfile
 import time
 from pathlib import Path
 
-SHAPE = {"hidden_size": 2048, "num_hidden_layers": 16, "intermediate_size": 5632,
-         "num_attention_heads": 16, "num_key_value_heads": 16, "vocab_size": 32000}
-TINY = {"hidden_size": 64, "num_hidden_layers": 8, "intermediate_size": 128,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512}
+SHAPE = {
+    "hidden_size": 2048,
+    "num_hidden_layers": 16,
+    "intermediate_size": 5632,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "vocab_size": 32000,
+}
+TINY = {
+    "hidden_size": 64,
+    "num_hidden_layers": 8,
+    "intermediate_size": 128,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 512,
+}
 
 
 class RandomTokens:
@@ -73,8 +85,16 @@ def one(mode: str, args) -> dict:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        os.environ.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
-                           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+        os.environ.update(
+            {
+                "RANK": "0",
+                "LOCAL_RANK": "0",
+                "WORLD_SIZE": "1",
+                "LOCAL_WORLD_SIZE": "1",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(port),
+            }
+        )
     world = int(os.environ["WORLD_SIZE"])
     bf16 = cuda
     shape = TINY if args.tiny else SHAPE
@@ -82,8 +102,13 @@ def one(mode: str, args) -> dict:
     config = LlamaConfig(**shape, max_position_embeddings=max(2048, args.seq_len), tie_word_embeddings=False)
     dtype = torch.bfloat16 if bf16 else torch.float32
     model = LlamaForCausalLM(config).to(dtype)
-    plan = build_plan(config, None if mode == "full" else list(range(args.layers)), "up_down",
-                      "full" if mode == "full" else "selective", model=model)
+    plan = build_plan(
+        config,
+        None if mode == "full" else list(range(args.layers)),
+        "up_down",
+        "full" if mode == "full" else "selective",
+        model=model,
+    )
     apply_plan(model, plan)
     if args.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -108,11 +133,23 @@ def one(mode: str, args) -> dict:
         ds_file = Path(tmp) / "deepspeed.json"
         ds_file.write_text(json.dumps(deepspeed_config(TrainingConfig(deepspeed=True), bf16=bf16, cuda=cuda)))
         training_args = TrainingArguments(
-            output_dir=tmp, per_device_train_batch_size=args.batch, gradient_accumulation_steps=1,
-            max_steps=args.steps, learning_rate=2e-5, lr_scheduler_type="cosine", bf16=bf16,
-            optim="adamw_torch_fused" if cuda else "adamw_torch", use_cpu=not cuda,
-            dataloader_pin_memory=cuda, remove_unused_columns=False, report_to="none",
-            save_strategy="no", logging_steps=1, disable_tqdm=True, seed=0, deepspeed=str(ds_file),
+            output_dir=tmp,
+            per_device_train_batch_size=args.batch,
+            gradient_accumulation_steps=1,
+            max_steps=args.steps,
+            learning_rate=2e-5,
+            lr_scheduler_type="cosine",
+            bf16=bf16,
+            optim="adamw_torch_fused" if cuda else "adamw_torch",
+            use_cpu=not cuda,
+            dataloader_pin_memory=cuda,
+            remove_unused_columns=False,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1,
+            disable_tqdm=True,
+            seed=0,
+            deepspeed=str(ds_file),
         )
         data = RandomTokens(args.steps * args.batch * world, args.seq_len, config.vocab_size)
         trainer = Trainer(model=model, args=training_args, train_dataset=data, callbacks=[StepTimer()])
@@ -124,12 +161,23 @@ def one(mode: str, args) -> dict:
     tokens = args.batch * args.seq_len * world
     estimate = plan.memory(world)
     return {
-        "mode": mode, "device": torch.cuda.get_device_name() if cuda else "cpu", "world_size": world,
-        "bf16": bf16, "zero_stage": 2, "shape": shape, "parameters": plan.total, "trainable": plan.trainable,
-        "share": plan.share, "step_times_s": [round(t, 4) for t in times], "median_step_s": median,
-        "tokens_per_step": tokens, "tokens_per_s": tokens / median,
-        "cuda_max_allocated_bytes": memory.cuda_peak, "peak_rss_bytes": memory.peak_rss,
-        "estimate_bytes_no_activations": estimate["zero2"]["total"], "losses": losses,
+        "mode": mode,
+        "device": torch.cuda.get_device_name() if cuda else "cpu",
+        "world_size": world,
+        "bf16": bf16,
+        "zero_stage": 2,
+        "shape": shape,
+        "parameters": plan.total,
+        "trainable": plan.trainable,
+        "share": plan.share,
+        "step_times_s": [round(t, 4) for t in times],
+        "median_step_s": median,
+        "tokens_per_step": tokens,
+        "tokens_per_s": tokens / median,
+        "cuda_max_allocated_bytes": memory.cuda_peak,
+        "peak_rss_bytes": memory.peak_rss,
+        "estimate_bytes_no_activations": estimate["zero2"]["total"],
+        "losses": losses,
     }
 
 
@@ -154,38 +202,65 @@ def main() -> None:
     results = {}
     for mode in ("selective", "full"):
         started = time.time()
-        done = subprocess.run([sys.executable, __file__, "--one", mode, *sys.argv[1:]],
-                              capture_output=True, text=True, env=env)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", mode, *sys.argv[1:]], capture_output=True, text=True, env=env
+        )
         line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
         if done.returncode != 0 or line is None:
             results[mode] = {"error": done.stderr[-4000:], "returncode": done.returncode}
             print(f"{mode}: FAILED\n{done.stderr[-4000:]}", file=sys.stderr)
             continue
-        results[mode] = json.loads(line[len("RESULT "):])
+        results[mode] = json.loads(line[len("RESULT ") :])
         results[mode]["process_seconds"] = round(time.time() - started, 1)
 
     gib = 2**30
     print(f"{'':<34}{'selective':>16}{'full':>16}{'ratio':>9}")
     if "error" not in results.get("selective", {"error": 1}) and "error" not in results.get("full", {"error": 1}):
         sel, full = results["selective"], results["full"]
-        print(f"device {sel['device']}, bf16={sel['bf16']}, ZeRO-2, world {sel['world_size']}, "
-              f"{sel['parameters'] / 1e9:.2f}B parameters, {sel['tokens_per_step']} tokens/step")
+        print(
+            f"device {sel['device']}, bf16={sel['bf16']}, ZeRO-2, world {sel['world_size']}, "
+            f"{sel['parameters'] / 1e9:.2f}B parameters, {sel['tokens_per_step']} tokens/step"
+        )
         rows = [
             ("trainable share", f"{sel['share']:.1%}", f"{full['share']:.1%}", sel["share"] / full["share"]),
-            ("median step (s)", f"{sel['median_step_s']:.3f}", f"{full['median_step_s']:.3f}",
-             sel["median_step_s"] / full["median_step_s"]),
-            ("tokens/s", f"{sel['tokens_per_s']:,.0f}", f"{full['tokens_per_s']:,.0f}",
-             sel["tokens_per_s"] / full["tokens_per_s"]),
+            (
+                "median step (s)",
+                f"{sel['median_step_s']:.3f}",
+                f"{full['median_step_s']:.3f}",
+                sel["median_step_s"] / full["median_step_s"],
+            ),
+            (
+                "tokens/s",
+                f"{sel['tokens_per_s']:,.0f}",
+                f"{full['tokens_per_s']:,.0f}",
+                sel["tokens_per_s"] / full["tokens_per_s"],
+            ),
         ]
         if sel["cuda_max_allocated_bytes"]:
-            rows.append(("CUDA peak allocated (GiB)", f"{sel['cuda_max_allocated_bytes'] / gib:.2f}",
-                         f"{full['cuda_max_allocated_bytes'] / gib:.2f}",
-                         sel["cuda_max_allocated_bytes"] / full["cuda_max_allocated_bytes"]))
-        rows.append(("estimate, no activations (GiB)", f"{sel['estimate_bytes_no_activations'] / gib:.2f}",
-                     f"{full['estimate_bytes_no_activations'] / gib:.2f}",
-                     sel["estimate_bytes_no_activations"] / full["estimate_bytes_no_activations"]))
-        rows.append(("peak RSS (GiB)", f"{sel['peak_rss_bytes'] / gib:.2f}", f"{full['peak_rss_bytes'] / gib:.2f}",
-                     sel["peak_rss_bytes"] / full["peak_rss_bytes"]))
+            rows.append(
+                (
+                    "CUDA peak allocated (GiB)",
+                    f"{sel['cuda_max_allocated_bytes'] / gib:.2f}",
+                    f"{full['cuda_max_allocated_bytes'] / gib:.2f}",
+                    sel["cuda_max_allocated_bytes"] / full["cuda_max_allocated_bytes"],
+                )
+            )
+        rows.append(
+            (
+                "estimate, no activations (GiB)",
+                f"{sel['estimate_bytes_no_activations'] / gib:.2f}",
+                f"{full['estimate_bytes_no_activations'] / gib:.2f}",
+                sel["estimate_bytes_no_activations"] / full["estimate_bytes_no_activations"],
+            )
+        )
+        rows.append(
+            (
+                "peak RSS (GiB)",
+                f"{sel['peak_rss_bytes'] / gib:.2f}",
+                f"{full['peak_rss_bytes'] / gib:.2f}",
+                sel["peak_rss_bytes"] / full["peak_rss_bytes"],
+            )
+        )
         for name, a, b, ratio in rows:
             print(f"{name:<34}{a:>16}{b:>16}{ratio:>9.3f}")
     print(json.dumps(results))

@@ -46,8 +46,11 @@ class Example:
     def as_doc(self) -> dict[str, Any]:
         """The row an lm-eval task sees (choices as a list of {label, text})."""
         doc: dict[str, Any] = {
-            "id": self.id, "index": self.index, "lang": self.lang,
-            "question": self.question, "answer": self.answer,
+            "id": self.id,
+            "index": self.index,
+            "lang": self.lang,
+            "question": self.question,
+            "answer": self.answer,
         }
         if self.choices is not None:
             doc["choices"] = [{"label": label, "text": text} for label, text in self.choices]
@@ -105,8 +108,7 @@ def load_benchmark(name: str, lang: str, path: str | Path | None = None, limit: 
     if folder is not None:
         if not folder.is_dir():
             raise HarnessError(
-                f"{folder}: not a folder; point the {name} path at the folder holding "
-                f"{benchmark.local_layout} files"
+                f"{folder}: not a folder; point the {name} path at the folder holding {benchmark.local_layout} files"
             )
         file = benchmark.local_file(folder, lang)
         if not file.is_file():
@@ -122,6 +124,7 @@ def load_benchmark(name: str, lang: str, path: str | Path | None = None, limit: 
 
 
 # -- readers ------------------------------------------------------------------------------------
+
 
 def _numeric_answer(value: Any, where: str) -> str:
     text = str(value).strip() if value is not None else ""
@@ -238,8 +241,9 @@ def _hub_math(benchmark: str, hub_id: str, lang: str, question: str, answer: str
     """A math benchmark's hub split: the question field and its numeric answer field."""
     rows = _hub_rows(benchmark, hub_id, lang, "test", (question, answer))
     return [
-        Example(str(i), i, lang, row[question].strip(),
-                _numeric_answer(row[answer], f"{hub_id} ({lang}) row {i}: {answer}"))
+        Example(
+            str(i), i, lang, row[question].strip(), _numeric_answer(row[answer], f"{hub_id} ({lang}) row {i}: {answer}")
+        )
         for i, row in enumerate(rows)
     ]
 
@@ -257,7 +261,9 @@ def hub_xcsqa(lang: str) -> list[Example]:
     examples = []
     for i, row in enumerate(rows):
         choices = row["question"].get("choices") or {}
-        as_list = [{"label": label, "text": text} for label, text in zip(choices.get("label", []), choices.get("text", []))]
+        as_list = [
+            {"label": label, "text": text} for label, text in zip(choices.get("label", []), choices.get("text", []))
+        ]
         examples.append(_xcsqa_example(row, as_list, i, lang, f"INK-USC/xcsr (X-CSQA-{lang}) row {i}"))
     return examples
 
@@ -268,28 +274,59 @@ def _demo_dir() -> Path:
     return demo_math_dir()
 
 
-BENCHMARKS.register("mgsm", Benchmark(
-    name="mgsm", kind="math", languages=(*MATH_LANGUAGES, "te"), average_languages=MATH_LANGUAGES,
-    hub_id="juletxara/mgsm", local_layout="mgsm_{lang}.tsv",
-    description="MGSM (Shi et al. 2023): 250 grade-school math problems per language, in-domain",
-    read_local=read_mgsm_tsv, read_hub=hub_mgsm,
-))
-BENCHMARKS.register("msvamp", Benchmark(
-    name="msvamp", kind="math", languages=MATH_LANGUAGES, average_languages=MATH_LANGUAGES,
-    hub_id="Mathoctopus/MSVAMP", local_layout="test_{Language}.json",
-    description="MSVAMP (Chen et al. 2023): 1,000 SVAMP problems per language, out-of-domain",
-    read_local=read_msvamp_jsonl, read_hub=hub_msvamp,
-))
-BENCHMARKS.register("xcsqa", Benchmark(
-    name="xcsqa", kind="choice", languages=XCSQA_LANGUAGES, average_languages=XCSQA_LANGUAGES,
-    hub_id="INK-USC/xcsr", local_layout="{lang}/dev.jsonl",
-    description="X-CSQA dev (Lin et al. 2021): 1,000 five-way commonsense questions per language",
-    read_local=read_xcsqa_jsonl, read_hub=hub_xcsqa,
-))
-BENCHMARKS.register("demo", Benchmark(
-    name="demo", kind="math", languages=MATH_LANGUAGES, average_languages=MATH_LANGUAGES, hub_id=None,
-    local_layout="mgsm_{lang}.tsv",
-    description="the quickstart's demo set: small parallel arithmetic problems, MGSM format (ships with harness)",
-    read_local=read_mgsm_tsv, default_path=_demo_dir,
-))
-
+BENCHMARKS.register(
+    "mgsm",
+    Benchmark(
+        name="mgsm",
+        kind="math",
+        languages=(*MATH_LANGUAGES, "te"),
+        average_languages=MATH_LANGUAGES,
+        hub_id="juletxara/mgsm",
+        local_layout="mgsm_{lang}.tsv",
+        description="MGSM (Shi et al. 2023): 250 grade-school math problems per language, in-domain",
+        read_local=read_mgsm_tsv,
+        read_hub=hub_mgsm,
+    ),
+)
+BENCHMARKS.register(
+    "msvamp",
+    Benchmark(
+        name="msvamp",
+        kind="math",
+        languages=MATH_LANGUAGES,
+        average_languages=MATH_LANGUAGES,
+        hub_id="Mathoctopus/MSVAMP",
+        local_layout="test_{Language}.json",
+        description="MSVAMP (Chen et al. 2023): 1,000 SVAMP problems per language, out-of-domain",
+        read_local=read_msvamp_jsonl,
+        read_hub=hub_msvamp,
+    ),
+)
+BENCHMARKS.register(
+    "xcsqa",
+    Benchmark(
+        name="xcsqa",
+        kind="choice",
+        languages=XCSQA_LANGUAGES,
+        average_languages=XCSQA_LANGUAGES,
+        hub_id="INK-USC/xcsr",
+        local_layout="{lang}/dev.jsonl",
+        description="X-CSQA dev (Lin et al. 2021): 1,000 five-way commonsense questions per language",
+        read_local=read_xcsqa_jsonl,
+        read_hub=hub_xcsqa,
+    ),
+)
+BENCHMARKS.register(
+    "demo",
+    Benchmark(
+        name="demo",
+        kind="math",
+        languages=MATH_LANGUAGES,
+        average_languages=MATH_LANGUAGES,
+        hub_id=None,
+        local_layout="mgsm_{lang}.tsv",
+        description="the quickstart's demo set: small parallel arithmetic problems, MGSM format (ships with harness)",
+        read_local=read_mgsm_tsv,
+        default_path=_demo_dir,
+    ),
+)

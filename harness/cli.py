@@ -20,8 +20,12 @@ STAGE_COMMANDS = {
 
 def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> None:
     parser.add_argument("recipe", help="recipe YAML file (see `harness ls recipes`)")
-    parser.add_argument("overrides", nargs="*", metavar="key=value",
-                        help="override recipe fields, e.g. training.epochs=1 evaluation.tasks.0.limit=5")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="override recipe fields, e.g. training.epochs=1 evaluation.tasks.0.limit=5",
+    )
     if run_dir:
         parser.add_argument("--run-dir", help="run directory (default: runs/<recipe name>)")
 
@@ -36,8 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a recipe end to end: select, train, evaluate, report")
     _add_recipe_args(run)
-    run.add_argument("--force", action="append", default=[], metavar="STAGE",
-                     help="redo this stage even if it is up to date (repeatable)")
+    run.add_argument(
+        "--force",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="redo this stage even if it is up to date (repeatable)",
+    )
     run.add_argument("--dry-run", action="store_true", help="print the resolved recipe and the stages, run nothing")
 
     for name, text in STAGE_COMMANDS.items():
@@ -45,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         _add_recipe_args(stage)
         stage.add_argument("--force", action="store_true", help="redo it even if it is up to date")
         if name == "evaluate":
-            stage.add_argument("--rescore", action="store_true",
-                               help="rebuild scores.json from the run's samples.jsonl (no model; e.g. after an extraction fix)")
+            stage.add_argument(
+                "--rescore",
+                action="store_true",
+                help="rebuild scores.json from the run's samples.jsonl (no model; e.g. after an extraction fix)",
+            )
 
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
@@ -55,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
     ls.add_argument("--json", action="store_true", help="machine-readable output")
 
-    plan = commands.add_parser("plan", help="what would be trained: layers, parameters, share, memory "
-                                            "(reads the model's config only; a hub model's is fetched if not cached)")
+    plan = commands.add_parser(
+        "plan",
+        help="what would be trained: layers, parameters, share, memory "
+        "(reads the model's config only; a hub model's is fetched if not cached)",
+    )
     _add_recipe_args(plan)
     plan.add_argument("--json", action="store_true")
 
@@ -64,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_args(data, run_dir=False)
     data.add_argument("--json", action="store_true")
 
-    score = commands.add_parser("score", help="score generations (JSONL: lang, index|id, response), a run's "
-                                "samples.jsonl or lm-eval's samples file, without the model")
+    score = commands.add_parser(
+        "score",
+        help="score generations (JSONL: lang, index|id, response), a run's "
+        "samples.jsonl or lm-eval's samples file, without the model",
+    )
     score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
     score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
@@ -80,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
-    export = commands.add_parser("export", help="the trained model as a folder with a model card (lm_eval --model hf loads it)")
+    export = commands.add_parser(
+        "export", help="the trained model as a folder with a model card (lm_eval --model hf loads it)"
+    )
     export.add_argument("run", help="run directory with a finished train stage")
     export.add_argument("--out", required=True, metavar="DIR", help="new folder for the model")
     export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
@@ -111,9 +131,11 @@ def os_error_message(error: OSError) -> str:
     """One line: the path and the cause (no space left, read-only, permission, ...)."""
     cause = error.strerror or str(error)
     paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
-    hint = {28: "; free some space and run the same command again (finished stages are kept)",
-            30: "; that file system is mounted read-only: choose a writable folder",
-            13: "; no permission there: check the folder's owner and mode, or choose another folder"}.get(error.errno or 0, "")
+    hint = {
+        28: "; free some space and run the same command again (finished stages are kept)",
+        30: "; that file system is mounted read-only: choose a writable folder",
+        13: "; no permission there: check the folder's owner and mode, or choose another folder",
+    }.get(error.errno or 0, "")
     return f"{paths or 'a file'}: {cause}{hint}"
 
 
@@ -213,8 +235,9 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
     if as_json:
-        presentation.print_json({**plan.to_json(), "memory": memory, "model_source": recipe.model.source,
-                                 "layers_origin": origin})
+        presentation.print_json(
+            {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
+        )
     else:
         presentation.plan(plan, origin, recipe.model.source, memory)
     return 0
@@ -239,8 +262,9 @@ def cmd_score(args) -> int:
     return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
 
 
-def score_command(path: str, task: str, extraction: str, data_path: str | None, as_json: bool,
-                  model: str | None = None) -> int:
+def score_command(
+    path: str, task: str, extraction: str, data_path: str | None, as_json: bool, model: str | None = None
+) -> int:
     """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
@@ -269,8 +293,14 @@ def cmd_leaderboard(args) -> int:
     return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
 
 
-def leaderboard_command(runs: list[str], task: str | None = None, size: str | None = None,
-                        reference: str | None = None, as_json: bool = False, out: str | None = None) -> int:
+def leaderboard_command(
+    runs: list[str],
+    task: str | None = None,
+    size: str | None = None,
+    reference: str | None = None,
+    as_json: bool = False,
+    out: str | None = None,
+) -> int:
     """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
     from harness import presentation
     from harness.reporting.leaderboard import write_leaderboard
@@ -288,8 +318,9 @@ def leaderboard_command(runs: list[str], task: str | None = None, size: str | No
     return 0
 
 
-def compare_command(a: str, b: str, tolerance: float | None = None, task: str | None = None,
-                    as_json: bool = False) -> int:
+def compare_command(
+    a: str, b: str, tolerance: float | None = None, task: str | None = None, as_json: bool = False
+) -> int:
     """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
     from harness import presentation
     from harness.reporting.compare import compare_sides
@@ -303,8 +334,16 @@ def compare_command(a: str, b: str, tolerance: float | None = None, task: str | 
 
 
 COMMANDS = {
-    "run": cmd_run, "validate": cmd_validate, "ls": cmd_ls, "plan": cmd_plan, "data": cmd_data,
-    "score": cmd_score, "compare": cmd_compare, "leaderboard": cmd_leaderboard, "export": cmd_export, **{name: cmd_stage for name in STAGE_COMMANDS},
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "ls": cmd_ls,
+    "plan": cmd_plan,
+    "data": cmd_data,
+    "score": cmd_score,
+    "compare": cmd_compare,
+    "leaderboard": cmd_leaderboard,
+    "export": cmd_export,
+    **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
 

@@ -39,8 +39,10 @@ def _recipe_of(run_root: Path):
     try:
         return Recipe.model_validate(resolved), resolved
     except Exception as error:  # a run made by another harness version
-        raise HarnessError(f"{manifest}: its recipe does not validate with this harness ({str(error).splitlines()[0]}); "
-                           "export with the harness version that made the run") from None
+        raise HarnessError(
+            f"{manifest}: its recipe does not validate with this harness ({str(error).splitlines()[0]}); "
+            "export with the harness version that made the run"
+        ) from None
 
 
 def trained_dtype(train_dir: Path, train: dict):
@@ -79,64 +81,108 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         dataset = benchmark.hub_id or f"harness/{task}"
         title = TASK_TITLES.get(task, task)
         for lang, row in (entry.get("languages") or {}).items():
-            results.append(EvalResult(
-                task_type="text-generation", dataset_type=dataset, dataset_name=f"{title} ({lang})",
-                dataset_config=lang, dataset_split="test", metric_type="accuracy", metric_value=row["accuracy"],
-                metric_name=f"accuracy ({lang}, n={row['n']})",
-            ))
+            results.append(
+                EvalResult(
+                    task_type="text-generation",
+                    dataset_type=dataset,
+                    dataset_name=f"{title} ({lang})",
+                    dataset_config=lang,
+                    dataset_split="test",
+                    metric_type="accuracy",
+                    metric_value=row["accuracy"],
+                    metric_name=f"accuracy ({lang}, n={row['n']})",
+                )
+            )
             score_lines.append(f"| {task} | {lang} | {row['n']} | {row['accuracy']:.1f} |")
         average = entry.get("average") or {}
         if average.get("accuracy") is not None:
             covered = average.get("languages") or []
-            results.append(EvalResult(
-                task_type="text-generation", dataset_type=dataset, dataset_name=f"{title} (average)",
-                dataset_split="test", metric_type="accuracy", metric_value=average["accuracy"],
-                metric_name=f"average accuracy over {', '.join(covered)}",
-            ))
+            results.append(
+                EvalResult(
+                    task_type="text-generation",
+                    dataset_type=dataset,
+                    dataset_name=f"{title} (average)",
+                    dataset_split="test",
+                    metric_type="accuracy",
+                    metric_value=average["accuracy"],
+                    metric_name=f"average accuracy over {', '.join(covered)}",
+                )
+            )
             score_lines.append(f"| {task} | average ({len(covered)}) | | {average['accuracy']:.1f} |")
 
     name = f"{recipe.name}-slam"
     base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
     card_data = ModelCardData(
-        model_name=name, base_model=_hub_id(recipe.model.source), library_name="transformers",
-        pipeline_tag="text-generation", tags=["slam", "multilingual", "harness"],
-        language=list(recipe.languages), eval_results=results or None,
+        model_name=name,
+        base_model=_hub_id(recipe.model.source),
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["slam", "multilingual", "harness"],
+        language=list(recipe.languages),
+        eval_results=results or None,
     )
     pairs = data.get("pairs_after_filter") or {}
     examples = data.get("examples") or {}
     share = plan.get("share")
     lines = [
-        f"# {name}", "",
+        f"# {name}",
+        "",
         f"{base} after SLAM-style selective fine-tuning (arXiv 2501.03681): only the chosen sub-layers of the "
-        "selected layers were trained on X->English translation pairs; everything else is the base model.", "",
-        "## Training", "",
+        "selected layers were trained on X->English translation pairs; everything else is the base model.",
+        "",
+        "## Training",
+        "",
         f"- **Base model**: `{base}`",
         f"- **Mode**: {train.get('mode', '?')}",
         f"- **Selected layers**: {plan.get('layers')}",
         f"- **Sub-layers**: {plan.get('sublayers')}",
-        f"- **Trained share**: {share:.2%} of {plan.get('total', 0):,} parameters" if share is not None
+        f"- **Trained share**: {share:.2%} of {plan.get('total', 0):,} parameters"
+        if share is not None
         else "- **Trained share**: not recorded",
         f"- **Data**: {data.get('source', '?')} ({data.get('sides', '?')}); translation pairs after filtering: "
         + (", ".join(f"{lang} {n}" for lang, n in pairs.items()) or "not recorded")
         + f"; examples trained on: {data.get('examples_total', sum(examples.values()))}",
         f"- **Steps**: {train.get('steps')}, final loss {train.get('train_loss')}",
         f"- **Weights dtype**: {dtype_name} (as trained)",
-        f"- **Exported by**: harness {__version__}", "",
-        "## Scores", "",
+        f"- **Exported by**: harness {__version__}",
+        "",
+        "## Scores",
+        "",
     ]
     if score_lines:
         extraction = (scores or {}).get("extraction", "paper")
-        lines += [f"Accuracy (%) measured by the run's evaluate stage (lm-eval, `{extraction}` answer extraction):", "",
-                  "| task | language | n | accuracy |", "|---|---|---:|---:|", *score_lines, ""]
+        lines += [
+            f"Accuracy (%) measured by the run's evaluate stage (lm-eval, `{extraction}` answer extraction):",
+            "",
+            "| task | language | n | accuracy |",
+            "|---|---|---:|---:|",
+            *score_lines,
+            "",
+        ]
     else:
         lines += ["The run evaluated no trained model.", ""]
-    lines += ["## Use", "", "```python", "from transformers import AutoModelForCausalLM, AutoTokenizer", "",
-              "model = AutoModelForCausalLM.from_pretrained(\"PATH\")", "tokenizer = AutoTokenizer.from_pretrained(\"PATH\")",
-              "```", "",
-              "Evaluate with lm-eval and the harness's tasks: "
-              "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.", "",
-              "## Recipe", "", f"The run's resolved recipe (also in `{RECIPE_FILE}`):", "", "```yaml",
-              yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(), "```", ""]
+    lines += [
+        "## Use",
+        "",
+        "```python",
+        "from transformers import AutoModelForCausalLM, AutoTokenizer",
+        "",
+        'model = AutoModelForCausalLM.from_pretrained("PATH")',
+        'tokenizer = AutoTokenizer.from_pretrained("PATH")',
+        "```",
+        "",
+        "Evaluate with lm-eval and the harness's tasks: "
+        "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.",
+        "",
+        "## Recipe",
+        "",
+        f"The run's resolved recipe (also in `{RECIPE_FILE}`):",
+        "",
+        "```yaml",
+        yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(),
+        "```",
+        "",
+    ]
     return ModelCard.from_template(card_data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
 
 
@@ -171,7 +217,9 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
         model.config.use_cache = True
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-        (staging / RECIPE_FILE).write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        (staging / RECIPE_FILE).write_text(
+            yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
         model_card(recipe, resolved, train, scores, dtype_name).save(staging / CARD_FILE)
         if out.exists():
             out.rmdir()  # empty, checked above
@@ -188,11 +236,14 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
         api = HfApi()
         try:
             api.create_repo(push_to_hub, private=private, exist_ok=True)
-            commit = api.upload_folder(folder_path=str(out), repo_id=push_to_hub,
-                                       commit_message=f"harness export of {recipe.name}")
+            commit = api.upload_folder(
+                folder_path=str(out), repo_id=push_to_hub, commit_message=f"harness export of {recipe.name}"
+            )
         except Exception as error:  # offline, no token, no rights: the folder itself is complete
-            raise HarnessError(f"--push-to-hub {push_to_hub}: {type(error).__name__}: {str(error).splitlines()[0]}; "
-                               f"the export in {out} is complete: push it later with "
-                               f"`hf upload {push_to_hub} {out}`") from None
+            raise HarnessError(
+                f"--push-to-hub {push_to_hub}: {type(error).__name__}: {str(error).splitlines()[0]}; "
+                f"the export in {out} is complete: push it later with "
+                f"`hf upload {push_to_hub} {out}`"
+            ) from None
         print(f"pushed to {getattr(commit, 'repo_url', push_to_hub)}")
     return out

@@ -6,17 +6,47 @@ from harness.errors import HarnessError
 from harness.registry import suggest
 
 LANGUAGE_NAMES: dict[str, str] = {
-    "en": "English", "bn": "Bengali", "th": "Thai", "sw": "Swahili", "ja": "Japanese",
-    "zh": "Chinese", "de": "German", "fr": "French", "ru": "Russian", "es": "Spanish",
-    "te": "Telugu", "ar": "Arabic", "hi": "Hindi", "it": "Italian", "nl": "Dutch",
-    "pl": "Polish", "pt": "Portuguese", "ur": "Urdu", "vi": "Vietnamese",
+    "en": "English",
+    "bn": "Bengali",
+    "th": "Thai",
+    "sw": "Swahili",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "de": "German",
+    "fr": "French",
+    "ru": "Russian",
+    "es": "Spanish",
+    "te": "Telugu",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pl": "Polish",
+    "pt": "Portuguese",
+    "ur": "Urdu",
+    "vi": "Vietnamese",
 }
 
 # The ten languages of MGSM/MSVAMP in the paper's column order (te left out, as the paper does).
 MATH_LANGUAGES: tuple[str, ...] = ("bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en")
 # The sixteen X-CSQA languages in the paper's Table 10 order.
 XCSQA_LANGUAGES: tuple[str, ...] = (
-    "ar", "de", "es", "fr", "hi", "it", "ja", "nl", "pl", "pt", "ru", "sw", "ur", "vi", "zh", "en",
+    "ar",
+    "de",
+    "es",
+    "fr",
+    "hi",
+    "it",
+    "ja",
+    "nl",
+    "pl",
+    "pt",
+    "ru",
+    "sw",
+    "ur",
+    "vi",
+    "zh",
+    "en",
 )
 
 

@@ -42,9 +42,20 @@ def _paper_number(text: str) -> float:
 
 # Punctuation that other scripts or full-width forms write for the ASCII signs a number uses.
 _PUNCTUATION = {
-    "\uff0c": ",", "\uff0e": ".", "\uff0d": "-", "\u2212": "-", "\ufe63": "-",
-    "\uff0b": "+", "\uff05": "%", "\u066a": "%", "\uff0f": "/", "\u2044": "/", "\u2215": "/",
-    "\u066b": ".", "\u066c": ",", "\u060c": ", ",
+    "\uff0c": ",",
+    "\uff0e": ".",
+    "\uff0d": "-",
+    "\u2212": "-",
+    "\ufe63": "-",
+    "\uff0b": "+",
+    "\uff05": "%",
+    "\u066a": "%",
+    "\uff0f": "/",
+    "\u2044": "/",
+    "\u2215": "/",
+    "\u066b": ".",
+    "\u066c": ",",
+    "\u060c": ", ",
 }
 _GROUP_SPACES = "\u00a0\u202f\u2009"
 _CURRENCY = r"[$€£¥₹₽₩₦₱৳฿₫₺₴₪¢]|US\$|Rs\.?|Tsh\.?|TSh|KSh|R\$"
@@ -112,6 +123,7 @@ def _strict_number(text: str) -> float | None:
 
 
 # -- public -------------------------------------------------------------------------------------
+
 
 def last_number(text: str | None, mode: Mode = "paper") -> float | None:
     """The last number in ``text`` under ``mode``.

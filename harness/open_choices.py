@@ -57,21 +57,22 @@ def _boundary_field(recipe) -> str:
 
 def _probe_runs(recipe) -> bool:
     selection = recipe.selection
-    return selection is not None and (selection.layers.policy == "slam_msd" or selection.check is not None
-                                      or selection.probe.always)
+    return selection is not None and (
+        selection.layers.policy == "slam_msd" or selection.check is not None or selection.probe.always
+    )
 
 
 def _firing_share(value, recipe):
     if value == 0:
         return PAPER, "the literal reading of eq. 3 (fired on some token); saturates on real models"
-    return OURS, ("not stated: a neuron counts for a language when it fires on more than this share "
-                  "of the language's tokens")
+    return OURS, (
+        "not stated: a neuron counts for a language when it fires on more than this share of the language's tokens"
+    )
 
 
 def _peak_search(value, recipe):
     if value == "all_layers":
-        return OURS, ("not stated: the boundary is the first global maximum of the average overlap "
-                      "with English")
+        return OURS, ("not stated: the boundary is the first global maximum of the average overlap with English")
     return OURS, "not stated: the overlap peak is searched after its initial decline (saturated first layers)"
 
 
@@ -81,22 +82,28 @@ TEST_SETS = {"mgsm": "MGSM", "msvamp": "MSVAMP", "xcsqa": "X-CSQA dev"}
 def _probe_dataset(value, recipe):
     scored = [t.name for t in (recipe.evaluation.tasks if recipe.evaluation else [])]
     if value == "translation":
-        return OURS, ("not stated (\"n questions\"): the question side of the translation-training "
-                      "pairs, disjoint from the test sets")
+        return OURS, (
+            'not stated ("n questions"): the question side of the translation-training '
+            "pairs, disjoint from the test sets"
+        )
     if value in scored:
-        return OURS, (f"not stated (\"n questions\"): the {TEST_SETS.get(value, value)} test questions, "
-                      "the same set this run is scored on")
-    return OURS, "not stated (\"n questions\")"
+        return OURS, (
+            f'not stated ("n questions"): the {TEST_SETS.get(value, value)} test questions, '
+            "the same set this run is scored on"
+        )
+    return OURS, 'not stated ("n questions")'
 
 
 def _probe_n(value, recipe):
-    return OURS, "not stated (\"n questions in 10 languages\")"
+    return OURS, 'not stated ("n questions in 10 languages")'
 
 
 def _sublayers(value, recipe):
     if value == "up_down":
-        return AUTHORS, ("the paper says FFN; its shares (8.0% / 6.5%) count up_proj + down_proj, which "
-                         "the authors' scripts train (--only_mlp)")
+        return AUTHORS, (
+            "the paper says FFN; its shares (8.0% / 6.5%) count up_proj + down_proj, which "
+            "the authors' scripts train (--only_mlp)"
+        )
     if value == "ffn":
         return PAPER, "the FFN as the paper words it (gate, up, down): 12.0% of a 7B model, not 8.0%"
     return OURS, "an ablation (the paper's Table 5 sub-layer study)"
@@ -110,9 +117,11 @@ def _prompt(value, recipe):
 
 def _filter(value, recipe):
     if value:
-        return OURS, ("the paper reports 57,817 question / 65,968 answer pairs after an unstated "
-                      "quality filter; ours drops empty, duplicate, untranslated, repetitive and "
-                      "length-outlier pairs (train.json's data accounting)")
+        return OURS, (
+            "the paper reports 57,817 question / 65,968 answer pairs after an unstated "
+            "quality filter; ours drops empty, duplicate, untranslated, repetitive and "
+            "length-outlier pairs (train.json's data accounting)"
+        )
     return OURS, "no filter: every pair of the source"
 
 
@@ -147,31 +156,74 @@ def _extraction(value, recipe):
 
 
 CHOICES: tuple[OpenChoice, ...] = (
-    OpenChoice("selection.probe.firing_share", "activation threshold of the probe",
-               lambda r: r.selection.probe.firing_share if _probe_runs(r) else None, _firing_share),
-    OpenChoice("selection.*.peak_search", "boundary rule of the probe (end of the language-specific layers)",
-               lambda r: _boundary_rule(r) if _probe_runs(r) else None, _peak_search),
-    OpenChoice("selection.probe.dataset", "probe questions",
-               lambda r: r.selection.probe.dataset if _probe_runs(r) else None, _probe_dataset),
-    OpenChoice("selection.probe.n", "probe questions per language",
-               lambda r: r.selection.probe.n if _probe_runs(r) else None, _probe_n),
-    OpenChoice("selection.sublayers", "trained sub-layers of the selected layers",
-               lambda r: r.selection.sublayers if r.selection else None, _sublayers),
-    OpenChoice("training.data.prompt", "training prompt",
-               lambda r: r.training.data.prompt if r.training else None, _prompt),
-    OpenChoice("training.data.filter", "quality filter of the translation pairs",
-               lambda r: r.training.data.filter if r.training else None, _filter),
-    OpenChoice("training.lr_scheduler", "learning-rate schedule",
-               lambda r: r.training.lr_scheduler if r.training else None, _scheduler),
-    OpenChoice("evaluation.stop", "stop sequences of generation",
-               lambda r: r.evaluation.stop if r.evaluation else None, _stop),
-    OpenChoice("evaluation.choice_label", "X-CSQA label rule",
-               lambda r: r.evaluation.choice_label if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks)
-               else None, _label),
-    OpenChoice("evaluation.max_new_tokens", "longest generation",
-               lambda r: r.evaluation.max_new_tokens if r.evaluation else None, _max_new_tokens),
-    OpenChoice("evaluation.extraction", "answer extraction of record",
-               lambda r: r.evaluation.extraction if r.evaluation else None, _extraction),
+    OpenChoice(
+        "selection.probe.firing_share",
+        "activation threshold of the probe",
+        lambda r: r.selection.probe.firing_share if _probe_runs(r) else None,
+        _firing_share,
+    ),
+    OpenChoice(
+        "selection.*.peak_search",
+        "boundary rule of the probe (end of the language-specific layers)",
+        lambda r: _boundary_rule(r) if _probe_runs(r) else None,
+        _peak_search,
+    ),
+    OpenChoice(
+        "selection.probe.dataset",
+        "probe questions",
+        lambda r: r.selection.probe.dataset if _probe_runs(r) else None,
+        _probe_dataset,
+    ),
+    OpenChoice(
+        "selection.probe.n",
+        "probe questions per language",
+        lambda r: r.selection.probe.n if _probe_runs(r) else None,
+        _probe_n,
+    ),
+    OpenChoice(
+        "selection.sublayers",
+        "trained sub-layers of the selected layers",
+        lambda r: r.selection.sublayers if r.selection else None,
+        _sublayers,
+    ),
+    OpenChoice(
+        "training.data.prompt", "training prompt", lambda r: r.training.data.prompt if r.training else None, _prompt
+    ),
+    OpenChoice(
+        "training.data.filter",
+        "quality filter of the translation pairs",
+        lambda r: r.training.data.filter if r.training else None,
+        _filter,
+    ),
+    OpenChoice(
+        "training.lr_scheduler",
+        "learning-rate schedule",
+        lambda r: r.training.lr_scheduler if r.training else None,
+        _scheduler,
+    ),
+    OpenChoice(
+        "evaluation.stop", "stop sequences of generation", lambda r: r.evaluation.stop if r.evaluation else None, _stop
+    ),
+    OpenChoice(
+        "evaluation.choice_label",
+        "X-CSQA label rule",
+        lambda r: (
+            r.evaluation.choice_label if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks) else None
+        ),
+        _label,
+    ),
+    OpenChoice(
+        "evaluation.max_new_tokens",
+        "longest generation",
+        lambda r: r.evaluation.max_new_tokens if r.evaluation else None,
+        _max_new_tokens,
+    ),
+    OpenChoice(
+        "evaluation.extraction",
+        "answer extraction of record",
+        lambda r: r.evaluation.extraction if r.evaluation else None,
+        _extraction,
+    ),
 )
 
 

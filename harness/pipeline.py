@@ -41,6 +41,7 @@ class Stage:
 # Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
 # stay free of torch, transformers and lm-eval.
 
+
 def select(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.selection.stage import run_select
 
@@ -80,14 +81,29 @@ def _report_upstream(recipe: Recipe) -> tuple[str, ...]:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("select", select, ("model", "languages", "selection"),
-          lambda r: r.selection is not None, lambda r: ()),
-    Stage("train", train, ("model", "languages", "seed", "training"),
-          lambda r: r.training is not None, lambda r: ("select",) if r.selection is not None else ()),
-    Stage("evaluate", evaluate, ("model", "languages", "seed", "evaluation"),
-          lambda r: r.evaluation is not None, _evaluate_upstream),
-    Stage("report", report, ("name", "languages", "report"),
-          lambda r: r.evaluation is not None, _report_upstream, republish_report),
+    Stage("select", select, ("model", "languages", "selection"), lambda r: r.selection is not None, lambda r: ()),
+    Stage(
+        "train",
+        train,
+        ("model", "languages", "seed", "training"),
+        lambda r: r.training is not None,
+        lambda r: ("select",) if r.selection is not None else (),
+    ),
+    Stage(
+        "evaluate",
+        evaluate,
+        ("model", "languages", "seed", "evaluation"),
+        lambda r: r.evaluation is not None,
+        _evaluate_upstream,
+    ),
+    Stage(
+        "report",
+        report,
+        ("name", "languages", "report"),
+        lambda r: r.evaluation is not None,
+        _report_upstream,
+        republish_report,
+    ),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
 
@@ -101,8 +117,12 @@ def get_stage(name: str) -> Stage:
 
 def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
     """The fingerprint of everything a stage's output depends on."""
-    return fingerprint(stage.name, {k: recipe.resolved()[k] for k in stage.sections},
-                       upstream_outputs(recipe, run, stage), code_version())
+    return fingerprint(
+        stage.name,
+        {k: recipe.resolved()[k] for k in stage.sections},
+        upstream_outputs(recipe, run, stage),
+        code_version(),
+    )
 
 
 def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
@@ -147,8 +167,11 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
         earlier = run.from_history(name, inputs)
         if earlier is not None:
             run.restore(name, earlier)
-            console.print(f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
-                          f"-> {run.stage_dir(name)}", soft_wrap=True)
+            console.print(
+                f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
+                f"-> {run.stage_dir(name)}",
+                soft_wrap=True,
+            )
             if stage.on_restore:
                 stage.on_restore(recipe, run, run.stage_dir(name))
             run.write_manifest(recipe.resolved(), recipe.seed)

@@ -36,8 +36,10 @@ def _model_needs(recipe: Recipe) -> list[HubNeed]:
     from harness.models.loading import resolve_source
 
     needs = []
-    for place, source, revision in (("model.source", recipe.model.source, recipe.model.revision),
-                                    ("model.tokenizer", recipe.model.tokenizer, None)):
+    for place, source, revision in (
+        ("model.source", recipe.model.source, recipe.model.revision),
+        ("model.tokenizer", recipe.model.tokenizer, None),
+    ):
         if source and resolve_source(source).kind == "hub":
             needs.append(HubNeed(place, source, "model", revision))
     return needs
@@ -82,8 +84,11 @@ def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
     for need in needs:
         key = (need.repo_id, need.kind)
         first = merged.get(key)
-        merged[key] = need if first is None else HubNeed(f"{first.place}, {need.place}", first.repo_id,
-                                                         first.kind, first.revision)
+        merged[key] = (
+            need
+            if first is None
+            else HubNeed(f"{first.place}, {need.place}", first.repo_id, first.kind, first.revision)
+        )
     return list(merged.values())
 
 
@@ -136,7 +141,9 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
     if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
         folders.append(("selection.probe.path", recipe.selection.probe.path))
     if "evaluate" in stages and recipe.evaluation is not None:
-        folders += [(f"evaluation.tasks.{i}.path", task.path) for i, task in enumerate(recipe.evaluation.tasks) if task.path]
+        folders += [
+            (f"evaluation.tasks.{i}.path", task.path) for i, task in enumerate(recipe.evaluation.tasks) if task.path
+        ]
     if "train" in stages and recipe.training is not None and recipe.training.hostfile:
         folders.append(("training.hostfile", recipe.training.hostfile))
     problems += [f"{place} {path!r}: not found" for place, path in folders if not Path(path).expanduser().exists()]
@@ -155,11 +162,18 @@ def machine_warnings(recipe: Recipe, stages: list[str]) -> list[str]:
                 f"{training.launcher}); this machine has {gpus or 'no'} GPU{'' if gpus == 1 else 's'}"
                 + (": they would share the CPU, far slower" if not gpus else "")
             )
-    if "evaluate" in stages and recipe.evaluation is not None and recipe.evaluation.backend == "vllm" and not _gpu_count():
+    if (
+        "evaluate" in stages
+        and recipe.evaluation is not None
+        and recipe.evaluation.backend == "vllm"
+        and not _gpu_count()
+    ):
         warnings.append("evaluation.backend vllm needs a GPU; this machine has none (use backend: hf)")
     missing = missing_from_hub(recipe, stages)
     if missing:
-        warnings.append(f"{hub.why_unreachable()} and the local cache lacks: "
-                        + "; ".join(f"{need.repo_id} ({need.place})" for need in missing))
+        warnings.append(
+            f"{hub.why_unreachable()} and the local cache lacks: "
+            + "; ".join(f"{need.repo_id} ({need.place})" for need in missing)
+        )
     warnings += _missing_paths(recipe, stages)
     return warnings

@@ -30,6 +30,7 @@ def print_json(data: Any) -> None:
 
 # -- numbers -----------------------------------------------------------------------------------
 
+
 def number(value: float | None, digits: int = 1, suffix: str = "") -> str:
     """``12.34`` -> ``12.3``; None -> EMPTY."""
     return EMPTY if value is None else f"{value:.{digits}f}{suffix}"
@@ -76,6 +77,7 @@ def _table(title: str | None, columns: Iterable[str], left: Iterable[str] = ()):
 
 # -- harness run --dry-run, validate, ls -------------------------------------------------------
 
+
 def dry_run(resolved: dict, run_dir, stages: list[tuple[str, str]], warnings: Iterable[str] = ()) -> None:
     """The resolved recipe as YAML, then what each stage would do; what the machine lacks (stderr)."""
     import yaml
@@ -109,9 +111,15 @@ def recipes(rows: list[dict]) -> None:
 
 def tasks(rows: list[dict]) -> None:
     """`harness ls tasks`: one row per benchmark, with a header."""
-    columns = {"task": "task", "lm_eval_group": "lm-eval group", "languages": "languages",
-               "average_over": "avg over", "source": "source", "local_format": "local files",
-               "description": "description"}
+    columns = {
+        "task": "task",
+        "lm_eval_group": "lm-eval group",
+        "languages": "languages",
+        "average_over": "avg over",
+        "source": "source",
+        "local_format": "local files",
+        "description": "description",
+    }
     table = _table(None, columns.values(), left=[v for k, v in columns.items() if k != "average_over"])
     table.columns[-1].no_wrap = False
     for row in rows:
@@ -143,11 +151,18 @@ def baselines(data) -> None:
             table.add_row(*cells, r.provenance.cite())
         out.print(table)
     if data.training_samples:
-        table = _table("Table 13: training samples of the baselines", ("system", "languages", "samples", "provenance"),
-                       left=("system", "provenance"))
+        table = _table(
+            "Table 13: training samples of the baselines",
+            ("system", "languages", "samples", "provenance"),
+            left=("system", "provenance"),
+        )
         for s in data.training_samples:
-            table.add_row(s.system, str(s.languages), f"{s.samples:,}",
-                          f"arXiv {s.provenance.arxiv} {s.provenance.table}, row {s.provenance.row}")
+            table.add_row(
+                s.system,
+                str(s.languages),
+                f"{s.samples:,}",
+                f"arXiv {s.provenance.arxiv} {s.provenance.table}, row {s.provenance.row}",
+            )
         out.print(table)
     if data.warnings:
         out.print("[bold yellow]Warnings (published numbers kept as printed; marked ! above):[/]")
@@ -156,6 +171,7 @@ def baselines(data) -> None:
 
 
 # -- harness plan ------------------------------------------------------------------------------
+
 
 def plan(plan, origin: str, source: str, memory: dict) -> None:
     """`harness plan`: layers, parameter names, share, and the memory of the recipe's set-up."""
@@ -177,26 +193,37 @@ def plan(plan, origin: str, source: str, memory: dict) -> None:
     lines.append(f"  {_memory_sum(memory['estimate'])}")
     if memory["with_deepspeed"]:
         alternative = memory["with_deepspeed"]
-        lines.append(f"  with training.deepspeed: true ({alternative['setup']}): {_memory_sum(alternative['estimate'])}")
+        lines.append(
+            f"  with training.deepspeed: true ({alternative['setup']}): {_memory_sum(alternative['estimate'])}"
+        )
     activations = memory.get("activations")
     if activations and activations["total"]:
         mode = "with" if activations["checkpointing"] else "without"
-        lines.append(f"  activations {gib(activations['total'])} ({activations['tokens']:,} tokens per micro-batch, "
-                     f"{mode} gradient checkpointing; layers {gib(activations['layers'])} + loss {gib(activations['logits'])})")
+        lines.append(
+            f"  activations {gib(activations['total'])} ({activations['tokens']:,} tokens per micro-batch, "
+            f"{mode} gradient checkpointing; layers {gib(activations['layers'])} + loss {gib(activations['logits'])})"
+        )
         lines.append(f"  peak estimate {gib(memory['peak'])}")
     if memory.get("fits") is True:
         lines.append(f"  fits the recipe's GPUs: {gib(memory['peak'])} of {memory['gpu_memory_gib']:g} GiB")
     elif memory.get("fits") is False:
-        lines.append(f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
-                     f"{memory['advice']}")
+        lines.append(
+            f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
+            f"{memory['advice']}"
+        )
     print("\n".join(lines))
 
 
 def _memory_sum(estimate: dict) -> str:
-    extra = "".join(f" + {label} {gib(estimate[key])}" for key, label in
-                    (("accumulation", "fp32 accumulation"), ("buffers", "buffers")) if key in estimate)
-    return (f"weights {gib(estimate['weights'])} + grads {gib(estimate['gradients'])} + optimizer "
-            f"{gib(estimate['optimizer'])}{extra} = {gib(estimate['total'])}")
+    extra = "".join(
+        f" + {label} {gib(estimate[key])}"
+        for key, label in (("accumulation", "fp32 accumulation"), ("buffers", "buffers"))
+        if key in estimate
+    )
+    return (
+        f"weights {gib(estimate['weights'])} + grads {gib(estimate['gradients'])} + optimizer "
+        f"{gib(estimate['optimizer'])}{extra} = {gib(estimate['total'])}"
+    )
 
 
 def trained(report: dict) -> None:
@@ -206,38 +233,57 @@ def trained(report: dict) -> None:
     console(stderr=True).print(
         f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
         f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
-        f"saved {', '.join(report['outputs'])}", highlight=False)
+        f"saved {', '.join(report['outputs'])}",
+        highlight=False,
+    )
 
 
 # -- harness score -----------------------------------------------------------------------------
+
 
 def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> None:
     """One task's scores: per language n, correct, accuracy, its interval, the other extraction
     mode's accuracy (yellow where it differs), PCR; then the paper's average."""
     from rich.text import Text
 
-    table = _table(f"{task}: accuracy (%), extraction {extraction}",
-                   ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"), left=("lang",))
+    table = _table(
+        f"{task}: accuracy (%), extraction {extraction}",
+        ("lang", "n", "correct", "accuracy", "95% CI", f"acc ({other})", "PCR"),
+        left=("lang",),
+    )
     pcr = scores.get("pcr", {})
     for lang, row in scores["languages"].items():
         differs = row[f"accuracy_{other}"] != row["accuracy"]
-        table.add_row(lang, str(row["n"]), str(row["correct"]), number(row["accuracy"]), interval(row["ci95"]),
-                      Text(number(row[f"accuracy_{other}"]), style="yellow" if differs else ""),
-                      number(pcr.get(lang)))
+        table.add_row(
+            lang,
+            str(row["n"]),
+            str(row["correct"]),
+            number(row["accuracy"]),
+            interval(row["ci95"]),
+            Text(number(row[f"accuracy_{other}"]), style="yellow" if differs else ""),
+            number(pcr.get(lang)),
+        )
     average = scores["average"]
     if average.get("languages"):
         table.add_section()
         shown = interval(average["ci95"])
         low, high = shown.strip("[]").split(", ") if shown != EMPTY else ("", "")
-        table.add_row(f"avg ({len(average['languages'])})", "", "", number(average["accuracy"]),
-                      EMPTY if low == high else shown,  # answers all alike: the bootstrap has no width
-                      number(average[f"accuracy_{other}"]), number(scores.get("pcr_average")))
+        table.add_row(
+            f"avg ({len(average['languages'])})",
+            "",
+            "",
+            number(average["accuracy"]),
+            EMPTY if low == high else shown,  # answers all alike: the bootstrap has no width
+            number(average[f"accuracy_{other}"]),
+            number(scores.get("pcr_average")),
+        )
     table.caption = "95% CI: Wilson per language; for the average, a bootstrap over questions"
     table.caption_justify = "left"
     (out or console()).print(table)
 
 
 # -- harness compare ---------------------------------------------------------------------------
+
 
 def comparison(doc: dict) -> None:
     """`harness compare`: per task and language A, B, the difference with its interval, the paired
@@ -262,10 +308,17 @@ def comparison(doc: dict) -> None:
             delta = row.get("delta")
             regression = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
             style = "red" if regression else ("green" if delta and delta > 0 else "")
-            cells = [Text(lang, style="bold" if lang == "avg" else ""), number(row.get("a")), number(row.get("b")),
-                     Text(signed(delta), style=style), interval(row.get("ci95"), signed=True),
-                     str(paired.get("n", EMPTY)), str(paired.get("only_a", EMPTY)), str(paired.get("only_b", EMPTY)),
-                     p_value(paired.get("p_value"))]
+            cells = [
+                Text(lang, style="bold" if lang == "avg" else ""),
+                number(row.get("a")),
+                number(row.get("b")),
+                Text(signed(delta), style=style),
+                interval(row.get("ci95"), signed=True),
+                str(paired.get("n", EMPTY)),
+                str(paired.get("only_a", EMPTY)),
+                str(paired.get("only_b", EMPTY)),
+                p_value(paired.get("p_value")),
+            ]
             if tolerance is not None:
                 status = "" if delta is None else ("REGRESSION" if regression else "ok")
                 cells.append(Text(status, style="bold red" if regression else "green"))
@@ -277,8 +330,12 @@ def comparison(doc: dict) -> None:
         out.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
     elif doc["regressions"]:
         drops = ", ".join(f"{r['task']} {r['language']} ({signed(r['delta'])})" for r in doc["regressions"])
-        out.print(f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-                  f"point(s) ({doc['tolerance_source']}): {drops}", highlight=False)
+        out.print(
+            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
+            f"point(s) ({doc['tolerance_source']}): {drops}",
+            highlight=False,
+        )
     else:
-        out.print(f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})",
-                  highlight=False)
+        out.print(
+            f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})", highlight=False
+        )

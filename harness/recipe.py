@@ -49,8 +49,10 @@ class Recipe(Section):
     @classmethod
     def _usable_as_folder_name(cls, name: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-            raise ValueError(f"{name!r} must be letters, digits, '_', '.' or '-' (it names folders), e.g. "
-                             f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name).strip('_.-') or 'my_recipe'!r}")
+            raise ValueError(
+                f"{name!r} must be letters, digits, '_', '.' or '-' (it names folders), e.g. "
+                f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name).strip('_.-') or 'my_recipe'!r}"
+            )
         return name
 
     @field_validator("languages")
@@ -80,6 +82,7 @@ class Recipe(Section):
 
 
 # -- loading ---------------------------------------------------------------------------------
+
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a recipe file and the chain of files it names under ``defaults:``."""
@@ -113,7 +116,11 @@ def deep_merge(base: dict, override: dict) -> dict:
     merged = copy.deepcopy(base)
     for key, value in override.items():
         parent = merged.get(key)
-        if isinstance(value, dict) and isinstance(parent, dict) and value.get("policy", parent.get("policy")) != parent.get("policy"):
+        if (
+            isinstance(value, dict)
+            and isinstance(parent, dict)
+            and value.get("policy", parent.get("policy")) != parent.get("policy")
+        ):
             merged[key] = copy.deepcopy(value)
         elif isinstance(value, dict) and isinstance(parent, dict):
             merged[key] = deep_merge(merged[key], value)
@@ -264,8 +271,14 @@ def recipe_summaries(folder: str | Path) -> list[dict]:
     for file in recipe_files([folder]) if Path(folder).is_dir() else []:
         try:
             recipe = load_recipe(file)
-            rows.append({"file": str(file), "name": recipe.name, "reproduces": recipe.reproduces,
-                         "description": recipe.description})
+            rows.append(
+                {
+                    "file": str(file),
+                    "name": recipe.name,
+                    "reproduces": recipe.reproduces,
+                    "description": recipe.description,
+                }
+            )
         except HarnessError as error:
             rows.append({"file": str(file), "error": str(error).splitlines()[0]})
     return rows
@@ -289,7 +302,9 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
         local.append(("training.hostfile", recipe.training.hostfile))
     for where, value in local:
         if not Path(value).exists():
-            problems.append(f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)")
+            problems.append(
+                f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"
+            )
     return problems
 
 

@@ -19,9 +19,7 @@ def suggest(name: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
 def unknown(kind: str, name: str, choices) -> HarnessError:
     """The standard error for a name that is not registered."""
     choices = sorted(choices)
-    return HarnessError(
-        f"unknown {kind} {name!r}{suggest(name, choices)}; choose from: {', '.join(choices)}"
-    )
+    return HarnessError(f"unknown {kind} {name!r}{suggest(name, choices)}; choose from: {', '.join(choices)}")
 
 
 class Registry(Generic[T]):

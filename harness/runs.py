@@ -32,15 +32,29 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from harness.artifacts import (
-    ATTEMPT, HISTORY, INVOCATIONS, LOCK_FILE, MANIFEST, MARKER, OWNER_MARK, STAGE_DIRS, Attempt, Done,
-    Invocation, Manifest, OutputFile, OwnerMark, parse_artifact, read_artifact, redo,
+    ATTEMPT,
+    HISTORY,
+    INVOCATIONS,
+    LOCK_FILE,
+    MANIFEST,
+    MARKER,
+    OWNER_MARK,
+    STAGE_DIRS,
+    Attempt,
+    Done,
+    Invocation,
+    Manifest,
+    OutputFile,
+    OwnerMark,
+    parse_artifact,
+    read_artifact,
+    redo,
 )
 from harness.artifacts import read_json_file as read_json  # the name the stages import from here
 from harness.errors import HarnessError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
 
 
 def fingerprint(*parts: Any) -> str:
@@ -89,7 +103,10 @@ def git_commit() -> str | None:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, timeout=5,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -234,8 +251,10 @@ class Run:
                 who = f"PID {info['pid']} on {info['host']} since {info['since']}"
             except (ValueError, KeyError, TypeError):
                 who = "another process"
-            raise HarnessError(f"{self.root}: in use by {who}; wait for it to end (or stop it) and run "
-                               "the command again; nothing was changed") from None
+            raise HarnessError(
+                f"{self.root}: in use by {who}; wait for it to end (or stop it) and run "
+                "the command again; nothing was changed"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now()}).encode())
         self.lock_fd = _HELD[path] = fd
@@ -246,8 +265,9 @@ class Run:
         return self.root / MANIFEST
 
     def manifest(self) -> Manifest:
-        return read_artifact(self.manifest_path, Manifest,
-                             "delete it (every stage keeps its own recipe in its DONE.json) and run again")
+        return read_artifact(
+            self.manifest_path, Manifest, "delete it (every stage keeps its own recipe in its DONE.json) and run again"
+        )
 
     def check_recipe(self, recipe_name: str) -> None:
         """Refuse to reuse a run directory that belongs to another recipe."""
@@ -265,23 +285,32 @@ class Run:
         Written when a stage publishes (and when the run is created), never by an invocation
         that fails before producing anything; each stage's DONE.json keeps its own recipe.
         """
-        write_json(self.manifest_path, {
-            "recipe": resolved_recipe,
-            "versions": package_versions(),
-            "git_commit": git_commit(),
-            "seed": seed,
-            "host": {
-                "name": socket.gethostname(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
+        write_json(
+            self.manifest_path,
+            {
+                "recipe": resolved_recipe,
+                "versions": package_versions(),
+                "git_commit": git_commit(),
+                "seed": seed,
+                "host": {
+                    "name": socket.gethostname(),
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                },
             },
-        })
+        )
 
     def log_invocation(self, resolved_recipe: dict) -> None:
         """Append this command to ``invocations.jsonl`` (every command that worked on the run)."""
-        entry = Invocation(time=now(), host=socket.gethostname(), pid=os.getpid(), argv=sys.argv,
-                           recipe=str(resolved_recipe.get("name")), recipe_fingerprint=fingerprint(resolved_recipe))
+        entry = Invocation(
+            time=now(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            argv=sys.argv,
+            recipe=str(resolved_recipe.get("name")),
+            recipe_fingerprint=fingerprint(resolved_recipe),
+        )
         with open(self.root / INVOCATIONS, "a", encoding="utf-8") as log:
             log.write(entry.model_dump_json() + "\n")
 
@@ -368,8 +397,15 @@ class Run:
         os.replace(final, target)
 
     @contextmanager
-    def stage(self, stage: str, inputs: str, *, recipe: dict | None = None,
-              upstream: dict[str, str] | None = None, fresh: bool = False) -> Iterator[Path]:
+    def stage(
+        self,
+        stage: str,
+        inputs: str,
+        *,
+        recipe: dict | None = None,
+        upstream: dict[str, str] | None = None,
+        fresh: bool = False,
+    ) -> Iterator[Path]:
         """Work on a stage in its ``.partial`` folder; publish it only on success.
 
         A leftover ``.partial`` folder from an interrupted attempt on the same inputs is reused
@@ -386,8 +422,15 @@ class Run:
         started = time.time()
         yield work
         attempt.unlink()
-        done = Done(fingerprint=inputs, output_id=uuid.uuid4().hex, seconds=round(time.time() - started, 2),
-                    finished=now(), outputs=output_files(work), upstream=upstream or {}, recipe=recipe)
+        done = Done(
+            fingerprint=inputs,
+            output_id=uuid.uuid4().hex,
+            seconds=round(time.time() - started, 2),
+            finished=now(),
+            outputs=output_files(work),
+            upstream=upstream or {},
+            recipe=recipe,
+        )
         write_json(work / MARKER, done.model_dump(exclude_none=True))
         self._retire(stage)
         os.replace(work, self.stage_dir(stage))

@@ -9,5 +9,6 @@ class Section(BaseModel):
     Floats are finite: ``.inf`` epochs or a ``nan`` tolerance would pass every later check.
     """
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, validate_assignment=True,
-                              allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, validate_assignment=True, allow_inf_nan=False
+    )

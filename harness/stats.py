@@ -30,6 +30,7 @@ Outcomes = Mapping[str, bool]
 
 # -- one accuracy ------------------------------------------------------------------------------
 
+
 def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a proportion, in percent."""
     if n == 0:
@@ -41,8 +42,9 @@ def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]
     return (100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half))
 
 
-def bootstrap_mean_interval(values: Mapping[str, Mapping[str, float]], samples: int = BOOTSTRAP_SAMPLES,
-                            seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+def bootstrap_mean_interval(
+    values: Mapping[str, Mapping[str, float]], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float]:
     """95% percentile-bootstrap interval of the mean over languages of each language's mean value,
     in percent (values are 0/1 outcomes or their paired differences).
 
@@ -60,16 +62,20 @@ def bootstrap_mean_interval(values: Mapping[str, Mapping[str, float]], samples: 
         draws = rng.integers(0, per_question.size, size=(samples, per_question.size))
         means = per_question[draws].mean(axis=1)
     else:
-        means = np.mean([
-            row[rng.integers(0, row.size, size=(samples, row.size))].mean(axis=1) if row.size else np.zeros(samples)
-            for row in rows
-        ], axis=0)
+        means = np.mean(
+            [
+                row[rng.integers(0, row.size, size=(samples, row.size))].mean(axis=1) if row.size else np.zeros(samples)
+                for row in rows
+            ],
+            axis=0,
+        )
     low, high = np.percentile(means, [2.5, 97.5])
     return (100.0 * float(low), 100.0 * float(high))
 
 
-def average_interval(outcomes: Mapping[str, Outcomes], samples: int = BOOTSTRAP_SAMPLES,
-                     seed: int = BOOTSTRAP_SEED) -> tuple[float, float]:
+def average_interval(
+    outcomes: Mapping[str, Outcomes], samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED
+) -> tuple[float, float]:
     """95% bootstrap interval of the mean of per-language accuracies, in percent."""
     if not outcomes:
         return (0.0, 100.0)
@@ -77,6 +83,7 @@ def average_interval(outcomes: Mapping[str, Outcomes], samples: int = BOOTSTRAP_
 
 
 # -- a difference of two accuracies ------------------------------------------------------------
+
 
 def newcombe_interval(a: float, a_ci: list[float] | None, b: float, b_ci: list[float] | None) -> list[float] | None:
     """95% interval of a - b from each side's own interval (Newcombe's hybrid score method).
@@ -101,8 +108,13 @@ def paired_interval(only_a: int, only_b: int, n: int) -> list[float] | None:
     return [100 * (d - half), 100 * (d + half)]
 
 
-def paired_average_interval(a: Mapping[str, Outcomes], b: Mapping[str, Outcomes], languages: list[str],
-                            samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> list[float] | None:
+def paired_average_interval(
+    a: Mapping[str, Outcomes],
+    b: Mapping[str, Outcomes],
+    languages: list[str],
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[float] | None:
     """95% bootstrap interval of mean-over-languages(A) - mean-over-languages(B), paired by
     question id within each language; None when a language has no question both answered."""
     differences = {}

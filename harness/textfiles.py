@@ -25,7 +25,9 @@ def read_json_lines(file: Path) -> list[tuple[int, dict]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise HarnessError(f"{file}: line {number}: not valid JSON ({error.msg}); expected one JSON object per line") from None
+            raise HarnessError(
+                f"{file}: line {number}: not valid JSON ({error.msg}); expected one JSON object per line"
+            ) from None
         if not isinstance(row, dict):
             raise HarnessError(f"{file}: line {number}: expected a JSON object, found {type(row).__name__}")
         rows.append((number, row))

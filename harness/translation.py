@@ -97,7 +97,6 @@ class TranslationDataConfig(Section):
         return check_known(languages)
 
 
-
 @dataclass(frozen=True)
 class TranslationPair:
     lang: str
@@ -125,6 +124,7 @@ class PairSet:
 
 # -- loading -----------------------------------------------------------------------------------
 
+
 def resolve_source(source: str) -> tuple[str, Path | str]:
     """(`lines` | `file` | `hub`, location) for ``training.data.source``."""
     if source == "demo":
@@ -137,8 +137,10 @@ def resolve_source(source: str) -> tuple[str, Path | str]:
     if path.is_file():
         return "file", path
     if source.startswith((".", "/", "~")) or source.endswith((".json", ".jsonl")) or path.exists():
-        raise HarnessError(f"training.data.source {source!r}: no such file or folder; fix the path "
-                           "(relative to the current folder) or use `demo` or a hub dataset id")
+        raise HarnessError(
+            f"training.data.source {source!r}: no such file or folder; fix the path "
+            "(relative to the current folder) or use `demo` or a hub dataset id"
+        )
     return "hub", source
 
 
@@ -217,8 +219,11 @@ def _read_rows(kind: str, location, data) -> list[dict[str, Any]]:
         return read_json_rows(Path(location))
     from harness.hub import require_hub_dataset
 
-    require_hub_dataset(str(location), f"training.data.source {str(location)!r}",
-                        "point it at local files (a folder of <xx>-en/train.<xx> + train.en, or a JSONL file)")
+    require_hub_dataset(
+        str(location),
+        f"training.data.source {str(location)!r}",
+        "point it at local files (a folder of <xx>-en/train.<xx> + train.en, or a JSONL file)",
+    )
     try:
         import datasets
 
@@ -248,8 +253,9 @@ def read_json_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _pairs_from_rows(rows: list[dict], languages: list[str], sides: tuple[str, ...],
-                     where: str) -> tuple[dict[str, list[TranslationPair]], dict[str, int]]:
+def _pairs_from_rows(
+    rows: list[dict], languages: list[str], sides: tuple[str, ...], where: str
+) -> tuple[dict[str, list[TranslationPair]], dict[str, int]]:
     if not rows:
         return {}, {}
     first = rows[0]
@@ -314,8 +320,10 @@ def _mathoctopus_pairs(rows, languages, sides, where):
         by_lang[lang].append(_Item(question, answer, key))
     english = by_lang.get("en", [])
     if not english:
-        raise HarnessError(f"{where}: no English rows found ({unknown} rows without a recognisable "
-                           "language); the English side is needed to make X->English pairs")
+        raise HarnessError(
+            f"{where}: no English rows found ({unknown} rows without a recognisable "
+            "language); the English side is needed to make X->English pairs"
+        )
     pairs: dict[str, list[TranslationPair]] = {}
     unaligned: dict[str, int] = {}
     for lang in languages:

@@ -16,8 +16,9 @@ from harness.benchmarks import load_benchmark
 from harness.evaluation.extraction import score_response
 
 
-def load_docs(benchmark: str, lang: str, path: str | None = None, docs: list[dict] | None = None,
-              **metadata) -> datasets.DatasetDict:
+def load_docs(
+    benchmark: str, lang: str, path: str | None = None, docs: list[dict] | None = None, **metadata
+) -> datasets.DatasetDict:
     """The benchmark's questions in one language as the task's `test` split."""
     if docs is None:
         path = path or metadata.get(f"{benchmark}_path")

@@ -20,6 +20,7 @@ def private_harness_cache(tmp_path_factory):
     set in the environment so that training worker processes see it too."""
     os.environ["HARNESS_CACHE"] = str(tmp_path_factory.mktemp("harness-cache"))
 
+
 TINY_CORPUS = [
     "Translate this from [German] to [English]:\n[German]: Anna hat 12 Äpfel.\n[English]: Anna has 12 apples.",
     "Below is an instruction that describes a task. Write a response that appropriately completes the request.",
@@ -39,12 +40,16 @@ def build_tiny_tokenizer():
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<pad>", "<s>", "</s>"],
+        vocab_size=600,
+        special_tokens=["<pad>", "<s>", "</s>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tokenizer.train_from_iterator(TINY_CORPUS * 4, trainer=trainer)
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
     )
 
 
@@ -54,9 +59,17 @@ def build_tiny_llama(vocab_size: int, seed: int = 0):
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=vocab_size, max_position_embeddings=512,
-        bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=vocab_size,
+        max_position_embeddings=512,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+        tie_word_embeddings=False,
     )
     return LlamaForCausalLM(config).eval()
 

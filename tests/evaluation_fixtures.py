@@ -55,9 +55,15 @@ def write_xcsqa_folder(folder, languages=("en", "fr"), n=4):
     for lang in languages:
         (folder / lang).mkdir(parents=True, exist_ok=True)
         rows = [
-            {"id": f"q{i}", "lang": lang, "answerKey": "ABCDE"[i % 5],
-             "question": {"stem": f"[{lang}] Where is thing {i}?",
-                          "choices": [{"label": label, "text": f"place {label}"} for label in "ABCDE"]}}
+            {
+                "id": f"q{i}",
+                "lang": lang,
+                "answerKey": "ABCDE"[i % 5],
+                "question": {
+                    "stem": f"[{lang}] Where is thing {i}?",
+                    "choices": [{"label": label, "text": f"place {label}"} for label in "ABCDE"],
+                },
+            }
             for i in range(n)
         ]
         (folder / lang / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

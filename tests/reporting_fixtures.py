@@ -16,8 +16,13 @@ def outcomes(correct: dict[str, int], n: int, shift: int = 0) -> dict[str, dict[
     return {lang: {str(i): ((i + shift) % n) < k for i in range(n)} for lang, k in correct.items()}
 
 
-def make_scores(tasks: dict[str, dict[str, dict[str, int]]], n: int = 250, task_version: int | str = 1,
-                sources: dict[str, str] | None = None, strict_delta: int = 0) -> tuple[dict, dict]:
+def make_scores(
+    tasks: dict[str, dict[str, dict[str, int]]],
+    n: int = 250,
+    task_version: int | str = 1,
+    sources: dict[str, str] | None = None,
+    strict_delta: int = 0,
+) -> tuple[dict, dict]:
     """scores.json for ``tasks = {task: {role: {lang: correct}}}``; also returns the outcomes."""
     sources = sources or {"base": "meta-math/MetaMath-13B-V1.0", "trained": "runs/x/train/model"}
     models: dict = {}
@@ -34,8 +39,16 @@ def make_scores(tasks: dict[str, dict[str, dict[str, int]]], n: int = 250, task_
     return scores, raw
 
 
-def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1, samples: bool = True,
-             train: dict | None = None, tolerance: float | None = None, **kwargs) -> Path:
+def make_run(
+    root: Path,
+    tasks: dict,
+    n: int = 250,
+    task_version: int | str = 1,
+    samples: bool = True,
+    train: dict | None = None,
+    tolerance: float | None = None,
+    **kwargs,
+) -> Path:
     """A run directory with eval/scores.json (+ samples.jsonl per task, train/train.json)."""
     root = Path(root)
     scores, raw = make_scores(tasks, n, task_version, **kwargs)
@@ -54,9 +67,18 @@ def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1,
                 for lang, per_question in result.items():
                     for doc_id, right in per_question.items():
                         # as the evaluation stage writes them: correct per extraction mode
-                        lines.append(json.dumps({"model": role, "lang": lang, "doc_id": int(doc_id),
-                                                 "id": f"q{doc_id}", "response": "...",
-                                                 "correct": {"paper": right, "strict": right}}))
+                        lines.append(
+                            json.dumps(
+                                {
+                                    "model": role,
+                                    "lang": lang,
+                                    "doc_id": int(doc_id),
+                                    "id": f"q{doc_id}",
+                                    "response": "...",
+                                    "correct": {"paper": right, "strict": right},
+                                }
+                            )
+                        )
             (eval_dir / task).mkdir(exist_ok=True)
             (eval_dir / task / "samples.jsonl").write_text("\n".join(lines) + "\n")
     if train is not None:
@@ -69,4 +91,15 @@ def make_run(root: Path, tasks: dict, n: int = 250, task_version: int | str = 1,
 
 # A 13B-like run: MetaMath-13B's published cells as the base, a SLAM-like trained model.
 BASE_13B = {"bn": 31, "th": 28, "sw": 16, "ja": 105, "zh": 115, "de": 160, "fr": 156, "ru": 154, "es": 162, "en": 171}
-TRAINED_13B = {"bn": 114, "th": 119, "sw": 116, "ja": 135, "zh": 147, "de": 157, "fr": 163, "ru": 161, "es": 169, "en": 178}
+TRAINED_13B = {
+    "bn": 114,
+    "th": 119,
+    "sw": 116,
+    "ja": 135,
+    "zh": 147,
+    "de": 157,
+    "fr": 163,
+    "ru": 161,
+    "es": 169,
+    "en": 178,
+}

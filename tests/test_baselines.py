@@ -12,7 +12,9 @@ from harness.cli import list_baselines
 from harness.errors import HarnessError
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.reporting.baselines import (
-    AVERAGE_TOLERANCE, BASELINES_DIR, load_baselines,
+    AVERAGE_TOLERANCE,
+    BASELINES_DIR,
+    load_baselines,
 )
 
 # Published averages that the paper prints differently from the mean of their own cells (the
@@ -33,14 +35,25 @@ def test_every_table_is_there():
     data = load_baselines()
     tables = {(r.provenance.table, r.benchmark) for r in data.rows}
     assert tables == {
-        ("Table 2", "mgsm"), ("Table 4", "msvamp"), ("Table 3", "mgsm"), ("Table 3", "msvamp"),
-        ("Table 6", "mgsm"), ("Table 6", "msvamp"), ("Table 10", "xcsqa"),
-        ("Table 11", "mgsm"), ("Table 12", "msvamp"),
+        ("Table 2", "mgsm"),
+        ("Table 4", "msvamp"),
+        ("Table 3", "mgsm"),
+        ("Table 3", "msvamp"),
+        ("Table 6", "mgsm"),
+        ("Table 6", "msvamp"),
+        ("Table 10", "xcsqa"),
+        ("Table 11", "mgsm"),
+        ("Table 12", "msvamp"),
     }
     assert len(data.rows) == 14 + 14 + 6 + 6 + 4 + 4 + 2 + 4 + 4
     assert [s.system for s in data.training_samples] == ["MAmmoTH", "WizardMath", "MetaMath", "MathOctopus", "QAlign"]
     for row in data.rows:
-        if row.benchmark in ("mgsm", "msvamp") and row.provenance.table in ("Table 2", "Table 4", "Table 11", "Table 12"):
+        if row.benchmark in ("mgsm", "msvamp") and row.provenance.table in (
+            "Table 2",
+            "Table 4",
+            "Table 11",
+            "Table 12",
+        ):
             assert row.languages == MATH_LANGUAGES
         if row.benchmark == "xcsqa":
             assert row.languages == XCSQA_LANGUAGES
@@ -66,9 +79,7 @@ def test_published_averages_recomputed_and_flagged_without_change():
 def test_table6_summary_checked_against_table11():
     data = load_baselines()
     table6 = {(_key(r)[1:]): r for r in data.rows if r.provenance.table == "Table 6"}
-    assert [w for r in table6.values() for w in r.warnings] == [
-        w for w in table6[("mgsm", "13B", "RFT")].warnings
-    ]
+    assert [w for r in table6.values() for w in r.warnings] == [w for w in table6[("mgsm", "13B", "RFT")].warnings]
     (warning,) = table6[("mgsm", "13B", "RFT")].warnings
     assert "printed 38.0, cells give 42.84" in warning and "Table 11" in warning
 

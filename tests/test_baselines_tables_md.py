@@ -158,9 +158,16 @@ def test_table13_training_samples_cells():
 def test_every_yaml_file_is_checked_here():
     """A new baselines file must get a TABLES.md check above."""
     checked = {
-        "table2_mgsm.yaml", "table4_msvamp.yaml", "table11_rft_mgsm.yaml", "table12_rft_msvamp.yaml",
-        "table6_rft_summary_mgsm.yaml", "table6_rft_summary_msvamp.yaml", "table3_langbridge_mgsm.yaml",
-        "table3_langbridge_msvamp.yaml", "table10_xcsqa.yaml", "table13_training_samples.yaml",
+        "table2_mgsm.yaml",
+        "table4_msvamp.yaml",
+        "table11_rft_mgsm.yaml",
+        "table12_rft_msvamp.yaml",
+        "table6_rft_summary_mgsm.yaml",
+        "table6_rft_summary_msvamp.yaml",
+        "table3_langbridge_mgsm.yaml",
+        "table3_langbridge_msvamp.yaml",
+        "table10_xcsqa.yaml",
+        "table13_training_samples.yaml",
     }
     assert {p.name for p in BASELINES.glob("*.yaml")} == checked
 
@@ -172,8 +179,7 @@ def test_flagged_averages_are_the_ones_tables_md_lists():
     text = TABLES_MD.read_text(encoding="utf-8")
     listed = re.search(r"Published averages that do not equal.*?\n\n", text, flags=re.S).group(0)
     expected = {(size, system) for size, system in re.findall(r"(\d+B)\s+(\w+)†", listed)}
-    flagged = {(r.size, r.system) for r in load_baselines().rows
-               if r.provenance.table == "Table 4" and r.warnings}
+    flagged = {(r.size, r.system) for r in load_baselines().rows if r.provenance.table == "Table 4" and r.warnings}
     assert flagged == expected
     # and the Table 6 note: RFT-13B's MGSM non-English mean
     assert "RFT-13B's MGSM non-English mean" in text

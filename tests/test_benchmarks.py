@@ -10,8 +10,14 @@ from harness.benchmarks import BENCHMARKS, get_benchmark, load_benchmark
 from harness.errors import HarnessError
 
 
-def write_mgsm(folder, lang="en", rows=(("Anna has 3 apples and buys 2,000 more. How many?", "2,003"),
-                                         ("Tom has 5 pens. He loses 2. How many are left?", "3"))):
+def write_mgsm(
+    folder,
+    lang="en",
+    rows=(
+        ("Anna has 3 apples and buys 2,000 more. How many?", "2,003"),
+        ("Tom has 5 pens. He loses 2. How many are left?", "3"),
+    ),
+):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"mgsm_{lang}.tsv").write_text("".join(f"{q}\t{a}\n" for q, a in rows), encoding="utf-8")
     return folder
@@ -19,22 +25,29 @@ def write_mgsm(folder, lang="en", rows=(("Anna has 3 apples and buys 2,000 more.
 
 def write_jsonl(file, rows):
     file.parent.mkdir(parents=True, exist_ok=True)
-    file.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    file.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return file
 
 
 def xcsqa_row(i, answer="B", stem="Where would you put a plate?"):
     return {
-        "id": f"q{i}", "lang": "en", "answerKey": answer,
-        "question": {"stem": stem, "choices": [
-            {"label": label, "text": text}
-            for label, text in zip("ABCDE", ["roof", "cupboard", "river", "sky", "shoe"])
-        ]},
+        "id": f"q{i}",
+        "lang": "en",
+        "answerKey": answer,
+        "question": {
+            "stem": stem,
+            "choices": [
+                {"label": label, "text": text}
+                for label, text in zip("ABCDE", ["roof", "cupboard", "river", "sky", "shoe"])
+            ],
+        },
     }
 
 
 # -- local files --------------------------------------------------------------------------------
+
 
 def test_mgsm_tsv(tmp_path):
     examples = load_benchmark("mgsm", "en", write_mgsm(tmp_path))
@@ -62,13 +75,18 @@ def test_mgsm_tsv_non_numeric_answer(tmp_path):
 
 
 def test_msvamp_jsonl(tmp_path):
-    write_jsonl(tmp_path / "test_German.json", [
-        {"m_query": "Julia spielte mit 18 Kindern.", "response": "8.0", "equation": "- number0 number1"},
-        {"m_query": "Noch eine Frage?", "response": "1.0", "query": "another question ?"},
-    ])
+    write_jsonl(
+        tmp_path / "test_German.json",
+        [
+            {"m_query": "Julia spielte mit 18 Kindern.", "response": "8.0", "equation": "- number0 number1"},
+            {"m_query": "Noch eine Frage?", "response": "1.0", "query": "another question ?"},
+        ],
+    )
     examples = load_benchmark("msvamp", "de", tmp_path)
     assert [(e.id, e.question, e.answer) for e in examples] == [
-        ("0", "Julia spielte mit 18 Kindern.", "8.0"), ("1", "Noch eine Frage?", "1.0")]
+        ("0", "Julia spielte mit 18 Kindern.", "8.0"),
+        ("1", "Noch eine Frage?", "1.0"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -127,7 +145,9 @@ def test_missing_file_and_folder(tmp_path):
 
 
 def test_unknown_language_lists_the_benchmarks_languages(tmp_path):
-    with pytest.raises(HarnessError, match=r"'msvamp' has no language 'te'; it has: bn, th, sw, ja, zh, de, fr, ru, es, en"):
+    with pytest.raises(
+        HarnessError, match=r"'msvamp' has no language 'te'; it has: bn, th, sw, ja, zh, de, fr, ru, es, en"
+    ):
         load_benchmark("msvamp", "te", tmp_path)
 
 
@@ -151,6 +171,7 @@ def test_demo_set_ships_with_the_package():
 
 # -- the hub (datasets.load_dataset stubbed: no network in tests) ------------------------------
 
+
 @pytest.fixture
 def fake_hub(monkeypatch):
     import datasets
@@ -158,12 +179,17 @@ def fake_hub(monkeypatch):
     calls = []
     tables = {
         ("juletxara/mgsm", "de", "test"): [
-            {"question": "Wie viele?", "answer": None, "answer_number": 18, "equation_solution": None}],
+            {"question": "Wie viele?", "answer": None, "answer_number": 18, "equation_solution": None}
+        ],
         ("Mathoctopus/MSVAMP", "bn", "test"): [{"m_query": "কত?", "response": "8.0", "query": "how many ?"}],
-        ("INK-USC/xcsr", "X-CSQA-fr", "validation"): [{
-            "id": "abc", "lang": "fr", "answerKey": "C",
-            "question": {"stem": "Où?", "choices": {"label": list("ABCDE"), "text": list("vwxyz")}},
-        }],
+        ("INK-USC/xcsr", "X-CSQA-fr", "validation"): [
+            {
+                "id": "abc",
+                "lang": "fr",
+                "answerKey": "C",
+                "question": {"stem": "Où?", "choices": {"label": list("ABCDE"), "text": list("vwxyz")}},
+            }
+        ],
     }
 
     def load_dataset(path, name=None, split=None, **kwargs):
@@ -184,10 +210,15 @@ def test_hub_loaders(fake_hub):
     assert (msvamp[0].question, msvamp[0].answer) == ("কত?", "8.0")
     xcsqa = load_benchmark("xcsqa", "fr")
     assert (xcsqa[0].id, xcsqa[0].answer, xcsqa[0].choices[2]) == ("abc", "C", ("C", "x"))
-    assert fake_hub == [("juletxara/mgsm", "de", "test"), ("Mathoctopus/MSVAMP", "bn", "test"),
-                        ("INK-USC/xcsr", "X-CSQA-fr", "validation")]
+    assert fake_hub == [
+        ("juletxara/mgsm", "de", "test"),
+        ("Mathoctopus/MSVAMP", "bn", "test"),
+        ("INK-USC/xcsr", "X-CSQA-fr", "validation"),
+    ]
 
 
 def test_hub_failure_is_a_clear_error(fake_hub):
-    with pytest.raises(HarnessError, match=r"could not load juletxara/mgsm \(en, split test\).*point the task's `path` at local files"):
+    with pytest.raises(
+        HarnessError, match=r"could not load juletxara/mgsm \(en, split test\).*point the task's `path` at local files"
+    ):
         load_benchmark("mgsm", "en")

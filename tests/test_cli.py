@@ -35,8 +35,9 @@ def test_bad_recipe_is_exit_2_without_traceback(tmp_path):
 
 
 def test_dry_run_prints_resolved_recipe_and_touches_nothing(tmp_path):
-    result = harness("run", "recipes/quickstart.yaml", "training.epochs=2", "--dry-run",
-                     "--run-dir", str(tmp_path / "run"))
+    result = harness(
+        "run", "recipes/quickstart.yaml", "training.epochs=2", "--dry-run", "--run-dir", str(tmp_path / "run")
+    )
     assert result.returncode == 0, result.stderr
     assert "epochs: 2" in result.stdout and "learning_rate: 0.0001" in result.stdout
     assert "# select: would run" in result.stdout
@@ -45,10 +46,17 @@ def test_dry_run_prints_resolved_recipe_and_touches_nothing(tmp_path):
 
 def test_read_only_commands_start_without_torch(tmp_path):
     """validate, ls and run --dry-run read YAML files: importing torch (~1 s) would be waste."""
-    commands = [["validate", "recipes/"], ["ls", "recipes"], ["ls", "tasks"], ["ls", "baselines"],
-                ["run", "recipes/quickstart.yaml", "--dry-run", "--run-dir", str(tmp_path / "run")]]
-    script = (f"import sys\nfrom harness.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
-              "heavy = [m for m in ('torch', 'transformers', 'lm_eval', 'datasets') if m in sys.modules]\n"
-              "assert not heavy, heavy")
+    commands = [
+        ["validate", "recipes/"],
+        ["ls", "recipes"],
+        ["ls", "tasks"],
+        ["ls", "baselines"],
+        ["run", "recipes/quickstart.yaml", "--dry-run", "--run-dir", str(tmp_path / "run")],
+    ]
+    script = (
+        f"import sys\nfrom harness.cli import main\nfor args in {commands!r}:\n    assert main(args) == 0, args\n"
+        "heavy = [m for m in ('torch', 'transformers', 'lm_eval', 'datasets') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -38,8 +38,7 @@ def test_regression_beyond_tolerance_is_exit_1(runs, capsys):
     doc = _json(capsys)
     assert doc["exit_code"] == 1 and doc["regressions"] == [{"task": "mgsm", "language": "bn", "delta": -2.4}]
     bn = doc["tasks"]["mgsm"]["languages"]["bn"]
-    assert bn["paired"] == {"n": 250, "only_a": 0, "only_b": 6, "p_value": pytest.approx(2 / 64),
-                            "ci95": bn["ci95"]}
+    assert bn["paired"] == {"n": 250, "only_a": 0, "only_b": 6, "p_value": pytest.approx(2 / 64), "ci95": bn["ci95"]}
     assert bn["ci95"][0] < -2.4 < bn["ci95"][1] < 0
     average = doc["tasks"]["mgsm"]["average"]
     assert average["delta"] == pytest.approx(-0.24) and average["paired"]["only_b"] == 6
@@ -201,9 +200,15 @@ def _edit_scores(run, edit):
 def test_warns_when_backend_dtype_batch_size_or_device_differ(tmp_path, capsys):
     old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}})
     new = make_run(tmp_path / "new", {"mgsm": {"trained": TRAINED_13B}})
-    _edit_scores(old, lambda s: s.setdefault("settings", {}).update(backend="hf", dtype="float32", batch_size=8, device="cpu"))
-    _edit_scores(new, lambda s: s.setdefault("settings", {}).update(backend="vllm", dtype="bfloat16", batch_size="auto",
-                                                                  device="cuda"))
+    _edit_scores(
+        old, lambda s: s.setdefault("settings", {}).update(backend="hf", dtype="float32", batch_size=8, device="cpu")
+    )
+    _edit_scores(
+        new,
+        lambda s: s.setdefault("settings", {}).update(
+            backend="vllm", dtype="bfloat16", batch_size="auto", device="cuda"
+        ),
+    )
     assert compare_command(str(new), str(old), 1.0, None, as_json=True) == 0
     warnings = "\n".join(_json(capsys)["warnings"])
     for text in ("backend differs", "dtype differs", "batch size differs", "device differs"):

@@ -13,20 +13,32 @@ from harness.languages import MATH_LANGUAGES
 
 # The generator is a script outside the package (scripts/generate_demo.py).
 _spec = importlib.util.spec_from_file_location(
-    "generate_demo", Path(__file__).resolve().parents[1] / "scripts" / "generate_demo.py")
+    "generate_demo", Path(__file__).resolve().parents[1] / "scripts" / "generate_demo.py"
+)
 generate_demo = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(generate_demo)
 N_PAIRS, N_PROBLEMS, PROBLEMS, STATEMENTS = (
-    generate_demo.N_PAIRS, generate_demo.N_PROBLEMS, generate_demo.PROBLEMS, generate_demo.STATEMENTS)
+    generate_demo.N_PAIRS,
+    generate_demo.N_PROBLEMS,
+    generate_demo.PROBLEMS,
+    generate_demo.STATEMENTS,
+)
 EASY_DRAWS, N_EASY = generate_demo.EASY_DRAWS, generate_demo.N_EASY
 _ru_form, build, render, write = generate_demo._ru_form, generate_demo.build, generate_demo.render, generate_demo.write
 
 NON_EN = [lang for lang in MATH_LANGUAGES if lang != "en"]
 # A character every sentence of the language must contain (its script).
 SCRIPT = {
-    "bn": r"[\u0980-\u09FF]", "th": r"[\u0E00-\u0E7F]", "ja": r"[\u3040-\u30FF]",
-    "zh": r"[\u4E00-\u9FFF]", "ru": r"[\u0400-\u04FF]", "sw": r"[a-z]", "de": r"[a-z]",
-    "fr": r"[a-z]", "es": r"[a-z]", "en": r"[a-z]",
+    "bn": r"[\u0980-\u09FF]",
+    "th": r"[\u0E00-\u0E7F]",
+    "ja": r"[\u3040-\u30FF]",
+    "zh": r"[\u4E00-\u9FFF]",
+    "ru": r"[\u0400-\u04FF]",
+    "sw": r"[a-z]",
+    "de": r"[a-z]",
+    "fr": r"[a-z]",
+    "es": r"[a-z]",
+    "en": r"[a-z]",
 }
 
 
@@ -38,9 +50,7 @@ def read_tsv(lang: str) -> list[list[str]]:
 
 def read_pairs(lang: str) -> tuple[list[str], list[str]]:
     folder = demo_translation_dir() / f"{lang}-en"
-    return tuple(
-        (folder / f"train.{side}").read_text(encoding="utf-8").split("\n")[:-1] for side in (lang, "en")
-    )
+    return tuple((folder / f"train.{side}").read_text(encoding="utf-8").split("\n")[:-1] for side in (lang, "en"))
 
 
 def test_folders():
@@ -118,17 +128,30 @@ def test_no_evaluation_question_in_translation_data():
 def test_regeneration_is_identical(tmp_path):
     written = write(tmp_path)
     fresh = {p.relative_to(tmp_path) for p in written}
-    committed = {p.relative_to(DEMO_ROOT) for d in ("math", "translation")
-                 for p in (DEMO_ROOT / d).rglob("*") if p.is_file()}
+    committed = {
+        p.relative_to(DEMO_ROOT) for d in ("math", "translation") for p in (DEMO_ROOT / d).rglob("*") if p.is_file()
+    }
     assert fresh == committed
     for rel in sorted(fresh):
-        assert (tmp_path / rel).read_bytes() == (DEMO_ROOT / rel).read_bytes(), f"{rel} is stale: run python scripts/generate_demo.py"
+        assert (tmp_path / rel).read_bytes() == (DEMO_ROOT / rel).read_bytes(), (
+            f"{rel} is stale: run python scripts/generate_demo.py"
+        )
 
 
 def test_russian_number_agreement():
     forms = ["яблоко", "яблока", "яблок"]
     assert [_ru_form(n, forms) for n in (1, 2, 5, 11, 12, 21, 22, 25, 111, 104)] == [
-        "яблоко", "яблока", "яблок", "яблок", "яблок", "яблоко", "яблока", "яблок", "яблок", "яблока"]
+        "яблоко",
+        "яблока",
+        "яблок",
+        "яблок",
+        "яблок",
+        "яблоко",
+        "яблока",
+        "яблок",
+        "яблок",
+        "яблока",
+    ]
 
 
 @pytest.mark.parametrize("lang", ["ru", "de", "fr"])

@@ -23,11 +23,19 @@ class ChatLM(GoldLM):
 
 def run(tmp_path, chat_template: bool):
     folder = write_mgsm_folder(tmp_path / "mgsm", languages=("en", "de"), n=3)
-    evaluation = EvaluationConfig(tasks=[TaskConfig(name="mgsm", path=str(folder))], models=["base"],
-                                  max_new_tokens=16, chat_template=chat_template)
+    evaluation = EvaluationConfig(
+        tasks=[TaskConfig(name="mgsm", path=str(folder))],
+        models=["base"],
+        max_new_tokens=16,
+        chat_template=chat_template,
+    )
     lm = ChatLM()
-    scores = run_models(evaluation, resolve_tasks(evaluation, ["en", "de"]), tmp_path / f"out-{chat_template}",
-                        lambda model: (lm, "test:chat"))
+    scores = run_models(
+        evaluation,
+        resolve_tasks(evaluation, ["en", "de"]),
+        tmp_path / f"out-{chat_template}",
+        lambda model: (lm, "test:chat"),
+    )
     return scores, [context for context, _, _ in lm.requests]
 
 
@@ -55,13 +63,23 @@ def test_a_log_gets_one_line_per_language_and_no_lm_eval_bars(tmp_path, tiny_lla
     from harness.runs import Run
 
     folder = mgsm(tmp_path / "data", languages=("en", "de"), n=2)
-    recipe = Recipe.model_validate({
-        "name": "tiny-log", "languages": ["en", "de"], "model": {"source": str(tiny_llama_dir)},
-        "evaluation": {"tasks": [{"name": "mgsm", "path": str(folder)}], "models": ["base"],
-                       "max_new_tokens": 4, "batch_size": 2},
-    })
+    recipe = Recipe.model_validate(
+        {
+            "name": "tiny-log",
+            "languages": ["en", "de"],
+            "model": {"source": str(tiny_llama_dir)},
+            "evaluation": {
+                "tasks": [{"name": "mgsm", "path": str(folder)}],
+                "models": ["base"],
+                "max_new_tokens": 4,
+                "batch_size": 2,
+            },
+        }
+    )
     run_evaluate(recipe, Run.create(tmp_path / "run"), tmp_path / "run" / "eval")
     err = capfd.readouterr().err
     assert "Running generate_until requests" not in err and "Building contexts" not in err
     assert [line.split(":")[0] for line in err.splitlines() if line.startswith("evaluate ")] == [
-        "evaluate base mgsm en", "evaluate base mgsm de"]
+        "evaluate base mgsm en",
+        "evaluate base mgsm de",
+    ]

@@ -10,6 +10,7 @@ from harness.numbers import last_number, normalize_digits, numbers_equal
 
 # -- paper: the authors' extract_last_num --------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("response", "expected"),
     [
@@ -43,6 +44,7 @@ def test_paper_equality_within_tolerance():
 
 
 # -- strict ---------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("response", "expected"),
@@ -99,6 +101,7 @@ def test_unknown_mode():
 
 # -- X-CSQA labels --------------------------------------------------------------------------------
 
+
 def test_bracket_label_takes_the_last_label():
     assert bracket_label("(A) is tempting, but the answer is (C).") == "C"
     assert bracket_label("The answer is C.") is None  # no brackets, no label
@@ -114,6 +117,7 @@ def test_bracket_label_strict_reads_full_width_forms():
 
 
 # -- one response, both modes --------------------------------------------------------------------
+
 
 def test_score_response_math_both_modes():
     result = score_response("math", "She has -18 left... so 2,125 dollars.", "2,125")

@@ -11,7 +11,7 @@ from harness.stats import average_interval, mcnemar_exact, wilson_interval
 
 
 def outcomes(pattern: str) -> dict[str, bool]:
-    """"1101" -> {"0": True, "1": True, "2": False, "3": True}."""
+    """ "1101" -> {"0": True, "1": True, "2": False, "3": True}."""
     return {str(i): c == "1" for i, c in enumerate(pattern)}
 
 
@@ -26,7 +26,9 @@ def test_wilson_interval_known_values():
     assert low == pytest.approx(23.6593, abs=1e-3) and high == pytest.approx(76.3407, abs=1e-3)
     # 0/10 and 10/10: one end at the boundary, the other inside (unlike the Wald interval).
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(0, 10)[1] == pytest.approx(27.7533, abs=1e-3)
-    assert wilson_interval(10, 10)[1] == pytest.approx(100.0) and wilson_interval(10, 10)[0] == pytest.approx(72.2467, abs=1e-3)
+    assert wilson_interval(10, 10)[1] == pytest.approx(100.0) and wilson_interval(10, 10)[0] == pytest.approx(
+        72.2467, abs=1e-3
+    )
 
 
 def test_wilson_interval_contains_the_estimate():
@@ -97,8 +99,12 @@ def test_task_scores_shape_and_modes():
     }
     scores = task_scores(by_mode, "paper", average_languages=["de", "en"])
     assert scores["languages"]["en"] == {
-        "n": 4, "correct": 3, "accuracy": 75.0, "ci95": [round(x, 4) for x in wilson_interval(3, 4)],
-        "correct_strict": 2, "accuracy_strict": 50.0,
+        "n": 4,
+        "correct": 3,
+        "accuracy": 75.0,
+        "ci95": [round(x, 4) for x in wilson_interval(3, 4)],
+        "correct_strict": 2,
+        "accuracy_strict": 50.0,
     }
     assert scores["average"]["languages"] == ["de", "en"]  # te is outside the average
     assert scores["average"]["accuracy"] == 62.5
@@ -132,11 +138,18 @@ def test_the_non_english_comparison_leaves_english_out_and_reads_as_a_sentence()
     base = {"en": outcomes("1100"), "de": outcomes("0000"), "fr": outcomes("0000")}
     trained = {"en": outcomes("0000"), "de": outcomes("1111"), "fr": outcomes("1111")}
     result = paired_comparison(base, trained)["non_english"]
-    assert (result["n"], result["only_b"], result["only_a"], result["a_correct"], result["b_correct"]) == (8, 8, 0, 0, 8)
+    assert (result["n"], result["only_b"], result["only_a"], result["a_correct"], result["b_correct"]) == (
+        8,
+        8,
+        0,
+        0,
+        8,
+    )
     assert result["p_value"] == pytest.approx(2 / 2**8)
     assert non_english_verdict({"non_english": result}) == (
         "Did training change non-English accuracy? Yes (up): 0/8 right before, 8/8 after, on the same 8 "
         "non-English questions (+100.0 points; 8 newly right, 0 newly wrong; exact McNemar p = 0.00781; "
-        "a change counts at p < 0.05).")
+        "a change counts at p < 0.05)."
+    )
     same = paired_comparison({"de": outcomes("10")}, {"de": outcomes("01")})["non_english"]
     assert non_english_verdict({"non_english": same}).startswith("Did training change non-English accuracy? No: 1/2")

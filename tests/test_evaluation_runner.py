@@ -30,7 +30,8 @@ def evaluation_config(tmp_path, models=("base", "trained"), **task):
     folder = write_mgsm_folder(tmp_path / "mgsm", languages=("en", "de", "bn"), n=6)
     return EvaluationConfig(
         tasks=[TaskConfig(name="mgsm", path=str(folder), languages=["en", "de", "bn"], **task)],
-        models=list(models), max_new_tokens=16,
+        models=list(models),
+        max_new_tokens=16,
     )
 
 
@@ -38,6 +39,7 @@ RULES = {"base": lambda doc: doc["index"] % 2 == 0 and doc["lang"] != "bn", "tra
 
 
 # -- resolve_tasks --------------------------------------------------------------------------------
+
 
 def test_languages_default_to_the_recipes_that_the_benchmark_has():
     config = EvaluationConfig(tasks=[TaskConfig(name="mgsm"), TaskConfig(name="xcsqa", languages=["ar", "en"])])
@@ -69,6 +71,7 @@ def test_task_config_validates_names_and_languages():
 
 # -- run_models -----------------------------------------------------------------------------------
 
+
 def test_samples_and_scores(tmp_path):
     config = evaluation_config(tmp_path)
     out = tmp_path / "eval"
@@ -80,9 +83,15 @@ def test_samples_and_scores(tmp_path):
     first = lines[0]
     prompt, prompt_hash = first.pop("prompt"), first.pop("prompt_hash")
     assert first == {
-        "model": "base", "lang": "en", "doc_id": 0, "id": "0", "question": "[en] Question 0: what is 10 + 0?",
-        "target": "10", "response": "First 2 + 3 = 5. The answer is 10.",
-        "extracted": {"paper": "10", "strict": "10"}, "correct": {"paper": True, "strict": True},
+        "model": "base",
+        "lang": "en",
+        "doc_id": 0,
+        "id": "0",
+        "question": "[en] Question 0: what is 10 + 0?",
+        "target": "10",
+        "response": "First 2 + 3 = 5. The answer is 10.",
+        "extracted": {"paper": "10", "strict": "10"},
+        "correct": {"paper": True, "strict": True},
         "task_version": 1.0,
     }
     # the full prompt the model saw, and lm-eval's hash of it
@@ -190,6 +199,7 @@ def test_xcsqa_through_the_runner(tmp_path):
 
 # -- the stage on a tiny random Llama through HFLM ------------------------------------------------
 
+
 @pytest.mark.integration
 def test_evaluate_stage_on_a_tiny_llama(tmp_path, tiny_llama_dir):
     from harness.evaluation.stage import run_evaluate
@@ -197,11 +207,19 @@ def test_evaluate_stage_on_a_tiny_llama(tmp_path, tiny_llama_dir):
     from harness.runs import Run
 
     folder = write_mgsm_folder(tmp_path / "mgsm", languages=("en", "de"), n=3)
-    recipe = Recipe.model_validate({
-        "name": "tiny-eval", "languages": ["en", "de"], "model": {"source": str(tiny_llama_dir)},
-        "evaluation": {"tasks": [{"name": "mgsm", "path": str(folder)}], "models": ["base"],
-                       "max_new_tokens": 8, "batch_size": 2},
-    })
+    recipe = Recipe.model_validate(
+        {
+            "name": "tiny-eval",
+            "languages": ["en", "de"],
+            "model": {"source": str(tiny_llama_dir)},
+            "evaluation": {
+                "tasks": [{"name": "mgsm", "path": str(folder)}],
+                "models": ["base"],
+                "max_new_tokens": 8,
+                "batch_size": 2,
+            },
+        }
+    )
     out = tmp_path / "run" / "eval"
     scores = run_evaluate(recipe, Run.create(tmp_path / "run"), out)
     languages = scores["models"]["base"]["tasks"]["mgsm"]["languages"]

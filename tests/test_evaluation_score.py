@@ -13,8 +13,9 @@ from harness.evaluation.score import list_tasks, score_generations
 
 
 def write_generations(file, rows):
-    file.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    file.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return file
 
 
@@ -23,8 +24,9 @@ def math_rows(languages=("en", "de"), n=6, right=lambda lang, i: i % 2 == 0):
     rows = []
     for lang in languages:
         for i in range(n):
-            rows.append({"lang": lang, "index": i,
-                         "response": f"So it is {10 + i}." if right(lang, i) else "I give up."})
+            rows.append(
+                {"lang": lang, "index": i, "response": f"So it is {10 + i}." if right(lang, i) else "I give up."}
+            )
     return rows
 
 
@@ -62,7 +64,9 @@ def test_strict_and_paper_differ_on_signs(tmp_path, mgsm_dir):
 
 def test_xcsqa_by_id(tmp_path):
     folder = write_xcsqa_folder(tmp_path / "xcsqa", languages=("en",), n=5)
-    rows = [{"lang": "en", "id": f"q{i}", "response": f"({'ABCDE'[i % 5]})" if i < 3 else "(A)"} for i in (4, 3, 2, 1, 0)]
+    rows = [
+        {"lang": "en", "id": f"q{i}", "response": f"({'ABCDE'[i % 5]})" if i < 3 else "(A)"} for i in (4, 3, 2, 1, 0)
+    ]
     by_mode, _ = score_generations(write_generations(tmp_path / "g.jsonl", rows), "xcsqa", str(folder))
     assert sum(by_mode["paper"]["en"].values()) == 3
 
@@ -71,8 +75,10 @@ def test_xcsqa_by_id(tmp_path):
     ("edit", "message"),
     [
         (lambda rows: rows.pop(3), r"en: 1 of 6 questions have no generation \(indices 3\)"),
-        (lambda rows: rows.append({"lang": "en", "index": 2, "response": "12"}),
-         r"line 13: duplicate: en question 2 \(id 2\) was already answered on line 3"),
+        (
+            lambda rows: rows.append({"lang": "en", "index": 2, "response": "12"}),
+            r"line 13: duplicate: en question 2 \(id 2\) was already answered on line 3",
+        ),
         (lambda rows: rows.insert(1, "{not json"), r"line 2: not valid JSON"),
         (lambda rows: rows[0].pop("response"), r"line 1: field 'response' is missing"),
         (lambda rows: rows[0].pop("index"), r"line 1: needs 'index' \(0-based question number\) or 'id'"),

@@ -31,8 +31,12 @@ STAGES = ("selection", "train", "eval", "report")
 
 def finished_files(run: Path) -> dict[str, str]:
     """sha256 of every file of the finished stage folders."""
-    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for stage in STAGES for p in sorted((run / stage).rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for stage in STAGES
+        for p in sorted((run / stage).rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,8 @@ def finished(tiny_llama_dir, tmp_path_factory):
     """One tiny run, finished through the CLI once for the whole module."""
     work = tmp_path_factory.mktemp("faults")
     recipe = work / "tiny.yaml"
-    recipe.write_text(textwrap.dedent(f"""
+    recipe.write_text(
+        textwrap.dedent(f"""
         name: tiny_faults
         languages: [de, en]
         model: {{source: "{tiny_llama_dir}"}}
@@ -58,9 +63,14 @@ def finished(tiny_llama_dir, tmp_path_factory):
           batch_size: 4
           max_new_tokens: 4
         report: {{plots: false, formats: [markdown]}}
-    """))
-    result = subprocess.run([sys.executable, "-m", "harness", "run", str(recipe), "--run-dir", str(work / "run")],
-                            cwd=work, capture_output=True, text=True)
+    """)
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(recipe), "--run-dir", str(work / "run")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return recipe, work / "run"
 
@@ -106,8 +116,9 @@ def test_1_a_folder_that_is_not_a_run_is_refused(finished, tmp_path, capsys):
 
 def test_2_a_failed_attempt_keeps_the_result(run, capsys):
     recipe, root, before = run
-    code, err = harness(capsys, "run", recipe, "training.epochs=2", "training.data.source=missing.jsonl",
-                        "--run-dir", root)
+    code, err = harness(
+        capsys, "run", recipe, "training.epochs=2", "training.data.source=missing.jsonl", "--run-dir", root
+    )
     assert code == 2 and "training.data.source" in first_error(err)
     assert finished_files(root) == before
     code, err = harness(capsys, "run", recipe, "--run-dir", root)
@@ -129,9 +140,16 @@ def test_2_a_result_whose_inputs_come_back_is_restored(run, capsys):
 def test_4_a_second_invocation_is_refused_while_the_first_holds_the_run(run, capsys):
     recipe, root, before = run
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from harness.runs import Run; import time; Run.create({str(root)!r}).lock(); "
-                               "print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+        [
+            sys.executable,
+            "-c",
+            f"from harness.runs import Run; import time; Run.create({str(root)!r}).lock(); "
+            "print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
@@ -145,15 +163,18 @@ def test_4_a_second_invocation_is_refused_while_the_first_holds_the_run(run, cap
 def test_7_a_worker_dies_with_its_parent(tmp_path):
     """The training launcher's preexec_fn: kill -9 of the harness ends the worker too."""
     script = tmp_path / "parent.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import subprocess, sys, time
         from harness.runs import die_with_parent
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=die_with_parent)
         print(child.pid, flush=True)
         time.sleep(60)
-    """))
-    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    """)
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     child = int(parent.stdout.readline())
     parent.kill()
     parent.wait()
@@ -180,8 +201,16 @@ def test_5_failed_commands_leave_manifest_and_compare_settings(run, capsys):
     manifest = (root / "manifest.json").read_bytes()
     code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "selct")
     assert code == 2 and "unknown stage 'selct'" in first_error(err)
-    code, err = harness(capsys, "run", recipe, "report.tolerance=0", "training.epochs=2",
-                        "training.data.source=missing.jsonl", "--run-dir", root)
+    code, err = harness(
+        capsys,
+        "run",
+        recipe,
+        "report.tolerance=0",
+        "training.epochs=2",
+        "training.data.source=missing.jsonl",
+        "--run-dir",
+        root,
+    )
     assert code == 2
     assert (root / "manifest.json").read_bytes() == manifest
     code, _ = harness(capsys, "compare", root, f"{root}:base", "--json")
@@ -210,6 +239,7 @@ def _wrong_shape(relative: str, data: str, expected: str):
     def case(recipe, root, tmp_path):
         (root / relative).write_text(data)
         return ["run", recipe, "--run-dir", root], expected
+
     case.__name__ = f"wrong_shape_{relative}"
     return case
 
@@ -238,16 +268,25 @@ def _truncated_gguf(recipe, root, tmp_path):
     writer.close()
     data = (tmp_path / "model.gguf").read_bytes()
     (tmp_path / "model.gguf").write_bytes(data[: len(data) // 2])
-    return ["run", recipe, f"model.source={tmp_path / 'model.gguf'}", "--run-dir", tmp_path / "other"], \
-        "not a complete GGUF file"
+    return [
+        "run",
+        recipe,
+        f"model.source={tmp_path / 'model.gguf'}",
+        "--run-dir",
+        tmp_path / "other",
+    ], "not a complete GGUF file"
 
 
 ONE_LINE_CASES = [
-    _non_utf8_recipe, _non_utf8_override, _infinite_epochs,
+    _non_utf8_recipe,
+    _non_utf8_override,
+    _infinite_epochs,
     _wrong_shape("manifest.json", '{"recipe": []}', "manifest.json: recipe: "),
     _wrong_shape("train/DONE.json", '{"fingerprint": 1}', "DONE.json: fingerprint: "),
     _wrong_shape("selection/selection.json", '{"selected_layers": "all"}', "changed since it finished"),
-    _wrong_shape_scores, _symlinked_stage, _truncated_gguf,
+    _wrong_shape_scores,
+    _symlinked_stage,
+    _truncated_gguf,
 ]
 
 
@@ -268,8 +307,13 @@ def test_6_disk_full_is_one_line(run, capsys, monkeypatch, tmp_path):
     small = tmp_path / "small"
     small.mkdir()
     size_kb = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) // 1024 + 48
-    mounted = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(small)], capture_output=True).returncode == 0
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(small)], capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         if mounted:
             shutil.copytree(root, small / "run", symlinks=True)
@@ -280,6 +324,7 @@ def test_6_disk_full_is_one_line(run, capsys, monkeypatch, tmp_path):
 
             def full(path, text):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
             monkeypatch.setattr(report_stage, "atomic_write_text", full)
         code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
         assert code == 2 and "No space left on device" in first_error(err), err
@@ -332,5 +377,6 @@ def test_9_force_gets_past_a_corrupt_done_json(run, capsys):
     code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "report")
     assert code == 0, err
     assert (root / "history" / "report-unreadable" / "DONE.json").read_text() == "{not json"
-    assert {k: v for k, v in finished_files(root).items() if not k.startswith("report")} == \
-        {k: v for k, v in before.items() if not k.startswith("report")}
+    assert {k: v for k, v in finished_files(root).items() if not k.startswith("report")} == {
+        k: v for k, v in before.items() if not k.startswith("report")
+    }

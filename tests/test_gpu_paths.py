@@ -10,7 +10,9 @@ import weakref
 from test_selection_probe import make_recipe, probe_files, run  # noqa: F401 (fixture)
 
 
-def test_select_stage_frees_its_model_before_it_writes_the_selection(tiny_llama_dir, probe_files, tmp_path, monkeypatch):  # noqa: F811
+def test_select_stage_frees_its_model_before_it_writes_the_selection(
+    tiny_llama_dir, probe_files, tmp_path, monkeypatch
+):  # noqa: F811
     import harness.models
     import harness.selection.stage as stage
 
@@ -33,7 +35,9 @@ def test_select_stage_frees_its_model_before_it_writes_the_selection(tiny_llama_
     monkeypatch.setattr(harness.models, "load_model", load_and_watch)
     monkeypatch.setattr(harness.models, "release_memory", lambda: (gc.collect(), released.append(True)))
     monkeypatch.setattr(stage, "write_plots", plots_and_check)
-    out = run(make_recipe(tiny_llama_dir, probe_files, {"policy": "first_k", "k": 2}, always=True, batch_size=2), tmp_path)
+    out = run(
+        make_recipe(tiny_llama_dir, probe_files, {"policy": "first_k", "k": 2}, always=True, batch_size=2), tmp_path
+    )
     assert len(loaded) == 1 and released == [True]
     assert alive_at_plots == [[False]]  # collected while the stage was still running
     assert (out / "selection.json").exists()
@@ -67,7 +71,9 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     name = "model.layers.0.mlp.up_proj.weight"
     train_dir = tmp_path / "train"
     save_delta(model, [name], train_dir, {"base_model": {"source": str(tiny_llama_dir)}})
-    recipe = Recipe.model_validate({"name": "export", "languages": ["en"], "model": {"source": str(tiny_llama_dir), "dtype": "auto"}})
+    recipe = Recipe.model_validate(
+        {"name": "export", "languages": ["en"], "model": {"source": str(tiny_llama_dir), "dtype": "auto"}}
+    )
     folder = _trained_folder(recipe, train_dir, tmp_path / "export")
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
         assert tensors.get_tensor(name).dtype == torch.bfloat16
@@ -76,7 +82,9 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
 
 
-def test_bf16_without_deepspeed_holds_frozen_weights_in_bf16_and_trainable_in_fp32(tiny_llama_dir, tmp_path, monkeypatch):
+def test_bf16_without_deepspeed_holds_frozen_weights_in_bf16_and_trainable_in_fp32(
+    tiny_llama_dir, tmp_path, monkeypatch
+):
     """The one-GPU path without DeepSpeed's overhead (run here with CPU autocast): frozen weights
     bf16, trained ones fp32 (so the delta is fp32), padding counted beside the real tokens."""
     import json

@@ -54,8 +54,11 @@ def test_unreachable_hub_is_detected_once_fast_and_switches_to_the_cache(online_
     assert time.time() - started < 10  # huggingface_hub's own retries take 23 s (1+2+4+8+8)
     assert constants.HF_HUB_OFFLINE is True  # the libraries now read the cache only, no retries
     assert hub.why_unreachable().startswith("the hub (http://127.0.0.1:")
-    with pytest.raises(HarnessError, match=r"cannot be reached and the model is not in the local cache; point it "
-                                           r"at a local model folder, or download it .*`hf download org/absent`"):
+    with pytest.raises(
+        HarnessError,
+        match=r"cannot be reached and the model is not in the local cache; point it "
+        r"at a local model folder, or download it .*`hf download org/absent`",
+    ):
         load_config(ModelConfig(source="org/absent"))
 
 
@@ -75,13 +78,17 @@ def test_reachable_hub_answers_any_status(online_env, capsys):
     try:
         endpoint = f"http://127.0.0.1:{server.server_port}"
         online_env.setattr(constants, "ENDPOINT", endpoint)
-        online_env.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+        online_env.setattr(
+            constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+        )
         assert hub.hub_reachable() is True
         assert constants.HF_HUB_OFFLINE is False
         # `plan` on a hub model says that it fetches the config (and only that) before it does
         with pytest.raises(HarnessError, match="could not load it"):  # this hub has no such model
             load_config(ModelConfig(source="org/absent"))
-        assert "model.source 'org/absent': fetching its config.json from the hub (no weights)" in capsys.readouterr().err
+        assert (
+            "model.source 'org/absent': fetching its config.json from the hub (no weights)" in capsys.readouterr().err
+        )
     finally:
         server.shutdown()
 
@@ -114,8 +121,11 @@ def test_dataset_cache_follows_the_datasets_layout(tmp_path, monkeypatch):
 def test_an_uncached_hub_benchmark_fails_at_once_with_the_local_alternative():
     from harness.benchmarks import load_benchmark
 
-    with pytest.raises(HarnessError, match=r"^mgsm: HF_HUB_OFFLINE=1 is set and juletxara/mgsm is not in the local "
-                                           r"datasets cache; point its `path` .* \(mgsm_<lang>.tsv\)$"):
+    with pytest.raises(
+        HarnessError,
+        match=r"^mgsm: HF_HUB_OFFLINE=1 is set and juletxara/mgsm is not in the local "
+        r"datasets cache; point its `path` .* \(mgsm_<lang>.tsv\)$",
+    ):
         load_benchmark("mgsm", "en")
 
 
@@ -130,7 +140,9 @@ def test_needs_of_each_stage():
         "evaluation.tasks.1": "Mathoctopus/MSVAMP",
     }
     assert hub_needs(recipe, ["report"]) == []
-    local = load_recipe("recipes/slam_13b.yaml", ["evaluation.tasks.0.path=/data/mgsm", "evaluation.tasks.1.path=/data/msvamp"])
+    local = load_recipe(
+        "recipes/slam_13b.yaml", ["evaluation.tasks.0.path=/data/mgsm", "evaluation.tasks.1.path=/data/msvamp"]
+    )
     assert [need.repo_id for need in hub_needs(local, ["evaluate"])] == ["meta-math/MetaMath-13B-V1.0"]
     assert hub_needs(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"]) == []
 
@@ -140,8 +152,11 @@ def test_check_hub_names_everything_missing():
     with pytest.raises(HarnessError) as error:
         check_hub(recipe, ["select", "train", "evaluate", "report"])
     message = str(error.value)
-    for place in ("meta-math/MetaMath-13B-V1.0 (model.source)", "juletxara/mgsm (evaluation.tasks.0)",
-                  "Mathoctopus/GSM8KInstruct_Parallel (selection.probe, training.data.source)"):
+    for place in (
+        "meta-math/MetaMath-13B-V1.0 (model.source)",
+        "juletxara/mgsm (evaluation.tasks.0)",
+        "Mathoctopus/GSM8KInstruct_Parallel (selection.probe, training.data.source)",
+    ):
         assert place in message
     check_hub(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"])  # all local: passes
 
@@ -150,7 +165,9 @@ def test_machine_warnings_name_gpus_hub_and_files():
     recipe = load_recipe("recipes/slam_13b.yaml", ["evaluation.tasks.0.path=/no/such/mgsm"])
     warnings = machine_warnings(recipe, ["select", "train", "evaluate"])
     text = "\n".join(warnings)
-    assert "training launches 8 processes, one per GPU (training.num_gpus, launcher deepspeed); this machine has" in text
+    assert (
+        "training launches 8 processes, one per GPU (training.num_gpus, launcher deepspeed); this machine has" in text
+    )
     assert "HF_HUB_OFFLINE=1 is set and the local cache lacks: meta-math/MetaMath-13B-V1.0 (model.source)" in text
     assert "evaluation.tasks.0.path '/no/such/mgsm': not found" in text
     assert machine_warnings(load_recipe("recipes/quickstart.yaml"), ["select", "train", "evaluate"]) == []

@@ -20,11 +20,20 @@ def make_run(tmp_path, name, rules, extraction="paper", settings=None, limit=Non
     folder = tmp_path / "mgsm"
     if not folder.exists():
         write_mgsm_folder(folder, languages=("en", "de", "bn"), n=20)
-    config = EvaluationConfig(tasks=[TaskConfig(name="mgsm", path=str(folder), languages=["en", "de", "bn"], limit=limit)],
-                              models=list(rules), max_new_tokens=16, extraction=extraction)
+    config = EvaluationConfig(
+        tasks=[TaskConfig(name="mgsm", path=str(folder), languages=["en", "de", "bn"], limit=limit)],
+        models=list(rules),
+        max_new_tokens=16,
+        extraction=extraction,
+    )
     run = tmp_path / name
-    run_models(config, resolve_tasks(config, ["en"]), run / "eval", lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
-               settings=settings)
+    run_models(
+        config,
+        resolve_tasks(config, ["en"]),
+        run / "eval",
+        lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
+        settings=settings,
+    )
     return run
 
 
@@ -46,7 +55,12 @@ def test_leaderboard_of_three_runs(runs, capsys):
     assert [e.label for e in entries] == ["strong (base)", "strong (trained)", "weak (trained)", "same (trained)"]
     runs_group = table.groups[-1]
     assert runs_group.name == "Runs"
-    assert [row.label for row in runs_group.rows] == ["strong (trained)", "weak (trained)", "same (trained)", "strong (base)"]
+    assert [row.label for row in runs_group.rows] == [
+        "strong (trained)",
+        "weak (trained)",
+        "same (trained)",
+        "strong (base)",
+    ]
     assert table.cell("strong (trained)", "de").value == 80.0
     assert table.cell("strong (trained)", "de").description.endswith("16/20 correct (n = 20)")
     # Best per column across published and run rows (MGSM 7B's best published en is 68.0)
@@ -112,8 +126,11 @@ def test_score_reproduces_scores_json_from_the_runs_samples(tmp_path, capsys):
     for model in ("base", "trained"):
         assert score_command(str(samples), "mgsm", "paper", None, True, model) == 0
         result = json.loads(capsys.readouterr().out)
-        expected = {k: v for k, v in scores["models"][model]["tasks"]["mgsm"].items()
-                    if k not in ("task_version", "prompt_sha", "data", "limit")}
+        expected = {
+            k: v
+            for k, v in scores["models"][model]["tasks"]["mgsm"].items()
+            if k not in ("task_version", "prompt_sha", "data", "limit")
+        }
         assert {k: result[k] for k in expected} == expected
         assert result["languages"]["de"]["n"] == 7
     with pytest.raises(HarnessError, match="holds the answers of base and trained; pick one with --model"):

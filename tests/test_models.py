@@ -8,16 +8,28 @@ import torch
 from harness.errors import HarnessError
 from harness.models import ModelConfig, adapter_for, load_config, load_model, load_tokenizer, resolve_source
 
-TINY = dict(hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
-            num_key_value_heads=2, vocab_size=100, head_dim=8)
+TINY = dict(
+    hidden_size=32,
+    intermediate_size=48,
+    num_hidden_layers=3,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    vocab_size=100,
+    head_dim=8,
+)
 
 
 def tiny_config(family: str):
-    from transformers import (Gemma2Config, Gemma3TextConfig, LlamaConfig, MistralConfig, Qwen2Config,
-                              Qwen3Config)
+    from transformers import Gemma2Config, Gemma3TextConfig, LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config
 
-    classes = {"llama": LlamaConfig, "mistral": MistralConfig, "qwen2": Qwen2Config,
-               "qwen3": Qwen3Config, "gemma2": Gemma2Config, "gemma3_text": Gemma3TextConfig}
+    classes = {
+        "llama": LlamaConfig,
+        "mistral": MistralConfig,
+        "qwen2": Qwen2Config,
+        "qwen3": Qwen3Config,
+        "gemma2": Gemma2Config,
+        "gemma3_text": Gemma3TextConfig,
+    }
     return classes[family](**TINY)
 
 
@@ -48,7 +60,9 @@ def test_adapter_finds_layers_ffn_and_attention(family):
         assert adapter.parameter_names(2, sublayers) == from_model
         assert all(name in params for name in from_model)
     assert adapter.parameter_names(0, "up_down") == [
-        "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight"]
+        "model.layers.0.mlp.up_proj.weight",
+        "model.layers.0.mlp.down_proj.weight",
+    ]
 
 
 def test_unsupported_and_refused_architectures():
@@ -73,8 +87,11 @@ def test_source_resolution_errors(tmp_path):
 
 
 def test_offline_hub_id_is_a_clear_error():
-    with pytest.raises(HarnessError, match="HF_HUB_OFFLINE=1 is set and the model is not in the local cache; "
-                                           "unset HF_HUB_OFFLINE to download it, or point it at a local model folder"):
+    with pytest.raises(
+        HarnessError,
+        match="HF_HUB_OFFLINE=1 is set and the model is not in the local cache; "
+        "unset HF_HUB_OFFLINE to download it, or point it at a local model folder",
+    ):
         load_config(ModelConfig(source="nobody-here/no-such-model-xyz"))
 
 

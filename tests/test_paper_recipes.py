@@ -22,21 +22,34 @@ def llama2_dirs(tmp_path_factory):
     for size, (hidden, inter, layers, heads) in LLAMA2.items():
         folder = root / size
         folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 32000,
-            "hidden_size": hidden, "intermediate_size": inter, "num_hidden_layers": layers,
-            "num_attention_heads": heads, "num_key_value_heads": heads, "tie_word_embeddings": False,
-        }))
+        (folder / "config.json").write_text(
+            json.dumps(
+                {
+                    "architectures": ["LlamaForCausalLM"],
+                    "model_type": "llama",
+                    "vocab_size": 32000,
+                    "hidden_size": hidden,
+                    "intermediate_size": inter,
+                    "num_hidden_layers": layers,
+                    "num_attention_heads": heads,
+                    "num_key_value_heads": heads,
+                    "tie_word_embeddings": False,
+                }
+            )
+        )
     return root
 
 
-@pytest.mark.parametrize("recipe,size,layers,share", [
-    ("slam_7b", "7b", [0, 1, 2, 3, 4, 5], "8.0%"),          # Table 2 / 4, SLAM 7B
-    ("slam_13b", "13b", [0, 1, 2, 3, 4, 5], "6.5%"),        # Table 2 / 4, SLAM 13B
-    ("rft_mugglemath_7b", "7b", [0, 1, 2, 3, 4], "6.7%"),   # Table 11 / 12, RFT+SLAM 7B
-    ("rft_mugglemath_13b", "13b", [0, 1, 2, 3, 4], "5.4%"),  # Table 11 / 12, RFT+SLAM 13B
-    ("slam_xcsqa_7b", "7b", [0, 1, 2, 3], "5.4%"),          # Table 10: the first four layers
-])
+@pytest.mark.parametrize(
+    "recipe,size,layers,share",
+    [
+        ("slam_7b", "7b", [0, 1, 2, 3, 4, 5], "8.0%"),  # Table 2 / 4, SLAM 7B
+        ("slam_13b", "13b", [0, 1, 2, 3, 4, 5], "6.5%"),  # Table 2 / 4, SLAM 13B
+        ("rft_mugglemath_7b", "7b", [0, 1, 2, 3, 4], "6.7%"),  # Table 11 / 12, RFT+SLAM 7B
+        ("rft_mugglemath_13b", "13b", [0, 1, 2, 3, 4], "5.4%"),  # Table 11 / 12, RFT+SLAM 13B
+        ("slam_xcsqa_7b", "7b", [0, 1, 2, 3], "5.4%"),  # Table 10: the first four layers
+    ],
+)
 def test_paper_recipes_pin_the_papers_layers(llama2_dirs, recipe, size, layers, share):
     from harness.recipe import load_recipe
     from harness.training.plan import recipe_plan
@@ -77,14 +90,17 @@ def test_open_choices_name_their_origin():
     assert choices["evaluation.stop"]["origin"] == "ours"
     assert all(c["origin"] in ORIGINS for c in choices.values())
     assert "evaluation.choice_label" not in choices  # no X-CSQA task in this recipe
-    mgsm = load_recipe(REPO / "recipes" / "slam_7b.yaml", ["selection.probe.dataset=mgsm", "evaluation.stop=metamath",
-                                                             "training.data.prompt=llama_factory"])
+    mgsm = load_recipe(
+        REPO / "recipes" / "slam_7b.yaml",
+        ["selection.probe.dataset=mgsm", "evaluation.stop=metamath", "training.data.prompt=llama_factory"],
+    )
     choices = {c["field"]: c for c in open_choices(mgsm)}
     assert "the same set this run is scored on" in choices["selection.probe.dataset"]["note"]
     assert choices["evaluation.stop"]["origin"] == "authors' code"
     assert choices["training.data.prompt"]["origin"] == "authors' code"
-    xcsqa = load_recipe(REPO / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first",
-                                                                  "evaluation.max_new_tokens=1024"])
+    xcsqa = load_recipe(
+        REPO / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"]
+    )
     choices = {c["field"]: c for c in open_choices(xcsqa, "evaluation")}
     assert choices["evaluation.choice_label"]["origin"] == "authors' code"
     assert choices["evaluation.max_new_tokens"]["origin"] == "authors' code"
@@ -95,8 +111,10 @@ def test_prompt_variants():
     from harness.translation import TranslationPair
 
     pair = TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples.")
-    assert format_pair(pair) == ("Translate this from [German] to [English]:\n[German]: Anna hat 3 Äpfel.\n[English]:",
-                                 " Anna has 3 apples.")
+    assert format_pair(pair) == (
+        "Translate this from [German] to [English]:\n[German]: Anna hat 3 Äpfel.\n[English]:",
+        " Anna has 3 apples.",
+    )
     assert format_pair(pair, "alma")[0] == "Translate this from German to English:\nGerman: Anna hat 3 Äpfel.\nEnglish:"
     prompt = format_pair(pair, "llama_factory")[0]
     assert prompt.startswith("Human: Translate this from [German]") and prompt.endswith("[English]:\nAssistant:")
@@ -120,7 +138,10 @@ def test_a_changed_policy_replaces_the_parents_block():
 
     merged = deep_merge({"layers": {"policy": "first_k", "k": 6}}, {"layers": {"policy": "slam_msd"}})
     assert merged == {"layers": {"policy": "slam_msd"}}
-    assert deep_merge({"layers": {"policy": "first_k", "k": 6}}, {"layers": {"k": 5}})["layers"] == {"policy": "first_k", "k": 5}
+    assert deep_merge({"layers": {"policy": "first_k", "k": 6}}, {"layers": {"k": 5}})["layers"] == {
+        "policy": "first_k",
+        "k": 5,
+    }
 
 
 def test_accounting_explains_the_difference_from_the_paper():
@@ -131,14 +152,23 @@ def test_accounting_explains_the_difference_from_the_paper():
         dropped={"de": {"question": Counter(duplicate=2, too_long=1)}},
         kept={"de": Counter(question=8, answer=8)},
         used={"de": Counter(question=5, answer=8)},
-        skipped={"bn": "no bn pairs"}, sides=("question", "answer"))
+        skipped={"bn": "no bn pairs"},
+        sides=("question", "answer"),
+    )
     question = table["totals"]["question"]
     assert question["used"] == 5 and question["capped"] == 2 and question["paper"] == PAPER_PAIRS["question"]
     assert sum(question["difference_by_reason"].values()) == question["difference"] == 5 - 57_817
     assert table["by_language"]["bn"]["question"]["missing"] == "no bn pairs"
     assert table["totals"]["answer"]["difference"] == 8 - 65_968
-    common = accounting({"ar": Counter(question=4)}, {}, {"ar": Counter(question=4)}, {"ar": Counter(question=4)},
-                        {}, ("question",), "common_sense")
+    common = accounting(
+        {"ar": Counter(question=4)},
+        {},
+        {"ar": Counter(question=4)},
+        {"ar": Counter(question=4)},
+        {},
+        ("question",),
+        "common_sense",
+    )
     assert common["totals"]["question"]["paper"] == 31_065 and "Flores-200" in common["paper"]["source"]
 
 
@@ -147,13 +177,18 @@ def test_filter_by_side_equals_filter_pairs_and_counts_per_side():
     from harness.translation import PairSet, TranslationPair, filter_pairs
 
     def fresh():
-        return PairSet({"de": [
-            TranslationPair("de", "Eins zwei drei", "One two three", "question"),
-            TranslationPair("de", "Die Antwort ist 5", "The answer is 5", "answer"),
-            TranslationPair("de", "Eins zwei drei", "One two three", "question"),
-            TranslationPair("de", "same", "same", "answer"),
-            TranslationPair("de", " Vier ", "Four", "question"),
-        ]}, "test")
+        return PairSet(
+            {
+                "de": [
+                    TranslationPair("de", "Eins zwei drei", "One two three", "question"),
+                    TranslationPair("de", "Die Antwort ist 5", "The answer is 5", "answer"),
+                    TranslationPair("de", "Eins zwei drei", "One two three", "question"),
+                    TranslationPair("de", "same", "same", "answer"),
+                    TranslationPair("de", " Vier ", "Four", "question"),
+                ]
+            },
+            "test",
+        )
 
     plain, split = fresh(), fresh()
     filter_pairs(plain, 3.0)
@@ -173,8 +208,9 @@ def test_probe_check_warns_when_the_probe_disagrees():
     de = torch.tensor([[0, 0, 1, 1], [1, 0, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
     sets = {"en": en, "de": de, "zh": torch.tensor([[0, 0, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]], dtype=torch.bool)}
     analysis = analyze_sets(sets, 0.05)
-    selection = SelectionConfig.model_validate({"layers": {"policy": "first_k", "k": 2},
-                                                "check": {"policy": "slam_msd"}})
+    selection = SelectionConfig.model_validate(
+        {"layers": {"policy": "first_k", "k": 2}, "check": {"policy": "slam_msd"}}
+    )
     check = probe_check(selection, [0, 1], 3, analysis)
     assert check["probe_layers"] == analysis.selected
     assert check["agrees"] == (analysis.selected == [0, 1])
@@ -195,11 +231,27 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
         (folder / f"{lang}-en" / f"train.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
         english = ["One", "Two", "Two"][: len(lines)]
         (folder / f"{lang}-en" / "train.en").write_text("\n".join(english) + "\n", encoding="utf-8")
-    assert main(["data", str(REPO / "recipes" / "slam_7b.yaml"), f"training.data.source={folder}",
-                 "training.data.sides=questions", "training.data.missing_languages=skip", "--json"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                str(REPO / "recipes" / "slam_7b.yaml"),
+                f"training.data.source={folder}",
+                "training.data.sides=questions",
+                "training.data.missing_languages=skip",
+                "--json",
+            ]
+        )
+        == 0
+    )
     table = json.loads(capsys.readouterr().out)
-    assert table["by_language"]["de"]["question"] == {"loaded": 3, "dropped": {"duplicate": 1}, "kept": 2,
-                                                      "capped": 0, "used": 2}
+    assert table["by_language"]["de"]["question"] == {
+        "loaded": 3,
+        "dropped": {"duplicate": 1},
+        "kept": 2,
+        "capped": 0,
+        "used": 2,
+    }
     assert table["by_language"]["fr"]["question"]["dropped"] == {"untranslated": 1}
     assert "missing" in table["by_language"]["bn"]["question"]
     assert table["totals"]["question"]["difference"] == 3 - 57_817
@@ -214,9 +266,16 @@ def test_base_model_outside_the_published_interval_is_flagged():
     from harness.reporting.reproduction import base_check
 
     def scores(mgsm_en, msvamp_en):
-        return {"models": {"base": {"tasks": {
-            "mgsm": {"languages": {"en": {"n": 250, "accuracy": mgsm_en}}},
-            "msvamp": {"languages": {"en": {"n": 1000, "accuracy": msvamp_en}}}}}}}
+        return {
+            "models": {
+                "base": {
+                    "tasks": {
+                        "mgsm": {"languages": {"en": {"n": 250, "accuracy": mgsm_en}}},
+                        "msvamp": {"languages": {"en": {"n": 1000, "accuracy": msvamp_en}}},
+                    }
+                }
+            }
+        }
 
     baselines = load_baselines()
     tables, warnings = base_check(scores(66.0, 59.0), baselines, "7B", "OFA-Sys/MuggleMath_7B")
@@ -232,17 +291,26 @@ def test_reproduction_tables_from_recorded_stage_files():
     from harness.reporting.reproduction import data_table, layer_check, open_choices_table, recorded_choices
     from harness.training.accounting import accounting
 
-    check = {"pinned_layers": [0, 1], "pinned_by": "the first 2 layers", "probe_layers": [0], "agrees": False,
-             "rule": {"activation_threshold": {"value": 0.05}, "boundary_rule": {"value": "all_layers"}},
-             "error": None, "warning": "the probe picks layers [0] ..."}
+    check = {
+        "pinned_layers": [0, 1],
+        "pinned_by": "the first 2 layers",
+        "probe_layers": [0],
+        "agrees": False,
+        "rule": {"activation_threshold": {"value": 0.05}, "boundary_rule": {"value": "all_layers"}},
+        "error": None,
+        "warning": "the probe picks layers [0] ...",
+    }
     tables, warnings = layer_check({"probe_check": check})
-    assert tables[0].cell("agree", "layers").display == "NO" and warnings == ["Layer check: the probe picks layers [0] ..."]
+    assert tables[0].cell("agree", "layers").display == "NO" and warnings == [
+        "Layer check: the probe picks layers [0] ..."
+    ]
     assert layer_check({}) == ([], [])
     choice = {"field": "evaluation.stop", "what": "stop", "value": "harness", "origin": "ours", "note": "n"}
     assert recorded_choices(None, None, {"settings": {"open_choices": [choice]}}) == [choice]
     assert open_choices_table([choice])[0].cell("stop", "origin").display == "ours"
-    table = accounting({"de": Counter(question=3)}, {}, {"de": Counter(question=3)}, {"de": Counter(question=3)},
-                       {}, ("question",))
+    table = accounting(
+        {"de": Counter(question=3)}, {}, {"de": Counter(question=3)}, {"de": Counter(question=3)}, {}, ("question",)
+    )
     rendered = data_table({"data": {"accounting": table}})[0]
     assert rendered.cell("all", "difference").display == f"{3 - 57_817:+,}"
 

@@ -26,11 +26,23 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
 MATH = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"]
-NAMES = {"bn": "Bengali", "th": "Thai", "sw": "Swahili", "ja": "Japanese", "zh": "Chinese", "de": "German",
-         "fr": "French", "ru": "Russian", "es": "Spanish", "en": "English"}
-PROBLEMS = [("Anna has {a} apples and buys {b} more. How many apples does she have?", lambda a, b: a + b),
-            ("Pedro had {a} coins and lost {b}. How many coins are left?", lambda a, b: a - b),
-            ("A box holds {a} pens. How many pens are in {b} boxes?", lambda a, b: a * b)]
+NAMES = {
+    "bn": "Bengali",
+    "th": "Thai",
+    "sw": "Swahili",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "de": "German",
+    "fr": "French",
+    "ru": "Russian",
+    "es": "Spanish",
+    "en": "English",
+}
+PROBLEMS = [
+    ("Anna has {a} apples and buys {b} more. How many apples does she have?", lambda a, b: a + b),
+    ("Pedro had {a} coins and lost {b}. How many coins are left?", lambda a, b: a - b),
+    ("A box holds {a} pens. How many pens are in {b} boxes?", lambda a, b: a * b),
+]
 STEPS = 3
 PLANNED = {f"model.layers.{i}.mlp.{p}_proj.weight" for i in range(6) for p in ("up", "down")}
 
@@ -54,8 +66,10 @@ def write_math_data(root: Path) -> dict[str, Path]:
     rows = []
     for lang in MATH:
         for question, _, solution in problems(lang, 8):
-            preamble = (f"Below is an instruction that describes a task. Write a response that appropriately "
-                        f"completes the request in {NAMES[lang]}. Please answer in {NAMES[lang]}.")
+            preamble = (
+                f"Below is an instruction that describes a task. Write a response that appropriately "
+                f"completes the request in {NAMES[lang]}. Please answer in {NAMES[lang]}."
+            )
             rows.append({"prompt": f"{preamble}\n\n### Instruction:\n{question}\n\n### Response:", "chosen": solution})
     train = root / "MGSM8KInstruct_Parallel.json"
     train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
@@ -65,7 +79,9 @@ def write_math_data(root: Path) -> dict[str, Path]:
     for lang in MATH:
         items = problems(lang, 2)
         (mgsm / f"mgsm_{lang}.tsv").write_text("".join(f"{q}\t{a}\n" for q, a, _ in items), encoding="utf-8")
-        lines = [{"m_query": q, "response": f"{float(a)}", **({"query": q} if lang != "en" else {})} for q, a, _ in items]
+        lines = [
+            {"m_query": q, "response": f"{float(a)}", **({"query": q} if lang != "en" else {})} for q, a, _ in items
+        ]
         (msvamp / f"test_{NAMES[lang]}.json").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
     return {"train": train, "mgsm": mgsm, "msvamp": msvamp}
 
@@ -80,13 +96,28 @@ def write_xcsqa_data(root: Path) -> dict[str, Path]:
     pairs = []
     for lang in XCSQA:
         (xcsr / lang).mkdir(parents=True)
-        row = {"id": f"q-{lang}-0", "question": {"stem": f"[{lang}] Where do you keep milk?", "choices": [
-            {"label": label, "text": text} for label, text in zip("ABCDE", ["fridge", "oven", "car", "tree", "bed"])]},
-            "answerKey": "A"}
+        row = {
+            "id": f"q-{lang}-0",
+            "question": {
+                "stem": f"[{lang}] Where do you keep milk?",
+                "choices": [
+                    {"label": label, "text": text}
+                    for label, text in zip("ABCDE", ["fridge", "oven", "car", "tree", "bed"])
+                ],
+            },
+            "answerKey": "A",
+        }
         (xcsr / lang / "dev.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
         if lang != "en":
-            for k, english in enumerate(["Where do you keep milk?", "The cat sleeps on the bed.",
-                                         "Rain makes the street wet.", "Birds fly south in winter."] * 2):
+            for k, english in enumerate(
+                [
+                    "Where do you keep milk?",
+                    "The cat sleeps on the bed.",
+                    "Rain makes the street wet.",
+                    "Birds fly south in winter.",
+                ]
+                * 2
+            ):
                 pairs.append({"lang": lang, "source": f"[{lang}] {english} ({k})", "target": f"{english} ({k})"})
     train = root / "xcsqa_flores_x_en.jsonl"
     train.write_text("".join(json.dumps(p) + "\n" for p in pairs), encoding="utf-8")
@@ -102,9 +133,19 @@ def work(tmp_path_factory):
     root = tmp_path_factory.mktemp("rehearsal")
     tokenizer = build_tiny_tokenizer()
     torch.manual_seed(0)
-    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=8, num_attention_heads=4,
-                         num_key_value_heads=2, vocab_size=len(tokenizer), max_position_embeddings=512,
-                         bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+    config = LlamaConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=8,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=512,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+        tie_word_embeddings=False,
+    )
     LlamaForCausalLM(config).save_pretrained(root / "model")
     tokenizer.save_pretrained(root / "model")
     return root
@@ -113,8 +154,11 @@ def work(tmp_path_factory):
 def harness(*args, cwd: Path):
     from harness.models.loading import cache_root
 
-    env = {**os.environ, "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR")
-           or str(cache_root() / "torch_extensions"), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR") or str(cache_root() / "torch_extensions"),
+        "PYTHONPATH": str(REPO),
+    }
     started = time.time()
     result = subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
@@ -123,12 +167,26 @@ def harness(*args, cwd: Path):
 
 def common_overrides(model: Path, steps: int = STEPS) -> list[str]:
     """Only the model, the data and the size of the job change; the recipe's choices stay."""
-    return [f"model.source={model}", "model.dtype=float32",
-            "training.num_gpus=2", "training.per_device_batch_size=2", "training.global_batch_size=8",
-            f"training.max_steps={steps}", "training.precision=fp32", "training.max_length=96",
-            "training.learning_rate=1.0e-3", "training.save=both", "training.save_steps=1000",
-            "selection.probe.n=4", "selection.probe.max_tokens=32", "selection.probe.batch_size=8",
-            "evaluation.batch_size=4", "evaluation.max_new_tokens=4", "report.formats=[markdown]", "report.plots=false"]
+    return [
+        f"model.source={model}",
+        "model.dtype=float32",
+        "training.num_gpus=2",
+        "training.per_device_batch_size=2",
+        "training.global_batch_size=8",
+        f"training.max_steps={steps}",
+        "training.precision=fp32",
+        "training.max_length=96",
+        "training.learning_rate=1.0e-3",
+        "training.save=both",
+        "training.save_steps=1000",
+        "selection.probe.n=4",
+        "selection.probe.max_tokens=32",
+        "selection.probe.batch_size=8",
+        "evaluation.batch_size=4",
+        "evaluation.max_new_tokens=4",
+        "report.formats=[markdown]",
+        "report.plots=false",
+    ]
 
 
 def losses(train_dir: Path) -> list[float]:
@@ -161,13 +219,19 @@ def check_training(run: Path, model: Path) -> dict:
 
 def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     data = write_math_data(work / "math")
-    overrides = [*common_overrides(work / "model"), f"training.data.source={data['train']}",
-                 f"evaluation.tasks.0.path={data['mgsm']}", "evaluation.tasks.0.limit=1",
-                 f"evaluation.tasks.1.path={data['msvamp']}", "evaluation.tasks.1.limit=1"]
+    overrides = [
+        *common_overrides(work / "model"),
+        f"training.data.source={data['train']}",
+        f"evaluation.tasks.0.path={data['mgsm']}",
+        "evaluation.tasks.0.limit=1",
+        f"evaluation.tasks.1.path={data['msvamp']}",
+        "evaluation.tasks.1.limit=1",
+    ]
     run = work / "slam_7b"
     segments = set(Path("/dev/shm").glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*"))
-    result, seconds = harness("run", str(REPO / "recipes" / "slam_7b.yaml"), *overrides, "--run-dir", str(run),
-                              cwd=work)
+    result, seconds = harness(
+        "run", str(REPO / "recipes" / "slam_7b.yaml"), *overrides, "--run-dir", str(run), cwd=work
+    )
     # DeepSpeed's CPU all-reduce buffers (~69 MB of RAM per rank) do not outlive the run
     assert set(Path("/dev/shm").glob(f"deepspeed_allreduce_buffer_{os.getuid()}_*")) <= segments
 
@@ -179,8 +243,10 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     if not check["agrees"]:
         assert "warning: layer check" in result.stderr
     assert selection["probe"]["question_set"]["disjoint_from_test_sets"] is True
-    assert {c["field"] for c in selection["open_choices"]} >= {"selection.probe.firing_share",
-                                                               "selection.check.peak_search"}
+    assert {c["field"] for c in selection["open_choices"]} >= {
+        "selection.probe.firing_share",
+        "selection.check.peak_search",
+    }
 
     train = check_training(run, work / "model")
     assert train["data"]["prompt_variant"] == "table7"
@@ -197,8 +263,11 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     for stage in ("select", "train"):
         harness(stage, str(REPO / "recipes" / "slam_7b.yaml"), *one_rank_overrides, "--run-dir", str(one), cwd=work)
     two_ranks, one_rank = losses(run / "train"), losses(one / "train")
-    print(f"\nrehearsal slam_7b: {seconds:.0f} s for all four stages on two ranks ("
-          + ", ".join(line.split(" -> ")[0].strip() for line in result.stderr.splitlines() if ": done in" in line) + ")")
+    print(
+        f"\nrehearsal slam_7b: {seconds:.0f} s for all four stages on two ranks ("
+        + ", ".join(line.split(" -> ")[0].strip() for line in result.stderr.splitlines() if ": done in" in line)
+        + ")"
+    )
     print("step  loss (2 ranks)  loss (1 rank)")
     for step, (a, b) in enumerate(zip(two_ranks, one_rank), 1):
         print(f"{step:>4}  {a:.6f}      {b:.6f}")
@@ -210,8 +279,15 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     assert set(scores["models"]["trained"]["tasks"]) == {"mgsm", "msvamp"}
     assert {c["field"] for c in scores["settings"]["open_choices"]} >= {"evaluation.stop", "evaluation.max_new_tokens"}
     report = (run / "report" / "report.md").read_text()
-    for row in ("This run: trained", "MetaMath", "QAlign", "SLAM", "Open choices and their origin",
-                "Layers: pinned vs the probe", "Training pairs against the paper's Table 1"):
+    for row in (
+        "This run: trained",
+        "MetaMath",
+        "QAlign",
+        "SLAM",
+        "Open choices and their origin",
+        "Layers: pinned vs the probe",
+        "Training pairs against the paper's Table 1",
+    ):
         assert row in report
     tables = json.loads((run / "report" / "report.json").read_text())["tables"]
     mgsm = next(t for t in tables if t["id"] == "mgsm_accuracy")
@@ -220,8 +296,12 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
 
 def test_slam_xcsqa_7b_on_two_ranks_through_all_four_stages(work):
     data = write_xcsqa_data(work / "xcsqa")
-    overrides = [*common_overrides(work / "model"), f"training.data.source={data['train']}",
-                 f"evaluation.tasks.0.path={data['xcsr']}", "evaluation.tasks.0.limit=1"]
+    overrides = [
+        *common_overrides(work / "model"),
+        f"training.data.source={data['train']}",
+        f"evaluation.tasks.0.path={data['xcsr']}",
+        "evaluation.tasks.0.limit=1",
+    ]
     run = work / "slam_xcsqa_7b"
     harness("run", str(REPO / "recipes" / "slam_xcsqa_7b.yaml"), *overrides, "--run-dir", str(run), cwd=work)
     selection = json.loads((run / "selection" / "selection.json").read_text())

@@ -75,8 +75,16 @@ def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
 
     work, recipe, run, _ = finished_run
     scores = json.loads((run / "eval" / "scores.json").read_text())
-    result = harness("score", str(run / "eval" / "demo" / "samples.jsonl"), "--task", "demo", "--model", "trained",
-                     "--json", cwd=work)
+    result = harness(
+        "score",
+        str(run / "eval" / "demo" / "samples.jsonl"),
+        "--task",
+        "demo",
+        "--model",
+        "trained",
+        "--json",
+        cwd=work,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     scored = json.loads(result.stdout)
     for key in ("languages", "average", "pcr", "pcr_average"):
@@ -84,15 +92,18 @@ def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
-    result = harness("evaluate", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), "--rescore", cwd=work)
+    result = harness(
+        "evaluate", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), "--rescore", cwd=work
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rescored = json.loads((copy / "eval" / "scores.json").read_text())
     assert rescored["extraction"] == "strict" and rescored["rescored"]["from_extraction"] == "paper"
     for model in ("base", "trained"):
         before = scores["models"][model]["tasks"]["demo"]["languages"]
         after = rescored["models"][model]["tasks"]["demo"]["languages"]
-        assert {lang: row["accuracy_strict"] for lang, row in before.items()} == \
-               {lang: row["accuracy"] for lang, row in after.items()}
+        assert {lang: row["accuracy_strict"] for lang, row in before.items()} == {
+            lang: row["accuracy"] for lang, row in after.items()
+        }
     kept = list((copy / "history").glob("eval-*"))  # the previous result, kept whole
     assert len(kept) == 1 and json.loads((kept[0] / "scores.json").read_text())["extraction"] == "paper"
     assert len(list((copy / "eval" / "lm_eval" / "trained").glob("results_*.json"))) == 1
@@ -100,7 +111,9 @@ def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
     result = harness("run", str(recipe), "evaluation.extraction=strict", "--run-dir", str(copy), cwd=work)
     assert result.returncode == 0 and "evaluate: up to date, skipped" in result.stderr
     # a recipe asking for other questions is refused: the stored answers do not answer it
-    result = harness("evaluate", str(recipe), "evaluation.tasks.0.limit=2", "--run-dir", str(copy), "--rescore", cwd=work)
+    result = harness(
+        "evaluate", str(recipe), "evaluation.tasks.0.limit=2", "--run-dir", str(copy), "--rescore", cwd=work
+    )
     assert result.returncode == 2 and "evaluation.tasks.0.limit was 3, the recipe has 2" in result.stderr
 
 
@@ -122,16 +135,29 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
     results = {r.dataset_name: r.metric_value for r in card.data.eval_results}
     assert results["Demo math problems (this project's own data) (de)"] == scores["languages"]["de"]["accuracy"]
     selection = json.loads((run / "selection" / "selection.json").read_text())
-    assert f"**Selected layers**: {selection['selected_layers']}" in card.text and "**Sub-layers**: up_down" in card.text
+    assert (
+        f"**Selected layers**: {selection['selected_layers']}" in card.text and "**Sub-layers**: up_down" in card.text
+    )
     assert "name: tiny_pipeline" in (out / "harness_recipe.yaml").read_text()
 
     # plain lm-eval on the exported folder answers exactly as the harness's evaluation did
-    evaluated = simple_evaluate(model="hf", model_args=f"pretrained={out}", tasks=["slam_demo_de"], limit=2,
-                                gen_kwargs="max_gen_toks=8", batch_size=4, device="cpu", log_samples=True,
-                                task_manager=TaskManager(include_path=str(REPO / "tasks"), include_defaults=False))
+    evaluated = simple_evaluate(
+        model="hf",
+        model_args=f"pretrained={out}",
+        tasks=["slam_demo_de"],
+        limit=2,
+        gen_kwargs="max_gen_toks=8",
+        batch_size=4,
+        device="cpu",
+        log_samples=True,
+        task_manager=TaskManager(include_path=str(REPO / "tasks"), include_defaults=False),
+    )
     theirs = {s["doc_id"]: s["filtered_resps"][0] for s in evaluated["samples"]["slam_demo_de"]}
-    ours = {r["doc_id"]: r["response"] for r in map(json.loads, (run / "eval" / "demo" / "samples.jsonl").read_text().splitlines())
-            if r["model"] == "trained" and r["lang"] == "de" and r["doc_id"] < 2}
+    ours = {
+        r["doc_id"]: r["response"]
+        for r in map(json.loads, (run / "eval" / "demo" / "samples.jsonl").read_text().splitlines())
+        if r["model"] == "trained" and r["lang"] == "de" and r["doc_id"] < 2
+    }
     assert theirs == ours
 
     again = harness("export", str(run), "--out", str(out), cwd=work)

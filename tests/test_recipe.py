@@ -41,14 +41,17 @@ def test_defaults_are_filled_and_policy_is_a_discriminated_union(tmp_path):
 
 
 def test_all_errors_at_once_with_dotted_paths(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 name: ok
 languages: [bn, xx]
 model: {sorce: x}
 selection: {layers: {policy: fixd}}
 training: {epochs: 0}
 evaluation: {tasks: [{name: mgsm, limt: 3}]}
-""")
+""",
+    )
     with pytest.raises(HarnessError) as info:
         load_recipe(path)
     lines = str(info.value).splitlines()
@@ -65,8 +68,15 @@ evaluation: {tasks: [{name: mgsm, limt: 3}]}
 
 def test_overrides_are_typed_and_validated(tmp_path):
     path = write(tmp_path, MINIMAL)
-    recipe = load_recipe(path, ["training.epochs=3", "evaluation.tasks.0.limit=5", "languages=[de, en]",
-                                "selection.layers={policy: fixed, layers: [0, 2]}"])
+    recipe = load_recipe(
+        path,
+        [
+            "training.epochs=3",
+            "evaluation.tasks.0.limit=5",
+            "languages=[de, en]",
+            "selection.layers={policy: fixed, layers: [0, 2]}",
+        ],
+    )
     assert recipe.training.epochs == 3 and recipe.evaluation.tasks[0].limit == 5
     assert recipe.languages == ["de", "en"] and recipe.selection.layers.layers == [0, 2]
     with pytest.raises(HarnessError, match=r"override training.epochz=2\): training.epochz: unknown key"):
@@ -107,8 +117,12 @@ def test_bad_yaml_and_missing_file(tmp_path):
 
 
 def test_validate_checks_local_paths(tmp_path):
-    path = write(tmp_path, MINIMAL.replace("some-org/some-model", "./missing-model")
-                 .replace("{name: mgsm}", "{name: mgsm, path: /no/such/dir}"))
+    path = write(
+        tmp_path,
+        MINIMAL.replace("some-org/some-model", "./missing-model").replace(
+            "{name: mgsm}", "{name: mgsm, path: /no/such/dir}"
+        ),
+    )
     count, problems = validate_paths([str(path)])
     assert count == 1
     assert any("model.source" in p and "no such model folder" in p for p in problems)

@@ -12,17 +12,34 @@ from harness.artifacts import TrainRecord
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
 from harness.reporting.render import (
-    html_table, latex_escape, latex_table, markdown_table, terminal_table,
+    html_table,
+    latex_escape,
+    latex_table,
+    markdown_table,
+    terminal_table,
 )
 from harness.reporting.tables import (
-    LANGUAGE_NOT_EVALUATED, NO_BASELINE_NUMBER, NOT_TRAINED, TASK_NOT_RUN, TableOptions,
-    TrainingRecord, accuracy_table, details_table, pcr_table, report_tables,
+    LANGUAGE_NOT_EVALUATED,
+    NO_BASELINE_NUMBER,
+    NOT_TRAINED,
+    TASK_NOT_RUN,
+    TableOptions,
+    TrainingRecord,
+    accuracy_table,
+    details_table,
+    pcr_table,
+    report_tables,
 )
 from harness.runs import Run
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
-TRAIN = {"mode": "selective", "steps": 100, "gpu_hours": 80.0, "train_runtime_s": 36_000,
-         "plan": {"trainable": 845_000_000, "total": 13_000_000_000, "share": 0.065}}
+TRAIN = {
+    "mode": "selective",
+    "steps": 100,
+    "gpu_hours": 80.0,
+    "train_runtime_s": 36_000,
+    "plan": {"trainable": 845_000_000, "total": 13_000_000_000, "share": 0.065},
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +54,28 @@ def scores():
 
 
 def _table(scores, baselines, size="13B", systems=None, training=TRAIN):
-    return accuracy_table("mgsm", scores, baselines, TableOptions(size, systems), TrainingRecord.from_record(TrainRecord.model_validate(training)))
+    return accuracy_table(
+        "mgsm",
+        scores,
+        baselines,
+        TableOptions(size, systems),
+        TrainingRecord.from_record(TrainRecord.model_validate(training)),
+    )
 
 
 def test_rows_grouped_by_size_with_the_run_beside_the_baselines(scores, baselines):
     table = _table(scores, baselines)
     assert [g.name for g in table.groups] == ["13B"]
     labels = [r.label for r in table.groups[0].rows]
-    assert labels[:7] == ["MAmmoTH†", "WizardMath†", "MetaMath†", "MathOctopus†", "QAlign†",
-                          "QAlign +LoRA (r=256)", "SLAM"]
+    assert labels[:7] == [
+        "MAmmoTH†",
+        "WizardMath†",
+        "MetaMath†",
+        "MathOctopus†",
+        "QAlign†",
+        "QAlign +LoRA (r=256)",
+        "SLAM",
+    ]
     assert "LangBridge-20B†" in labels and "RFT+SLAM" in labels
     assert "This run: base (MetaMath-13B-V1.0)" in labels and "This run: trained" in labels
     all_sizes = _table(scores, baselines, size=None)
@@ -72,7 +102,10 @@ def test_deltas_against_base_and_against_the_papers_slam(scores, baselines):
     assert table.cell("Δ trained − SLAM 13B (paper)", "bn").display == "±0.0"
     seven = _table(scores, baselines, size=None)
     assert {r.label for r in seven.rows() if r.kind == "delta"} == {
-        "Δ trained − base", "Δ trained − SLAM 7B (paper)", "Δ trained − SLAM 13B (paper)"}
+        "Δ trained − base",
+        "Δ trained − SLAM 7B (paper)",
+        "Δ trained − SLAM 13B (paper)",
+    }
 
 
 def test_best_per_column_marked_within_the_size_group(scores, baselines):
@@ -128,13 +161,18 @@ def test_all_wrong_run_has_no_bold_ties_and_no_zero_width_interval(baselines):
     zero, _ = make_scores({"demo": {"base": {"en": 0, "de": 0}, "trained": {"en": 0, "de": 2}}}, n=8)
     table = accuracy_table("demo", zero, baselines, TableOptions(None), None)
     assert not table.cell("This run: base (MetaMath-13B-V1.0)", "en").best  # 0.0 = 0.0: nothing stands out
-    assert table.cell("This run: trained", "de").best and not table.cell("This run: base (MetaMath-13B-V1.0)", "de").best
+    assert (
+        table.cell("This run: trained", "de").best and not table.cell("This run: base (MetaMath-13B-V1.0)", "de").best
+    )
     assert zero["models"]["base"]["tasks"]["demo"]["average"]["ci95"] == [0.0, 0.0]
     average = table.cell("This run: base (MetaMath-13B-V1.0)", "Avg")
     assert "no interval" in average.description and "[0.0, 0.0]" not in average.description
     assert "(bootstrap over questions)" in table.cell("This run: trained", "Avg").description
     details = details_table("demo", zero)
-    assert details.cell("avg", "base 95% CI").empty and "bootstrap has no spread" in details.cell("avg", "base 95% CI").footnote
+    assert (
+        details.cell("avg", "base 95% CI").empty
+        and "bootstrap has no spread" in details.cell("avg", "base 95% CI").footnote
+    )
     assert details.cell("en", "base 95% CI").display == "[0.0, 32.4]"  # Wilson per language
     assert "Wilson's score interval per language" in details.caption and "bootstrap" in details.caption
 
@@ -156,7 +194,9 @@ def test_pcr_table(scores):
     expected = scores["models"]["trained"]["tasks"]["mgsm"]["pcr"]["bn"]
     assert bn.value == pytest.approx(expected) and bn.best
     assert table.cell("Δ trained − base", "Avg").value == pytest.approx(
-        scores["models"]["trained"]["tasks"]["mgsm"]["pcr_average"] - scores["models"]["base"]["tasks"]["mgsm"]["pcr_average"])
+        scores["models"]["trained"]["tasks"]["mgsm"]["pcr_average"]
+        - scores["models"]["base"]["tasks"]["mgsm"]["pcr_average"]
+    )
     assert any("figures only" in n for n in table.notes)
     msvamp = pcr_table("msvamp", scores)
     assert msvamp.cell("This run: trained", "bn").footnote == TASK_NOT_RUN
@@ -170,16 +210,38 @@ def test_details_table(scores):
 
 def test_training_record_from_train_json():
     assert TrainingRecord.from_record(None) is None
-    record = TrainingRecord.from_record(TrainRecord.model_validate(
-        {"mode": "selective", "steps": 3, "plan": {"trainable": 90, "total": 1000, "share": 0.09},
-         "train_runtime_s": 42.0, "wall_time_s": 50.0, "gpu_hours": 0.0, "hyperparameters": {"device": "cpu"}}))
+    record = TrainingRecord.from_record(
+        TrainRecord.model_validate(
+            {
+                "mode": "selective",
+                "steps": 3,
+                "plan": {"trainable": 90, "total": 1000, "share": 0.09},
+                "train_runtime_s": 42.0,
+                "wall_time_s": 50.0,
+                "gpu_hours": 0.0,
+                "hyperparameters": {"device": "cpu"},
+            }
+        )
+    )
     assert record.trained_share == pytest.approx(9.0) and record.cost_display == "42 s (CPU)"
-    minutes = TrainingRecord.from_record(TrainRecord.model_validate(
-        {"mode": "full", "steps": 3, "plan": {"trainable": 1, "total": 4, "share": 0.25}, "wall_time_s": 90}))
+    minutes = TrainingRecord.from_record(
+        TrainRecord.model_validate(
+            {"mode": "full", "steps": 3, "plan": {"trainable": 1, "total": 4, "share": 0.25}, "wall_time_s": 90}
+        )
+    )
     assert minutes.trained_share == 25.0 and minutes.cost_display == "1.5 min"
-    gpu = TrainingRecord.from_record(TrainRecord.model_validate(
-        {"mode": "selective", "steps": 3, "plan": {"trainable": 65, "total": 1000, "share": 0.065},
-         "train_runtime_s": 3600.0, "gpu_hours": 8.0, "hyperparameters": {"device": "cuda"}}))
+    gpu = TrainingRecord.from_record(
+        TrainRecord.model_validate(
+            {
+                "mode": "selective",
+                "steps": 3,
+                "plan": {"trainable": 65, "total": 1000, "share": 0.065},
+                "train_runtime_s": 3600.0,
+                "gpu_hours": 8.0,
+                "hyperparameters": {"device": "cuda"},
+            }
+        )
+    )
     assert gpu.cost_display == "8.00 GPU-h" and "8.000 GPU-hours" in gpu.cost_description
 
 
@@ -234,8 +296,14 @@ def test_terminal_renders(scores, baselines):
 
 def test_report_tables_cover_every_task(scores, baselines):
     tables = report_tables(scores, baselines, TableOptions("13B"), None)
-    assert [t.id for t in tables] == ["mgsm_accuracy", "mgsm_pcr", "mgsm_details",
-                                      "msvamp_accuracy", "msvamp_pcr", "msvamp_details"]
+    assert [t.id for t in tables] == [
+        "mgsm_accuracy",
+        "mgsm_pcr",
+        "mgsm_details",
+        "msvamp_accuracy",
+        "msvamp_pcr",
+        "msvamp_details",
+    ]
     json.dumps([t.to_json() for t in tables])
 
 
@@ -243,8 +311,9 @@ def test_report_tables_cover_every_task(scores, baselines):
 
 
 def _recipe(name="slam13", size="13B", **report):
-    return SimpleNamespace(name=name, reproduces="SLAM Table 2, 13B", selection=None,
-                           report=ReportConfig(size=size, **report))
+    return SimpleNamespace(
+        name=name, reproduces="SLAM Table 2, 13B", selection=None, report=ReportConfig(size=size, **report)
+    )
 
 
 def test_run_report_writes_every_format_and_publishes(tmp_path, capsys):
@@ -303,16 +372,28 @@ def test_delta_tooltips_carry_the_paired_test(baselines):
     from harness.evaluation.metrics import paired_comparison
 
     data, raw = make_scores({"mgsm": {"base": BASE_13B, "trained": TRAINED_13B}})
-    data["comparisons"] = {"trained_vs_base": {"mgsm": paired_comparison(raw[("mgsm", "base")], raw[("mgsm", "trained")])}}
+    data["comparisons"] = {
+        "trained_vs_base": {"mgsm": paired_comparison(raw[("mgsm", "base")], raw[("mgsm", "trained")])}
+    }
     cell = _table(data, baselines).cell("Δ trained − base", "bn")
-    assert "exact McNemar on 250 paired questions: 83 right only after training, 0 only before, p=<0.001" in cell.description
+    assert (
+        "exact McNemar on 250 paired questions: 83 right only after training, 0 only before, p=<0.001"
+        in cell.description
+    )
 
 
 def _selection(policy: dict, firing_share: float = 0.0, layers=(1, 2, 3)) -> dict:
-    return {"model": {"num_layers": 30}, "languages": ["de", "en"], "policy": policy,
-            "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
-            "boundary": 5, "theta": 0.0123, "peak_searched_from": 2, "selected_layers": list(layers),
-            "sublayers": "up_down"}
+    return {
+        "model": {"num_layers": 30},
+        "languages": ["de", "en"],
+        "policy": policy,
+        "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
+        "boundary": 5,
+        "theta": 0.0123,
+        "peak_searched_from": 2,
+        "selected_layers": list(layers),
+        "sublayers": "up_down",
+    }
 
 
 def test_selection_in_words_names_layers_rule_threshold_and_departures():

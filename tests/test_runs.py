@@ -30,6 +30,7 @@ def fake_stage(name: str, fail: bool = False):
         if fail:
             raise KeyboardInterrupt  # as if the process were killed mid-stage
         (out / f"{name}.json").write_text(json.dumps({"epochs": recipe.training.epochs}))
+
     return run
 
 
@@ -38,8 +39,13 @@ def fake_pipeline(monkeypatch):
     CALLS.clear()
     functions = {s.name: fake_stage(s.name) for s in pipeline.STAGES}
     stages = tuple(
-        pipeline.Stage(s.name, lambda recipe, run, out, name=s.name: functions[name](recipe, run, out),
-                       s.sections, s.enabled, s.upstream)
+        pipeline.Stage(
+            s.name,
+            lambda recipe, run, out, name=s.name: functions[name](recipe, run, out),
+            s.sections,
+            s.enabled,
+            s.upstream,
+        )
         for s in pipeline.STAGES
     )
     monkeypatch.setattr(pipeline, "STAGES", stages)
@@ -171,9 +177,15 @@ def test_the_lock_names_its_holder(tmp_path):
 
     Run.create(tmp_path / "run")
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from harness.runs import Run; import time; Run.create({str(tmp_path / 'run')!r}).lock(); "
-                               "print('locked', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            f"from harness.runs import Run; import time; Run.create({str(tmp_path / 'run')!r}).lock(); "
+            "print('locked', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(HarnessError, match=rf"in use by PID {holder.pid} on .+ since "):

@@ -36,8 +36,9 @@ def test_counts_match_a_manual_gate_computation(tiny_llama):
     model, tokenizer = tiny_llama
     ids = torch.tensor([tokenizer(LONG)["input_ids"]])
     gates = []
-    handles = [layer.mlp.gate_proj.register_forward_hook(lambda m, i, o: gates.append(o))
-               for layer in model.model.layers]
+    handles = [
+        layer.mlp.gate_proj.register_forward_hook(lambda m, i, o: gates.append(o)) for layer in model.model.layers
+    ]
     with torch.no_grad():
         model(ids)
     for handle in handles:
@@ -104,10 +105,16 @@ def test_probe_refuses_empty_input(tiny_llama):
 # -- the stage -------------------------------------------------------------------------------
 
 QUESTIONS = {
-    "en": ["Anna has 12 apples. She eats 3. How many are left?", "Pedro has 9 apples and buys 4 more.",
-           "How many apples are left?"],
-    "de": ["Anna hat 12 Äpfel. Sie isst 3. Wie viele bleiben?", "Pedro hat 9 Äpfel und kauft 4 dazu.",
-           "Wie viele Äpfel bleiben?"],
+    "en": [
+        "Anna has 12 apples. She eats 3. How many are left?",
+        "Pedro has 9 apples and buys 4 more.",
+        "How many apples are left?",
+    ],
+    "de": [
+        "Anna hat 12 Äpfel. Sie isst 3. Wie viele bleiben?",
+        "Pedro hat 9 Äpfel und kauft 4 dazu.",
+        "Wie viele Äpfel bleiben?",
+    ],
     "zh": ["小明有 12 个苹果。他吃了 3 个。还剩几个?", "小明有 9 个苹果, 又买了 4 个。", "还剩几个苹果?"],
 }
 
@@ -117,18 +124,23 @@ def probe_files(tmp_path):
     folder = tmp_path / "probe"
     folder.mkdir()
     for lang, questions in QUESTIONS.items():
-        (folder / f"mgsm_{lang}.tsv").write_text("".join(f"{q}\t{i}\n" for i, q in enumerate(questions)),
-                                                 encoding="utf-8")
+        (folder / f"mgsm_{lang}.tsv").write_text(
+            "".join(f"{q}\t{i}\n" for i, q in enumerate(questions)), encoding="utf-8"
+        )
     return folder
 
 
 def make_recipe(model_dir, probe_dir, layers, languages=("en", "de", "zh"), **probe):
     from harness.recipe import Recipe
 
-    return Recipe.model_validate({
-        "name": "select-test", "languages": list(languages), "model": {"source": str(model_dir)},
-        "selection": {"layers": layers, "probe": {"dataset": "mgsm", "path": str(probe_dir), **probe}},
-    })
+    return Recipe.model_validate(
+        {
+            "name": "select-test",
+            "languages": list(languages),
+            "model": {"source": str(model_dir)},
+            "selection": {"layers": layers, "probe": {"dataset": "mgsm", "path": str(probe_dir), **probe}},
+        }
+    )
 
 
 def run(recipe, tmp_path):
@@ -202,18 +214,23 @@ def test_translation_probe_questions_are_matched_through_english(tmp_path):
     from harness.selection.stage import probe_question_set
 
     english = ["One apple.", "Two pears.", "Three plums."]
-    for lang, lines in {"de": ["Ein Apfel.", "Zwei Birnen.", "Drei Pflaumen."],
-                        "fr": ["Deux poires.", "Trois prunes."]}.items():
+    for lang, lines in {
+        "de": ["Ein Apfel.", "Zwei Birnen.", "Drei Pflaumen."],
+        "fr": ["Deux poires.", "Trois prunes."],
+    }.items():
         folder = tmp_path / f"{lang}-en"
         folder.mkdir()
         (folder / f"train.{lang}").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (folder / "train.en").write_text("\n".join(english[-len(lines):]) + "\n", encoding="utf-8")
+        (folder / "train.en").write_text("\n".join(english[-len(lines) :]) + "\n", encoding="utf-8")
     probe = ProbeConfig(dataset="translation", path=str(tmp_path), n=5)
     questions, info = probe_question_set(probe, ["de", "fr", "en"])
     # only "Two pears." and "Three plums." are translated into both languages
     assert info["parallel"] is True
-    assert questions == {"de": ["Zwei Birnen.", "Drei Pflaumen."], "fr": ["Deux poires.", "Trois prunes."],
-                         "en": ["Two pears.", "Three plums."]}
+    assert questions == {
+        "de": ["Zwei Birnen.", "Drei Pflaumen."],
+        "fr": ["Deux poires.", "Trois prunes."],
+        "en": ["Two pears.", "Three plums."],
+    }
     assert "fewer than selection.probe.n" in info["note"]
     with pytest.raises(HarnessError, match="selection.probe.dataset 'translation'.*no translation pairs for zh"):
         probe_question_set(probe, ["de", "zh", "en"])

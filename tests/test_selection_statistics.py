@@ -10,7 +10,13 @@ import torch
 from harness.errors import HarnessError
 from harness.selection import statistics
 from harness.selection.policies import (
-    POLICIES, AllPolicy, FirstKPolicy, FixedPolicy, RandomPolicy, SlamMsdPolicy, select_layers,
+    POLICIES,
+    AllPolicy,
+    FirstKPolicy,
+    FixedPolicy,
+    RandomPolicy,
+    SlamMsdPolicy,
+    select_layers,
 )
 
 D = 4  # neurons per layer
@@ -135,6 +141,7 @@ def test_literal_rates():
 
 # -- policies --------------------------------------------------------------------------------
 
+
 def test_policies_fixed_first_k_random_all():
     assert POLICIES.names() == ["all", "first_k", "fixed", "random", "slam_msd"]
     assert select_layers(FixedPolicy(layers=[5, 0, 2]), 6) == [0, 2, 5]
@@ -148,7 +155,9 @@ def test_policies_fixed_first_k_random_all():
 
 
 def test_policies_refuse_layers_the_model_lacks():
-    with pytest.raises(HarnessError, match=r"selection.layers.layers: layer\(s\) \[30, 31\] do not exist: the model has 30"):
+    with pytest.raises(
+        HarnessError, match=r"selection.layers.layers: layer\(s\) \[30, 31\] do not exist: the model has 30"
+    ):
         select_layers(FixedPolicy(layers=[0, 30, 31]), 30)
     with pytest.raises(HarnessError, match="selection.layers.layers: .* lists a layer twice"):
         select_layers(FixedPolicy(layers=[1, 1]), 30)

@@ -22,8 +22,9 @@ def evaluate(lm, tasks, task_manager=None, **kwargs):
     from lm_eval.tasks import TaskManager
 
     task_manager = task_manager or TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
-    return simple_evaluate(model=lm, tasks=tasks, task_manager=task_manager, log_samples=True,
-                           bootstrap_iters=0, **kwargs)
+    return simple_evaluate(
+        model=lm, tasks=tasks, task_manager=task_manager, log_samples=True, bootstrap_iters=0, **kwargs
+    )
 
 
 def test_task_files_are_up_to_date(tmp_path):
@@ -41,7 +42,9 @@ def test_names_do_not_collide_with_lm_eval_builtins():
     import lm_eval.tasks
 
     builtin_root = Path(lm_eval.tasks.__file__).parent
-    ours = {task_name(b, lang) for b in BENCHMARKS for lang in get_benchmark(b).languages} | {f"slam_{b}" for b in BENCHMARKS}
+    ours = {task_name(b, lang) for b in BENCHMARKS for lang in get_benchmark(b).languages} | {
+        f"slam_{b}" for b in BENCHMARKS
+    }
     builtin = set()
     for file in builtin_root.rglob("*.yaml"):
         for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -72,7 +75,8 @@ def test_demo_group_end_to_end_through_lm_eval():
         assert row["acc_strict,none"] == row["acc,none"]
     group = results["results"]["slam_demo"]
     assert group["acc,none"] == pytest.approx(
-        sum(results["results"][task_name("demo", lang)]["acc,none"] for lang in languages) / len(languages))
+        sum(results["results"][task_name("demo", lang)]["acc,none"] for lang in languages) / len(languages)
+    )
     assert results["versions"]["slam_demo_en"] == 1.0
 
     context, kwargs, doc = lm.requests[0]
@@ -119,7 +123,8 @@ def test_xcsqa_prompt_lays_out_the_choices(tmp_path):
     assert results["results"]["slam_xcsqa_fr"]["acc,none"] == 0.75
     context, _, doc = lm.requests[0]
     assert context == (
-        MATH_PROMPT_START + doc["question"]
+        MATH_PROMPT_START
+        + doc["question"]
         + "\nAnswer Choices: (A) place A (B) place B (C) place C (D) place D (E) place E\n\n### Response:"
     )
 

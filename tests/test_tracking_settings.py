@@ -36,6 +36,8 @@ def test_loss_curve_plot_from_train_json(tmp_path):
     assert loss_curve_plot(train, tmp_path / "none.png") is None  # no train stage: no plot
     train.write_text(json.dumps({"loss_curve": []}))
     assert loss_curve_plot(train, tmp_path / "none.png") is None
-    train.write_text(json.dumps({"loss_curve": [{"step": s, "loss": 2.0 / s, "learning_rate": 1e-4} for s in (1, 2, 3)]}))
+    train.write_text(
+        json.dumps({"loss_curve": [{"step": s, "loss": 2.0 / s, "learning_rate": 1e-4} for s in (1, 2, 3)]})
+    )
     path = loss_curve_plot(train, tmp_path / "loss.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -15,8 +15,8 @@ def test_each_global_batch_keeps_its_examples_and_is_sorted_by_length():
     plain = random_order(50, seed=3)
     assert sorted(grouped) == list(range(50))
     for start in range(0, 50, 16):
-        assert set(grouped[start:start + 16]) == set(plain[start:start + 16])
-        widths = [lengths[i] for i in grouped[start:start + 16]]
+        assert set(grouped[start : start + 16]) == set(plain[start : start + 16])
+        widths = [lengths[i] for i in grouped[start : start + 16]]
         assert widths == sorted(widths, reverse=True)
     assert grouped == list(GlobalBatchLengthSampler(lengths, 16, seed=3))  # seeded
     sampler = GlobalBatchLengthSampler(lengths, 16, seed=3)

@@ -46,8 +46,10 @@ def small_disk(tmp_path):
     """(folder, real): a 24 MiB tmpfs if it can be mounted here, else a plain folder."""
     folder = tmp_path / "disk"
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(folder)],
-                             capture_output=True).returncode == 0
+    mounted = (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(folder)], capture_output=True).returncode
+        == 0
+    )
     yield folder, mounted
     if mounted:
         subprocess.run(["umount", "-l", str(folder)], check=False)
@@ -87,7 +89,8 @@ def patch_trainer(monkeypatch, before_save):
 
 
 def test_disk_full_during_a_checkpoint_save_then_the_same_command_resumes(
-        tiny_llama_dir, reference, small_disk, monkeypatch, capfd):
+    tiny_llama_dir, reference, small_disk, monkeypatch, capfd
+):
     from harness.training import checkpoints
 
     disk, real = small_disk
@@ -101,14 +104,19 @@ def test_disk_full_during_a_checkpoint_save_then_the_same_command_resumes(
         if real:
             filler.append(fill(disk))
         else:
+
             def no_space(*args, **kwargs):
                 raise OSError(errno.ENOSPC, "No space left on device", str(disk))
+
             monkeypatch.setattr(checkpoints, "save_trainable", no_space)
 
     restore = patch_trainer(monkeypatch, disk_fills_at_step_6)
-    with pytest.raises(HarnessError, match=r"\.saving/checkpoint-6: could not save a training checkpoint \(no space "
-                                           r"left on the device\); free space and rerun the same command: "
-                                           r"training resumes from checkpoint-4"):
+    with pytest.raises(
+        HarnessError,
+        match=r"\.saving/checkpoint-6: could not save a training checkpoint \(no space "
+        r"left on the device\); free space and rerun the same command: "
+        r"training resumes from checkpoint-4",
+    ):
         train_stage(recipe, run)
     checkpoints_dir = run.partial_dir("train") / "checkpoints"
     assert sorted(p.name for p in checkpoints_dir.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
@@ -122,7 +130,9 @@ def test_disk_full_during_a_checkpoint_save_then_the_same_command_resumes(
     report = train_stage(recipe, run)  # the same command
     err = capfd.readouterr().err
     with capfd.disabled():
-        print(f"\n[disk full during a checkpoint save: {'a real 24 MiB tmpfs filled to ENOSPC' if real else 'an injected ENOSPC (no tmpfs mount here)'}]")
+        print(
+            f"\n[disk full during a checkpoint save: {'a real 24 MiB tmpfs filled to ENOSPC' if real else 'an injected ENOSPC (no tmpfs mount here)'}]"
+        )
     assert "skipping incomplete checkpoint" in err and ".saving/checkpoint-6" in err
     assert report["resumed_from"] == "checkpoint-4" and report["steps"] == 6
     assert losses(report) == pytest.approx(losses(reference), abs=1e-6)
@@ -180,7 +190,9 @@ def test_a_deepspeed_checkpoint_holds_the_trained_tensors_and_resumes_exactly(ti
     from test_training_run import train
 
     repo = Path(__file__).resolve().parent.parent
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(repo / ".cache" / "torch_extensions"))
+    monkeypatch.setenv(
+        "TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(repo / ".cache" / "torch_extensions")
+    )
     settings = dict(deepspeed=True, max_steps=4, save_steps=2, save="delta", lr_scheduler="constant")
     whole = train(make_recipe(tiny_llama_dir, keep_checkpoints=True, **settings), make_run(tmp_path / "whole"))
     saved = whole / "checkpoints" / "checkpoint-2"

@@ -11,7 +11,13 @@ import pytest
 from harness.errors import HarnessError
 from harness.training.data import PROMPT, build_translation_data, format_pair, tokenize_pair
 from harness.translation import (
-    PairSet, TranslationDataConfig, TranslationPair, filter_pairs, is_degenerate, load_pairs, mix_pairs,
+    PairSet,
+    TranslationDataConfig,
+    TranslationPair,
+    filter_pairs,
+    is_degenerate,
+    load_pairs,
+    mix_pairs,
 )
 
 
@@ -32,7 +38,9 @@ def test_demo_source_has_pairs_for_every_math_language():
 def test_a_language_without_its_side_is_an_error_or_skipped(tmp_path):
     write_lines(tmp_path, "de", ["Hallo Welt"], ["Hello world"])
     write_lines(tmp_path, "bn", None, ["Hello world"])  # like bn/th in shared/data: train.en only
-    with pytest.raises(HarnessError, match=r"no translation pairs for bn \(.*bn-en: train\.bn missing\); th \(no folder th-en/"):
+    with pytest.raises(
+        HarnessError, match=r"no translation pairs for bn \(.*bn-en: train\.bn missing\); th \(no folder th-en/"
+    ):
         load_pairs(TranslationDataConfig(source=str(tmp_path)), ["de", "bn", "th"])
     pairs = load_pairs(TranslationDataConfig(source=str(tmp_path), missing_languages="skip"), ["de", "bn", "th"])
     assert pairs.counts() == {"de": 1} and set(pairs.skipped) == {"bn", "th"}
@@ -71,14 +79,19 @@ def test_jsonl_pairs_with_sides(tmp_path):
 
 
 def mathoctopus_row(language, question, answer):
-    prompt = ("Below is an instruction that describes a task. Write a response that appropriately completes "
-              f"the request in {language}. Please answer in {language}.\n\n### Instruction:\n{question}\n\n### Response:")
+    prompt = (
+        "Below is an instruction that describes a task. Write a response that appropriately completes "
+        f"the request in {language}. Please answer in {language}.\n\n### Instruction:\n{question}\n\n### Response:"
+    )
     return {"prompt": prompt, "chosen": answer}
 
 
 def test_mathoctopus_rows_are_paired_with_english_by_their_answers(tmp_path):
-    english = [("Tom has 3 apples.", "3 + 0 = 3\n#### 3"), ("Ann has 5 pens.", "5\n#### 5"),
-               ("Bo has 7 cats.", "7\n#### 7")]
+    english = [
+        ("Tom has 3 apples.", "3 + 0 = 3\n#### 3"),
+        ("Ann has 5 pens.", "5\n#### 5"),
+        ("Bo has 7 cats.", "7\n#### 7"),
+    ]
     german = [("Tom hat 3 Äpfel.", "3 + 0 = 3\n#### 3"), ("Bo hat 7 Katzen.", "7\n#### 7")]  # lacks problem 2
     rows = [mathoctopus_row("English", q, a) for q, a in english] + [mathoctopus_row("German", q, a) for q, a in german]
     path = tmp_path / "MGSM8KInstruct_Parallel.json"
@@ -86,23 +99,30 @@ def test_mathoctopus_rows_are_paired_with_english_by_their_answers(tmp_path):
     pairs = load_pairs(TranslationDataConfig(source=str(path), sides="both"), ["de"])
     got = [(p.side, p.source, p.target) for p in pairs.pairs["de"]]
     assert got == [
-        ("question", "Tom hat 3 Äpfel.", "Tom has 3 apples."), ("answer", "3 + 0 = 3\n#### 3", "3 + 0 = 3\n#### 3"),
-        ("question", "Bo hat 7 Katzen.", "Bo has 7 cats."), ("answer", "7\n#### 7", "7\n#### 7"),
+        ("question", "Tom hat 3 Äpfel.", "Tom has 3 apples."),
+        ("answer", "3 + 0 = 3\n#### 3", "3 + 0 = 3\n#### 3"),
+        ("question", "Bo hat 7 Katzen.", "Bo has 7 cats."),
+        ("answer", "7\n#### 7", "7\n#### 7"),
     ]
     assert pairs.dropped["de"]["unaligned"] == 0
 
 
 def test_filters_count_each_reason_per_language():
-    pairs = PairSet({"de": [
-        TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples."),
-        TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples."),          # duplicate
-        TranslationPair("de", "  ", "Empty source."),                               # empty
-        TranslationPair("de", "Tom has 4 pens.", "Tom has 4 pens."),                # untranslated
-        TranslationPair("de", "Er kauft kauft kauft kauft Brot.", "He buys bread."),  # repetitive
-        TranslationPair("de", "Ja.", "Yes, and then a very long English sentence appears here."),  # ratio
-        TranslationPair("de", "Bo hat 7 Katzen.", "Bo has 7 cats."),
-        TranslationPair("de", "Lena hat 2 Hunde.", "Lena has 2 dogs."),
-    ]}, "test")
+    pairs = PairSet(
+        {
+            "de": [
+                TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples."),
+                TranslationPair("de", "Anna hat 3 Äpfel.", "Anna has 3 apples."),  # duplicate
+                TranslationPair("de", "  ", "Empty source."),  # empty
+                TranslationPair("de", "Tom has 4 pens.", "Tom has 4 pens."),  # untranslated
+                TranslationPair("de", "Er kauft kauft kauft kauft Brot.", "He buys bread."),  # repetitive
+                TranslationPair("de", "Ja.", "Yes, and then a very long English sentence appears here."),  # ratio
+                TranslationPair("de", "Bo hat 7 Katzen.", "Bo has 7 cats."),
+                TranslationPair("de", "Lena hat 2 Hunde.", "Lena has 2 dogs."),
+            ]
+        },
+        "test",
+    )
     filter_pairs(pairs, max_length_ratio=3.0)
     assert pairs.counts() == {"de": 3}
     assert pairs.dropped["de"] == Counter(duplicate=1, empty=1, untranslated=1, repetitive=1, length_ratio=1)
@@ -167,6 +187,9 @@ def test_unknown_language_and_missing_paths_are_clear():
 
 
 def test_hub_dataset_offline_is_a_clear_error():
-    with pytest.raises(HarnessError, match="HF_HUB_OFFLINE=1 is set and Mathoctopus/GSM8KInstruct_Parallel is not in "
-                                           "the local datasets cache; point it at local files"):
+    with pytest.raises(
+        HarnessError,
+        match="HF_HUB_OFFLINE=1 is set and Mathoctopus/GSM8KInstruct_Parallel is not in "
+        "the local datasets cache; point it at local files",
+    ):
         load_pairs(TranslationDataConfig(source="Mathoctopus/GSM8KInstruct_Parallel"), ["de"])

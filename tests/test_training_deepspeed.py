@@ -23,7 +23,9 @@ pytestmark = pytest.mark.integration
 def extensions_cache(monkeypatch):
     from harness.models.loading import cache_root
 
-    monkeypatch.setenv("TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(cache_root() / "torch_extensions"))
+    monkeypatch.setenv(
+        "TORCH_EXTENSIONS_DIR", os.environ.get("TORCH_EXTENSIONS_DIR") or str(cache_root() / "torch_extensions")
+    )
 
 
 def test_zero2_through_the_deepspeed_launcher_matches_plain_trainer(tiny_llama_dir, tmp_path):

@@ -50,9 +50,11 @@ def test_deepspeed_cpu_shared_memory_of_the_port_is_removed_and_nothing_else(tmp
 
     uid = os.getuid()
     ours = [tmp_path / f"deepspeed_allreduce_buffer_{uid}_127.0.0.1_41234_{rank}" for rank in (0, 1)]
-    others = [tmp_path / f"deepspeed_allreduce_buffer_{uid}_127.0.0.1_41235_0",  # another port
-              tmp_path / f"deepspeed_allreduce_buffer_{uid + 1}_127.0.0.1_41234_0",  # another user
-              tmp_path / "torch_shm_41234"]
+    others = [
+        tmp_path / f"deepspeed_allreduce_buffer_{uid}_127.0.0.1_41235_0",  # another port
+        tmp_path / f"deepspeed_allreduce_buffer_{uid + 1}_127.0.0.1_41234_0",  # another user
+        tmp_path / "torch_shm_41234",
+    ]
     for path in ours + others:
         path.write_bytes(b"x")
     assert sorted(remove_shared_memory(41234, folder=tmp_path)) == ours

@@ -15,17 +15,26 @@ def llama2(size: str):
     from transformers import LlamaConfig
 
     hidden, inter, layers, heads = {"7B": (4096, 11008, 32, 32), "13B": (5120, 13824, 40, 40)}[size]
-    return LlamaConfig(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
-                       num_attention_heads=heads, num_key_value_heads=heads, vocab_size=32000)
+    return LlamaConfig(
+        hidden_size=hidden,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        vocab_size=32000,
+    )
 
 
-@pytest.mark.parametrize("size,k,sublayers,share", [
-    ("7B", 6, "up_down", "8.0%"),    # Table 2, SLAM 7B
-    ("13B", 6, "up_down", "6.5%"),   # Table 2, SLAM 13B
-    ("7B", 5, "up_down", "6.7%"),    # Table 11, RFT+SLAM 7B
-    ("13B", 5, "up_down", "5.4%"),   # Table 11, RFT+SLAM 13B
-    ("7B", 6, "ffn", "12.0%"),       # with gate_proj: not what the paper counts
-])
+@pytest.mark.parametrize(
+    "size,k,sublayers,share",
+    [
+        ("7B", 6, "up_down", "8.0%"),  # Table 2, SLAM 7B
+        ("13B", 6, "up_down", "6.5%"),  # Table 2, SLAM 13B
+        ("7B", 5, "up_down", "6.7%"),  # Table 11, RFT+SLAM 7B
+        ("13B", 5, "up_down", "5.4%"),  # Table 11, RFT+SLAM 13B
+        ("7B", 6, "ffn", "12.0%"),  # with gate_proj: not what the paper counts
+    ],
+)
 def test_llama2_shares_match_the_paper(size, k, sublayers, share):
     from harness.training.plan import build_plan
 
@@ -52,8 +61,10 @@ def test_plan_names_are_exact_and_sorted_by_layer():
     plan = build_plan(llama2("7B"), [3, 0], "up_down")
     assert plan.layers == [0, 3]
     assert plan.names == [
-        "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight",
-        "model.layers.3.mlp.up_proj.weight", "model.layers.3.mlp.down_proj.weight",
+        "model.layers.0.mlp.up_proj.weight",
+        "model.layers.0.mlp.down_proj.weight",
+        "model.layers.3.mlp.up_proj.weight",
+        "model.layers.3.mlp.down_proj.weight",
     ]
     assert set(plan.counts.values()) == {4096 * 11008}
 
@@ -84,13 +95,16 @@ def test_activation_estimate_matches_the_peaks_measured_on_an_h100():
     assert activation_memory(plan13, 8 * 1024)["total"] / GIB == pytest.approx(54, rel=0.02)
     assert activation_memory(plan13, 8 * 1024, checkpointing=True)["total"] / GIB == pytest.approx(6.2, rel=0.02)
     plan7 = build_plan(llama2("7B"), list(range(6)), "up_down")
-    training = TrainingConfig(deepspeed=True, precision="bf16", per_device_batch_size=8, max_length=1024,
-                              global_batch_size=64)
+    training = TrainingConfig(
+        deepspeed=True, precision="bf16", per_device_batch_size=8, max_length=1024, global_batch_size=64
+    )
     memory = recipe_memory(plan7, training)
     measured_setup = memory["peak"] - BYTES_GRAD_ACCUMULATION * plan7.trainable
     assert measured_setup / 1e9 == pytest.approx(57.0, rel=0.06)
     # the activations grow with the tokens; trained layers keep more
-    assert activation_memory(plan7, 16 * 1024)["layers"] == pytest.approx(2 * activation_memory(plan7, 8 * 1024)["layers"])
+    assert activation_memory(plan7, 16 * 1024)["layers"] == pytest.approx(
+        2 * activation_memory(plan7, 8 * 1024)["layers"]
+    )
     every = build_plan(llama2("7B"), list(range(32)), "up_down")
     assert activation_memory(every, 1024)["total"] > activation_memory(plan7, 1024)["total"]
 
@@ -139,8 +153,10 @@ def test_apply_plan_sets_requires_grad_on_every_parameter(tiny_llama_dir):
     assert trainable == plan.names
     for name, param in model.named_parameters():
         expected = name in {
-            "model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.down_proj.weight",
-            "model.layers.3.mlp.up_proj.weight", "model.layers.3.mlp.down_proj.weight",
+            "model.layers.1.mlp.up_proj.weight",
+            "model.layers.1.mlp.down_proj.weight",
+            "model.layers.3.mlp.up_proj.weight",
+            "model.layers.3.mlp.down_proj.weight",
         }
         assert param.requires_grad is expected, name
 
@@ -153,7 +169,9 @@ def test_apply_plan_names_a_missing_parameter_and_the_choices(tiny_llama_dir):
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     plan = build_plan(model.config, [0], "up_down", model=model)
     plan.names = ["model.layers.0.mlp.upp_proj.weight"]
-    with pytest.raises(HarnessError, match=r"not found in the model; choose from: .*model\.layers\.0\.mlp\.up_proj\.weight"):
+    with pytest.raises(
+        HarnessError, match=r"not found in the model; choose from: .*model\.layers\.0\.mlp\.up_proj\.weight"
+    ):
         apply_plan(model, plan)
 
 
@@ -170,14 +188,20 @@ def test_meta_plan_equals_the_plan_of_the_real_model(tiny_llama_dir):
 
 # -- harness plan RECIPE ----------------------------------------------------------------------
 
+
 def recipe_for(tiny_llama_dir, **training):
     from harness.recipe import Recipe
 
     policy = training.pop("policy", {"policy": "first_k", "k": 2})
-    return Recipe.model_validate({
-        "name": "plan_test", "languages": ["de", "en"], "model": {"source": str(tiny_llama_dir)},
-        "selection": {"layers": policy}, "training": training,
-    })
+    return Recipe.model_validate(
+        {
+            "name": "plan_test",
+            "languages": ["de", "en"],
+            "model": {"source": str(tiny_llama_dir)},
+            "selection": {"layers": policy},
+            "training": training,
+        }
+    )
 
 
 def test_plan_command_prints_layers_names_share_and_memory(tiny_llama_dir, capsys):
@@ -202,8 +226,10 @@ def test_plan_command_json_for_slam_msd_without_and_with_a_selection(tiny_llama_
     (selection / "selection.json").write_text(json.dumps({"selected_layers": [2]}))
     plan_command(recipe, as_json=True, run_dir=tmp_path / "run")
     data = json.loads(capsys.readouterr().out)
-    assert data["layers"] == [2] and data["names"] == ["model.layers.2.mlp.up_proj.weight",
-                                                       "model.layers.2.mlp.down_proj.weight"]
+    assert data["layers"] == [2] and data["names"] == [
+        "model.layers.2.mlp.up_proj.weight",
+        "model.layers.2.mlp.down_proj.weight",
+    ]
 
 
 def test_world_size_reads_the_hostfile(tmp_path):

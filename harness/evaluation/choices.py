@@ -11,8 +11,18 @@ from __future__ import annotations
 
 from harness.open_choices import AUTHORS, OURS, PAPER
 
-METAMATH_STOP = ["Question:", "Question", "USER:", "USER", "ASSISTANT:", "ASSISTANT",
-                 "Instruction:", "Instruction", "Response:", "Response"]
+METAMATH_STOP = [
+    "Question:",
+    "Question",
+    "USER:",
+    "USER",
+    "ASSISTANT:",
+    "ASSISTANT",
+    "Instruction:",
+    "Instruction",
+    "Response:",
+    "Response",
+]
 """MetaMath's eval_gsm8k.py (vLLM SamplingParams stop list)."""
 
 STOP_ORIGINS = {

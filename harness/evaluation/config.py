@@ -74,8 +74,10 @@ class EvaluationConfig(Section):
     @model_validator(mode="after")
     def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
         if self.backend != "vllm" and self.tensor_parallel_size > 1:
-            raise ValueError("tensor_parallel_size is a vLLM setting; set backend: vllm "
-                             "(the hf backend runs one GPU per process: data_parallel_size)")
+            raise ValueError(
+                "tensor_parallel_size is a vLLM setting; set backend: vllm "
+                "(the hf backend runs one GPU per process: data_parallel_size)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -36,8 +36,9 @@ def format_number(value: float | None) -> str | None:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
-def score_response(kind: Literal["math", "choice"], response: str | None, answer: str,
-                   label_rule: Literal["last", "first"] = "last") -> dict:
+def score_response(
+    kind: Literal["math", "choice"], response: str | None, answer: str, label_rule: Literal["last", "first"] = "last"
+) -> dict:
     """Extracted answer and correctness of one response in both modes.
 
     ``kind``: ``math`` (last number against the gold number) or ``choice`` (last bracketed label

@@ -34,8 +34,11 @@ def prompt_sha(config: dict[str, Any]) -> str:
     Two runs with the same hash asked every question the same way (before any chat template,
     which scores.json records on its own).
     """
-    prompt = {"doc_to_text": str(config.get("doc_to_text")), "num_fewshot": config.get("num_fewshot", 0),
-              "target_delimiter": config.get("target_delimiter", " ")}
+    prompt = {
+        "doc_to_text": str(config.get("doc_to_text")),
+        "num_fewshot": config.get("num_fewshot", 0),
+        "target_delimiter": config.get("target_delimiter", " "),
+    }
     return hashlib.sha256(json.dumps(prompt, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -79,8 +82,9 @@ def add_group(merged: dict, group: str, members: Sequence[str]) -> None:
     merged["higher_is_better"][group] = {metric: True for metric in GROUP_METRICS}
 
 
-def write_lm_eval_files(out: Path, tasks: Sequence, models: Sequence[str], done: dict,
-                        settings: dict | None, seed: int) -> list[Path]:
+def write_lm_eval_files(
+    out: Path, tasks: Sequence, models: Sequence[str], done: dict, settings: dict | None, seed: int
+) -> list[Path]:
     """Write ``out/lm_eval/<model>/`` for every model whose per-language records are all here.
 
     A model finished by an earlier attempt that kept only samples.jsonl (killed after writing it)
@@ -100,14 +104,23 @@ def write_lm_eval_files(out: Path, tasks: Sequence, models: Sequence[str], done:
         merged, samples = merge_records([entry["lm_eval"] for entry in entries])
         for task in tasks:
             average = get_benchmark(task.benchmark).average_languages
-            add_group(merged, group_name(task.benchmark),
-                      [task_name(task.benchmark, lang) for lang in average if lang in task.languages])
+            add_group(
+                merged,
+                group_name(task.benchmark),
+                [task_name(task.benchmark, lang) for lang in average if lang in task.languages],
+            )
         merged["config"] = {
-            "model": entries[0]["source"], "model_args": None, "backend": settings.get("backend"),
-            "batch_size": settings.get("batch_size"), "device": settings.get("device"),
+            "model": entries[0]["source"],
+            "model_args": None,
+            "backend": settings.get("backend"),
+            "batch_size": settings.get("batch_size"),
+            "device": settings.get("device"),
             "limit": {task.benchmark: task.limit for task in tasks},
             "gen_kwargs": {"max_gen_toks": settings.get("max_new_tokens")},
-            "random_seed": seed, "numpy_seed": seed, "torch_seed": seed, "fewshot_seed": seed,
+            "random_seed": seed,
+            "numpy_seed": seed,
+            "torch_seed": seed,
+            "fewshot_seed": seed,
         }
         merged["date"] = time.time()
         folder = Path(out) / LM_EVAL_DIR
@@ -115,8 +128,10 @@ def write_lm_eval_files(out: Path, tasks: Sequence, models: Sequence[str], done:
         tracker = EvaluationTracker(output_path=str(folder))
         chat_template = settings.get("chat_template")
         tracker.general_config_tracker.log_experiment_args(
-            model_source=settings.get("backend") or "hf", model_args={"pretrained": model},
-            system_instruction=None, chat_template=chat_template if isinstance(chat_template, str) else None,
+            model_source=settings.get("backend") or "hf",
+            model_args={"pretrained": model},
+            system_instruction=None,
+            chat_template=chat_template if isinstance(chat_template, str) else None,
             fewshot_as_multiturn=False,
         )
         tracker.save_results_aggregated(results=merged, samples=samples)

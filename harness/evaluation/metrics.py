@@ -12,7 +12,6 @@ import numpy as np
 from harness.stats import Outcomes, average_interval, mcnemar_exact, wilson_interval
 
 
-
 def accuracy(correct: int, n: int) -> float:
     """Percentage of correct answers (0 when there are no questions)."""
     return 100.0 * correct / n if n else 0.0
@@ -67,9 +66,7 @@ def task_scores(
     out, and the average lists the ones it covers.
     """
     outcomes = by_mode[record]
-    languages = {
-        lang: language_scores({mode: by_mode[mode][lang] for mode in by_mode}, record) for lang in outcomes
-    }
+    languages = {lang: language_scores({mode: by_mode[mode][lang] for mode in by_mode}, record) for lang in outcomes}
     covered = [lang for lang in average_languages if lang in outcomes]
     average: dict = {"languages": covered}
     if covered:
@@ -99,17 +96,27 @@ def paired_comparison(a: Mapping[str, Outcomes], b: Mapping[str, Outcomes]) -> d
     pooled_b: dict[tuple[str, str], bool] = {}
     for lang in a.keys() & b.keys():
         test = mcnemar_exact(a[lang], b[lang])
-        rows[lang] = {**test.as_dict(), "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None}
+        rows[lang] = {
+            **test.as_dict(),
+            "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None,
+        }
         pooled_a.update({(lang, i): v for i, v in a[lang].items()})
         pooled_b.update({(lang, i): v for i, v in b[lang].items()})
+
     def pooled(keep) -> dict:
         a_kept = {key: v for key, v in pooled_a.items() if keep(key[0])}
         b_kept = {key: v for key, v in pooled_b.items() if keep(key[0])}
         test = mcnemar_exact(a_kept, b_kept)
-        return {**test.as_dict(), "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None,
-                "a_correct": sum(a_kept[k] for k in a_kept.keys() & b_kept.keys()),
-                "b_correct": sum(b_kept[k] for k in a_kept.keys() & b_kept.keys())}
+        return {
+            **test.as_dict(),
+            "delta": round(100.0 * (test.only_b - test.only_a) / test.n, 4) if test.n else None,
+            "a_correct": sum(a_kept[k] for k in a_kept.keys() & b_kept.keys()),
+            "b_correct": sum(b_kept[k] for k in a_kept.keys() & b_kept.keys()),
+        }
 
     # non_english: what SLAM sets out to change (the languages other than English, pooled).
-    return {"languages": dict(sorted(rows.items())), "all": pooled(lambda lang: True),
-            "non_english": pooled(lambda lang: lang != "en")}
+    return {
+        "languages": dict(sorted(rows.items())),
+        "all": pooled(lambda lang: True),
+        "non_english": pooled(lambda lang: lang != "en"),
+    }

@@ -32,13 +32,16 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
     fix = f"run `harness evaluate RECIPE --force --run-dir {where.parent}` instead"
     stored_models = list(scores.get("models") or {})
     if sorted(stored_models) != sorted(evaluation.models):
-        raise HarnessError(f"{where}: evaluated {', '.join(stored_models)}, the recipe asks for "
-                           f"{', '.join(evaluation.models)}; {fix}")
+        raise HarnessError(
+            f"{where}: evaluated {', '.join(stored_models)}, the recipe asks for {', '.join(evaluation.models)}; {fix}"
+        )
     settings = scores.get("settings") or {}
     for key in ("max_new_tokens", "backend"):
         if settings.get(key) != getattr(evaluation, key):
-            raise HarnessError(f"{where}: evaluation.{key} was {settings.get(key)!r}, the recipe has "
-                               f"{getattr(evaluation, key)!r}; {fix}")
+            raise HarnessError(
+                f"{where}: evaluation.{key} was {settings.get(key)!r}, the recipe has "
+                f"{getattr(evaluation, key)!r}; {fix}"
+            )
     for model, entry in scores["models"].items():
         stored = entry.get("tasks") or {}
         for index, task in enumerate(tasks):
@@ -46,12 +49,16 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
             if old is None:
                 raise HarnessError(f"{where}: {model} has no {task.benchmark!r} scores; {fix}")
             if sorted(old.get("languages", {})) != sorted(task.languages):
-                raise HarnessError(f"{where}: evaluation.tasks.{index}: {task.benchmark} was evaluated in "
-                                   f"{', '.join(old.get('languages', {}))}, the recipe asks for "
-                                   f"{', '.join(task.languages)}; {fix}")
+                raise HarnessError(
+                    f"{where}: evaluation.tasks.{index}: {task.benchmark} was evaluated in "
+                    f"{', '.join(old.get('languages', {}))}, the recipe asks for "
+                    f"{', '.join(task.languages)}; {fix}"
+                )
             if old.get("limit") != task.limit:
-                raise HarnessError(f"{where}: evaluation.tasks.{index}.limit was {old.get('limit')!r}, the recipe "
-                                   f"has {task.limit!r}; {fix}")
+                raise HarnessError(
+                    f"{where}: evaluation.tasks.{index}.limit was {old.get('limit')!r}, the recipe "
+                    f"has {task.limit!r}; {fix}"
+                )
         extra = sorted(set(stored) - {task.benchmark for task in tasks})
         if extra:
             raise HarnessError(f"{where}: also holds {', '.join(extra)}, which the recipe no longer evaluates; {fix}")
@@ -75,8 +82,10 @@ def rescore_run(recipe, run) -> dict:
         kind = get_benchmark(task.benchmark).kind
         path = eval_dir / task.benchmark / SAMPLES_FILE
         if not path.is_file():
-            raise HarnessError(f"{path}: not found; re-scoring needs the stored responses "
-                               f"(run `harness evaluate RECIPE --force --run-dir {run.root}`)")
+            raise HarnessError(
+                f"{path}: not found; re-scoring needs the stored responses "
+                f"(run `harness evaluate RECIPE --force --run-dir {run.root}`)"
+            )
         entries: dict[tuple[str, str], dict] = {}
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -86,27 +95,43 @@ def rescore_run(recipe, run) -> dict:
                 model, lang = row["model"], row["lang"]
                 row.update(score_response(kind, row["response"], row["target"]))
             except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise HarnessError(f"{path}: line {number}: not a samples.jsonl row with model, lang, "
-                                   f"response and target ({error})") from None
+                raise HarnessError(
+                    f"{path}: line {number}: not a samples.jsonl row with model, lang, response and target ({error})"
+                ) from None
             stored = previous["models"][model]
             task_entry = stored["tasks"][task.benchmark]
-            entries.setdefault((model, lang), {
-                "model": model, "lang": lang, "source": stored["source"],
-                "task_version": task_entry.get("task_version"), "prompt_sha": task_entry.get("prompt_sha"),
-                "rows": [],
-            })["rows"].append(row)
-        missing = [f"{m} {lang}" for m in recipe.evaluation.models for lang in task.languages
-                   if (m, lang) not in entries]
+            entries.setdefault(
+                (model, lang),
+                {
+                    "model": model,
+                    "lang": lang,
+                    "source": stored["source"],
+                    "task_version": task_entry.get("task_version"),
+                    "prompt_sha": task_entry.get("prompt_sha"),
+                    "rows": [],
+                },
+            )["rows"].append(row)
+        missing = [
+            f"{m} {lang}" for m in recipe.evaluation.models for lang in task.languages if (m, lang) not in entries
+        ]
         if missing:
-            raise HarnessError(f"{path}: no responses for {', '.join(missing)}; "
-                               f"run `harness evaluate RECIPE --force --run-dir {run.root}`")
+            raise HarnessError(
+                f"{path}: no responses for {', '.join(missing)}; "
+                f"run `harness evaluate RECIPE --force --run-dir {run.root}`"
+            )
         done[task.benchmark] = entries
 
-    keep = {k: v for k, v in (previous.get("settings") or {}).items()
-            if k not in ("backend", "batch_size", "max_new_tokens", "seed")}
+    keep = {
+        k: v
+        for k, v in (previous.get("settings") or {}).items()
+        if k not in ("backend", "batch_size", "max_new_tokens", "seed")
+    }
     scores = build_scores(recipe.evaluation, tasks, done, recipe.seed, keep)
-    scores["rescored"] = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "from_extraction": previous.get("extraction"),
-                          "previous_harness_version": previous.get("harness_version")}
+    scores["rescored"] = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "from_extraction": previous.get("extraction"),
+        "previous_harness_version": previous.get("harness_version"),
+    }
 
     # A new result of the stage, published like any other: the previous one goes to history/,
     # and its new output id makes the report stage (which fingerprints it) render again.
@@ -130,8 +155,13 @@ def rescore_run(recipe, run) -> dict:
         for model in recipe.evaluation.models:
             before = (previous["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
             after = (scores["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
-            console.print(f"{task.benchmark} {model}: average {before} -> {after} "
-                          f"({previous.get('extraction')} -> {scores['extraction']} extraction)", highlight=False)
-    console.print(f"re-scored {scores_path} from samples.jsonl in {seconds:.2f} s; the previous result is kept "
-                  f"in {kept}", highlight=False)
+            console.print(
+                f"{task.benchmark} {model}: average {before} -> {after} "
+                f"({previous.get('extraction')} -> {scores['extraction']} extraction)",
+                highlight=False,
+            )
+    console.print(
+        f"re-scored {scores_path} from samples.jsonl in {seconds:.2f} s; the previous result is kept in {kept}",
+        highlight=False,
+    )
     return scores

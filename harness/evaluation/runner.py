@@ -85,6 +85,7 @@ def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]
 
 # -- one (model, task, language) ---------------------------------------------------------------
 
+
 @contextmanager
 def quiet_lm_eval() -> Iterator[None]:
     """lm-eval logs several warnings per task; keep the terminal to our own progress."""
@@ -95,10 +96,12 @@ def quiet_lm_eval() -> Iterator[None]:
     logger = logging.getLogger("lm_eval")
     level = logger.level
     logger.setLevel(logging.ERROR)
+
     # lm-eval draws a bar per request batch and per context build, in every language; the
     # runner prints one line per (model, task, language) instead.
     def no_bar(*args, **kwargs):
         return tqdm(*args, **{**kwargs, "disable": True})  # lm-eval passes disable= itself
+
     try:
         with mock.patch("lm_eval.api.task.tqdm", no_bar), mock.patch("lm_eval.models.huggingface.tqdm", no_bar):
             yield
@@ -106,9 +109,18 @@ def quiet_lm_eval() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: str, max_new_tokens: int,
-                      seed: int, stop: str = "harness", label_rule: str = "last",
-                      chat_template: bool = False) -> tuple[list[dict], Any, dict]:
+def evaluate_language(
+    lm,
+    task: EvalTask,
+    lang: str,
+    docs: list[dict],
+    model: str,
+    max_new_tokens: int,
+    seed: int,
+    stop: str = "harness",
+    label_rule: str = "last",
+    chat_template: bool = False,
+) -> tuple[list[dict], Any, dict]:
     """Run one task in one language through lm-eval; the samples rows, the task version and
     lm-eval's own output (results, configs, samples) for :mod:`harness.evaluation.lm_eval_files`.
 
@@ -136,21 +148,36 @@ def evaluate_language(lm, task: EvalTask, lang: str, docs: list[dict], model: st
         loaded = TaskManager(include_defaults=False).load([config])
         for task_object in loaded["tasks"].values():
             task_object.set_fewshot_seed(seed=seed)
-        results = evaluate(lm=lm, task_dict=loaded, limit=task.limit, log_samples=True, bootstrap_iters=0,
-                           apply_chat_template=chat_template)
+        results = evaluate(
+            lm=lm,
+            task_dict=loaded,
+            limit=task.limit,
+            log_samples=True,
+            bootstrap_iters=0,
+            apply_chat_template=chat_template,
+        )
     kind = get_benchmark(task.benchmark).kind
     version = task_version(config)
     rows = []
     for sample in sorted(results["samples"][name], key=lambda s: s["doc_id"]):
         doc = sample["doc"]
         response = sample["filtered_resps"][0] if sample["filtered_resps"] else ""
-        rows.append({
-            "model": model, "lang": lang, "doc_id": sample["doc_id"], "id": doc["id"],
-            "question": doc["question"], "target": doc["answer"], "response": response,
-            **score_response(kind, response, doc["answer"], label_rule),
-            # what the model saw (chat template applied, if any), to check two runs asked the same
-            "prompt": sample["arguments"][0][0], "prompt_hash": sample["prompt_hash"], "task_version": version,
-        })
+        rows.append(
+            {
+                "model": model,
+                "lang": lang,
+                "doc_id": sample["doc_id"],
+                "id": doc["id"],
+                "question": doc["question"],
+                "target": doc["answer"],
+                "response": response,
+                **score_response(kind, response, doc["answer"], label_rule),
+                # what the model saw (chat template applied, if any), to check two runs asked the same
+                "prompt": sample["arguments"][0][0],
+                "prompt_hash": sample["prompt_hash"],
+                "task_version": version,
+            }
+        )
     return rows, version, lm_eval_record(results, config)
 
 
@@ -166,6 +193,7 @@ def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str
 
 
 # -- files --------------------------------------------------------------------------------------
+
 
 def _part_file(out: Path, benchmark: str, model: str, lang: str) -> Path:
     return out / benchmark / PARTS_DIR / f"{model}.{lang}.json"
@@ -183,11 +211,17 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
         models = json.loads((out / SCORES_FILE).read_text(encoding="utf-8"))["models"]
         for _, row in read_json_lines(folder / SAMPLES_FILE):
             model = models[row["model"]]
-            entry = done.setdefault((row["model"], row["lang"]), {
-                "model": row["model"], "lang": row["lang"], "source": model["source"],
-                "task_version": model["tasks"][task.benchmark]["task_version"],
-                "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"), "rows": [],
-            })
+            entry = done.setdefault(
+                (row["model"], row["lang"]),
+                {
+                    "model": row["model"],
+                    "lang": row["lang"],
+                    "source": model["source"],
+                    "task_version": model["tasks"][task.benchmark]["task_version"],
+                    "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"),
+                    "rows": [],
+                },
+            )
             entry["rows"].append(row)
     for part in sorted((folder / PARTS_DIR).glob("*.json")):
         entry = json.loads(part.read_text(encoding="utf-8"))
@@ -198,7 +232,9 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
 def _write_samples(out: Path, task: EvalTask, models: Sequence[str], done: dict) -> None:
     lines = [
         json.dumps(row, ensure_ascii=False)
-        for model in models for lang in task.languages for row in done[(model, lang)]["rows"]
+        for model in models
+        for lang in task.languages
+        for row in done[(model, lang)]["rows"]
     ]
     atomic_write_text(out / task.benchmark / SAMPLES_FILE, "\n".join(lines) + "\n")
 
@@ -225,8 +261,10 @@ def run_models(
     out = Path(out)
     models = list(evaluation.models)
     done = {task.benchmark: _read_done(out, task) for task in tasks}
-    pending = {model: [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
-               for model in models}
+    pending = {
+        model: [(t, lang) for t in tasks for lang in t.languages if (model, lang) not in done[t.benchmark]]
+        for model in models
+    }
     docs = read_questions([pair for pairs in pending.values() for pair in pairs])
     for model in models:
         if not pending[model]:
@@ -234,13 +272,19 @@ def run_models(
             continue
         lm, source = make_lm(model)
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[lang]}"), TimeElapsedColumn(), console=console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[lang]}"),
+            TimeElapsedColumn(),
+            console=console,
             disable=not console.is_terminal,  # a log file gets the lines below, not a bar
         ) as progress:
             bars = {
                 t.benchmark: progress.add_task(
-                    f"{model} {t.benchmark}", total=len(t.languages), lang="",
+                    f"{model} {t.benchmark}",
+                    total=len(t.languages),
+                    lang="",
                     completed=sum((model, lang) in done[t.benchmark] for lang in t.languages),
                 )
                 for t in tasks
@@ -248,15 +292,33 @@ def run_models(
             for task, lang in pending[model]:
                 progress.update(bars[task.benchmark], lang=lang)
                 started = time.time()
-                rows, version, lm_eval = evaluate_language(lm, task, lang, docs[(task.benchmark, lang)], model,
-                                                           evaluation.max_new_tokens, seed,
-                                                           evaluation.stop, evaluation.choice_label,
-                                                           chat_template=evaluation.chat_template)
+                rows, version, lm_eval = evaluate_language(
+                    lm,
+                    task,
+                    lang,
+                    docs[(task.benchmark, lang)],
+                    model,
+                    evaluation.max_new_tokens,
+                    seed,
+                    evaluation.stop,
+                    evaluation.choice_label,
+                    chat_template=evaluation.chat_template,
+                )
                 right = sum(row["correct"][evaluation.extraction] for row in rows)
-                console.print(f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct "
-                              f"in {time.time() - started:.1f} s", highlight=False)
-                entry = {"model": model, "lang": lang, "source": source, "task_version": version,
-                         "prompt_sha": lm_eval["prompt_sha"], "rows": rows, "lm_eval": lm_eval}
+                console.print(
+                    f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct "
+                    f"in {time.time() - started:.1f} s",
+                    highlight=False,
+                )
+                entry = {
+                    "model": model,
+                    "lang": lang,
+                    "source": source,
+                    "task_version": version,
+                    "prompt_sha": lm_eval["prompt_sha"],
+                    "rows": rows,
+                    "lm_eval": lm_eval,
+                }
                 write_json(_part_file(out, task.benchmark, model, lang), entry)
                 done[task.benchmark][(model, lang)] = entry
                 progress.update(bars[task.benchmark], advance=1, lang="")
@@ -284,12 +346,17 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         "harness_version": __version__,
         "lm_eval_version": version("lm-eval"),
         "extraction": evaluation.extraction,
-        "settings": {"backend": evaluation.backend, "batch_size": evaluation.batch_size,
-                     "max_new_tokens": evaluation.max_new_tokens, "seed": seed,
-                     "stop": evaluation.stop, "choice_label": evaluation.choice_label,
-                     "chat_template": evaluation.chat_template,
-                     **({"math_prompt": f"{CHAT_PROMPT} in the model's chat template"} if evaluation.chat_template else {}),
-                     **(settings or {})},
+        "settings": {
+            "backend": evaluation.backend,
+            "batch_size": evaluation.batch_size,
+            "max_new_tokens": evaluation.max_new_tokens,
+            "seed": seed,
+            "stop": evaluation.stop,
+            "choice_label": evaluation.choice_label,
+            "chat_template": evaluation.chat_template,
+            **({"math_prompt": f"{CHAT_PROMPT} in the model's chat template"} if evaluation.chat_template else {}),
+            **(settings or {}),
+        },
         "models": {},
     }
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
@@ -299,7 +366,9 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         for task in tasks:
             finished = {lang: done[task.benchmark][(model, lang)] for lang in task.languages}
             by_mode = {
-                mode: {lang: {row["id"]: row["correct"][mode] for row in part["rows"]} for lang, part in finished.items()}
+                mode: {
+                    lang: {row["id"]: row["correct"][mode] for row in part["rows"]} for lang, part in finished.items()
+                }
                 for mode in ("paper", "strict")
             }
             outcomes[model][task.benchmark] = by_mode[evaluation.extraction]

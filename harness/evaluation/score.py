@@ -33,13 +33,20 @@ def _normalise(file: Path, number: int, row: dict, model: str | None) -> dict | 
     if "doc" in row and ("filtered_resps" in row or "resps" in row):  # lm-eval's samples_<task>_<date>.jsonl
         doc = row["doc"]
         if not isinstance(doc, dict) or not {"lang", "id", "answer"} <= doc.keys():
-            raise HarnessError(f"{file}: line {number}: an lm-eval sample whose doc lacks lang, id or answer; "
-                               "only the slam_* tasks' samples can be scored")
+            raise HarnessError(
+                f"{file}: line {number}: an lm-eval sample whose doc lacks lang, id or answer; "
+                "only the slam_* tasks' samples can be scored"
+            )
         responses = row.get("filtered_resps") or row.get("resps") or [""]
         while isinstance(responses, list):  # [[text]] before lm-eval's filters, [text] after
             responses = responses[0] if responses else ""
-        return {"lang": doc["lang"], "id": doc["id"], "index": doc.get("index"), "response": responses,
-                "target": str(doc["answer"])}
+        return {
+            "lang": doc["lang"],
+            "id": doc["id"],
+            "index": doc.get("index"),
+            "response": responses,
+            "target": str(doc["answer"]),
+        }
     if "model" in row and model is not None and row["model"] != model:  # the harness's samples.jsonl
         return None
     return row
@@ -73,14 +80,19 @@ def read_generations(path: str | Path, model: str | None = None) -> list[tuple[i
             raise HarnessError(f"{file}: line {number}: needs 'index' (0-based question number) or 'id'")
         rows.append((number, row))
     if model is None and len(models) > 1:
-        raise HarnessError(f"{file}: holds the answers of {' and '.join(sorted(models))}; "
-                           f"pick one with --model {'|'.join(sorted(models))}")
+        raise HarnessError(
+            f"{file}: holds the answers of {' and '.join(sorted(models))}; "
+            f"pick one with --model {'|'.join(sorted(models))}"
+        )
     if model is not None and not models:
-        raise HarnessError(f"{file}: --model {model}: the file has no 'model' field (it holds one model's answers); "
-                           "leave --model out")
+        raise HarnessError(
+            f"{file}: --model {model}: the file has no 'model' field (it holds one model's answers); leave --model out"
+        )
     if not rows:
-        raise HarnessError(f"{file}: no generations in the file"
-                           + (f" for model {model!r} (it has: {', '.join(sorted(models))})" if model else ""))
+        raise HarnessError(
+            f"{file}: no generations in the file"
+            + (f" for model {model!r} (it has: {', '.join(sorted(models))})" if model else "")
+        )
     return rows
 
 
@@ -88,7 +100,9 @@ def _match(file: Path, number: int, row: dict, examples: list[Example], by_id: d
     if "id" in row and row["id"] is not None:
         example = by_id.get(str(row["id"]))
         if example is None:
-            raise HarnessError(f"{file}: line {number}: id {row['id']!r} is not a {row['lang']} question of the benchmark")
+            raise HarnessError(
+                f"{file}: line {number}: id {row['id']!r} is not a {row['lang']} question of the benchmark"
+            )
         return example
     index = row["index"]
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(examples):
@@ -102,12 +116,21 @@ def _gold_from_rows(lines: list[tuple[int, dict]]) -> list[Example] | None:
     """The questions of one language from rows that carry their gold answer (samples files)."""
     if not all(row.get("target") is not None and row.get("id") is not None for _, row in lines):
         return None
-    return [Example(str(row["id"]), row.get("index") if isinstance(row.get("index"), int) else position,
-                    row["lang"], "", str(row["target"])) for position, (_, row) in enumerate(lines)]
+    return [
+        Example(
+            str(row["id"]),
+            row.get("index") if isinstance(row.get("index"), int) else position,
+            row["lang"],
+            "",
+            str(row["target"]),
+        )
+        for position, (_, row) in enumerate(lines)
+    ]
 
 
-def score_generations(path: str | Path, task: str, data_path: str | None = None,
-                      model: str | None = None) -> tuple[dict, list[dict]]:
+def score_generations(
+    path: str | Path, task: str, data_path: str | None = None, model: str | None = None
+) -> tuple[dict, list[dict]]:
     """Per-language outcomes by mode, and the scored rows, of a generations file.
 
     Rows with their gold answer (samples files) are scored against it; other rows against the

@@ -36,7 +36,11 @@ def device_groups(evaluation, device_count: int, visible: str | None = None) -> 
     per_worker = evaluation.tensor_parallel_size if evaluation.backend == "vllm" else 1
     if device_count == 0:
         return [None] * (evaluation.data_parallel_size or 1)
-    ids = [part.strip() for part in visible.split(",") if part.strip()] if visible else [str(i) for i in range(device_count)]
+    ids = (
+        [part.strip() for part in visible.split(",") if part.strip()]
+        if visible
+        else [str(i) for i in range(device_count)]
+    )
     ids = ids[:device_count]
     workers = evaluation.data_parallel_size or max(1, len(ids) // per_worker)
     if workers * per_worker > len(ids):
@@ -45,7 +49,7 @@ def device_groups(evaluation, device_count: int, visible: str | None = None) -> 
             f"{workers * per_worker} GPUs; {len(ids)} visible: lower data_parallel_size"
             + (" or tensor_parallel_size" if per_worker > 1 else "")
         )
-    return [",".join(ids[w * per_worker:(w + 1) * per_worker]) for w in range(workers)]
+    return [",".join(ids[w * per_worker : (w + 1) * per_worker]) for w in range(workers)]
 
 
 def needs_workers(evaluation, groups: list[str | None]) -> bool:
@@ -64,8 +68,17 @@ class ShardedLM(LM):
         for group in groups:
             parent, child = context.Pipe()
             process = context.Process(
-                target=_worker, daemon=True,
-                args=(resolved, model, str(train_dir) if train_dir else None, str(export_dir), group, child, len(groups)),
+                target=_worker,
+                daemon=True,
+                args=(
+                    resolved,
+                    model,
+                    str(train_dir) if train_dir else None,
+                    str(export_dir),
+                    group,
+                    child,
+                    len(groups),
+                ),
             )
             process.start()
             child.close()
@@ -104,8 +117,9 @@ def _receive(process, connection) -> Any:
         kind, payload = connection.recv()
     except EOFError:
         process.join(timeout=5)
-        raise RuntimeError(f"evaluation worker {process.pid} died (exit code {process.exitcode}); "
-                           "its output is above") from None
+        raise RuntimeError(
+            f"evaluation worker {process.pid} died (exit code {process.exitcode}); its output is above"
+        ) from None
     if kind == "harness_error":
         raise HarnessError(payload)
     if kind == "error":
@@ -127,8 +141,9 @@ def _stop(workers) -> None:
         connection.close()
 
 
-def _worker(resolved: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection,
-            workers: int = 1) -> None:
+def _worker(
+    resolved: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection, workers: int = 1
+) -> None:
     """One model copy: load it on this worker's devices, answer shares until told to stop."""
     if group is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = group

@@ -73,6 +73,7 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
     """
     evaluation = recipe.evaluation
     if groups:
+
         def make_sharded(name: str):
             from harness.evaluation.sharding import ShardedLM
 
@@ -91,7 +92,9 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
         if evaluation.batch_size == "auto":
             # lm-eval would search again in every language's call: search once per model
             lm.batch_size_per_gpu = lm._detect_batch_size()
-            presentation.console(stderr=True).print(f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]")
+            presentation.console(stderr=True).print(
+                f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]"
+            )
         return lm, _source(recipe, name, train_dir)
 
     def make_vllm(name: str):
@@ -110,12 +113,18 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
             folder = local_folder(recipe.model)
         else:
             folder = str(_trained_folder(recipe, train_dir, export_dir))
-        tokenizer = local_folder(type(recipe.model)(source=recipe.model.tokenizer)) if recipe.model.tokenizer else folder
+        tokenizer = (
+            local_folder(type(recipe.model)(source=recipe.model.tokenizer)) if recipe.model.tokenizer else folder
+        )
         dtype = "auto" if recipe.model.dtype == "auto" else recipe.model.dtype
         lm = VLLM(
-            pretrained=folder, tokenizer=tokenizer, dtype=dtype,
+            pretrained=folder,
+            tokenizer=tokenizer,
+            dtype=dtype,
             revision=recipe.model.revision if name == "base" else None,
-            batch_size="auto", max_gen_toks=evaluation.max_new_tokens, seed=recipe.seed,
+            batch_size="auto",
+            max_gen_toks=evaluation.max_new_tokens,
+            seed=recipe.seed,
             tensor_parallel_size=evaluation.tensor_parallel_size,
             gpu_memory_utilization=evaluation.gpu_memory_utilization,
             max_model_len=evaluation.max_model_len,

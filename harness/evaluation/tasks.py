@@ -68,8 +68,10 @@ def task_config(
     if stop != "harness":  # evaluation.stop (harness.evaluation.choices)
         from harness.evaluation.choices import stop_sequences
 
-        config["generation_kwargs"] = {**config["generation_kwargs"],
-                                       "until": stop_sequences(stop, config["generation_kwargs"]["until"])}
+        config["generation_kwargs"] = {
+            **config["generation_kwargs"],
+            "until": stop_sequences(stop, config["generation_kwargs"]["until"]),
+        }
     return config
 
 
@@ -82,19 +84,22 @@ def list_tasks() -> list[dict]:
     rows = []
     for name in BENCHMARKS:
         benchmark = get_benchmark(name)
-        rows.append({
-            "task": name,
-            "lm_eval_group": group_name(name),
-            "languages": " ".join(benchmark.languages),
-            "average_over": len(benchmark.average_languages),
-            "source": benchmark.hub_id or "ships with harness",
-            "local_format": benchmark.local_layout,
-            "description": benchmark.description,
-        })
+        rows.append(
+            {
+                "task": name,
+                "lm_eval_group": group_name(name),
+                "languages": " ".join(benchmark.languages),
+                "average_over": len(benchmark.average_languages),
+                "source": benchmark.hub_id or "ships with harness",
+                "local_format": benchmark.local_layout,
+                "description": benchmark.description,
+            }
+        )
     return rows
 
 
 # -- generation of the YAML files --------------------------------------------------------------
+
 
 def _task_yaml(benchmark: str, lang: str) -> str:
     kind = get_benchmark(benchmark).kind
@@ -133,7 +138,10 @@ def write_task_files(root: Path = TASKS_DIR) -> list[Path]:
     for benchmark in BENCHMARKS:
         folder = root / group_name(benchmark)
         folder.mkdir(parents=True, exist_ok=True)
-        files = {f"{task_name(benchmark, lang)}.yaml": _task_yaml(benchmark, lang) for lang in get_benchmark(benchmark).languages}
+        files = {
+            f"{task_name(benchmark, lang)}.yaml": _task_yaml(benchmark, lang)
+            for lang in get_benchmark(benchmark).languages
+        }
         files[f"_{group_name(benchmark)}.yaml"] = _group_yaml(benchmark)
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")

@@ -9,10 +9,16 @@ from __future__ import annotations
 import importlib
 
 _HOMES = {
-    "SUBLAYERS": "adapters", "ArchitectureAdapter": "adapters", "adapter_for": "adapters",
+    "SUBLAYERS": "adapters",
+    "ArchitectureAdapter": "adapters",
+    "adapter_for": "adapters",
     "ModelConfig": "config",
-    "load_config": "loading", "load_model": "loading", "load_tokenizer": "loading",
-    "local_folder": "loading", "release_memory": "loading", "resolve_source": "loading",
+    "load_config": "loading",
+    "load_model": "loading",
+    "load_tokenizer": "loading",
+    "local_folder": "loading",
+    "release_memory": "loading",
+    "resolve_source": "loading",
 }
 __all__ = sorted(_HOMES)
 

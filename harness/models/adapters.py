@@ -36,8 +36,13 @@ class ArchitectureAdapter:
     attention: str = "self_attn"
     projections: dict[str, str] = field(
         default_factory=lambda: {
-            "gate": "gate_proj", "up": "up_proj", "down": "down_proj",
-            "q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
+            "gate": "gate_proj",
+            "up": "up_proj",
+            "down": "down_proj",
+            "q": "q_proj",
+            "k": "k_proj",
+            "v": "v_proj",
+            "o": "o_proj",
         }
     )
     biased: tuple[str, ...] = ()

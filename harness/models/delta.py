@@ -78,8 +78,10 @@ def apply_delta(model, train_dir: Path) -> list[str]:
         for name, tensor in tensors.items():
             target = params[name]
             if tuple(target.shape) != tuple(tensor.shape):
-                raise HarnessError(f"{path}: {name} has shape {list(tensor.shape)} but the base model's is "
-                                   f"{list(target.shape)}; the delta belongs to another model")
+                raise HarnessError(
+                    f"{path}: {name} has shape {list(tensor.shape)} but the base model's is "
+                    f"{list(target.shape)}; the delta belongs to another model"
+                )
             target.copy_(tensor.to(device=target.device, dtype=target.dtype))
     return list(tensors)
 

@@ -43,7 +43,7 @@ class ResolvedSource:
 def resolve_source(source: str) -> ResolvedSource:
     """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing."""
     if source.startswith(PACKAGE_PREFIX):
-        package, _, inner = source[len(PACKAGE_PREFIX):].partition("/")
+        package, _, inner = source[len(PACKAGE_PREFIX) :].partition("/")
         spec = importlib.util.find_spec(package) if package else None
         if spec is None or not spec.submodule_search_locations:
             raise HarnessError(
@@ -95,8 +95,9 @@ def check_gguf(path: Path) -> None:
     try:
         gguf.GGUFReader(path)
     except Exception as error:  # the reader fails with numpy shape/index errors on a cut file
-        raise HarnessError(f"{path}: not a complete GGUF file ({type(error).__name__}: {error}); "
-                           "download or copy it again") from None
+        raise HarnessError(
+            f"{path}: not a complete GGUF file ({type(error).__name__}: {error}); download or copy it again"
+        ) from None
 
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
@@ -159,10 +160,12 @@ def require_hub_model(source: str, revision: str | None = None, place: str = "mo
     """
     if resolve_source(source).kind != "hub" or hub_reachable() or model_cached(source, revision):
         return
-    fix = ("unset HF_HUB_OFFLINE to download it, or point it at a local model folder"
-           if why_unreachable().startswith("HF_HUB_OFFLINE") else
-           f"point it at a local model folder, or download it where there is a network "
-           f"(`hf download {source}`), copy the Hugging Face cache here and set HF_HUB_OFFLINE=1")
+    fix = (
+        "unset HF_HUB_OFFLINE to download it, or point it at a local model folder"
+        if why_unreachable().startswith("HF_HUB_OFFLINE")
+        else f"point it at a local model folder, or download it where there is a network "
+        f"(`hf download {source}`), copy the Hugging Face cache here and set HF_HUB_OFFLINE=1"
+    )
     raise HarnessError(f"{place} {source!r}: {why_unreachable()} and the model is not in the local cache; {fix}")
 
 
@@ -247,7 +250,10 @@ def release_memory() -> None:
 
 if __name__ == "__main__":  # `python -m harness.models.loading SOURCE`: the folder from_pretrained reads
     if len(sys.argv) != 2:
-        print("usage: python -m harness.models.loading MODEL_SOURCE  (hub id, folder, .gguf, package:...)", file=sys.stderr)
+        print(
+            "usage: python -m harness.models.loading MODEL_SOURCE  (hub id, folder, .gguf, package:...)",
+            file=sys.stderr,
+        )
         sys.exit(2)
     if not Path("/dev/nvidiactl").exists():
         os.environ.setdefault("DS_ACCELERATOR", "cpu")  # as the CLI: silences DeepSpeed's CPU warning

@@ -238,17 +238,26 @@ class Baselines:
         return {
             "rows": [row.to_json() for row in self.rows],
             "training_samples": [
-                {"system": s.system, "languages": s.languages, "samples": s.samples,
-                 "provenance": {"paper": s.provenance.paper, "arxiv": s.provenance.arxiv,
-                                "table": s.provenance.table, "row": s.provenance.row,
-                                "file": s.provenance.file}}
+                {
+                    "system": s.system,
+                    "languages": s.languages,
+                    "samples": s.samples,
+                    "provenance": {
+                        "paper": s.provenance.paper,
+                        "arxiv": s.provenance.arxiv,
+                        "table": s.provenance.table,
+                        "row": s.provenance.row,
+                        "file": s.provenance.file,
+                    },
+                }
                 for s in self.training_samples
             ],
             "warnings": self.warnings,
         }
 
-    def for_benchmark(self, benchmark: str, size: str | None = None,
-                      systems: list[str] | None = None, primary_only: bool = False) -> list[Baseline]:
+    def for_benchmark(
+        self, benchmark: str, size: str | None = None, systems: list[str] | None = None, primary_only: bool = False
+    ) -> list[Baseline]:
         """Rows of one benchmark, in file then printed order; optionally one size and some systems.
 
         Summary rows (``primary: false``) that repeat a (size, system) of a primary table are left
@@ -278,13 +287,16 @@ class Baselines:
         benchmark, size, system = parts
         benchmarks = sorted({r.benchmark for r in self.rows})
         if benchmark not in benchmarks:
-            raise HarnessError(f"baseline reference {reference!r}: unknown benchmark {benchmark!r}"
-                               f"{suggest(benchmark, benchmarks)}; choose from: {', '.join(benchmarks)}")
+            raise HarnessError(
+                f"baseline reference {reference!r}: unknown benchmark {benchmark!r}"
+                f"{suggest(benchmark, benchmarks)}; choose from: {', '.join(benchmarks)}"
+            )
         rows = [r for r in self.rows if r.benchmark == benchmark]
         sizes = sorted({r.size for r in rows})
         if size not in sizes:
-            raise HarnessError(f"baseline reference {reference!r}: no {size!r} rows for {benchmark}; "
-                               f"choose from: {', '.join(sizes)}")
+            raise HarnessError(
+                f"baseline reference {reference!r}: no {size!r} rows for {benchmark}; choose from: {', '.join(sizes)}"
+            )
         rows = [r for r in rows if r.size == size]
         matches = [r for r in rows if _norm(r.system) == _norm(system) or _norm(r.label) == _norm(system)]
         if table is not None:
@@ -293,8 +305,10 @@ class Baselines:
             matches = [r for r in matches if r.primary]
         if not matches:
             names = sorted({r.system for r in rows})
-            raise HarnessError(f"baseline reference {reference!r}: no system {system!r} in {benchmark} "
-                               f"{size}{suggest(system, names)}; choose from: {', '.join(names)}")
+            raise HarnessError(
+                f"baseline reference {reference!r}: no system {system!r} in {benchmark} "
+                f"{size}{suggest(system, names)}; choose from: {', '.join(names)}"
+            )
         if len(matches) > 1:
             options = ", ".join(f"baseline:{m.key}@{_table_slug(m.provenance.table)}" for m in matches)
             raise HarnessError(f"baseline reference {reference!r} is ambiguous; use one of: {options}")
@@ -369,19 +383,24 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
         key = (row.size, row.system) if isinstance(row, ScoreRow) else (row.system,)
         name = " ".join(key)
         if key in seen:
-            problems.append(f"{path}: rows[{index}] ({name}): duplicate row: {name} is already "
-                            f"rows[{seen[key]}]; remove one")
+            problems.append(
+                f"{path}: rows[{index}] ({name}): duplicate row: {name} is already rows[{seen[key]}]; remove one"
+            )
         else:
             seen[key] = index
         if isinstance(parsed, ScoreFile):
             missing = [lang for lang in parsed.languages if lang not in row.scores]
             extra = [lang for lang in row.scores if lang not in parsed.languages]
             if missing:
-                problems.append(f"{path}: rows[{index}] ({name}): missing language(s) "
-                                f"{', '.join(missing)}; the file's languages are {', '.join(parsed.languages)}")
+                problems.append(
+                    f"{path}: rows[{index}] ({name}): missing language(s) "
+                    f"{', '.join(missing)}; the file's languages are {', '.join(parsed.languages)}"
+                )
             if extra:
-                problems.append(f"{path}: rows[{index}] ({name}): language(s) {', '.join(extra)} not in the "
-                                f"file's languages ({', '.join(parsed.languages) or 'none'})")
+                problems.append(
+                    f"{path}: rows[{index}] ({name}): language(s) {', '.join(extra)} not in the "
+                    f"file's languages ({', '.join(parsed.languages) or 'none'})"
+                )
             if not parsed.languages and row.average is None:
                 problems.append(f"{path}: rows[{index}] ({name}): no numbers: a row needs scores or an average")
     if isinstance(parsed, ScoreFile):
@@ -436,19 +455,35 @@ def _load(folder: Path) -> Baselines:
         tables[table_key] = (path, rel)
         if isinstance(data, SamplesFile):
             for r in data.rows:
-                samples.append(TrainingSamples(r.system, r.languages, r.samples, Provenance(
-                    data.source.paper, data.source.arxiv, data.source.table, r.row, rel)))
+                samples.append(
+                    TrainingSamples(
+                        r.system,
+                        r.languages,
+                        r.samples,
+                        Provenance(data.source.paper, data.source.arxiv, data.source.table, r.row, rel),
+                    )
+                )
             continue
         for r in data.rows:
             note = "; ".join(filter(None, [f"quoted from {r.quoted_from}" if r.quoted_from else None, r.note]))
             row = Baseline(
-                benchmark=data.benchmark, size=r.size, system=r.system, label=r.label or r.system,
-                languages=tuple(data.languages), scores=dict(r.scores), average=r.average,
-                non_english_average=r.non_english_average, cost=r.cost, cost_note=r.cost_note,
-                trained_share=r.trained_share, extra_params=r.extra_params, base=r.base,
+                benchmark=data.benchmark,
+                size=r.size,
+                system=r.system,
+                label=r.label or r.system,
+                languages=tuple(data.languages),
+                scores=dict(r.scores),
+                average=r.average,
+                non_english_average=r.non_english_average,
+                cost=r.cost,
+                cost_note=r.cost_note,
+                trained_share=r.trained_share,
+                extra_params=r.extra_params,
+                base=r.base,
                 primary=data.primary,
-                provenance=Provenance(data.source.paper, data.source.arxiv, data.source.table, r.row, rel,
-                                      note or None),
+                provenance=Provenance(
+                    data.source.paper, data.source.arxiv, data.source.table, r.row, rel, note or None
+                ),
             )
             rows.append(row)
             by_ref[(data.source.table, data.benchmark, r.size, r.system)] = row
@@ -468,35 +503,45 @@ def _load(folder: Path) -> Baselines:
             if r.cells_from is not None:
                 ref = (r.cells_from.table, data.benchmark, r.cells_from.size, r.cells_from.system)
                 if ref not in by_ref:
-                    raise HarnessError(f"{row.provenance.file}: rows[{r.row - 1}] ({r.size} {r.system}): "
-                                       f"cells_from names {r.cells_from.table} {data.benchmark} "
-                                       f"{r.cells_from.size} {r.cells_from.system}, which no baseline file has")
+                    raise HarnessError(
+                        f"{row.provenance.file}: rows[{r.row - 1}] ({r.size} {r.system}): "
+                        f"cells_from names {r.cells_from.table} {data.benchmark} "
+                        f"{r.cells_from.size} {r.cells_from.system}, which no baseline file has"
+                    )
                 source_row = by_ref[ref]
                 for lang, value in row.scores.items():
                     other = source_row.scores.get(lang)
                     if other is not None and abs(other - value) > 1e-9:
-                        warnings.append(f"published value differs: {where}: {lang} is {value}, "
-                                        f"{source_row.provenance.table} prints {other}")
+                        warnings.append(
+                            f"published value differs: {where}: {lang} is {value}, "
+                            f"{source_row.provenance.table} prints {other}"
+                        )
             cells = source_row.scores
             if row.average is not None:
                 if source_row is not row and source_row.average is not None:
                     if abs(source_row.average - row.average) > AVERAGE_TOLERANCE:
-                        warnings.append(f"published average differs: {where}: avg {row.average}, "
-                                        f"{source_row.provenance.table} prints {source_row.average}")
+                        warnings.append(
+                            f"published average differs: {where}: avg {row.average}, "
+                            f"{source_row.provenance.table} prints {source_row.average}"
+                        )
                 elif cells and len(cells) == len(source_row.languages):
                     mean = _mean(list(cells.values()))
                     if abs(mean - row.average) > AVERAGE_TOLERANCE + 1e-9:
-                        warnings.append(f"published average differs from the mean of its cells: {where}: "
-                                        f"printed {row.average}, cells give {mean:.2f} (kept as printed)")
+                        warnings.append(
+                            f"published average differs from the mean of its cells: {where}: "
+                            f"printed {row.average}, cells give {mean:.2f} (kept as printed)"
+                        )
             if row.non_english_average is not None:
                 non_en = [v for lang, v in cells.items() if lang != "en"]
                 if non_en:
                     mean = _mean(non_en)
                     if abs(mean - row.non_english_average) > AVERAGE_TOLERANCE + 1e-9:
                         origin = "" if source_row is row else f" of {source_row.provenance.table}"
-                        warnings.append(f"published non-English average differs from the mean of the "
-                                        f"cells{origin}: {where}: printed {row.non_english_average}, "
-                                        f"cells give {mean:.2f} (kept as printed)")
+                        warnings.append(
+                            f"published non-English average differs from the mean of the "
+                            f"cells{origin}: {where}: printed {row.non_english_average}, "
+                            f"cells give {mean:.2f} (kept as printed)"
+                        )
             checked.append(_with_warnings(row, warnings))
     return Baselines(rows=checked, training_samples=samples)
 

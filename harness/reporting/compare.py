@@ -68,16 +68,16 @@ class Side:
             return self.baseline.average, None, list(self.baseline.languages)
         average = self.tasks()[task].get("average") or {}
         value = average.get("accuracy")
-        return (float(value) if value is not None else None, average.get("ci95"),
-                list(average.get("languages") or []))
+        return (float(value) if value is not None else None, average.get("ci95"), list(average.get("languages") or []))
 
     def outcomes(self, task: str) -> dict[str, dict[str, bool]] | None:
         """Per language, question id -> right, from eval/<task>/samples.jsonl (None if absent)."""
         if self.run_root is None:
             return None
         if task not in self.samples:
-            self.samples[task] = _read_samples(self.run_root / "eval" / task / "samples.jsonl", self.role,
-                                               self.scores.get("extraction") or "paper")
+            self.samples[task] = _read_samples(
+                self.run_root / "eval" / task / "samples.jsonl", self.role, self.scores.get("extraction") or "paper"
+            )
         return self.samples[task]
 
     def describe(self) -> dict:
@@ -85,10 +85,15 @@ class Side:
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_json()
         else:
-            out.update({"run": str(self.run_root), "model": self.role,
-                        "source": self.scores["models"][self.role].get("source"),
-                        "extraction": self.scores.get("extraction"),
-                        "lm_eval_version": self.scores.get("lm_eval_version")})
+            out.update(
+                {
+                    "run": str(self.run_root),
+                    "model": self.role,
+                    "source": self.scores["models"][self.role].get("source"),
+                    "extraction": self.scores.get("extraction"),
+                    "lm_eval_version": self.scores.get("lm_eval_version"),
+                }
+            )
         return out
 
 
@@ -115,8 +120,10 @@ def parse_side(text: str, which: str) -> Side:
     """``RUN``, ``RUN:base``, ``RUN:trained`` or (for B) ``baseline:<benchmark>/<size>/<system>``."""
     if text.startswith("baseline:"):
         if which == "A":
-            raise HarnessError(f"A = {text!r}: A is the candidate and must be a run directory; put the "
-                               "baseline second: `harness compare RUN baseline:...`")
+            raise HarnessError(
+                f"A = {text!r}: A is the candidate and must be a run directory; put the "
+                "baseline second: `harness compare RUN baseline:...`"
+            )
         row = load_baselines().resolve(text)
         label = f"{row.label} {row.size} (paper, {row.provenance.table})"
         return Side(text, label, baseline=row)
@@ -126,19 +133,24 @@ def parse_side(text: str, which: str) -> Side:
         root_text, role = head, tail
     root = Path(root_text)
     if not root.is_dir():
-        raise HarnessError(f"{which} = {text!r}: no such run directory"
-                           + ("" if which == "A" else "; B may also be baseline:<benchmark>/<size>/<system>"))
+        raise HarnessError(
+            f"{which} = {text!r}: no such run directory"
+            + ("" if which == "A" else "; B may also be baseline:<benchmark>/<size>/<system>")
+        )
     scores_path = root / "eval" / "scores.json"
     if not scores_path.is_file():
-        raise HarnessError(f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
-                           f"(`harness evaluate RECIPE --run-dir {root}`)")
+        raise HarnessError(
+            f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
+            f"(`harness evaluate RECIPE --run-dir {root}`)"
+        )
     scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
     models = scores["models"]
     if role is None:
         role = "trained" if "trained" in models else "base"
     if role not in models:
-        raise HarnessError(f"{which} = {text!r}: this run evaluated no {role!r} model; it has: "
-                           f"{', '.join(models) or 'none'}")
+        raise HarnessError(
+            f"{which} = {text!r}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}"
+        )
     return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
 
 
@@ -165,8 +177,7 @@ def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
         return None, None
     value = float(value)
     if not math.isfinite(value):
-        raise HarnessError(f"{evaluated}: recipe.report.tolerance is {value}: not a finite number; "
-                           "pass --tolerance")
+        raise HarnessError(f"{evaluated}: recipe.report.tolerance is {value}: not a finite number; pass --tolerance")
     return value, f"report.tolerance of the recipe recorded in {evaluated}"
 
 
@@ -180,8 +191,10 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
     if task is not None:
         for side, tasks in ((a, a_tasks), (b, b_tasks)):
             if task not in tasks:
-                raise HarnessError(f"--task {task}: {side.reference} has no {task!r} scores "
-                                   f"(it has: {', '.join(sorted(tasks)) or 'none'})")
+                raise HarnessError(
+                    f"--task {task}: {side.reference} has no {task!r} scores "
+                    f"(it has: {', '.join(sorted(tasks)) or 'none'})"
+                )
         tasks = [task]
     else:
         tasks = sorted(a_tasks & b_tasks)
@@ -189,7 +202,8 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
             raise HarnessError(
                 f"refusing to compare different tasks: {a.reference} has {', '.join(sorted(a_tasks)) or 'none'}, "
                 f"{b.reference} has {', '.join(sorted(b_tasks)) or 'none'}; scores of different benchmarks "
-                "are not comparable")
+                "are not comparable"
+            )
         for side, other in ((a, b_tasks), (b, a_tasks)):
             alone = sorted(set(side.tasks()) - other)
             if alone:
@@ -201,38 +215,51 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
             raise HarnessError(
                 f"refusing to compare {t}: task versions differ ({a.reference}: {va!r}, {b.reference}: {vb!r}); "
                 "scores of different task versions are not comparable: re-evaluate one side with the "
-                "other's harness version")
+                "other's harness version"
+            )
     if b.baseline is None:
         ea, eb = a.scores.get("extraction"), b.scores.get("extraction")
         if ea != eb:
-            raise HarnessError(f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
-                               f"{b.reference}: {eb!r}); re-score one side (`harness score`) with the other's")
+            raise HarnessError(
+                f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
+                f"{b.reference}: {eb!r}); re-score one side (`harness score`) with the other's"
+            )
         ca, cb = _chat_template(a), _chat_template(b)
         if ca != cb:
-            raise HarnessError(f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
-                               f"{cb!r}); the models were prompted differently: evaluate both sides the same way")
+            raise HarnessError(
+                f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
+                f"{cb!r}); the models were prompted differently: evaluate both sides the same way"
+            )
         for t in tasks:
             pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
             if pa and pb and pa != pb:
-                raise HarnessError(f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
-                                   f"{pb}); re-evaluate one side with the other's task files")
+                raise HarnessError(
+                    f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
+                    f"{pb}); re-evaluate one side with the other's task files"
+                )
         la, lb = a.scores.get("lm_eval_version"), b.scores.get("lm_eval_version")
         if la != lb:
             warnings.append(f"lm-eval versions differ: {a.reference} {la}, {b.reference} {lb}")
         sa, sb = a.scores.get("settings") or {}, b.scores.get("settings") or {}
         for key in ("backend", "dtype", "batch_size", "device"):
             if sa.get(key) != sb.get(key):
-                warnings.append(f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
-                                f"{sb.get(key)!r}): greedy generations can differ slightly between them")
+                warnings.append(
+                    f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
+                    f"{sb.get(key)!r}): greedy generations can differ slightly between them"
+                )
     else:
         if _chat_template(a):
             warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
         if a.scores.get("extraction") not in (None, "paper"):
-            warnings.append(f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
-                            "published numbers use the paper's rule")
+            warnings.append(
+                f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
+                "published numbers use the paper's rule"
+            )
         where = f"arXiv {b.baseline.provenance.arxiv} {b.baseline.provenance.table}, row {b.baseline.provenance.row}"
-        warnings.append(f"B is a published number ({where}): no interval or "
-                        "per-question outputs on its side, so no paired test; the interval is A's alone")
+        warnings.append(
+            f"B is a published number ({where}): no interval or "
+            "per-question outputs on its side, so no paired test; the interval is A's alone"
+        )
 
     result: dict = {"tasks": {}, "warnings": warnings}
     for t in tasks:
@@ -260,16 +287,25 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         for key in ("data", "limit"):
             va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
             if va != vb:
-                warnings.append(f"{task}: {key} differs ({a.reference}: {va!r}, {b.reference}: {vb!r}): "
-                                "the two sides may not have answered the same questions")
+                warnings.append(
+                    f"{task}: {key} differs ({a.reference}: {va!r}, {b.reference}: {vb!r}): "
+                    "the two sides may not have answered the same questions"
+                )
     rows: dict[str, dict] = {}
     for lang in languages:
         acc_a, ci_a, n_a = a.accuracy(task, lang)
         acc_b, ci_b, n_b = b.accuracy(task, lang)
         if acc_a is None or acc_b is None:
             continue
-        row = {"a": acc_a, "b": acc_b, "delta": round(acc_a - acc_b, 4), "n_a": n_a, "n_b": n_b,
-               "ci95": _round(newcombe_interval(acc_a, ci_a, acc_b, ci_b)), "paired": None}
+        row = {
+            "a": acc_a,
+            "b": acc_b,
+            "delta": round(acc_a - acc_b, 4),
+            "n_a": n_a,
+            "n_b": n_b,
+            "ci95": _round(newcombe_interval(acc_a, ci_a, acc_b, ci_b)),
+            "paired": None,
+        }
         if n_a is not None and n_b is not None and n_a != n_b:
             warnings.append(f"{task} {lang}: different question counts ({a.reference}: {n_a}, {b.reference}: {n_b})")
         if a_out and b_out and lang in a_out and lang in b_out:
@@ -287,9 +323,11 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
             avg_a = sum(rows[lang]["a"] for lang in common) / len(common)
             avg_b = sum(rows[lang]["b"] for lang in common) / len(common)
             avg_ci_a = avg_ci_b = None
-            note = (f"{task}: averages cover different languages ({a.reference}: {', '.join(covered_a)}; "
-                    f"{b.reference}: {', '.join(covered_b)}): compared the mean over the {len(common)} "
-                    f"common language(s) instead")
+            note = (
+                f"{task}: averages cover different languages ({a.reference}: {', '.join(covered_a)}; "
+                f"{b.reference}: {', '.join(covered_b)}): compared the mean over the {len(common)} "
+                f"common language(s) instead"
+            )
             warnings.append(note)
             average.update({"a": round(avg_a, 4), "b": round(avg_b, 4), "languages": common, "recomputed": True})
     if average["a"] is not None and average["b"] is not None:
@@ -308,8 +346,11 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
     else:
         average["delta"] = None
         average["ci95"] = None
-    return {"task_version": {"a": a.task_version(task), "b": b.task_version(task)},
-            "languages": rows, "average": average}
+    return {
+        "task_version": {"a": a.task_version(task), "b": b.task_version(task)},
+        "languages": rows,
+        "average": average,
+    }
 
 
 def _round(interval: list[float] | None) -> list[float] | None:
@@ -342,5 +383,12 @@ def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | No
     if tolerance is None:
         tolerance, source = _tolerance_of(side_a)
     found = regressions(result, tolerance)
-    return {"a": side_a.describe(), "b": side_b.describe(), "tolerance": tolerance, "tolerance_source": source,
-            **result, "regressions": found, "exit_code": 1 if found else 0}
+    return {
+        "a": side_a.describe(),
+        "b": side_b.describe(),
+        "tolerance": tolerance,
+        "tolerance_source": source,
+        **result,
+        "regressions": found,
+        "exit_code": 1 if found else 0,
+    }

@@ -46,6 +46,7 @@ class ReportConfig(Section):
         for name in names:
             if _norm(name) not in known:
                 choices = sorted({r.system for r in rows})
-                raise ValueError(f"unknown baseline system {name!r}{suggest(name, choices)}; "
-                                 f"choose from: {', '.join(choices)}")
+                raise ValueError(
+                    f"unknown baseline system {name!r}{suggest(name, choices)}; choose from: {', '.join(choices)}"
+                )
         return names

@@ -27,9 +27,23 @@ from typing import Any, Callable
 from harness import presentation
 from harness.errors import HarnessError
 from harness.reporting.tables import (
-    BENCHMARK_OF_TASK, LANGUAGE_NOT_EVALUATED, NO_BASELINE_NUMBER, NOT_COMPARABLE, NOT_TRAINED,
-    NO_TRAIN_RECORD, PAPER_LANGUAGES, TASK_NOT_RUN, TASK_TITLES, Cell, Column, Group, Row, Table,
-    TrainingRecord, empty, number,
+    BENCHMARK_OF_TASK,
+    LANGUAGE_NOT_EVALUATED,
+    NO_BASELINE_NUMBER,
+    NOT_COMPARABLE,
+    NOT_TRAINED,
+    NO_TRAIN_RECORD,
+    PAPER_LANGUAGES,
+    TASK_NOT_RUN,
+    TASK_TITLES,
+    Cell,
+    Column,
+    Group,
+    Row,
+    Table,
+    TrainingRecord,
+    empty,
+    number,
 )
 from harness.artifacts import Scores, TrainRecord, read_artifact, redo
 from harness.runs import read_json
@@ -108,15 +122,20 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
         if not scores_path.is_file():
-            raise HarnessError(f"{spec}: {scores_path} not found; has the evaluate stage finished? "
-                               f"(`harness evaluate RECIPE --run-dir {root}`)")
+            raise HarnessError(
+                f"{spec}: {scores_path} not found; has the evaluate stage finished? "
+                f"(`harness evaluate RECIPE --run-dir {root}`)"
+            )
         scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
         train_json = root / "train" / "train.json"
-        training = (TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
-                    if train_json.is_file() else None)
+        training = (
+            TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
+            if train_json.is_file()
+            else None
+        )
         manifest = read_json(root / "manifest.json") if (root / "manifest.json").is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
         for name in [role] if role else [r for r in ROLES if r in models]:
@@ -137,8 +156,11 @@ def partition(entries: list[Entry], task: str) -> list[tuple[list[Entry], list[s
     keys = list(groups)
     out = []
     for key in keys:
-        reasons = [f"{name}: {theirs!r} here, {first!r} in the first table"
-                   for (name, _), theirs, first in zip(COMPARABILITY, key, keys[0]) if theirs != first]
+        reasons = [
+            f"{name}: {theirs!r} here, {first!r} in the first table"
+            for (name, _), theirs, first in zip(COMPARABILITY, key, keys[0])
+            if theirs != first
+        ]
         out.append((groups[key], reasons))
     return out
 
@@ -161,10 +183,14 @@ def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: l
         if training is None:
             cells = [empty(NO_TRAIN_RECORD), empty(NO_TRAIN_RECORD)]
         else:
-            cells = [Cell(training.cost_value, training.cost_display, training.cost_description)
-                     if training.cost_display else empty("train.json records no training time"),
-                     Cell(training.trained_share, f"{training.trained_share:.1f}%", "measured by this run")
-                     if training.trained_share is not None else empty("train.json records no trained share")]
+            cells = [
+                Cell(training.cost_value, training.cost_display, training.cost_description)
+                if training.cost_display
+                else empty("train.json records no training time"),
+                Cell(training.trained_share, f"{training.trained_share:.1f}%", "measured by this run")
+                if training.trained_share is not None
+                else empty("train.json records no trained share"),
+            ]
     else:
         cells = [empty(NOT_TRAINED), empty(NOT_TRAINED)]
     per_language = scores.get("languages", {})
@@ -180,8 +206,10 @@ def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: l
     covered = list(average.get("languages") or [])
     caveat = None
     if paper_languages and set(covered) != set(paper_languages):
-        caveat = (f"{NOT_COMPARABLE} with the published averages: mean over {len(covered)} of the paper's "
-                  f"{len(paper_languages)} languages ({', '.join(covered)})")
+        caveat = (
+            f"{NOT_COMPARABLE} with the published averages: mean over {len(covered)} of the paper's "
+            f"{len(paper_languages)} languages ({', '.join(covered)})"
+        )
     if average.get("accuracy") is None:
         cells.append(empty(LANGUAGE_NOT_EVALUATED))
     else:
@@ -193,20 +221,30 @@ def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: l
     else:
         cells.append(empty(LANGUAGE_NOT_EVALUATED))
     pcr = scores.get("pcr_average")
-    cells.append(number(float(pcr), "mean PCR against English over the averaged languages")
-                 if pcr is not None else empty("no English run, or no question right in English"))
+    cells.append(
+        number(float(pcr), "mean PCR against English over the averaged languages")
+        if pcr is not None
+        else empty("no English run, or no question right in English")
+    )
     return cells
 
 
 def _published_cells(row, languages: list[str]) -> list[Cell]:
-    cells = [Cell(row.cost, f"{row.cost:.1f}x", "training time relative to SLAM") if row.cost is not None
-             else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"),
-             Cell(row.trained_share, f"{row.trained_share:.1f}%") if row.trained_share is not None
-             else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no trained share")]
+    cells = [
+        Cell(row.cost, f"{row.cost:.1f}x", "training time relative to SLAM")
+        if row.cost is not None
+        else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"),
+        Cell(row.trained_share, f"{row.trained_share:.1f}%")
+        if row.trained_share is not None
+        else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no trained share"),
+    ]
     for lang in languages:
         value = row.scores.get(lang)
-        cells.append(number(value) if value is not None
-                     else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no {lang}"))
+        cells.append(
+            number(value)
+            if value is not None
+            else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no {lang}")
+        )
     cells.append(number(row.average, row.provenance.cite()) if row.average is not None else empty(NO_BASELINE_NUMBER))
     non_english = row.non_english_average
     description = "as printed"
@@ -237,24 +275,38 @@ def _versus(entry: Entry, reference: Entry, task: str, comparable: bool) -> Cell
     delta = 100.0 * (test.only_b - test.only_a) / test.n
     star = "*" if test.p_value < SIGNIFICANCE else ""
     p_text = presentation.p_value(test.p_value)
-    description = (f"McNemar exact p {p_text if p_text.startswith('<') else '= ' + p_text} on {test.n} shared questions "
-                   f"({test.only_b} right only here, {test.only_a} right only in the reference)")
+    description = (
+        f"McNemar exact p {p_text if p_text.startswith('<') else '= ' + p_text} on {test.n} shared questions "
+        f"({test.only_b} right only here, {test.only_a} right only in the reference)"
+    )
     rounded = round(delta, 1)
     return Cell(delta, presentation.signed(delta) + star, description, None, False, (rounded > 0) - (rounded < 0))
 
 
-def leaderboard_table(task: str, entries: list[Entry], baselines, size: str | None,
-                      reference: Entry | None, reference_comparable: bool, table_id: str,
-                      reasons: list[str]) -> Table:
+def leaderboard_table(
+    task: str,
+    entries: list[Entry],
+    baselines,
+    size: str | None,
+    reference: Entry | None,
+    reference_comparable: bool,
+    table_id: str,
+    reasons: list[str],
+) -> Table:
     """One task's leaderboard over ``entries`` (comparable among themselves)."""
     languages = _languages(task, entries)
     paper_languages = list(PAPER_LANGUAGES.get(task, ()))
-    columns = [Column("System", numeric=False), Column("Cost", "training time (runs) or relative to SLAM (paper)"),
-               Column("Trained", "share of parameters trained")]
+    columns = [
+        Column("System", numeric=False),
+        Column("Cost", "training time (runs) or relative to SLAM (paper)"),
+        Column("Trained", "share of parameters trained"),
+    ]
     columns += [Column(lang, f"accuracy (%) in {lang}", best=True) for lang in languages]
-    columns += [Column("Avg", "the paper's average over its languages", best=True),
-                Column("non-En Avg", "average over the non-English languages", best=True),
-                Column("PCR", "mean PCR (%) against English", best=True)]
+    columns += [
+        Column("Avg", "the paper's average over its languages", best=True),
+        Column("non-En Avg", "average over the non-English languages", best=True),
+        Column("PCR", "mean PCR (%) against English", best=True),
+    ]
     if reference is not None:
         columns.append(Column("Δ vs ref", f"accuracy minus {reference.label}'s on shared questions (points)"))
 
@@ -275,7 +327,9 @@ def leaderboard_table(task: str, entries: list[Entry], baselines, size: str | No
     for entry in entries:
         cells = [Cell(None, entry.label)] + _run_cells(entry, task, languages, paper_languages)
         if reference is not None:
-            cells.append(_versus(entry, reference, task, reference_comparable or entry.reference == reference.reference))
+            cells.append(
+                _versus(entry, reference, task, reference_comparable or entry.reference == reference.reference)
+            )
         run_rows.append(Row(entry.label, cells, "run", f"{entry.source} (recipe {entry.recipe})"))
     avg = [c.name for c in columns].index("Avg")
     run_rows.sort(key=lambda r: -(r.cells[avg].value if r.cells[avg].value is not None else -1))
@@ -288,12 +342,18 @@ def leaderboard_table(task: str, entries: list[Entry], baselines, size: str | No
     if reasons:
         notes.insert(0, "In a table of its own, not comparable with the first: " + "; ".join(reasons) + ".")
     if reference is not None:
-        notes.append(f"Δ vs ref: accuracy minus {reference.label}'s, pooled over the languages both evaluated, "
-                     f"on the questions both answered; * p < {SIGNIFICANCE} (exact McNemar test).")
-    title = f"{TASK_TITLES.get(task, task)}: leaderboard, accuracy (%)" + (f" [{table_id.rsplit('_', 1)[-1]}]" if reasons else "")
-    caption = (f"{len(entries)} model(s) of {len({e.run for e in entries})} run(s)"
-               + (f" beside the paper's {size or 'published'} rows" if published else "")
-               + "; best per column in bold.")
+        notes.append(
+            f"Δ vs ref: accuracy minus {reference.label}'s, pooled over the languages both evaluated, "
+            f"on the questions both answered; * p < {SIGNIFICANCE} (exact McNemar test)."
+        )
+    title = f"{TASK_TITLES.get(task, task)}: leaderboard, accuracy (%)" + (
+        f" [{table_id.rsplit('_', 1)[-1]}]" if reasons else ""
+    )
+    caption = (
+        f"{len(entries)} model(s) of {len({e.run for e in entries})} run(s)"
+        + (f" beside the paper's {size or 'published'} rows" if published else "")
+        + "; best per column in bold."
+    )
     return Table(table_id, title, columns, groups, caption, notes)
 
 
@@ -316,8 +376,9 @@ def _mark_best(groups: list[Group], columns: list[Column]) -> None:
 # -- building and rendering ----------------------------------------------------------------------
 
 
-def build_leaderboard(specs: list[str], task: str | None = None, size: str | None = None,
-                      reference: str | None = None) -> tuple[list[Table], list[str], list[Entry]]:
+def build_leaderboard(
+    specs: list[str], task: str | None = None, size: str | None = None, reference: str | None = None
+) -> tuple[list[Table], list[str], list[Entry]]:
     """The tables, warnings and entries of ``harness leaderboard``."""
     from harness.reporting.baselines import load_baselines
 
@@ -338,7 +399,9 @@ def build_leaderboard(specs: list[str], task: str | None = None, size: str | Non
     sizes = sorted({row.size for row in baselines.rows})
     if size is not None and size not in sizes:
         raise HarnessError(f"--size {size}: the paper has no {size} rows; choose from: {', '.join(sizes)}")
-    warnings = [f"{e.label}: no {t!r} scores, left out of its table" for t in tasks for e in entries if e.task(t) is None]
+    warnings = [
+        f"{e.label}: no {t!r} scores, left out of its table" for t in tasks for e in entries if e.task(t) is None
+    ]
     tables = []
     for name in tasks:
         parts = partition(entries, name)
@@ -349,10 +412,21 @@ def build_leaderboard(specs: list[str], task: str | None = None, size: str | Non
             warnings.append(f"--reference {reference}: has no {name!r} scores; no paired test for {name}")
         for index, (members, reasons) in enumerate(parts):
             if reasons:
-                warnings.append(f"{name}: {', '.join(e.label for e in members)} in a separate table: {'; '.join(reasons)}")
-            tables.append(leaderboard_table(
-                name, members, baselines, size, ref_entry if ref_key is not None else None,
-                ref_key == index, f"{name}_leaderboard" + (f"_{index + 1}" if len(parts) > 1 else ""), reasons))
+                warnings.append(
+                    f"{name}: {', '.join(e.label for e in members)} in a separate table: {'; '.join(reasons)}"
+                )
+            tables.append(
+                leaderboard_table(
+                    name,
+                    members,
+                    baselines,
+                    size,
+                    ref_entry if ref_key is not None else None,
+                    ref_key == index,
+                    f"{name}_leaderboard" + (f"_{index + 1}" if len(parts) > 1 else ""),
+                    reasons,
+                )
+            )
     return tables, warnings, entries
 
 
@@ -374,8 +448,13 @@ def markdown_table(table: Table) -> str:
                 text = f"*{text}*" if position == 0 and row.kind == "run" else text
                 texts.append(text + (_sup(marks[cell.footnote]) if cell.footnote else ""))
             rows.append(texts)
-    body = tabulate(rows, headers=[c.name for c in table.columns], tablefmt="pipe", disable_numparse=True,
-                    colalign=["right" if c.numeric else "left" for c in table.columns])
+    body = tabulate(
+        rows,
+        headers=[c.name for c in table.columns],
+        tablefmt="pipe",
+        disable_numparse=True,
+        colalign=["right" if c.numeric else "left" for c in table.columns],
+    )
     notes = [f"{_sup(letter)} {text}" for text, letter in marks.items()] + table.notes
     return "\n".join([f"**{table.title}**", "", table.caption, "", body, "", *(f"{n}  " for n in notes)])
 
@@ -411,18 +490,29 @@ def leaderboard_plot(table: Table, path: Path) -> Path | None:
     return path
 
 
-def write_leaderboard(specs: list[str], task: str | None, size: str | None, reference: str | None,
-                      out: str | None) -> tuple[list[Table], dict]:
+def write_leaderboard(
+    specs: list[str], task: str | None, size: str | None, reference: str | None, out: str | None
+) -> tuple[list[Table], dict]:
     """`harness leaderboard`: the tables and their JSON; with ``out``, the files written there."""
     from harness.reporting.render import Document, Image, Section, html_document, latex_document
     from harness.runs import atomic_write_text, write_json
 
     tables, warnings, entries = build_leaderboard(specs, task, size, reference)
     data = {
-        "runs": [{"run": str(e.run), "model": e.role, "source": e.source, "recipe": e.recipe,
-                  "comparability": {t: {name: value(e, t) for name, value in COMPARABILITY} for t in e.tasks()},
-                  "settings": e.settings} for e in entries],
-        "reference": reference, "warnings": warnings, "tables": [t.to_json() for t in tables],
+        "runs": [
+            {
+                "run": str(e.run),
+                "model": e.role,
+                "source": e.source,
+                "recipe": e.recipe,
+                "comparability": {t: {name: value(e, t) for name, value in COMPARABILITY} for t in e.tasks()},
+                "settings": e.settings,
+            }
+            for e in entries
+        ],
+        "reference": reference,
+        "warnings": warnings,
+        "tables": [t.to_json() for t in tables],
     }
     if out is not None:
         folder = Path(out)
@@ -430,11 +520,17 @@ def write_leaderboard(specs: list[str], task: str | None, size: str | None, refe
         sections = []
         for table in tables:
             image = leaderboard_plot(table, folder / f"{table.id}.png")
-            sections.append(Section(table.title.split(":")[0], [table],
-                                    [Image(f"{table.title}: Avg per row", image)] if image else []))
-        metadata = [("Runs", ", ".join(dict.fromkeys(str(e.run) for e in entries))),
-                    ("Reference", reference or "none"), ("Published rows", size or "every size"),
-                    ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z"))]
+            sections.append(
+                Section(
+                    table.title.split(":")[0], [table], [Image(f"{table.title}: Avg per row", image)] if image else []
+                )
+            )
+        metadata = [
+            ("Runs", ", ".join(dict.fromkeys(str(e.run) for e in entries))),
+            ("Reference", reference or "none"),
+            ("Published rows", size or "every size"),
+            ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+        ]
         document = Document("SLAM harness leaderboard", metadata, sections, warnings)
         markdown = ["# SLAM harness leaderboard", "", *(f"- **{k}**: {v}" for k, v in metadata), ""]
         for section in sections:

@@ -19,8 +19,9 @@ RUN_COLOURS = {"base": "#8c959f", "trained": "#0969da"}
 BASELINE_COLOURS = ["#bf8700", "#8250df", "#1a7f37", "#cf222e", "#fb8500", "#6e7781", "#a40e26", "#116329"]
 
 
-def plot_baselines(task: str, baselines: Baselines | None, size: str | None,
-                   systems: list[str] | None) -> list[Baseline]:
+def plot_baselines(
+    task: str, baselines: Baselines | None, size: str | None, systems: list[str] | None
+) -> list[Baseline]:
     """The published rows drawn in a task's plot (only rows with per-language numbers)."""
     benchmark = BENCHMARK_OF_TASK.get(task)
     if benchmark is None or baselines is None:
@@ -59,14 +60,26 @@ def language_bars(task: str, scores: dict, published: list[Baseline], path: Path
     for index, (label, values, colour, is_run) in enumerate(series):
         xs = [g + (index - (len(series) - 1) / 2) * width for g in range(len(groups))]
         heights = [v if v is not None else 0.0 for v in values]
-        bars = axis.bar(xs, heights, width * 0.95, label=label, color=colour,
-                        edgecolor="black" if is_run else "none", linewidth=0.6 if is_run else 0)
+        bars = axis.bar(
+            xs,
+            heights,
+            width * 0.95,
+            label=label,
+            color=colour,
+            edgecolor="black" if is_run else "none",
+            linewidth=0.6 if is_run else 0,
+        )
         for bar, value in zip(bars, values):
             if value is None:
                 bar.set_alpha(0.0)
         if is_run:  # the run's own values, so a 0.0 reads as a score, not a missing bar
-            axis.bar_label(bars, labels=["" if v is None else f"{v:.1f}" for v in values], padding=2,
-                           fontsize=7, rotation=90 if len(series) > 3 else 0)
+            axis.bar_label(
+                bars,
+                labels=["" if v is None else f"{v:.1f}" for v in values],
+                padding=2,
+                fontsize=7,
+                rotation=90 if len(series) > 3 else 0,
+            )
     axis.set_xticks(range(len(groups)))
     axis.set_xticklabels(groups)
     axis.set_ylabel("accuracy (%)")

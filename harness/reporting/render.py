@@ -71,8 +71,13 @@ def terminal_table(table: Table):
         # Numbers and names stay on one line; a closing text column (notes, reasons) wraps, so a
         # long note cannot squeeze the columns before it to "…".
         wraps = position == last and not column.numeric and position > 0
-        rich.add_column(column.name, justify="right" if column.numeric else "left", no_wrap=not wraps,
-                        overflow="fold" if wraps else "ellipsis", ratio=1 if wraps else None)
+        rich.add_column(
+            column.name,
+            justify="right" if column.numeric else "left",
+            no_wrap=not wraps,
+            overflow="fold" if wraps else "ellipsis",
+            ratio=1 if wraps else None,
+        )
     for index, group in enumerate(table.groups):
         if index:
             rich.add_section()
@@ -168,10 +173,27 @@ def markdown_document(document: Document, image_prefix: str = "") -> str:
 # -- LaTeX -----------------------------------------------------------------------------------
 
 _LATEX = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-    "Δ": r"$\Delta$", "−": r"$-$", "±": r"$\pm$", "†": r"\textsuperscript{\dag}", "·": r"\textperiodcentered{}",
-    "–": "--", "∩": r"$\cap$", "→": r"$\rightarrow$", "≥": r"$\geq$", "≤": r"$\leq$", "‡": r"\ddag{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "Δ": r"$\Delta$",
+    "−": r"$-$",
+    "±": r"$\pm$",
+    "†": r"\textsuperscript{\dag}",
+    "·": r"\textperiodcentered{}",
+    "–": "--",
+    "∩": r"$\cap$",
+    "→": r"$\rightarrow$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "‡": r"\ddag{}",
 }
 
 
@@ -188,10 +210,17 @@ def _latex_other(ch: str) -> str:
 def latex_table(table: Table) -> str:
     marks = letters(table)
     spec = "".join("r" if c.numeric else "l" for c in table.columns)
-    lines = [r"\begin{table}[ht]", r"\centering", r"\small",
-             rf"\caption{{{latex_escape(table.title)}}}", rf"\label{{tab:{table.id}}}",
-             rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-             " & ".join(latex_escape(c.name) for c in table.columns) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{latex_escape(table.title)}}}",
+        rf"\label{{tab:{table.id}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(latex_escape(c.name) for c in table.columns) + r" \\",
+        r"\midrule",
+    ]
     show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].name != "This run")
     for index, group in enumerate(table.groups):
         if index:
@@ -222,9 +251,16 @@ def latex_table(table: Table) -> str:
 
 
 def latex_document(document: Document) -> str:
-    parts = [r"\documentclass{article}", r"\usepackage[margin=1.5cm,landscape]{geometry}",
-             r"\usepackage{booktabs}", r"\usepackage{graphicx}", r"\usepackage[T1]{fontenc}",
-             r"\begin{document}", rf"\section*{{{latex_escape(document.title)}}}", r"\begin{itemize}"]
+    parts = [
+        r"\documentclass{article}",
+        r"\usepackage[margin=1.5cm,landscape]{geometry}",
+        r"\usepackage{booktabs}",
+        r"\usepackage{graphicx}",
+        r"\usepackage[T1]{fontenc}",
+        r"\begin{document}",
+        rf"\section*{{{latex_escape(document.title)}}}",
+        r"\begin{itemize}",
+    ]
     parts += [rf"\item \textbf{{{latex_escape(k)}}}: {latex_escape(v)}" for k, v in document.metadata]
     parts.append(r"\end{itemize}")
     for section in document.sections:
@@ -233,9 +269,13 @@ def latex_document(document: Document) -> str:
         for table in section.tables:
             parts += [latex_table(table), r"\clearpage" if len(table.columns) > 14 else ""]
         for image in section.images:
-            parts += [r"\begin{figure}[ht]", r"\centering",
-                      rf"\includegraphics[width=0.9\linewidth]{{{image.path.name}}}",
-                      rf"\caption{{{latex_escape(image.title)}}}", r"\end{figure}"]
+            parts += [
+                r"\begin{figure}[ht]",
+                r"\centering",
+                rf"\includegraphics[width=0.9\linewidth]{{{image.path.name}}}",
+                rf"\caption{{{latex_escape(image.title)}}}",
+                r"\end{figure}",
+            ]
     if document.warnings:
         parts += [r"\subsection*{Warnings}", r"\begin{itemize}"]
         parts += [rf"\item {latex_escape(w)}" for w in document.warnings]
@@ -315,9 +355,14 @@ def html_table(table: Table) -> str:
 def html_document(document: Document) -> str:
     """One file: inline CSS, PNG plots embedded as base64, no external resources."""
     esc = html.escape
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{esc(document.title)}</title>", f"<style>{CSS}</style></head><body>",
-           f"<h1>{esc(document.title)}</h1>", '<dl class="meta">']
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{esc(document.title)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>{esc(document.title)}</h1>",
+        '<dl class="meta">',
+    ]
     out += [f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in document.metadata]
     out.append("</dl>")
     for section in document.sections:
@@ -327,8 +372,10 @@ def html_document(document: Document) -> str:
             out.append(html_table(table))
         for image in section.images:
             data = base64.b64encode(image.path.read_bytes()).decode("ascii")
-            out.append(f'<figure><img alt="{esc(image.title)}" src="data:image/png;base64,{data}">'
-                       f"<figcaption>{esc(image.title)}</figcaption></figure>")
+            out.append(
+                f'<figure><img alt="{esc(image.title)}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{esc(image.title)}</figcaption></figure>"
+            )
     if document.warnings:
         out.append('<h2>Warnings</h2><ul class="warnings">')
         out += [f"<li>{esc(w)}</li>" for w in document.warnings]

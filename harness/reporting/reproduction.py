@@ -41,6 +41,7 @@ def _text_table(id: str, title: str, headers: list[str], rows: list[list[Any]], 
 
 # -- layers -------------------------------------------------------------------------------------
 
+
 def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
     check = (selection or {}).get("probe_check")
     if not check:
@@ -48,18 +49,27 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
     rule = check["rule"]
     rows = [
         ["pinned (trained)", check["pinned_layers"], check["pinned_by"]],
-        ["SLAM's probe on this model", check["probe_layers"] or "none",
-         f"firing_share {rule['activation_threshold']['value']}, peak_search {rule['boundary_rule']['value']}"
-         + (f"; {check['error'].split(';')[0]}" if check.get("error") else "")],
+        [
+            "SLAM's probe on this model",
+            check["probe_layers"] or "none",
+            f"firing_share {rule['activation_threshold']['value']}, peak_search {rule['boundary_rule']['value']}"
+            + (f"; {check['error'].split(';')[0]}" if check.get("error") else ""),
+        ],
         ["agree", "yes" if check["agrees"] else "NO", check.get("warning") or ""],
     ]
-    table = _text_table("reproduction_layers", "Layers: pinned vs the probe", ["which", "layers", "how"], rows,
-                        "The paper's layers are trained; SLAM's probe runs on this model as a check.")
+    table = _text_table(
+        "reproduction_layers",
+        "Layers: pinned vs the probe",
+        ["which", "layers", "how"],
+        rows,
+        "The paper's layers are trained; SLAM's probe runs on this model as a check.",
+    )
     warnings = [f"Layer check: {check['warning']}"] if check.get("warning") else []
     return [table], warnings
 
 
 # -- open choices --------------------------------------------------------------------------------
+
 
 def recorded_choices(selection: dict | None, train: dict | None, scores: dict | None) -> list[dict]:
     """The open choices the stages recorded, in stage order."""
@@ -73,46 +83,100 @@ def open_choices_table(choices: list[dict]) -> list[Table]:
     if not choices:
         return []
     rows = [[c["what"], c["field"], c["value"], c["origin"], c["note"]] for c in choices]
-    return [_text_table("reproduction_choices", "Open choices and their origin",
-                        ["choice", "recipe field", "value", "origin", "note"], rows,
-                        "paper: stated in the paper; authors' code: the authors' released scripts; "
-                        "ours: stated nowhere, this project's choice.")]
+    return [
+        _text_table(
+            "reproduction_choices",
+            "Open choices and their origin",
+            ["choice", "recipe field", "value", "origin", "note"],
+            rows,
+            "paper: stated in the paper; authors' code: the authors' released scripts; "
+            "ours: stated nowhere, this project's choice.",
+        )
+    ]
 
 
 # -- training data -------------------------------------------------------------------------------
+
 
 def data_table(train: dict | None) -> list[Table]:
     table = ((train or {}).get("data") or {}).get("accounting")
     if not table:
         return []
-    columns = [Column("language", numeric=False), Column("side", numeric=False), Column("loaded"), Column("dropped", numeric=False), Column("kept"),
-               Column("used"), Column("paper (Table 1)"), Column("difference"), Column("by reason", numeric=False)]
+    columns = [
+        Column("language", numeric=False),
+        Column("side", numeric=False),
+        Column("loaded"),
+        Column("dropped", numeric=False),
+        Column("kept"),
+        Column("used"),
+        Column("paper (Table 1)"),
+        Column("difference"),
+        Column("by reason", numeric=False),
+    ]
     groups = []
     for side, total in table["totals"].items():
         rows = []
         for lang, entry in table["by_language"].items():
             e = entry[side]
-            dropped = ", ".join(f"{r} {n:,}" for r, n in e["dropped"].items()) or ("language missing" if "missing" in e else "")
-            rows.append(Row(lang, [_text(lang), _text(side), number(e["loaded"]), _text(dropped), number(e["kept"]),
-                                   number(e["used"]), _text(""), _text(""), _text(e.get("missing", ""))], "detail"))
+            dropped = ", ".join(f"{r} {n:,}" for r, n in e["dropped"].items()) or (
+                "language missing" if "missing" in e else ""
+            )
+            rows.append(
+                Row(
+                    lang,
+                    [
+                        _text(lang),
+                        _text(side),
+                        number(e["loaded"]),
+                        _text(dropped),
+                        number(e["kept"]),
+                        number(e["used"]),
+                        _text(""),
+                        _text(""),
+                        _text(e.get("missing", "")),
+                    ],
+                    "detail",
+                )
+            )
         reasons = "; ".join(f"{what} {n:+,}" for what, n in total["difference_by_reason"].items())
-        rows.append(Row("all", [_text("all"), _text(side), number(total["loaded"]),
-                                _text(", ".join(f"{r} {n:,}" for r, n in total["dropped"].items())),
-                                number(total["kept"]), number(total["used"]),
-                                number(total["paper"]) if total["paper"] is not None else _text("not given"),
-                                Cell(total["difference"], f"{total['difference']:+,}") if total["difference"] is not None
-                                else _text(""), _text(reasons)], "run"))
+        rows.append(
+            Row(
+                "all",
+                [
+                    _text("all"),
+                    _text(side),
+                    number(total["loaded"]),
+                    _text(", ".join(f"{r} {n:,}" for r, n in total["dropped"].items())),
+                    number(total["kept"]),
+                    number(total["used"]),
+                    number(total["paper"]) if total["paper"] is not None else _text("not given"),
+                    Cell(total["difference"], f"{total['difference']:+,}")
+                    if total["difference"] is not None
+                    else _text(""),
+                    _text(reasons),
+                ],
+                "run",
+            )
+        )
         groups.append(Group(f"{side} pairs", rows))
     for group in groups:
         for row in group.rows:
             for cell in row.cells:
                 if cell.value is not None and cell.display.endswith(".0"):
                     cell.display = f"{int(cell.value):,}"
-    return [Table("reproduction_data", "Training pairs against the paper's Table 1", columns, groups,
-                  f"{table['paper']['source']}. {table.get('note', '')}")]
+    return [
+        Table(
+            "reproduction_data",
+            "Training pairs against the paper's Table 1",
+            columns,
+            groups,
+            f"{table['paper']['source']}. {table.get('note', '')}",
+        )
+    ]
 
 
 # -- the base model ------------------------------------------------------------------------------
+
 
 def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[list[Table], list[str]]:
     """The base model's English accuracy against the published base row's 95% interval."""
@@ -136,18 +200,32 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
         low, high = wilson_interval(round(p * n_published / 100), n_published)
         ours = float(english["accuracy"])
         inside = low <= ours <= high
-        rows.append([task, f"{row.system} {row.size}", f"{p:.1f}", f"{low:.1f}-{high:.1f}", f"{ours:.1f}",
-                     english.get("n"), "yes" if inside else "NO"])
+        rows.append(
+            [
+                task,
+                f"{row.system} {row.size}",
+                f"{p:.1f}",
+                f"{low:.1f}-{high:.1f}",
+                f"{ours:.1f}",
+                english.get("n"),
+                "yes" if inside else "NO",
+            ]
+        )
         if not inside:
             warnings.append(
                 f"Base model check: {source} scores {ours:.1f} on {task} en, outside the 95% interval "
                 f"{low:.1f}-{high:.1f} around the published {row.system} {row.size} ({p:.1f}, {row.provenance.table}): "
-                "the wrong checkpoint or prompt?")
+                "the wrong checkpoint or prompt?"
+            )
     if not rows:
         return [], []
-    table = _text_table("reproduction_base", "Base model: English accuracy against the published base",
-                        ["task", "published row", "published en", "95% interval", "this run en", "n", "inside"],
-                        rows, f"Wilson interval at the full test set's size ({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).")
+    table = _text_table(
+        "reproduction_base",
+        "Base model: English accuracy against the published base",
+        ["task", "published row", "published en", "95% interval", "this run en", "n", "inside"],
+        rows,
+        f"Wilson interval at the full test set's size ({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).",
+    )
     return [table], warnings
 
 

@@ -26,7 +26,13 @@ from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
 from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
 from harness.reporting.render import (
-    Document, Image, Section, html_document, latex_document, markdown_document, print_terminal,
+    Document,
+    Image,
+    Section,
+    html_document,
+    latex_document,
+    markdown_document,
+    print_terminal,
 )
 from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
@@ -51,12 +57,15 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
     scores_path = run.stage_dir("evaluate") / "scores.json"
     if not scores_path.is_file():
-        raise HarnessError(f"{scores_path}: not found; the report needs the evaluate stage "
-                           f"(`harness evaluate RECIPE --run-dir {run.root}`)")
+        raise HarnessError(
+            f"{scores_path}: not found; the report needs the evaluate stage "
+            f"(`harness evaluate RECIPE --run-dir {run.root}`)"
+        )
     scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
     train_json = run.stage_dir("train") / TRAIN_FILE
-    training = TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train"))
-                                          if train_json.is_file() else None)
+    training = TrainingRecord.from_record(
+        read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
+    )
     baselines = load_baselines()
 
     document = build_document(recipe, run, scores, training, baselines, config, out)
@@ -69,14 +78,17 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
         atomic_write_text(out / "report.tex", latex_document(document))
     if "html" in formats:
         atomic_write_text(out / "report.html", html_document(document))
-    write_json(out / "report.json", {
-        "recipe": getattr(recipe, "name", None),
-        "run": str(Path(run.root).resolve()),
-        "metadata": dict(document.metadata),
-        "tables": [table.to_json() for table in tables],
-        "images": [image.path.name for section in document.sections for image in section.images],
-        "warnings": document.warnings,
-    })
+    write_json(
+        out / "report.json",
+        {
+            "recipe": getattr(recipe, "name", None),
+            "run": str(Path(run.root).resolve()),
+            "metadata": dict(document.metadata),
+            "tables": [table.to_json() for table in tables],
+            "images": [image.path.name for section in document.sections for image in section.images],
+            "warnings": document.warnings,
+        },
+    )
     published = publish(out, Path(run.root), reports_dir or reports_root())
 
     if "terminal" in formats:
@@ -84,13 +96,16 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
         for section in document.sections:
             if section.title == "Layer selection":
                 print("\n".join(section.text) + "\n")
-    print(f"report: {published}/report.md" + (" (and .html, .tex, .json)" if formats - {"terminal"} else ""),
-          file=sys.stderr)
+    print(
+        f"report: {published}/report.md" + (" (and .html, .tex, .json)" if formats - {"terminal"} else ""),
+        file=sys.stderr,
+    )
     return published
 
 
-def build_document(recipe, run, scores: dict, training: TrainingRecord | None, baselines,
-                   config: ReportConfig, out: Path) -> Document:
+def build_document(
+    recipe, run, scores: dict, training: TrainingRecord | None, baselines, config: ReportConfig, out: Path
+) -> Document:
     options = TableOptions(size=config.size, systems=config.baselines)
     tables = report_tables(scores, baselines, options, training)
     by_task: dict[str, list] = {}
@@ -106,8 +121,13 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
             path = language_bars(task, scores, published, out / f"{task}_accuracy.png")
             if path is not None:
                 names = ", ".join(f"{r.label} {r.size}" for r in published)
-                images.append(Image(f"{TASK_TITLES.get(task, task)}: accuracy per language"
-                                    + (f" against {names} (paper)" if names else ""), path))
+                images.append(
+                    Image(
+                        f"{TASK_TITLES.get(task, task)}: accuracy per language"
+                        + (f" against {names} (paper)" if names else ""),
+                        path,
+                    )
+                )
         sections.append(Section(TASK_TITLES.get(task, task), task_tables, images))
         for row in baselines.rows:
             benchmark_rows = any(t.id == f"{task}_accuracy" for t in task_tables)
@@ -118,15 +138,27 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
     selection = read_json_file(selection_file) if selection_file.is_file() else None
     if getattr(recipe, "selection", None) is not None and selection is not None:
         plot = copy_selection_plot(run.stage_dir("select"), out) if config.plots else None
-        sections.append(Section(
-            "Layer selection", text=selection_in_words(selection, getattr(recipe, "training", None)),
-            images=[Image("Layer selection: activation overlap with English and MSD per layer; selected "
-                          "layers marked", plot)] if plot else []))
+        sections.append(
+            Section(
+                "Layer selection",
+                text=selection_in_words(selection, getattr(recipe, "training", None)),
+                images=[
+                    Image(
+                        "Layer selection: activation overlap with English and MSD per layer; selected layers marked",
+                        plot,
+                    )
+                ]
+                if plot
+                else [],
+            )
+        )
 
     if config.plots:
         curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
         if curve is not None:
-            sections.append(Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)]))
+            sections.append(
+                Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)])
+            )
     reproduction, notes = reproduction_section(recipe, run, scores, baselines, config.size)
     if reproduction:
         sections.append(Section("Reproduction: layers, open choices, training data", reproduction))
@@ -140,9 +172,14 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
         ("Reproduces", str(getattr(recipe, "reproduces", None) or "–")),
         ("Run directory", str(Path(run.root))),
         ("Models", "; ".join(f"{role}: {entry.get('source', '?')}" for role, entry in models.items()) or "–"),
-        ("Compared with", "no published baselines (none of the run's tasks is a paper benchmark)"
-         if not any(task in BENCHMARK_OF_TASK for task in by_task) else
-         f"the paper's {config.size} rows" if config.size else "every size group of the paper"),
+        (
+            "Compared with",
+            "no published baselines (none of the run's tasks is a paper benchmark)"
+            if not any(task in BENCHMARK_OF_TASK for task in by_task)
+            else f"the paper's {config.size} rows"
+            if config.size
+            else "every size group of the paper",
+        ),
         ("Answer extraction", str(scores.get("extraction", "?"))),
         ("Versions", f"harness {scores.get('harness_version', '?')}, lm-eval {scores.get('lm_eval_version', '?')}"),
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
@@ -151,8 +188,7 @@ def build_document(recipe, run, scores: dict, training: TrainingRecord | None, b
         metadata.append(("Selected layers", _selection_headline(selection)))
     if training is not None and training.cost_description:
         metadata.append(("Training", training.cost_description))
-    return Document(f"SLAM harness report: {getattr(recipe, 'name', run.root)}", metadata, sections,
-                    shown_warnings)
+    return Document(f"SLAM harness report: {getattr(recipe, 'name', run.root)}", metadata, sections, shown_warnings)
 
 
 SUBLAYER_WORDS = {
@@ -161,8 +197,10 @@ SUBLAYER_WORDS = {
     "attention": "the attention projections q, k, v and o",
     "ffn_attention": "the FFN (gate, up, down) and the attention projections (q, k, v, o)",
 }
-PAPER_SELECTION = ("The paper's selection for MetaMath-7B and -13B was the first six layers (0-5); "
-                   "the authors' released 7B script lists layers 0-4.")
+PAPER_SELECTION = (
+    "The paper's selection for MetaMath-7B and -13B was the first six layers (0-5); "
+    "the authors' released 7B script lists layers 0-4."
+)
 
 
 def _layer_list(layers: list[int]) -> str:
@@ -172,16 +210,24 @@ def _layer_list(layers: list[int]) -> str:
 def _is_papers_rule(selection: dict) -> bool:
     policy = selection.get("policy") or {}
     probe = selection.get("probe") or {}
-    return (policy.get("policy") == "slam_msd" and policy.get("peak_search", "all_layers") == "all_layers"
-            and probe.get("firing_share") == 0)
+    return (
+        policy.get("policy") == "slam_msd"
+        and policy.get("peak_search", "all_layers") == "all_layers"
+        and probe.get("firing_share") == 0
+    )
 
 
 def _selection_headline(selection: dict) -> str:
     layers = selection["selected_layers"]
     total = (selection.get("model") or {}).get("num_layers", "?")
     policy = (selection.get("policy") or {}).get("policy", "?")
-    rule = ("the paper's rule" if _is_papers_rule(selection) else
-            "SLAM's rule, changed (see Layer selection)" if policy == "slam_msd" else f"policy {policy}, not SLAM's rule")
+    rule = (
+        "the paper's rule"
+        if _is_papers_rule(selection)
+        else "SLAM's rule, changed (see Layer selection)"
+        if policy == "slam_msd"
+        else f"policy {policy}, not SLAM's rule"
+    )
     return f"{_layer_list(layers)} of {total} (0-based), by {rule}"
 
 
@@ -197,10 +243,11 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
         return [f"The selection chose no layer: {selection.get('error', 'see selection.json')}"]
     what = SUBLAYER_WORDS.get(selection.get("sublayers"), str(selection.get("sublayers")))
     mode = getattr(training, "mode", "selective")
-    trained = {"full": "Training updates every parameter (training.mode full); the selection below is "
-                       "recorded but not used to freeze anything.",
-               "lora": f"Training adds LoRA adapters to {what} of layers {_layer_list(layers)}."
-               }.get(mode, f"Training updates {what} of layers {_layer_list(layers)}; everything else is frozen.")
+    trained = {
+        "full": "Training updates every parameter (training.mode full); the selection below is "
+        "recorded but not used to freeze anything.",
+        "lora": f"Training adds LoRA adapters to {what} of layers {_layer_list(layers)}.",
+    }.get(mode, f"Training updates {what} of layers {_layer_list(layers)}; everything else is frozen.")
     text = [f"Selected layers: {_layer_list(layers)} ({len(layers)} of the model's {total}, 0-based). {trained}"]
     if name == "slam_msd":
         boundary, theta = selection.get("boundary"), selection.get("theta")
@@ -209,22 +256,33 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
             f"FFN neurons with English's peaks at layer {boundary}, so layers 0-{boundary - 1} are "
             f"language-specific; of these, the layers whose mean squared deviation (MSD) of activation rates "
             f"across languages exceeds θ = {float(theta):.3g} (their mean MSD) are selected."
-            if boundary and theta is not None else "Rule: SLAM's (policy slam_msd, paper eq. 3-7).")
+            if boundary and theta is not None
+            else "Rule: SLAM's (policy slam_msd, paper eq. 3-7)."
+        )
         changes = []
         if policy.get("peak_search", "all_layers") != "all_layers":
-            changes.append(f"the overlap peak is searched only after the overlap's initial decline (from layer "
-                           f"{selection.get('peak_searched_from', '?')}; peak_search: {policy['peak_search']}), "
-                           "where the paper searches every layer")
+            changes.append(
+                f"the overlap peak is searched only after the overlap's initial decline (from layer "
+                f"{selection.get('peak_searched_from', '?')}; peak_search: {policy['peak_search']}), "
+                "where the paper searches every layer"
+            )
         share = probe.get("firing_share")
         if share:
-            changes.append(f"a neuron counts as activated for a language when it fires on more than {share:.0%} "
-                           f"of that language's tokens (selection.probe.firing_share {share}), where the paper "
-                           "counts a neuron that fires on any token (0, which saturates on real models)")
-        text.append("This is the paper's rule." if not changes else
-                    "This is not exactly the paper's rule: " + "; and ".join(changes) + ".")
+            changes.append(
+                f"a neuron counts as activated for a language when it fires on more than {share:.0%} "
+                f"of that language's tokens (selection.probe.firing_share {share}), where the paper "
+                "counts a neuron that fires on any token (0, which saturates on real models)"
+            )
+        text.append(
+            "This is the paper's rule."
+            if not changes
+            else "This is not exactly the paper's rule: " + "; and ".join(changes) + "."
+        )
         if probe.get("questions_per_language"):
-            text.append(f"Probe: {probe['questions_per_language']} parallel questions per language from "
-                        f"{probe.get('dataset', '?')}, in {len(selection.get('languages') or [])} languages.")
+            text.append(
+                f"Probe: {probe['questions_per_language']} parallel questions per language from "
+                f"{probe.get('dataset', '?')}, in {len(selection.get('languages') or [])} languages."
+            )
     else:
         description = policy.get("description") or name
         text.append(f"Rule: {description} (policy {name}), chosen in the recipe: not SLAM's activation-based rule.")

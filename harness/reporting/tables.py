@@ -33,8 +33,12 @@ NOT_COMPARABLE = "not comparable"
 BENCHMARK_OF_TASK = {"mgsm": "mgsm", "msvamp": "msvamp", "xcsqa": "xcsqa"}
 """Task name in scores.json -> benchmark of the published baselines (the demo task has none)."""
 PAPER_LANGUAGES = {"mgsm": MATH_LANGUAGES, "msvamp": MATH_LANGUAGES, "xcsqa": XCSQA_LANGUAGES}
-TASK_TITLES = {"mgsm": "MGSM (in-domain)", "msvamp": "MSVAMP (out-of-domain)", "xcsqa": "X-CSQA (dev)",
-               "demo": "Demo math problems (this project's own data)"}
+TASK_TITLES = {
+    "mgsm": "MGSM (in-domain)",
+    "msvamp": "MSVAMP (out-of-domain)",
+    "xcsqa": "X-CSQA (dev)",
+    "demo": "Demo math problems (this project's own data)",
+}
 
 RowKind = Literal["baseline", "run", "strict", "delta", "detail"]
 
@@ -125,8 +129,9 @@ def number(value: float, description: str | None = None, footnote: str | None = 
     return Cell(value, presentation.number(value), description, footnote)
 
 
-def delta(a: float | None, b: float | None, reason_a: str | None, reason_b: str | None,
-          description: str | None = None) -> Cell:
+def delta(
+    a: float | None, b: float | None, reason_a: str | None, reason_b: str | None, description: str | None = None
+) -> Cell:
     if a is None or b is None:
         return empty(reason_a if a is None else reason_b)
     d = a - b
@@ -217,8 +222,11 @@ class TrainingRecord:
         device = record.hyperparameters.get("device")
         if device and not gpu_hours and cost_display:
             cost_display += f" ({str(device).upper()})"
-        description = ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training "
-                       "time relative to SLAM's") if parts else None
+        description = (
+            ("measured by this run (" + ", ".join(parts) + "); the paper's costs are training time relative to SLAM's")
+            if parts
+            else None
+        )
         return cls(share, cost_display, cost_value, description)
 
 
@@ -245,18 +253,25 @@ def task_languages(task: str, models: list[RunModel]) -> list[str]:
     return paper + [lang for lang in evaluated if lang not in paper]
 
 
-def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options: TableOptions,
-                   training: TrainingRecord | None) -> Table:
+def accuracy_table(
+    task: str, scores: dict, baselines: Baselines | None, options: TableOptions, training: TrainingRecord | None
+) -> Table:
     """The paper-style leaderboard of one task: baselines by size, the run's rows, deltas."""
     models = run_models(scores, task)
     benchmark = BENCHMARK_OF_TASK.get(task)
     languages = task_languages(task, models)
     paper_languages = list(PAPER_LANGUAGES.get(task, ()))
-    columns = [Column("System", numeric=False), Column("Cost", "training time relative to SLAM (1.0x)"),
-               Column("Trained", "share of parameters trained")]
+    columns = [
+        Column("System", numeric=False),
+        Column("Cost", "training time relative to SLAM (1.0x)"),
+        Column("Trained", "share of parameters trained"),
+    ]
     columns += [Column(lang, f"accuracy (%) in {lang}", best=True) for lang in languages]
-    avg_description = (f"mean over the paper's {len(paper_languages)} languages, English included"
-                       if paper_languages else "mean over the evaluated languages")
+    avg_description = (
+        f"mean over the paper's {len(paper_languages)} languages, English included"
+        if paper_languages
+        else "mean over the evaluated languages"
+    )
     columns.append(Column("Avg", avg_description, best=True))
     notes: list[str] = []
 
@@ -264,23 +279,35 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
     published: list[Baseline] = []
     if benchmark and baselines is not None:
         sizes = [options.size] if options.size else None
-        published = [r for r in baselines.for_benchmark(benchmark, systems=options.systems)
-                     if sizes is None or r.size in sizes]
+        published = [
+            r for r in baselines.for_benchmark(benchmark, systems=options.systems) if sizes is None or r.size in sizes
+        ]
         for base_row in published:
             rows_by_size.setdefault(base_row.size, []).append(_baseline_row(base_row, languages))
         if any(base_row.provenance.note and "quoted from" in base_row.provenance.note for base_row in published):
-            quoted = sorted({n.split(";")[0].removeprefix("quoted from ") for r in published
-                             if (n := r.provenance.note) and n.startswith("quoted from")})
+            quoted = sorted(
+                {
+                    n.split(";")[0].removeprefix("quoted from ")
+                    for r in published
+                    if (n := r.provenance.note) and n.startswith("quoted from")
+                }
+            )
             notes.append(f"† quoted by the paper from {', '.join(quoted)}.")
         extra = [lang for lang in languages if lang not in paper_languages]
         if extra:
-            notes.append(f"The paper reports no {', '.join(extra)} numbers; its averages cover "
-                         f"{', '.join(paper_languages)}.")
+            notes.append(
+                f"The paper reports no {', '.join(extra)} numbers; its averages cover {', '.join(paper_languages)}."
+            )
     elif benchmark is None:
-        what = ("the run's base and trained models" if len(models) > 1 else
-                "the run's own model" + (f" ({models[0].role})" if models else ""))
-        notes.append(f"No published baselines: the {task!r} task is not one of the paper's benchmarks "
-                     f"(the paper has no numbers for it), so the table shows {what} only.")
+        what = (
+            "the run's base and trained models"
+            if len(models) > 1
+            else "the run's own model" + (f" ({models[0].role})" if models else "")
+        )
+        notes.append(
+            f"No published baselines: the {task!r} task is not one of the paper's benchmarks "
+            f"(the paper has no numbers for it), so the table shows {what} only."
+        )
 
     run_rows = _run_rows(task, models, languages, paper_languages, training, notes)
     if models:
@@ -307,8 +334,10 @@ def accuracy_table(task: str, scores: dict, baselines: Baselines | None, options
 
     title = f"{TASK_TITLES.get(task, task)}: accuracy (%)"
     if published:
-        caption = ("Published rows from arXiv 2501.03681 (SLAM), grouped by model size; the run's rows "
-                   "beside them, with deltas. Best per column and size group in bold.")
+        caption = (
+            "Published rows from arXiv 2501.03681 (SLAM), grouped by model size; the run's rows "
+            "beside them, with deltas. Best per column and size group in bold."
+        )
     elif len(models) > 1:
         caption = "The run's models before and after training, with the change per language."
     else:
@@ -324,10 +353,12 @@ def non_english_verdict(comparison: dict | None, alpha: float = 0.05) -> str | N
     n, p = test["n"], test["p_value"]
     answer = "Yes" if p < alpha else "No"
     direction = "" if p >= alpha else (" (up)" if test["only_b"] > test["only_a"] else " (down)")
-    return (f"Did training change non-English accuracy? {answer}{direction}: {test['a_correct']}/{n} right "
-            f"before, {test['b_correct']}/{n} after, on the same {n} non-English questions "
-            f"({test['delta']:+.1f} points; {test['only_b']} newly right, {test['only_a']} newly wrong; "
-            f"exact McNemar p = {p:.3g}; a change counts at p < {alpha}).")
+    return (
+        f"Did training change non-English accuracy? {answer}{direction}: {test['a_correct']}/{n} right "
+        f"before, {test['b_correct']}/{n} after, on the same {n} non-English questions "
+        f"({test['delta']:+.1f} points; {test['only_b']} newly right, {test['only_a']} newly wrong; "
+        f"exact McNemar p = {p:.3g}; a change counts at p < {alpha})."
+    )
 
 
 def _size_key(size: str) -> float:
@@ -343,8 +374,11 @@ def _baseline_row(row: Baseline, languages: list[str]) -> Row:
     if row.cost is not None:
         cells.append(Cell(row.cost, presentation.number(row.cost, suffix="x"), "training time relative to SLAM"))
     else:
-        reason = f"{NO_BASELINE_NUMBER} ({row.provenance.table} prints {row.cost_note})" if row.cost_note else \
-            f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"
+        reason = (
+            f"{NO_BASELINE_NUMBER} ({row.provenance.table} prints {row.cost_note})"
+            if row.cost_note
+            else f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no cost"
+        )
         cells.append(empty(reason))
     if row.trained_share is not None:
         cells.append(Cell(row.trained_share, presentation.number(row.trained_share, suffix="%")))
@@ -371,8 +405,14 @@ def _baseline_row(row: Baseline, languages: list[str]) -> Row:
     return Row(cells[0].display, cells, "baseline", row.provenance.cite())
 
 
-def _run_rows(task: str, models: list[RunModel], languages: list[str], paper_languages: list[str],
-              training: TrainingRecord | None, notes: list[str]) -> list[Row]:
+def _run_rows(
+    task: str,
+    models: list[RunModel],
+    languages: list[str],
+    paper_languages: list[str],
+    training: TrainingRecord | None,
+    notes: list[str],
+) -> list[Row]:
     rows = []
     for model in models:
         cells = [Cell(None, model.label)]
@@ -380,11 +420,20 @@ def _run_rows(task: str, models: list[RunModel], languages: list[str], paper_lan
             if training is None:
                 cells += [empty(NO_TRAIN_RECORD), empty(NO_TRAIN_RECORD)]
             else:
-                cells.append(Cell(training.cost_value, training.cost_display, training.cost_description)
-                             if training.cost_display else empty("train.json records no training time"))
-                cells.append(Cell(training.trained_share, presentation.number(training.trained_share, suffix="%"),
-                                  "measured by this run") if training.trained_share is not None
-                             else empty("train.json records no trained share"))
+                cells.append(
+                    Cell(training.cost_value, training.cost_display, training.cost_description)
+                    if training.cost_display
+                    else empty("train.json records no training time")
+                )
+                cells.append(
+                    Cell(
+                        training.trained_share,
+                        presentation.number(training.trained_share, suffix="%"),
+                        "measured by this run",
+                    )
+                    if training.trained_share is not None
+                    else empty("train.json records no trained share")
+                )
         else:
             cells += [empty(NOT_TRAINED), empty(NOT_TRAINED)]
         for lang in languages:
@@ -399,8 +448,10 @@ def _run_rows(task: str, models: list[RunModel], languages: list[str], paper_lan
         for extra in _strict_rows(model, languages):
             rows.append(extra)
             mode = extra.label.rsplit(" · ", 1)[-1]
-            note = (f"Rows marked '· {mode}' score the same answers with the {mode!r} extraction; the scores "
-                    "of record use the recipe's extraction (the paper's rule by default).")
+            note = (
+                f"Rows marked '· {mode}' score the same answers with the {mode!r} extraction; the scores "
+                "of record use the recipe's extraction (the paper's rule by default)."
+            )
             if note not in notes:
                 notes.append(note)
     return rows
@@ -423,8 +474,10 @@ def _has_width(ci) -> bool:
     return bool(ci) and round(ci[0], 1) != round(ci[1], 1)
 
 
-DEGENERATE_AVERAGE = ("no interval: every resample scores the same (all answers alike), so the "
-                      "bootstrap has no spread; see the per-language Wilson intervals")
+DEGENERATE_AVERAGE = (
+    "no interval: every resample scores the same (all answers alike), so the "
+    "bootstrap has no spread; see the per-language Wilson intervals"
+)
 
 
 def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
@@ -436,15 +489,20 @@ def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
     if value is None:
         return empty(LANGUAGE_NOT_EVALUATED)
     ci = average.get("ci95")
-    interval = f"95% CI {presentation.interval(ci)} (bootstrap over questions)" if _has_width(ci) else (
-        DEGENERATE_AVERAGE if ci else "")
+    interval = (
+        f"95% CI {presentation.interval(ci)} (bootstrap over questions)"
+        if _has_width(ci)
+        else (DEGENERATE_AVERAGE if ci else "")
+    )
     description = (interval + "; " if interval else "") + f"mean over {', '.join(covered)}"
     footnote = None
     if paper_languages and set(covered) != set(paper_languages):
         missing = [lang for lang in paper_languages if lang not in covered]
-        footnote = (f"{NOT_COMPARABLE} with the published averages: the run's average covers "
-                    f"{len(covered)} language(s) ({', '.join(covered)})"
-                    + (f"; missing {', '.join(missing)}" if missing else ""))
+        footnote = (
+            f"{NOT_COMPARABLE} with the published averages: the run's average covers "
+            f"{len(covered)} language(s) ({', '.join(covered)})"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+        )
     return Cell(float(value), presentation.number(float(value)), description, footnote)
 
 
@@ -452,8 +510,11 @@ def _other_modes(model: RunModel) -> list[str]:
     """Extraction modes besides the one of record that scores.json carries (``accuracy_<mode>``)."""
     modes: list[str] = []
     for entry in (model.task or {}).get("languages", {}).values():
-        modes += [k.removeprefix("accuracy_") for k in entry if k.startswith("accuracy_")
-                  and k.removeprefix("accuracy_") not in modes]
+        modes += [
+            k.removeprefix("accuracy_")
+            for k in entry
+            if k.startswith("accuracy_") and k.removeprefix("accuracy_") not in modes
+        ]
     return modes
 
 
@@ -484,12 +545,19 @@ def _paired_text(test: dict | None) -> str:
     if not test or test.get("p_value") is None:
         return ""
     p = test["p_value"]
-    return (f"; exact McNemar on {test.get('n')} paired questions: {test.get('only_b')} right only after "
-            f"training, {test.get('only_a')} only before, p={presentation.p_value(p)}")
+    return (
+        f"; exact McNemar on {test.get('n')} paired questions: {test.get('only_b')} right only after "
+        f"training, {test.get('only_a')} only before, p={presentation.p_value(p)}"
+    )
 
 
-def _delta_rows(models: list[RunModel], languages: list[str], published: list[Baseline],
-                paper_languages: list[str], comparison: dict | None = None) -> list[Row]:
+def _delta_rows(
+    models: list[RunModel],
+    languages: list[str],
+    published: list[Baseline],
+    paper_languages: list[str],
+    comparison: dict | None = None,
+) -> list[Row]:
     rows = []
     by_role = {m.role: m for m in models}
     head = by_role.get("trained") or by_role.get("base")
@@ -503,8 +571,11 @@ def _delta_rows(models: list[RunModel], languages: list[str], published: list[Ba
 
     if "trained" in by_role and "base" in by_role:
         trained, base = values(by_role["trained"]), values(by_role["base"])
-        cells = [Cell(None, "Δ trained − base"), empty("not applicable to a difference"),
-                 empty("not applicable to a difference")]
+        cells = [
+            Cell(None, "Δ trained − base"),
+            empty("not applicable to a difference"),
+            empty("not applicable to a difference"),
+        ]
         paired = (comparison or {}).get("languages") or {}
         for column, (a, ra), (b, rb) in zip(columns, trained, base):
             test = paired.get(column) if column is not None else (comparison or {}).get("all")
@@ -513,8 +584,11 @@ def _delta_rows(models: list[RunModel], languages: list[str], published: list[Ba
     slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
     for slam in slam_rows:
         mine = values(head)
-        cells = [Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
-                 empty("not applicable to a difference"), empty("not applicable to a difference")]
+        cells = [
+            Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
+            empty("not applicable to a difference"),
+            empty("not applicable to a difference"),
+        ]
         for column, (a, ra) in zip(columns, mine):
             if column is None:
                 b, rb = slam.average, NO_BASELINE_NUMBER
@@ -535,8 +609,9 @@ def _mark_best(group: Group, columns: list[Column]) -> None:
         if not column.best:
             continue
         candidates = [row.cells[index] for row in group.rows if row.kind in ("baseline", "run")]
-        candidates = [c for c in candidates if c.value is not None
-                      and not (c.footnote or "").startswith(NOT_COMPARABLE)]
+        candidates = [
+            c for c in candidates if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)
+        ]
         if len(candidates) < 2:
             continue
         shown = [round(c.value, 1) for c in candidates]
@@ -570,8 +645,11 @@ def pcr_table(task: str, scores: dict) -> Table:
             else:
                 cells.append(number(float(pcr[lang])))
         average = (model.task or {}).get("pcr_average")
-        cells.append(number(float(average)) if average is not None else
-                     empty(TASK_NOT_RUN if model.task is None else "PCR undefined"))
+        cells.append(
+            number(float(average))
+            if average is not None
+            else empty(TASK_NOT_RUN if model.task is None else "PCR undefined")
+        )
         rows.append(Row(model.label, cells, "run", model.source))
     by_role = {m.role: r for m, r in zip(models, rows)}
     if "base" in by_role and "trained" in by_role:
@@ -581,12 +659,20 @@ def pcr_table(task: str, scores: dict) -> Table:
         rows.append(Row(cells[0].display, cells, "delta"))
     group = Group("This run", rows)
     _mark_best(group, columns)
-    notes = ["PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
-             "other language (paper, section 5)."]
+    notes = [
+        "PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
+        "other language (paper, section 5)."
+    ]
     if task in BENCHMARK_OF_TASK:
         notes.append("The paper shows PCR in figures only: there are no published numbers to put beside these.")
-    return Table(f"{task}_pcr", f"{TASK_TITLES.get(task, task)}: PCR (%)", columns, [group],
-                 "Cross-lingual consistency of the run's models.", notes)
+    return Table(
+        f"{task}_pcr",
+        f"{TASK_TITLES.get(task, task)}: PCR (%)",
+        columns,
+        [group],
+        "Cross-lingual consistency of the run's models.",
+        notes,
+    )
 
 
 def details_table(task: str, scores: dict) -> Table:
@@ -595,8 +681,12 @@ def details_table(task: str, scores: dict) -> Table:
     languages = task_languages(task, models)
     columns = [Column("Language", numeric=False)]
     for model in models:
-        columns += [Column(f"{model.role} n"), Column(f"{model.role} correct"),
-                    Column(f"{model.role} acc"), Column(f"{model.role} 95% CI", numeric=False)]
+        columns += [
+            Column(f"{model.role} n"),
+            Column(f"{model.role} correct"),
+            Column(f"{model.role} acc"),
+            Column(f"{model.role} 95% CI", numeric=False),
+        ]
     rows = []
     for lang in [*languages, "avg"]:
         cells = [Cell(None, lang)]
@@ -611,10 +701,15 @@ def details_table(task: str, scores: dict) -> Table:
             n = entry.get("n")
             correct = entry.get("correct")
             if lang == "avg":
-                cells += [Cell(None, "–", "the average pools languages"), Cell(None, "–", "the average pools languages")]
+                cells += [
+                    Cell(None, "–", "the average pools languages"),
+                    Cell(None, "–", "the average pools languages"),
+                ]
             else:
-                cells += [Cell(float(n), str(n)) if n is not None else empty("not recorded"),
-                          Cell(float(correct), str(correct)) if correct is not None else empty("not recorded")]
+                cells += [
+                    Cell(float(n), str(n)) if n is not None else empty("not recorded"),
+                    Cell(float(correct), str(correct)) if correct is not None else empty("not recorded"),
+                ]
             cells.append(number(float(entry["accuracy"]), None))
             ci = entry.get("ci95")
             if lang == "avg" and ci and not _has_width(ci):
@@ -623,19 +718,31 @@ def details_table(task: str, scores: dict) -> Table:
                 cells.append(Cell(None, presentation.interval(ci)) if ci else empty("no interval recorded"))
         rows.append(Row(lang, cells, "detail"))
     header = scores.get("extraction")
-    notes = [f"Scores of record use the {header!r} answer extraction." if header else
-             "scores.json does not say which answer extraction it used."]
+    notes = [
+        f"Scores of record use the {header!r} answer extraction."
+        if header
+        else "scores.json does not say which answer extraction it used."
+    ]
     versions = {m.role: (m.task or {}).get("task_version") for m in models}
-    notes.append("Task version: " + ", ".join(f"{role} {v}" for role, v in versions.items()) +
-                 f"; lm-eval {scores.get('lm_eval_version', '?')}.")
-    return Table(f"{task}_details", f"{TASK_TITLES.get(task, task)}: per-language details", columns,
-                 [Group("This run", rows)],
-                 "Question counts and 95% intervals: Wilson's score interval per language; for the "
-                 "average, a percentile bootstrap over questions, resampled jointly across languages.", notes)
+    notes.append(
+        "Task version: "
+        + ", ".join(f"{role} {v}" for role, v in versions.items())
+        + f"; lm-eval {scores.get('lm_eval_version', '?')}."
+    )
+    return Table(
+        f"{task}_details",
+        f"{TASK_TITLES.get(task, task)}: per-language details",
+        columns,
+        [Group("This run", rows)],
+        "Question counts and 95% intervals: Wilson's score interval per language; for the "
+        "average, a percentile bootstrap over questions, resampled jointly across languages.",
+        notes,
+    )
 
 
-def report_tables(scores: dict, baselines: Baselines | None, options: TableOptions,
-                  training: TrainingRecord | None) -> list[Table]:
+def report_tables(
+    scores: dict, baselines: Baselines | None, options: TableOptions, training: TrainingRecord | None
+) -> list[Table]:
     """Every table of a report: for each task in scores.json, accuracy, PCR and details."""
     tasks: list[str] = []
     for model in scores.get("models", {}).values():

@@ -22,20 +22,41 @@ def _layers(analysis: LayerAnalysis) -> list[int]:
 
 def _mark_boundary(ax, analysis: LayerAnalysis) -> None:
     if analysis.language_specific:
-        ax.axvspan(-0.5, analysis.boundary - 0.5, color="tab:orange", alpha=0.12,
-                   label=f"language-specific layers 0-{analysis.boundary - 1}")
-    ax.axvline(analysis.boundary, color="tab:orange", linestyle="--", linewidth=1,
-               label=f"average-overlap peak (layer {analysis.boundary})")
+        ax.axvspan(
+            -0.5,
+            analysis.boundary - 0.5,
+            color="tab:orange",
+            alpha=0.12,
+            label=f"language-specific layers 0-{analysis.boundary - 1}",
+        )
+    ax.axvline(
+        analysis.boundary,
+        color="tab:orange",
+        linestyle="--",
+        linewidth=1,
+        label=f"average-overlap peak (layer {analysis.boundary})",
+    )
     if analysis.search_from:
-        ax.axvline(analysis.search_from, color="tab:gray", linestyle=":", linewidth=1,
-                   label=f"peak searched from layer {analysis.search_from}")
+        ax.axvline(
+            analysis.search_from,
+            color="tab:gray",
+            linestyle=":",
+            linewidth=1,
+            label=f"peak searched from layer {analysis.search_from}",
+        )
 
 
 def draw_activation_rates(ax, analysis: LayerAnalysis) -> None:
     """Fig. 2 / 11-14: R(lang, layer) per language."""
     for lang in analysis.languages:
-        ax.plot(_layers(analysis), [float(r) for r in analysis.rates[lang]], marker=".", label=lang,
-                linewidth=2.2 if lang == PIVOT else 1.0, color="black" if lang == PIVOT else None)
+        ax.plot(
+            _layers(analysis),
+            [float(r) for r in analysis.rates[lang]],
+            marker=".",
+            label=lang,
+            linewidth=2.2 if lang == PIVOT else 1.0,
+            color="black" if lang == PIVOT else None,
+        )
     ax.set_xlabel("layer (0-based)")
     ax.set_ylabel("activated neurons / d_inter")
     ax.set_title(f"Activation rate (firing share > {analysis.firing_share:g})")
@@ -46,8 +67,15 @@ def draw_overlap(ax, analysis: LayerAnalysis) -> None:
     """Fig. 3: each non-English language's overlap with English, their average, the boundary."""
     for lang, values in analysis.overlaps.items():
         ax.plot(_layers(analysis), [float(v) for v in values], linewidth=0.9, alpha=0.75, label=lang)
-    ax.plot(_layers(analysis), [float(v) for v in analysis.average_overlap], color="black", marker="o",
-            markersize=3, linewidth=2, label="AVG")
+    ax.plot(
+        _layers(analysis),
+        [float(v) for v in analysis.average_overlap],
+        color="black",
+        marker="o",
+        markersize=3,
+        linewidth=2,
+        label="AVG",
+    )
     _mark_boundary(ax, analysis)
     ax.set_xlabel("layer (0-based)")
     ax.set_ylabel("|A(X) ∩ A(en)| / |A(en)|")
@@ -58,16 +86,28 @@ def draw_overlap(ax, analysis: LayerAnalysis) -> None:
 def draw_msd(ax, analysis: LayerAnalysis) -> None:
     """MSD by layer; theta over the language-specific layers; the selected layers highlighted."""
     layers = _layers(analysis)
-    colors = ["tab:red" if i in analysis.selected else
-              ("tab:orange" if i in analysis.language_specific else "tab:gray") for i in layers]
+    colors = [
+        "tab:red" if i in analysis.selected else ("tab:orange" if i in analysis.language_specific else "tab:gray")
+        for i in layers
+    ]
     ax.bar(layers, [float(m) for m in analysis.msd], color=colors)
     handles = []
     if analysis.theta is not None:
-        handles.append(ax.hlines(float(analysis.theta), -0.5, analysis.boundary - 0.5, color="black",
-                                 linestyle="--", label=f"theta = {float(analysis.theta):.3g} (mean MSD over K)"))
-    handles += [Patch(color="tab:red", label=f"selected {analysis.selected}"),
-                Patch(color="tab:orange", label="language-specific, not selected"),
-                Patch(color="tab:gray", label="other layers")]
+        handles.append(
+            ax.hlines(
+                float(analysis.theta),
+                -0.5,
+                analysis.boundary - 0.5,
+                color="black",
+                linestyle="--",
+                label=f"theta = {float(analysis.theta):.3g} (mean MSD over K)",
+            )
+        )
+    handles += [
+        Patch(color="tab:red", label=f"selected {analysis.selected}"),
+        Patch(color="tab:orange", label="language-specific, not selected"),
+        Patch(color="tab:gray", label="other layers"),
+    ]
     ax.set_xlabel("layer (0-based)")
     ax.set_ylabel("MSD of R across languages")
     ax.set_title("Mean squared deviation")

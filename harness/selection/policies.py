@@ -38,8 +38,7 @@ class Policy(Section):
     def _check_k(self, num_layers: int) -> None:
         if self.k > num_layers:
             raise HarnessError(
-                f"{WHERE}.k: {self.k} layers requested but the model has {num_layers}; "
-                f"use a k from 1 to {num_layers}"
+                f"{WHERE}.k: {self.k} layers requested but the model has {num_layers}; use a k from 1 to {num_layers}"
             )
 
 
@@ -77,8 +76,10 @@ class SlamMsdPolicy(Policy):
         return list(analysis.selected)
 
     def describe(self) -> str:
-        return ("SLAM (eq. 3-7): language-specific layers (before the average-overlap peak) "
-                "whose MSD exceeds theta, their mean MSD")
+        return (
+            "SLAM (eq. 3-7): language-specific layers (before the average-overlap peak) "
+            "whose MSD exceeds theta, their mean MSD"
+        )
 
 
 class FixedPolicy(Policy):

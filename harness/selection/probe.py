@@ -121,7 +121,10 @@ def _hooks(model, adapter, accumulator: _Accumulator) -> Iterator[None]:
 def encode_batch(tokenizer, texts: Sequence[str], max_tokens: int, device) -> dict[str, torch.Tensor]:
     """Right-padded ids, attention mask and the mask of tokens that count (real, not special)."""
     encoded = tokenizer(
-        list(texts), add_special_tokens=True, truncation=True, max_length=max_tokens,
+        list(texts),
+        add_special_tokens=True,
+        truncation=True,
+        max_length=max_tokens,
         return_special_tokens_mask=True,
     )
     ids, special = encoded["input_ids"], encoded["special_tokens_mask"]
@@ -145,11 +148,18 @@ def batches(texts: Sequence[str], batch_size: int) -> Iterator[list[str]]:
     """Questions in batches of similar length (less padding); counts do not depend on order."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for start in range(0, len(order), batch_size):
-        yield [texts[i] for i in order[start: start + batch_size]]
+        yield [texts[i] for i in order[start : start + batch_size]]
 
 
-def probe_language(model, tokenizer, questions: Sequence[str], adapter, max_tokens: int, batch_size: int,
-                   progress: Callable[[int], None] | None = None):
+def probe_language(
+    model,
+    tokenizer,
+    questions: Sequence[str],
+    adapter,
+    max_tokens: int,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+):
     """Counts for one language: (fired_tokens, fired_questions, tokens, questions)."""
     device = next(model.parameters()).device
     num_layers = len(adapter.layers(model))
@@ -170,8 +180,13 @@ def probe_language(model, tokenizer, questions: Sequence[str], adapter, max_toke
     return accumulator.fired_tokens.cpu(), accumulator.fired_questions.cpu(), tokens, len(questions)
 
 
-def probe_model(model, tokenizer, questions_by_lang: Mapping[str, Sequence[str]], cfg,
-                progress: Callable[[str, int], None] | None = None) -> ProbeCounts:
+def probe_model(
+    model,
+    tokenizer,
+    questions_by_lang: Mapping[str, Sequence[str]],
+    cfg,
+    progress: Callable[[str, int], None] | None = None,
+) -> ProbeCounts:
     """Probe a loaded model (base or trained) on parallel questions per language.
 
     Args:

@@ -41,6 +41,7 @@ PLOTS = {
 
 # -- probe questions ---------------------------------------------------------------------------
 
+
 def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_data=None):
     """(questions per language, facts about them): the same n question indices in every language.
 
@@ -64,8 +65,16 @@ def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_da
         )
     common = min(len(questions) for questions in by_lang.values())
     if common < probe.n:
-        info["note"] = " ".join(filter(None, [info.get("note"), f"{common} questions per language, fewer than selection.probe.n = {probe.n}: "
-                        "the smallest language's count, so that every language has the same number"]))
+        info["note"] = " ".join(
+            filter(
+                None,
+                [
+                    info.get("note"),
+                    f"{common} questions per language, fewer than selection.probe.n = {probe.n}: "
+                    "the smallest language's count, so that every language has the same number",
+                ],
+            )
+        )
     return {lang: questions[:common] for lang, questions in by_lang.items()}, info
 
 
@@ -118,14 +127,19 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
         # language's. The statistics compare languages on different sentences: said in selection.json.
         out = {lang: list(by_english[lang].values())[: probe.n] for lang in others}
         out["en"] = order[: probe.n]
-        info = {"parallel": False, "note": (
-            f"the translation pairs of {data.source!r} share no English sentence across all "
-            "languages, so the probe questions are not parallel: each language's first n source "
-            "sentences, English the English side of the " + others[0] + " pairs")}
+        info = {
+            "parallel": False,
+            "note": (
+                f"the translation pairs of {data.source!r} share no English sentence across all "
+                "languages, so the probe questions are not parallel: each language's first n source "
+                "sentences, English the English side of the " + others[0] + " pairs"
+            ),
+        }
     return {lang: out.get(lang, []) for lang in languages}, info
 
 
 # -- the stage ---------------------------------------------------------------------------------
+
 
 def _device() -> str:
     import torch
@@ -145,16 +159,25 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
     total = sum(len(q) for q in questions.values())
     seen = dict.fromkeys(questions, 0)
     started = time.time()
-    with Progress(TextColumn("probe {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=True, console=presentation.console(stderr=True)) as progress:
+    with Progress(
+        TextColumn("probe {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=presentation.console(stderr=True),
+    ) as progress:
         task = progress.add_task("", total=total)
 
         def step(lang: str, done: int) -> None:
             progress.update(task, advance=done, description=lang)
             seen[lang] += done
             if seen[lang] == len(questions[lang]) and not progress.console.is_terminal:  # a log: one line each
-                print(f"select: probed {lang} ({seen[lang]} questions), {time.time() - started:.1f} s",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"select: probed {lang} ({seen[lang]} questions), {time.time() - started:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         return probe_model(model, tokenizer, questions, probe, progress=step)
 
@@ -176,9 +199,14 @@ def run_select(recipe, run, out) -> None:
         select_layers(selection.layers, num_layers)
 
     result = {
-        "model": {"source": recipe.model.source, "revision": recipe.model.revision,
-                  "model_type": config.model_type, "architecture": adapter.family,
-                  "num_layers": num_layers, "d_inter": d_inter},
+        "model": {
+            "source": recipe.model.source,
+            "revision": recipe.model.revision,
+            "model_type": config.model_type,
+            "architecture": adapter.family,
+            "num_layers": num_layers,
+            "d_inter": d_inter,
+        },
         "languages": languages,
         "policy": {**selection.layers.model_dump(mode="json"), "description": policy.describe()},
         "probe": None,
@@ -189,7 +217,8 @@ def run_select(recipe, run, out) -> None:
     if policy.needs_probe or selection.probe.always or selection.check is not None:
         statistics.check_languages(languages)
         questions, question_info = probe_question_set(
-            selection.probe, languages, recipe.training.data if recipe.training is not None else None)
+            selection.probe, languages, recipe.training.data if recipe.training is not None else None
+        )
         device = _device()
         model = load_model(recipe.model, device=device)
         tokenizer = load_tokenizer(recipe.model)
@@ -223,8 +252,7 @@ def run_select(recipe, run, out) -> None:
     result["selected_layers"] = layers
     result["sublayers"] = selection.sublayers
     result["parameter_names"] = {
-        str(i): names_by_layer[i] if names_by_layer else adapter.parameter_names(i, selection.sublayers)
-        for i in layers
+        str(i): names_by_layer[i] if names_by_layer else adapter.parameter_names(i, selection.sublayers) for i in layers
     }
     if selection.check is not None:
         result["probe_check"] = probe_check(selection, layers, num_layers, analysis)
@@ -237,12 +265,21 @@ def question_set_note(probe: ProbeConfig, recipe) -> dict:
     """Which probe questions were used, and whether the run is also scored on them."""
     scored = [t.name for t in recipe.evaluation.tasks] if recipe.evaluation is not None else []
     if probe.dataset == "translation":
-        return {"dataset": "translation", "disjoint_from_test_sets": True,
-                "note": "the question side of the translation-training pairs; no test question"}
-    return {"dataset": probe.dataset, "disjoint_from_test_sets": probe.dataset not in scored,
-            "note": (f"the {probe.dataset} test questions, the same set this run is scored on; "
-                     "selection.probe.dataset: translation probes on training questions instead")
-            if probe.dataset in scored else f"the {probe.dataset} questions (not scored by this run)"}
+        return {
+            "dataset": "translation",
+            "disjoint_from_test_sets": True,
+            "note": "the question side of the translation-training pairs; no test question",
+        }
+    return {
+        "dataset": probe.dataset,
+        "disjoint_from_test_sets": probe.dataset not in scored,
+        "note": (
+            f"the {probe.dataset} test questions, the same set this run is scored on; "
+            "selection.probe.dataset: translation probes on training questions instead"
+        )
+        if probe.dataset in scored
+        else f"the {probe.dataset} questions (not scored by this run)",
+    }
 
 
 def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, analysis) -> dict:
@@ -259,10 +296,16 @@ def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, 
         "probe_layers": found,
         "agrees": agrees,
         "rule": {
-            "activation_threshold": {"field": "selection.probe.firing_share", "value": selection.probe.firing_share,
-                                     "definition": statistics.DEFINITIONS["activated_set"]},
-            "boundary_rule": {"field": "selection.check.peak_search", "value": check.peak_search,
-                              "definition": statistics.DEFINITIONS["boundary"]},
+            "activation_threshold": {
+                "field": "selection.probe.firing_share",
+                "value": selection.probe.firing_share,
+                "definition": statistics.DEFINITIONS["activated_set"],
+            },
+            "boundary_rule": {
+                "field": "selection.check.peak_search",
+                "value": check.peak_search,
+                "definition": statistics.DEFINITIONS["boundary"],
+            },
             "selected": statistics.DEFINITIONS["selected"],
         },
         "boundary": analysis.boundary,
@@ -326,6 +369,7 @@ def write_plots(analysis, out: Path, title: str | None = None) -> dict[str, str]
 
 
 # -- for the stages after this one ---------------------------------------------------------------
+
 
 def load_selection(path) -> dict:
     """selection.json, from its path or its stage folder."""

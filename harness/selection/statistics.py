@@ -119,9 +119,7 @@ def check_languages(languages: list[str] | tuple[str, ...]) -> None:
         )
 
 
-def activated_sets(
-    fired_tokens: torch.Tensor, tokens: int, firing_share: float
-) -> torch.Tensor:
+def activated_sets(fired_tokens: torch.Tensor, tokens: int, firing_share: float) -> torch.Tensor:
     """A(lang, layer) as a bool tensor [layers, d_inter]: share of tokens fired > firing_share."""
     if tokens <= 0:
         raise HarnessError("no real token was probed for a language; its activated set is undefined")
@@ -154,8 +152,9 @@ def mean_squared_deviation(rates: list[Fraction]) -> Fraction:
     return sum(((r - mu) ** 2 for r in rates), Fraction(0)) / len(rates)
 
 
-def analyze_sets(sets: Mapping[str, torch.Tensor], firing_share: float = float("nan"),
-                 peak_search: str = "all_layers") -> LayerAnalysis:
+def analyze_sets(
+    sets: Mapping[str, torch.Tensor], firing_share: float = float("nan"), peak_search: str = "all_layers"
+) -> LayerAnalysis:
     """Equations 4-7 from the activated sets (bool [layers, d_inter] per language)."""
     languages = tuple(sets)
     check_languages(languages)
@@ -172,9 +171,7 @@ def analyze_sets(sets: Mapping[str, torch.Tensor], firing_share: float = float("
     overlaps: dict[str, list[Fraction]] = {}
     for lang in others:
         common = (sets[lang] & english).sum(dim=1).tolist()
-        overlaps[lang] = [
-            Fraction(int(c), en) if en else Fraction(0) for c, en in zip(common, sizes[PIVOT])
-        ]
+        overlaps[lang] = [Fraction(int(c), en) if en else Fraction(0) for c, en in zip(common, sizes[PIVOT])]
     average = [sum((overlaps[lang][i] for lang in others), Fraction(0)) / len(others) for i in range(num_layers)]
     msd = [mean_squared_deviation([rates[lang][i] for lang in languages]) for i in range(num_layers)]
     return _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd, peak_search)
@@ -198,8 +195,22 @@ def _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, m
             "the average overlap peaks at layer 0, so there is no language-specific layer "
             "(K is empty) and SLAM selects nothing"
         )
-        return LayerAnalysis(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd,
-                             boundary, specific, None, [], notes, **extra)
+        return LayerAnalysis(
+            languages,
+            firing_share,
+            d_inter,
+            sizes,
+            rates,
+            overlaps,
+            average,
+            msd,
+            boundary,
+            specific,
+            None,
+            [],
+            notes,
+            **extra,
+        )
     theta = sum((msd[i] for i in specific), Fraction(0)) / len(specific)
     selected = [i for i in specific if msd[i] > theta]
     if not selected:
@@ -208,12 +219,28 @@ def _select(languages, firing_share, d_inter, sizes, rates, overlaps, average, m
             + ("a single layer is its own mean" if len(specific) == 1 else "all MSD values in K are equal")
             + ")"
         )
-    return LayerAnalysis(languages, firing_share, d_inter, sizes, rates, overlaps, average, msd,
-                         boundary, specific, theta, selected, notes, **extra)
+    return LayerAnalysis(
+        languages,
+        firing_share,
+        d_inter,
+        sizes,
+        rates,
+        overlaps,
+        average,
+        msd,
+        boundary,
+        specific,
+        theta,
+        selected,
+        notes,
+        **extra,
+    )
 
 
 def analyze(
-    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], firing_share: float,
+    fired_tokens: Mapping[str, torch.Tensor],
+    tokens: Mapping[str, int],
+    firing_share: float,
     peak_search: str = "all_layers",
 ) -> LayerAnalysis:
     """SLAM's statistics for one firing-share threshold, from per-language token counts."""
@@ -223,7 +250,9 @@ def analyze(
 
 
 def sensitivity(
-    fired_tokens: Mapping[str, torch.Tensor], tokens: Mapping[str, int], thresholds: list[float],
+    fired_tokens: Mapping[str, torch.Tensor],
+    tokens: Mapping[str, int],
+    thresholds: list[float],
     peak_search: str = "all_layers",
 ) -> list[dict]:
     """The selection under other firing-share thresholds, from the same counts (one row each)."""
@@ -248,14 +277,16 @@ def to_json(analysis: LayerAnalysis) -> dict:
     others = [lang for lang in analysis.languages if lang != PIVOT]
     layers = []
     for i in range(analysis.num_layers):
-        layers.append({
-            "layer": i,
-            "activated": {lang: analysis.sizes[lang][i] for lang in analysis.languages},
-            "activation_rate": {lang: float(analysis.rates[lang][i]) for lang in analysis.languages},
-            "overlap_with_en": {lang: float(analysis.overlaps[lang][i]) for lang in others},
-            "average_overlap": float(analysis.average_overlap[i]),
-            "msd": float(analysis.msd[i]),
-            "language_specific": i in analysis.language_specific,
-            "selected": i in analysis.selected,
-        })
+        layers.append(
+            {
+                "layer": i,
+                "activated": {lang: analysis.sizes[lang][i] for lang in analysis.languages},
+                "activation_rate": {lang: float(analysis.rates[lang][i]) for lang in analysis.languages},
+                "overlap_with_en": {lang: float(analysis.overlaps[lang][i]) for lang in others},
+                "average_overlap": float(analysis.average_overlap[i]),
+                "msd": float(analysis.msd[i]),
+                "language_specific": i in analysis.language_specific,
+                "selected": i in analysis.selected,
+            }
+        )
     return {**analysis.summary(), "d_inter": analysis.d_inter, "layers": layers}

@@ -25,10 +25,14 @@ REASONS = ("unaligned", "empty", "duplicate", "untranslated", "repetitive", "len
 PAPER_PAIRS = {"question": 57_817, "answer": 65_968}
 """SLAM Table 1: MGSM8KInstruct X->English question and answer pairs used for training."""
 PAPER_REFERENCES = {
-    "math": (PAPER_PAIRS, "SLAM (arXiv 2501.03681) Table 1: MGSM8KInstruct questions / answers (X-English), "
-                          "after filtering"),
-    "common_sense": ({"question": 16_110 + 14_955}, "SLAM (arXiv 2501.03681) Table 1: X-CSQA test (X-English) "
-                                                    "16,110 + Flores-200 dev 14,955"),
+    "math": (
+        PAPER_PAIRS,
+        "SLAM (arXiv 2501.03681) Table 1: MGSM8KInstruct questions / answers (X-English), after filtering",
+    ),
+    "common_sense": (
+        {"question": 16_110 + 14_955},
+        "SLAM (arXiv 2501.03681) Table 1: X-CSQA test (X-English) 16,110 + Flores-200 dev 14,955",
+    ),
 }
 
 
@@ -37,6 +41,8 @@ def paper_reference(languages) -> str:
     from harness.languages import MATH_LANGUAGES
 
     return "common_sense" if any(lang not in MATH_LANGUAGES for lang in languages) else "math"
+
+
 SIDE_NAMES = ("question", "answer")
 
 
@@ -50,8 +56,10 @@ def filter_by_side(pairs: PairSet, max_length_ratio: float) -> dict[str, dict[st
     the sides apart), so that each drop is counted per language, side and reason; the order of the
     pairs is kept. Returns lang -> side -> Counter(reason -> pairs)."""
     dropped: dict[str, dict[str, Counter]] = defaultdict(dict)
-    by_side = {side: PairSet({lang: [p for p in items if p.side == side] for lang, items in pairs.pairs.items()},
-                             pairs.origin) for side in SIDE_NAMES}
+    by_side = {
+        side: PairSet({lang: [p for p in items if p.side == side] for lang, items in pairs.pairs.items()}, pairs.origin)
+        for side in SIDE_NAMES
+    }
     for side, subset in by_side.items():
         filter_pairs(subset, max_length_ratio)
         for lang, reasons in subset.dropped.items():
@@ -68,9 +76,15 @@ def filter_by_side(pairs: PairSet, max_length_ratio: float) -> dict[str, dict[st
     return dropped
 
 
-def accounting(loaded: dict[str, Counter], dropped: dict[str, dict[str, Counter]],
-               kept: dict[str, Counter], used: dict[str, Counter], skipped: dict[str, str],
-               sides: tuple[str, ...], reference: str = "math") -> dict[str, Any]:
+def accounting(
+    loaded: dict[str, Counter],
+    dropped: dict[str, dict[str, Counter]],
+    kept: dict[str, Counter],
+    used: dict[str, Counter],
+    skipped: dict[str, str],
+    sides: tuple[str, ...],
+    reference: str = "math",
+) -> dict[str, Any]:
     """The accounting table as JSON data (see the module docstring).
 
     ``loaded``/``kept``/``used``: lang -> side -> pairs (loaded from the source, after the
@@ -91,8 +105,11 @@ def accounting(loaded: dict[str, Counter], dropped: dict[str, dict[str, Counter]
             n_used = used.get(lang, Counter())[side]
             capped = n_kept - n_used - row_dropped["too_long"]
             by_language.setdefault(lang, {})[side] = {
-                "loaded": n_loaded, "dropped": {r: row_dropped[r] for r in REASONS if row_dropped[r]},
-                "kept": n_kept, "capped": capped, "used": n_used,
+                "loaded": n_loaded,
+                "dropped": {r: row_dropped[r] for r in REASONS if row_dropped[r]},
+                "kept": n_kept,
+                "capped": capped,
+                "used": n_used,
                 **({"missing": skipped[lang]} if lang in skipped else {}),
             }
             total["loaded"] += n_loaded
@@ -105,13 +122,21 @@ def accounting(loaded: dict[str, Counter], dropped: dict[str, dict[str, Counter]
         explained.update({f"filter: {r}": -total["dropped"][r] for r in REASONS if total["dropped"][r]})
         if total["capped"]:
             explained["mixing cap (max_pairs_per_language / balanced)"] = -total["capped"]
-        totals[side] = {**total, "dropped": {r: total["dropped"][r] for r in REASONS if total["dropped"][r]},
-                        "paper": paper, "difference": None if paper is None else total["used"] - paper,
-                        "difference_by_reason": explained}
-    return {"paper": {**{s: counts.get(s) for s in sides}, "source": source, "reference": reference},
-            "by_language": by_language, "totals": totals, "missing_languages": dict(skipped),
-            "note": "used - paper = sum of difference_by_reason; languages missing from the source "
-                    "count in 'source vs paper'"}
+        totals[side] = {
+            **total,
+            "dropped": {r: total["dropped"][r] for r in REASONS if total["dropped"][r]},
+            "paper": paper,
+            "difference": None if paper is None else total["used"] - paper,
+            "difference_by_reason": explained,
+        }
+    return {
+        "paper": {**{s: counts.get(s) for s in sides}, "source": source, "reference": reference},
+        "by_language": by_language,
+        "totals": totals,
+        "missing_languages": dict(skipped),
+        "note": "used - paper = sum of difference_by_reason; languages missing from the source "
+        "count in 'source vs paper'",
+    }
 
 
 def format_accounting(table: dict[str, Any]) -> str:
@@ -124,18 +149,22 @@ def format_accounting(table: dict[str, Any]) -> str:
         for lang, entry in table["by_language"].items():
             e = entry[side]
             reasons = ", ".join(f"{r} {n:,}" for r, n in e["dropped"].items()) or "-"
-            rows.append([lang, f"{e['loaded']:,}", reasons, f"{e['kept']:,}", f"{e['used']:,}",
-                         e.get("missing", "")])
+            rows.append([lang, f"{e['loaded']:,}", reasons, f"{e['kept']:,}", f"{e['used']:,}", e.get("missing", "")])
         reasons = ", ".join(f"{r} {n:,}" for r, n in total["dropped"].items()) or "-"
         rows.append(["all", f"{total['loaded']:,}", reasons, f"{total['kept']:,}", f"{total['used']:,}", ""])
         if total["paper"] is not None:
             rows.append(["paper (Table 1)", "", "", "", f"{total['paper']:,}", ""])
         lines.append(f"{side} pairs:")
-        lines.append(tabulate(rows, headers=["lang", "loaded", "dropped (reason n)", "kept", "used", "missing"],
-                              tablefmt="simple"))
+        lines.append(
+            tabulate(
+                rows, headers=["lang", "loaded", "dropped (reason n)", "kept", "used", "missing"], tablefmt="simple"
+            )
+        )
         if total["difference"] is not None:
-            lines.append(f"difference used - paper = {total['difference']:+,} = "
-                         + " ".join(f"{n:+,} ({what})" for what, n in total["difference_by_reason"].items()))
+            lines.append(
+                f"difference used - paper = {total['difference']:+,} = "
+                + " ".join(f"{n:+,} ({what})" for what, n in total["difference_by_reason"].items())
+            )
         else:
             lines.append(f"the paper gives no {side} count for this training set")
         lines.append("")
@@ -161,4 +190,3 @@ def account_recipe_data(recipe) -> dict[str, Any]:
     table = accounting(loaded, dropped, kept, used, pairs.skipped, SIDES[data.sides], paper_reference(wanted))
     table["origin"] = pairs.origin
     return table
-

@@ -40,7 +40,7 @@ class GlobalBatchLengthSampler:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(len(self.lengths), generator=generator).tolist()
         for start in range(0, len(order), self.global_batch_size):
-            batch = order[start:start + self.global_batch_size]
+            batch = order[start : start + self.global_batch_size]
             yield from sorted(batch, key=lambda index: -self.lengths[index])
 
 
@@ -55,7 +55,7 @@ def padding_share(order: Sequence[int], lengths: Sequence[int], micro_batch_size
     """(real tokens, padded slots) when ``order`` is cut into micro-batches padded to their longest."""
     real = slots = 0
     for start in range(0, len(order), micro_batch_size):
-        widths = [lengths[i] for i in order[start:start + micro_batch_size]]
+        widths = [lengths[i] for i in order[start : start + micro_batch_size]]
         real += sum(widths)
         slots += max(widths) * len(widths)
     return real, slots
@@ -69,8 +69,11 @@ def length_grouped_trainer(base: type) -> type:
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
             lengths = [len(dataset[i]["input_ids"]) for i in range(len(dataset))]
-            global_batch = (self.args.per_device_train_batch_size * self.args.gradient_accumulation_steps
-                            * max(1, self.args.world_size))
+            global_batch = (
+                self.args.per_device_train_batch_size
+                * self.args.gradient_accumulation_steps
+                * max(1, self.args.world_size)
+            )
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return GlobalBatchLengthSampler(lengths, global_batch, seed)
 

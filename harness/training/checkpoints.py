@@ -35,8 +35,9 @@ _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 def trainable_state(model) -> dict:
     """The tensors that train, by parameter name, as contiguous CPU copies."""
-    return {name: param.detach().to("cpu").contiguous()
-            for name, param in model.named_parameters() if param.requires_grad}
+    return {
+        name: param.detach().to("cpu").contiguous() for name, param in model.named_parameters() if param.requires_grad
+    }
 
 
 def save_trainable(model, folder: Path) -> Path:
@@ -73,8 +74,7 @@ def _say(line: str) -> None:
     print(f"train: {line}", file=sys.stderr, flush=True)
 
 
-def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _say,
-                             clean: bool = True) -> Path | None:
+def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _say, clean: bool = True) -> Path | None:
     """The newest complete checkpoint under ``checkpoints`` (None if there is none).
 
     Whatever an interrupted save left (the ``.saving`` folder, or a ``checkpoint-N`` without its
@@ -93,8 +93,10 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
     complete.sort(key=lambda f: int(_CHECKPOINT.match(f.name).group(1)))
     newest = complete[-1] if complete else None
     for folder in incomplete:
-        say(f"skipping incomplete checkpoint {folder} (its save did not finish); "
-            f"{'resuming from ' + newest.name if newest else 'no complete checkpoint: starting from step 0'}")
+        say(
+            f"skipping incomplete checkpoint {folder} (its save did not finish); "
+            f"{'resuming from ' + newest.name if newest else 'no complete checkpoint: starting from step 0'}"
+        )
         if clean:
             shutil.rmtree(folder, ignore_errors=True)
     return newest
@@ -121,8 +123,10 @@ def failed_save_message(path: Path, error: Exception, last: Path | None) -> str 
     else:
         return None
     then = f"resumes from {last.name}" if last else "starts again from step 0"
-    return (f"{path}: could not save a training checkpoint ({cause}); free space and rerun the same "
-            f"command: training {then}")
+    return (
+        f"{path}: could not save a training checkpoint ({cause}); free space and rerun the same "
+        f"command: training {then}"
+    )
 
 
 def checkpointing_trainer(base: type) -> type:
@@ -163,8 +167,12 @@ def checkpointing_trainer(base: type) -> type:
                 shutil.rmtree(staging, ignore_errors=True)
                 from transformers.trainer_utils import rotate_checkpoints
 
-                rotate_checkpoints(output_dir=str(root), save_total_limit=self.args.save_total_limit,
-                                   best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
+                rotate_checkpoints(
+                    output_dir=str(root),
+                    save_total_limit=self.args.save_total_limit,
+                    best_model_checkpoint=self.state.best_model_checkpoint,
+                    use_mtime=False,
+                )
             self.accelerator.wait_for_everyone()
 
         def save_model(self, output_dir=None, _internal_call: bool = False) -> None:
@@ -200,11 +208,16 @@ def checkpointing_trainer(base: type) -> type:
             # model), so its module load must not be strict; the rest is what Trainer does.
             model, loader = super()._prepare_for_training(max_steps, train_dataloader, None)
             path, _ = self.model_wrapped.load_checkpoint(
-                resume_from_checkpoint, load_module_strict=False,
-                load_optimizer_states=True, load_lr_scheduler_states=True)
+                resume_from_checkpoint,
+                load_module_strict=False,
+                load_optimizer_states=True,
+                load_lr_scheduler_states=True,
+            )
             if path is None:
-                raise HarnessError(f"{resume_from_checkpoint}: DeepSpeed could not load this checkpoint; "
-                                   "rerun with `--force train` to start the stage clean")
+                raise HarnessError(
+                    f"{resume_from_checkpoint}: DeepSpeed could not load this checkpoint; "
+                    "rerun with `--force train` to start the stage clean"
+                )
             self._load_optimizer_and_scheduler(resume_from_checkpoint)
             self._load_scaler(resume_from_checkpoint)
             return model, loader

@@ -10,8 +10,24 @@ from harness.schema import Section
 from harness.translation import TranslationDataConfig
 
 
-TRACKERS = ("none", "all", "tensorboard", "wandb", "mlflow", "trackio", "comet_ml", "neptune", "clearml",
-            "azure_ml", "codecarbon", "dagshub", "dvclive", "flyte", "swanlab", "kubeflow")
+TRACKERS = (
+    "none",
+    "all",
+    "tensorboard",
+    "wandb",
+    "mlflow",
+    "trackio",
+    "comet_ml",
+    "neptune",
+    "clearml",
+    "azure_ml",
+    "codecarbon",
+    "dagshub",
+    "dvclive",
+    "flyte",
+    "swanlab",
+    "kubeflow",
+)
 """transformers' integration names (`report_to`)."""
 
 
@@ -80,7 +96,9 @@ class TrainingConfig(Section):
 
         for name in names:
             if name not in TRACKERS:
-                raise ValueError(f"unknown tracker {name!r}{suggest(name, TRACKERS)}; choose from: {', '.join(TRACKERS)}")
+                raise ValueError(
+                    f"unknown tracker {name!r}{suggest(name, TRACKERS)}; choose from: {', '.join(TRACKERS)}"
+                )
         if len(names) > 1 and ("none" in names or "all" in names):
             raise ValueError("`none` and `all` stand alone; list trackers by name instead")
         return names

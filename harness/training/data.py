@@ -19,14 +19,16 @@ from harness.translation import SIDES, TranslationPair, load_pairs, mix_pairs
 
 # -- prompts and tokens ------------------------------------------------------------------------
 
+
 def format_pair(pair: TranslationPair, prompt: str = "table7") -> tuple[str, str]:
     """(prompt, completion): the prompt variant (default Table 7) and the English side (with its leading space)."""
     prompt = PROMPTS[prompt].format(source_lang=language_name(pair.lang), source=pair.source)
     return prompt, " " + pair.target
 
 
-def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int,
-                  prompt: str = "table7") -> dict[str, list[int]] | None:
+def tokenize_pair(
+    pair: TranslationPair, tokenizer, max_length: int, prompt: str = "table7"
+) -> dict[str, list[int]] | None:
     """input_ids / attention_mask / labels with -100 on the prompt; EOS closes the English side.
 
     The boundary is found through the fast tokenizer's character offsets on the whole text, so
@@ -37,8 +39,7 @@ def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int,
     ids = list(encoded["input_ids"])
     offsets = encoded["offset_mapping"]
     boundary = len(prompt)
-    labels = [tid if (end > start and start >= boundary) else -100
-              for tid, (start, end) in zip(ids, offsets)]
+    labels = [tid if (end > start and start >= boundary) else -100 for tid, (start, end) in zip(ids, offsets)]
     # Special tokens the tokenizer appends (an EOS of its own) are not the English side.
     if tokenizer.eos_token_id is None:
         raise HarnessError("the tokenizer has no EOS token; set model.tokenizer to one that has")
@@ -52,13 +53,18 @@ def tokenize_pair(pair: TranslationPair, tokenizer, max_length: int,
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
 
 
-def tokenize_pairs_once(pairs: list[TranslationPair], tokenizer, max_length: int,
-                        prompt: str = "table7") -> tuple[list, dict]:
+def tokenize_pairs_once(
+    pairs: list[TranslationPair], tokenizer, max_length: int, prompt: str = "table7"
+) -> tuple[list, dict]:
     """:func:`tokenize_pair` over ``pairs`` through the tokenisation cache (harness/training/token_cache.py)."""
     from harness.training.token_cache import tokenize_cached
 
-    return tokenize_cached([format_pair(pair, prompt) for pair in pairs], tokenizer, max_length,
-                           lambda i: tokenize_pair(pairs[i], tokenizer, max_length, prompt))
+    return tokenize_cached(
+        [format_pair(pair, prompt) for pair in pairs],
+        tokenizer,
+        max_length,
+        lambda i: tokenize_pair(pairs[i], tokenizer, max_length, prompt),
+    )
 
 
 @dataclass
@@ -74,8 +80,9 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     """Load, filter, mix and tokenise the pairs of a recipe's ``training.data`` section."""
     wanted = [lang for lang in (data.languages or languages) if lang != "en"]
     if not wanted:
-        raise HarnessError("training.data.languages: no non-English language to translate from; "
-                           "list at least one besides en")
+        raise HarnessError(
+            "training.data.languages: no non-English language to translate from; list at least one besides en"
+        )
     from harness.training.accounting import accounting, filter_by_side, paper_reference, side_counts
 
     pairs = load_pairs(data, wanted)
@@ -102,8 +109,10 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         tokens[lang] += len(example["input_ids"])
         targets[lang] += sum(1 for label in example["labels"] if label != -100)
     if not examples:
-        raise HarnessError(f"training.data: every pair was filtered out ({dict(pairs.dropped)}); "
-                           "check the data, training.max_length and training.data.max_length_ratio")
+        raise HarnessError(
+            f"training.data: every pair was filtered out ({dict(pairs.dropped)}); "
+            "check the data, training.max_length and training.data.max_length_ratio"
+        )
     used = Counter(langs)
     report = {
         "source": data.source,
@@ -122,8 +131,15 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
         "tokens_per_epoch": dict(tokens),
         "target_tokens_per_epoch": dict(targets),
         "tokenized": cache_record,
-        "accounting": accounting(loaded_by_side, dropped_by_side, kept_by_side, used_by_side, pairs.skipped,
-                                 SIDES[data.sides], paper_reference(wanted)),
+        "accounting": accounting(
+            loaded_by_side,
+            dropped_by_side,
+            kept_by_side,
+            used_by_side,
+            pairs.skipped,
+            SIDES[data.sides],
+            paper_reference(wanted),
+        ),
     }
     return TranslationData(examples, langs, report)
 

@@ -22,8 +22,20 @@ from pathlib import Path
 from harness.errors import HarnessError
 
 NODE_ENV_FILE = "deepspeed_env"
-NODE_ENV_PREFIXES = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_", "TOKENIZERS_", "TORCH_", "TRITON_", "DS_",
-                     "XDG_CACHE_HOME", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_HOME", "PYTORCH_")
+NODE_ENV_PREFIXES = (
+    "HF_",
+    "HUGGINGFACE_",
+    "TRANSFORMERS_",
+    "TOKENIZERS_",
+    "TORCH_",
+    "TRITON_",
+    "DS_",
+    "XDG_CACHE_HOME",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "CUDA_HOME",
+    "PYTORCH_",
+)
 NODE_ENV_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_TOKEN")
 """Never written to a file in the run folder: each node reads its own token (``hf auth login``)."""
 
@@ -52,8 +64,11 @@ def node_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     """The variables other nodes need to load the same model and data the same way."""
     env = os.environ if env is None else env
     return {
-        key: value for key, value in sorted(env.items())
-        if key.startswith(NODE_ENV_PREFIXES) and key not in NODE_ENV_SECRETS and key != "DS_ENV_FILE"
+        key: value
+        for key, value in sorted(env.items())
+        if key.startswith(NODE_ENV_PREFIXES)
+        and key not in NODE_ENV_SECRETS
+        and key != "DS_ENV_FILE"
         and "\n" not in value
     }
 
@@ -82,11 +97,15 @@ def check_shared_folder(folder: Path, hosts: list[str], ssh: str = "ssh") -> Non
             try:
                 result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
             except (OSError, subprocess.TimeoutExpired) as error:
-                raise HarnessError(f"training.hostfile: cannot reach {host} over ssh ({error}); the DeepSpeed "
-                                   "launcher needs passwordless ssh to every node") from None
+                raise HarnessError(
+                    f"training.hostfile: cannot reach {host} over ssh ({error}); the DeepSpeed "
+                    "launcher needs passwordless ssh to every node"
+                ) from None
             if result.returncode == 255:
-                raise HarnessError(f"training.hostfile: cannot reach {host} over ssh; the DeepSpeed launcher "
-                                   "needs passwordless ssh to every node")
+                raise HarnessError(
+                    f"training.hostfile: cannot reach {host} over ssh; the DeepSpeed launcher "
+                    "needs passwordless ssh to every node"
+                )
             if result.returncode != 0:
                 raise HarnessError(
                     f"the run folder {folder.parent} is not shared with {host} (it cannot see "

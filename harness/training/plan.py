@@ -129,11 +129,24 @@ def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = Fa
     """
     h, i, kv, vocab = (plan.dims.get(key, 0) for key in ("hidden", "intermediate", "kv", "vocab"))
     if not h:
-        return {"tokens": tokens, "checkpointing": checkpointing, "layers": 0, "logits": 0, "total": 0,
-                "note": "model shape unknown"}
+        return {
+            "tokens": tokens,
+            "checkpointing": checkpointing,
+            "layers": 0,
+            "logits": 0,
+            "total": 0,
+            "note": "model shape unknown",
+        }
     frozen = 2 * 4 * h + 2 * (2 * h + 2 * kv) + 3 * 2 * i
-    inputs = {"q": ("qkv", 2 * h), "k": ("qkv", 2 * h), "v": ("qkv", 2 * h), "o": ("o", 2 * h),
-              "gate": ("gate_up", 2 * h), "up": ("gate_up", 2 * h), "down": ("down", 2 * i)}
+    inputs = {
+        "q": ("qkv", 2 * h),
+        "k": ("qkv", 2 * h),
+        "v": ("qkv", 2 * h),
+        "o": ("o", 2 * h),
+        "gate": ("gate_up", 2 * h),
+        "up": ("gate_up", 2 * h),
+        "down": ("down", 2 * i),
+    }
     roles = SUBLAYERS["ffn_attention"] if plan.mode == "full" else SUBLAYERS[plan.sublayers]
     extra = sum(dict(inputs[role] for role in roles).values())
     trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
@@ -144,8 +157,13 @@ def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = Fa
         per_token = sum(layer_bytes)
     layers = ACTIVATION_SCALE * per_token * tokens
     logits = LOGIT_BYTES * vocab * tokens
-    return {"tokens": tokens, "checkpointing": checkpointing, "layers": layers, "logits": logits,
-            "total": layers + logits}
+    return {
+        "tokens": tokens,
+        "checkpointing": checkpointing,
+        "layers": layers,
+        "logits": logits,
+        "total": layers + logits,
+    }
 
 
 def model_dims(config) -> dict[str, int]:
@@ -155,8 +173,12 @@ def model_dims(config) -> dict[str, int]:
     heads = getattr(config, "num_attention_heads", 0) or 0
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
     head_dim = getattr(config, "head_dim", None) or (hidden // heads if heads else 0)
-    return {"hidden": hidden, "intermediate": getattr(config, "intermediate_size", 0) or 0,
-            "kv": kv_heads * head_dim, "vocab": getattr(config, "vocab_size", 0) or 0}
+    return {
+        "hidden": hidden,
+        "intermediate": getattr(config, "intermediate_size", 0) or 0,
+        "kv": kv_heads * head_dim,
+        "vocab": getattr(config, "vocab_size", 0) or 0,
+    }
 
 
 def meta_model(config):
@@ -186,8 +208,9 @@ def check_layers(layers: list[int], num_layers: int, where: str = "the selection
     return sorted(set(layers))
 
 
-def build_plan(config, layers: list[int] | None, sublayers: str, mode: str = "selective",
-               lora_rank: int | None = None, model=None) -> TrainablePlan:
+def build_plan(
+    config, layers: list[int] | None, sublayers: str, mode: str = "selective", lora_rank: int | None = None, model=None
+) -> TrainablePlan:
     """The plan for ``config`` (a transformers config) on its meta-device model.
 
     ``model``: an already built model (real or meta) to read names and shapes from instead.
@@ -208,8 +231,18 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
     if mode == "full":
         names = list(shapes)
         counts = dict(shapes)
-        return TrainablePlan(config.model_type, mode, list(range(num_layers)), "all", num_layers,
-                             names, counts, base_total, base_total, base_total)
+        return TrainablePlan(
+            config.model_type,
+            mode,
+            list(range(num_layers)),
+            "all",
+            num_layers,
+            names,
+            counts,
+            base_total,
+            base_total,
+            base_total,
+        )
     layers = check_layers(list(layers or []), num_layers)
     names: list[str] = []
     modules: list[str] = []
@@ -218,13 +251,25 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
         modules += [adapter.module_path(i, role) for role in SUBLAYERS[sublayers]]
     missing = [n for n in names if n not in shapes]
     if missing:
-        raise HarnessError(f"parameter(s) {missing[:3]} not found in the model; choose from: "
-                           f"{', '.join(_near(missing[0], shapes))}")
+        raise HarnessError(
+            f"parameter(s) {missing[:3]} not found in the model; choose from: {', '.join(_near(missing[0], shapes))}"
+        )
     counts = {n: shapes[n] for n in names}
     if mode == "selective":
         trainable = sum(counts.values())
-        return TrainablePlan(config.model_type, mode, layers, sublayers, num_layers, names, counts,
-                             trainable, base_total, base_total, target_modules=modules)
+        return TrainablePlan(
+            config.model_type,
+            mode,
+            layers,
+            sublayers,
+            num_layers,
+            names,
+            counts,
+            trainable,
+            base_total,
+            base_total,
+            target_modules=modules,
+        )
     if mode == "lora":
         if not lora_rank:
             raise HarnessError("training.lora_rank: a LoRA plan needs a rank")
@@ -232,8 +277,20 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
         for path in modules:
             module = model.get_submodule(path)
             trainable += lora_rank * (module.in_features + module.out_features)
-        return TrainablePlan(config.model_type, mode, layers, sublayers, num_layers, names, counts,
-                             trainable, base_total, base_total + trainable, lora_rank, modules)
+        return TrainablePlan(
+            config.model_type,
+            mode,
+            layers,
+            sublayers,
+            num_layers,
+            names,
+            counts,
+            trainable,
+            base_total,
+            base_total + trainable,
+            lora_rank,
+            modules,
+        )
     raise HarnessError(f"training.mode {mode!r}: choose from selective, full, lora")
 
 
@@ -268,13 +325,13 @@ def apply_plan(model, plan: TrainablePlan) -> list[str]:
 
 def check_trainable(model, wanted: set[str]) -> None:
     """Every parameter's requires_grad equals its membership in ``wanted``; else an error."""
-    wrong = [(name, p.requires_grad) for name, p in model.named_parameters()
-             if p.requires_grad != (name in wanted)]
+    wrong = [(name, p.requires_grad) for name, p in model.named_parameters() if p.requires_grad != (name in wanted)]
     if wrong:
         raise RuntimeError(f"trainable parameters differ from the plan: {wrong[:5]}")
 
 
 # -- `harness plan RECIPE` -------------------------------------------------------------------
+
 
 def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | None, str]:
     """The layers a recipe trains, and where that answer came from.
@@ -295,8 +352,10 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
     if not settings.needs_probe:
         origin = f"policy {settings.policy} (from the config)"
         if recipe.selection.check is not None:
-            origin = (f"pinned by policy {settings.policy}; SLAM's probe runs as a check in `harness select` "
-                      "(selection.json: probe_check)")
+            origin = (
+                f"pinned by policy {settings.policy}; SLAM's probe runs as a check in `harness select` "
+                "(selection.json: probe_check)"
+            )
         return select_layers(settings, num_layers), origin
     folder = Path(run_dir) if run_dir else Path("runs") / recipe.name
     selection = folder / "selection" / "selection.json"
@@ -325,8 +384,10 @@ def read_hostfile(path: str) -> dict[str, int]:
     """A DeepSpeed/MPI hostfile: ``host slots=N`` per line -> {host: slots}."""
     file = Path(path)
     if not file.is_file():
-        raise HarnessError(f"training.hostfile {path!r}: file not found; write one line per node "
-                           "(`worker-1 slots=8`) or remove the key for a single node")
+        raise HarnessError(
+            f"training.hostfile {path!r}: file not found; write one line per node "
+            "(`worker-1 slots=8`) or remove the key for a single node"
+        )
     hosts: dict[str, int] = {}
     for number, line in enumerate(file.read_text().splitlines(), 1):
         line = line.split("#", 1)[0].strip()
@@ -373,43 +434,73 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
     if training is not None and training.deepspeed:
         bf16 = precision != "fp32"
         memory = plan.memory(world, BF16_BYTES if bf16 else FP32_BYTES)
-        setup = (f"DeepSpeed ZeRO-2 over {world} GPU(s): "
-                 + ("bf16 weights and gradients, fp32 AdamW state and master weights" if bf16
-                    else "fp32 weights, gradients and AdamW state")
-                 + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""))
+        setup = (
+            f"DeepSpeed ZeRO-2 over {world} GPU(s): "
+            + (
+                "bf16 weights and gradients, fp32 AdamW state and master weights"
+                if bf16
+                else "fp32 weights, gradients and AdamW state"
+            )
+            + ("; precision auto: fp32 on a CPU" if precision == "auto" else "")
+        )
         estimate = dict(memory["zero2"])
         estimate["accumulation"] = BYTES_GRAD_ACCUMULATION * plan.trainable / world  # fp32 (deepspeed_config)
         estimate["buffers"] = DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS
         estimate["total"] += estimate["accumulation"] + estimate["buffers"]
-        return _with_activations({"setup": setup + "; fp32 gradient accumulation", "world_size": world,
-                                  "sharded": True, "bytes_per_parameter": memory["bytes_per_parameter"],
-                                  "estimate": estimate, "with_deepspeed": None, "note": memory["note"]},
-                                 plan, training)
+        return _with_activations(
+            {
+                "setup": setup + "; fp32 gradient accumulation",
+                "world_size": world,
+                "sharded": True,
+                "bytes_per_parameter": memory["bytes_per_parameter"],
+                "estimate": estimate,
+                "with_deepspeed": None,
+                "note": memory["note"],
+            },
+            plan,
+            training,
+        )
     if training is not None and precision != "fp32":  # the trainer on a GPU: frozen weights bf16, trained fp32
         weight, gradient, state = FP32_BYTES
         weights = 2 * (plan.total - plan.trainable) + weight * plan.trainable
         estimate = {"weights": weights, "gradients": gradient * plan.trainable, "optimizer": state * plan.trainable}
         estimate["total"] = sum(estimate.values())
         zero = recipe_memory(plan, training.model_copy(update={"deepspeed": True}))
-        return _with_activations({
-            "setup": "transformers Trainer without DeepSpeed, bf16: frozen weights bf16, trained weights, "
-                     "gradients and AdamW state fp32" + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""),
-            "world_size": world, "sharded": False,
-            "bytes_per_parameter": {"weight": "2 frozen, 4 trained", "gradient": gradient, "optimizer": state},
-            "estimate": estimate, "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["estimate"]},
-            "note": "per process; buffers and fragmentation not counted"}, plan, training)
+        return _with_activations(
+            {
+                "setup": "transformers Trainer without DeepSpeed, bf16: frozen weights bf16, trained weights, "
+                "gradients and AdamW state fp32" + ("; precision auto: fp32 on a CPU" if precision == "auto" else ""),
+                "world_size": world,
+                "sharded": False,
+                "bytes_per_parameter": {"weight": "2 frozen, 4 trained", "gradient": gradient, "optimizer": state},
+                "estimate": estimate,
+                "with_deepspeed": {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["estimate"]},
+                "note": "per process; buffers and fragmentation not counted",
+            },
+            plan,
+            training,
+        )
     memory = plan.memory(world, FP32_BYTES)
-    setup = ("transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state"
-             + ("" if precision == "fp32" else ", bf16 autocast on a GPU"))
+    setup = "transformers Trainer without DeepSpeed: fp32 weights, gradients and AdamW state" + (
+        "" if precision == "fp32" else ", bf16 autocast on a GPU"
+    )
     alternative = None
     if precision != "fp32":
         zero = plan.memory(world, BF16_BYTES)
         alternative = {"setup": f"ZeRO-2 over {world} GPU(s), bf16", "estimate": zero["zero2"]}
-    return _with_activations({"setup": setup, "world_size": world, "sharded": False,
-                              "bytes_per_parameter": memory["bytes_per_parameter"],
-                              "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
-                              "with_deepspeed": alternative, "note": memory["note"].replace("per GPU", "per process")},
-                             plan, training)
+    return _with_activations(
+        {
+            "setup": setup,
+            "world_size": world,
+            "sharded": False,
+            "bytes_per_parameter": memory["bytes_per_parameter"],
+            "estimate": {key: memory[key] for key in ("weights", "gradients", "optimizer", "total")},
+            "with_deepspeed": alternative,
+            "note": memory["note"].replace("per GPU", "per process"),
+        },
+        plan,
+        training,
+    )
 
 
 def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> dict[str, Any]:
@@ -421,10 +512,17 @@ def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> 
     activations = activation_memory(plan, tokens, training.gradient_checkpointing)
     peak = memory["estimate"]["total"] + activations["total"]
     limit = training.gpu_memory_gib
-    memory.update({"activations": activations, "peak": peak, "gpu_memory_gib": limit,
-                   "fits": None if limit is None else peak <= limit * 2**30,
-                   "note": memory["note"].replace("activations, buffers", "buffers").replace(
-                       "activations not counted", "activations counted")})
+    memory.update(
+        {
+            "activations": activations,
+            "peak": peak,
+            "gpu_memory_gib": limit,
+            "fits": None if limit is None else peak <= limit * 2**30,
+            "note": memory["note"]
+            .replace("activations, buffers", "buffers")
+            .replace("activations not counted", "activations counted"),
+        }
+    )
     if memory["fits"] is False:
         memory["advice"] = fit_advice(plan, training)
     return memory
@@ -438,6 +536,8 @@ def fit_advice(plan: TrainablePlan, training) -> str:
         tips.append(f"training.gradient_checkpointing=true ({recipe_memory(plan, with_ckpt)['peak'] / 2**30:,.1f} GiB)")
     if training.per_device_batch_size > 1:
         half = training.model_copy(update={"per_device_batch_size": training.per_device_batch_size // 2})
-        tips.append(f"training.per_device_batch_size={half.per_device_batch_size} "
-                    f"({recipe_memory(plan, half)['peak'] / 2**30:,.1f} GiB; accumulation doubles)")
+        tips.append(
+            f"training.per_device_batch_size={half.per_device_batch_size} "
+            f"({recipe_memory(plan, half)['peak'] / 2**30:,.1f} GiB; accumulation doubles)"
+        )
     return "set " + " or ".join(tips) if tips else "use GPUs with more memory"

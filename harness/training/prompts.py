@@ -23,6 +23,8 @@ PROMPTS = {
 PROMPT_ORIGINS = {
     "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
     "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
-    "llama_factory": (AUTHORS, "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), "
-                               "as the authors' fork trains"),
+    "llama_factory": (
+        AUTHORS,
+        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
+    ),
 }

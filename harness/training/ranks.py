@@ -60,11 +60,13 @@ def rank_record(seen: SeenExamples, steps: int, epochs: float | None) -> dict[st
         for index in entry["examples"]:
             counts[index] = counts.get(index, 0) + 1
     return {
-        "per_rank": [{"rank": r, "examples_drawn": len(e["examples"]), "draws": e["draws"], "steps": e["steps"]}
-                     for r, e in enumerate(everyone)],
+        "per_rank": [
+            {"rank": r, "examples_drawn": len(e["examples"]), "draws": e["draws"], "steps": e["steps"]}
+            for r, e in enumerate(everyone)
+        ],
         "examples_drawn_by_several_ranks": sum(1 for n in counts.values() if n > 1),
         "same_steps": len({e["steps"] for e in everyone}) == 1,
         "epochs": epochs,
         "note": "examples drawn by several ranks must be 0 within one epoch (the sampler shards the data); "
-                "examples_drawn includes the batch the dataloader fetches ahead of the last step",
+        "examples_drawn includes the batch the dataloader fetches ahead of the last step",
     }

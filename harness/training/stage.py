@@ -77,8 +77,9 @@ def check_training(recipe) -> int:
         import torch
 
         if torch.cuda.is_available() and training.hostfile is None and training.num_gpus > torch.cuda.device_count():
-            raise HarnessError(f"training.num_gpus {training.num_gpus}: this machine has "
-                               f"{torch.cuda.device_count()} GPU(s)")
+            raise HarnessError(
+                f"training.num_gpus {training.num_gpus}: this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     return world
 
 
@@ -133,8 +134,7 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
-        raise RuntimeError(f"training exited with code {result.returncode} (its output is above): "
-                           f"{' '.join(command)}")
+        raise RuntimeError(f"training exited with code {result.returncode} (its output is above): {' '.join(command)}")
     if not (out / "train.json").exists():
         raise RuntimeError(f"training finished but wrote no {out / 'train.json'}")
 
@@ -146,8 +146,16 @@ def launch_command(recipe, run, out: Path, world: int, port: int | None = None) 
     worker = ["harness.training.worker", "--run-dir", str(Path(run.root).resolve()), "--out", str(out.resolve())]
     port = port or master_port(training)
     if training.launcher == "none":  # deepspeed in one process: a private distributed environment
-        env.update({"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
-                    "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+        env.update(
+            {
+                "RANK": "0",
+                "LOCAL_RANK": "0",
+                "WORLD_SIZE": "1",
+                "LOCAL_WORLD_SIZE": "1",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": str(port),
+            }
+        )
         return [sys.executable, "-m", *worker], env
     if training.launcher == "deepspeed":
         from harness.training.nodes import visible_gpu_ids, write_node_environment

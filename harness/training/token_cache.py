@@ -45,8 +45,17 @@ def tokenizer_fingerprint(tokenizer) -> str:
         digest.update(json.dumps(state, sort_keys=True).encode("utf-8"))
     else:  # a slow tokenizer: its vocabulary stands for it
         digest.update(repr(sorted(tokenizer.get_vocab().items())).encode("utf-8"))
-    digest.update(repr((tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id,
-                        getattr(tokenizer, "add_bos_token", None), getattr(tokenizer, "add_eos_token", None))).encode())
+    digest.update(
+        repr(
+            (
+                tokenizer.bos_token_id,
+                tokenizer.eos_token_id,
+                tokenizer.pad_token_id,
+                getattr(tokenizer, "add_bos_token", None),
+                getattr(tokenizer, "add_eos_token", None),
+            )
+        ).encode()
+    )
     return digest.hexdigest()
 
 
@@ -57,9 +66,13 @@ def cache_key(texts: Sequence[tuple[str, str]], tokenizer, max_length: int) -> s
     return digest.hexdigest()[:32]
 
 
-def tokenize_cached(texts: Sequence[tuple[str, str]], tokenizer, max_length: int,
-                    tokenize: Callable[[int], dict | None],
-                    root: Path | None = None) -> tuple[list[dict | None], dict]:
+def tokenize_cached(
+    texts: Sequence[tuple[str, str]],
+    tokenizer,
+    max_length: int,
+    tokenize: Callable[[int], dict | None],
+    root: Path | None = None,
+) -> tuple[list[dict | None], dict]:
     """``tokenize(i)`` for every i, from the cache when it has them.
 
     Returns (examples, record): examples[i] is None where ``tokenize`` returned None (the
@@ -82,8 +95,12 @@ def tokenize_cached(texts: Sequence[tuple[str, str]], tokenizer, max_length: int
         if not hit:
             examples = [tokenize(i) for i in range(len(texts))]
             _write(folder, examples)
-    return examples, {"cache": "hit" if hit else "miss", "key": key, "folder": str(folder),
-                      "seconds": round(time.perf_counter() - started, 3)}
+    return examples, {
+        "cache": "hit" if hit else "miss",
+        "key": key,
+        "folder": str(folder),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def _write(folder: Path, examples: list[dict | None]) -> None:
@@ -110,5 +127,7 @@ def _read(folder: Path) -> list[dict | None]:
 
     table = datasets.load_from_disk(str(folder)).data.table
     ids, labels, fits = (table.column(name).to_pylist() for name in ("input_ids", "labels", "fits"))
-    return [{"input_ids": i, "attention_mask": [1] * len(i), "labels": l} if ok else None
-            for i, l, ok in zip(ids, labels, fits)]
+    return [
+        {"input_ids": i, "attention_mask": [1] * len(i), "labels": l} if ok else None
+        for i, l, ok in zip(ids, labels, fits)
+    ]

@@ -26,6 +26,7 @@ DEEPSPEED_FILE = "deepspeed.json"
 
 # -- settings derived from the recipe ----------------------------------------------------------
 
+
 def resolve_precision(training, cuda: bool) -> str:
     """`bf16` or `fp32`: ``auto`` is bf16 on GPUs and fp32 on a CPU."""
     if training.precision == "auto":
@@ -80,11 +81,11 @@ def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
 
 def distributed_env() -> tuple[int, int, int]:
     """(rank, local rank, world size) from the launcher's environment (0, 0, 1 without one)."""
-    return (int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)),
-            int(os.environ.get("WORLD_SIZE", 1)))
+    return (int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
 
 
 # -- measuring ---------------------------------------------------------------------------------
+
 
 class PeakMemory:
     """Peak resident memory (sampled every 20 ms) and, on CUDA, peak allocated memory.
@@ -151,8 +152,10 @@ def _counting_trainer_class():
             import torch
 
             batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
-            local = [sum(int((batch["labels"] != -100).sum()) for batch in batches),
-                     sum(batch["input_ids"].numel() for batch in batches)]
+            local = [
+                sum(int((batch["labels"] != -100).sum()) for batch in batches),
+                sum(batch["input_ids"].numel() for batch in batches),
+            ]
             total = self.accelerator.gather(torch.tensor([local], device=self.args.device)).sum(0).tolist()
             self.target_tokens_seen += int(total[0])
             self.padded_tokens_seen += int(total[1])
@@ -176,6 +179,7 @@ def _counting_trainer_class():
 
 
 # -- the model ---------------------------------------------------------------------------------
+
 
 def wrap_lora(model, plan, training):
     """peft LoRA adapters on exactly the plan's modules (rank and alpha from the recipe)."""
@@ -226,6 +230,7 @@ def trainable_in_fp32(model) -> None:
 
 
 # -- training ----------------------------------------------------------------------------------
+
 
 def train_layers(recipe, run) -> list[int] | None:
     """The layers this run trains: from the select stage (None for full fine-tuning)."""
@@ -317,8 +322,11 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
 
     dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
     trainer = trainer_class(
-        model=model, args=args, train_dataset=dataset,
-        data_collator=PadCollator(tokenizer.pad_token_id), processing_class=tokenizer,
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=PadCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
     trainer.add_callback(dataset.callback())
@@ -339,13 +347,21 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     if plan.mode == "lora":
         unwrapped.save_pretrained(out / ADAPTER_DIR)
         unwrapped = unwrapped.merge_and_unload()
-    base_info = {"base_model": {"source": recipe.model.source, "revision": recipe.model.revision},
-                 "mode": plan.mode, "layers": plan.layers, "sublayers": plan.sublayers}
+    base_info = {
+        "base_model": {"source": recipe.model.source, "revision": recipe.model.revision},
+        "mode": plan.mode,
+        "layers": plan.layers,
+        "sublayers": plan.sublayers,
+    }
     outputs: dict[str, Any] = {}
     if training.save in ("delta", "both"):
         record = save_delta(unwrapped, plan.names, out, base_info)
-        outputs["delta"] = {"file": record["file"], "parameters": record["parameters"], "bytes": record["bytes"],
-                            "dtype": record["dtype"]}
+        outputs["delta"] = {
+            "file": record["file"],
+            "parameters": record["parameters"],
+            "bytes": record["bytes"],
+            "dtype": record["dtype"],
+        }
     if training.save in ("merged", "both"):
         export_dtype = torch.bfloat16 if precision == "bf16" else None  # not the fp32 master weights
         outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR, export_dtype).name)
@@ -357,22 +373,35 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     report = {
         "mode": plan.mode,
         "plan": {
-            "layers": plan.layers, "sublayers": plan.sublayers, "trainable": plan.trainable,
-            "total": plan.total, "share": plan.share, "lora_rank": plan.lora_rank,
-            "names": plan.names, "counts": plan.counts,
+            "layers": plan.layers,
+            "sublayers": plan.sublayers,
+            "trainable": plan.trainable,
+            "total": plan.total,
+            "share": plan.share,
+            "lora_rank": plan.lora_rank,
+            "names": plan.names,
+            "counts": plan.counts,
         },
         "trainable_names": trainable_names,
         "hyperparameters": {
-            "epochs": training.epochs, "max_steps": training.max_steps,
+            "epochs": training.epochs,
+            "max_steps": training.max_steps,
             "global_batch_size": training.global_batch_size,
             "per_device_batch_size": training.per_device_batch_size,
-            "gradient_accumulation_steps": accumulation, "world_size": world,
-            "learning_rate": training.learning_rate, "lr_scheduler": training.lr_scheduler,
-            "warmup_ratio": training.warmup_ratio, "weight_decay": training.weight_decay,
-            "max_length": training.max_length, "precision": precision, "seed": recipe.seed,
+            "gradient_accumulation_steps": accumulation,
+            "world_size": world,
+            "learning_rate": training.learning_rate,
+            "lr_scheduler": training.lr_scheduler,
+            "warmup_ratio": training.warmup_ratio,
+            "weight_decay": training.weight_decay,
+            "max_length": training.max_length,
+            "precision": precision,
+            "seed": recipe.seed,
             "group_by_length": training.group_by_length,
-            "deepspeed": training.deepspeed, "zero_stage": 2 if training.deepspeed else None,
-            "launcher": training.launcher, "device": "cuda" if cuda else "cpu",
+            "deepspeed": training.deepspeed,
+            "zero_stage": 2 if training.deepspeed else None,
+            "launcher": training.launcher,
+            "device": "cuda" if cuda else "cpu",
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
             "report_to": list(training.report_to),
         },
@@ -380,13 +409,23 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         "open_choices": _open_choices(recipe),
         "steps": state.global_step,
         "epochs_done": state.epoch,
-        "loss_curve": [{"step": e["step"], "loss": e["loss"], "learning_rate": e.get("learning_rate"),
-                        "grad_norm": e.get("grad_norm"), "epoch": e.get("epoch")}
-                       for e in state.log_history if "loss" in e],
+        "loss_curve": [
+            {
+                "step": e["step"],
+                "loss": e["loss"],
+                "learning_rate": e.get("learning_rate"),
+                "grad_norm": e.get("grad_norm"),
+                "epoch": e.get("epoch"),
+            }
+            for e in state.log_history
+            if "loss" in e
+        ],
         "train_loss": result.training_loss,
-        "tokens_seen": {"non_pad": int(state.num_input_tokens_seen),
-                        "target": int(getattr(trainer, "target_tokens_seen", 0)),
-                        "padded": int(getattr(trainer, "padded_tokens_seen", 0))},
+        "tokens_seen": {
+            "non_pad": int(state.num_input_tokens_seen),
+            "target": int(getattr(trainer, "target_tokens_seen", 0)),
+            "padded": int(getattr(trainer, "padded_tokens_seen", 0)),
+        },
         "resumed_from": Path(resume).name if resume else None,
         "wall_time_s": round(wall, 3),
         "train_runtime_s": round(runtime, 3),
@@ -412,13 +451,15 @@ def _gather_peaks(trainer, memory: PeakMemory) -> dict[str, Any]:
     """Peak memory: the largest over ranks (CPU RSS; CUDA max allocated on GPUs)."""
     import torch
 
-    values = torch.tensor([memory.peak_rss, memory.cuda_peak or 0], dtype=torch.float64,
-                          device=trainer.args.device)
+    values = torch.tensor([memory.peak_rss, memory.cuda_peak or 0], dtype=torch.float64, device=trainer.args.device)
     if trainer.args.world_size > 1:
         import torch.distributed as dist
 
         if dist.is_initialized():
             dist.all_reduce(values, op=dist.ReduceOp.MAX)
     rss, cuda_peak = (int(v) for v in values.tolist())
-    return {"cpu_rss_bytes": rss, "cuda_max_allocated_bytes": cuda_peak if memory.cuda_peak is not None else None,
-            "scope": "the training loop (max over ranks)"}
+    return {
+        "cpu_rss_bytes": rss,
+        "cuda_max_allocated_bytes": cuda_peak if memory.cuda_peak is not None else None,
+        "scope": "the training loop (max over ranks)",
+    }

@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.training.worker")
     parser.add_argument("--run-dir", required=True)
     parser.add_argument("--out", required=True)
-    parser.add_argument("--local_rank", "--local-rank", type=int, default=None,
-                        help="set by the deepspeed launcher; LOCAL_RANK is used")
+    parser.add_argument(
+        "--local_rank", "--local-rank", type=int, default=None, help="set by the deepspeed launcher; LOCAL_RANK is used"
+    )
     args = parser.parse_args(argv)
     if args.local_rank is not None:
         os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
@@ -57,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     if not (out / RECIPE_FILE).exists():  # a node that does not share the run folder
-        print(f"error: {out / RECIPE_FILE} not found on {os.uname().nodename}: the run folder must be on a "
-              "filesystem every node of the hostfile mounts", file=sys.stderr)
+        print(
+            f"error: {out / RECIPE_FILE} not found on {os.uname().nodename}: the run folder must be on a "
+            "filesystem every node of the hostfile mounts",
+            file=sys.stderr,
+        )
         return 2
     try:
         job = TrainingJob.model_validate(read_json(out / RECIPE_FILE))
