@@ -143,10 +143,10 @@ def baselines(data) -> None:
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
         table.add_column("provenance", overflow="fold", min_width=30)
         for r in rows:
-            mark = " !" if r.warnings else ""
+            mark = " !" if any("average" in w for w in r.warnings) else ""
             cost = r.cost_note or EMPTY if r.cost is None else number(r.cost, suffix="x")
             cells = [r.reference, r.size, r.label, cost, number(r.trained_share, suffix="%")]
-            cells += [number(r.scores.get(lang)) for lang in languages]
+            cells += [number(r.scores.get(lang)) + (" ?" if lang in r.impossible else "") for lang in languages]
             cells += [number(r.non_english_average) + mark] * has_non_en + [number(r.average) + mark] * has_avg
             table.add_row(*cells, r.provenance.cite())
         out.print(table)
@@ -165,7 +165,10 @@ def baselines(data) -> None:
             )
         out.print(table)
     if data.warnings:
-        out.print("[bold yellow]Warnings (published numbers kept as printed; marked ! above):[/]")
+        out.print(
+            "[bold yellow]Warnings (published numbers kept as printed; averages that differ marked !, "
+            "cells that cannot be scores marked ? above):[/]"
+        )
         for warning in data.warnings:
             out.print(f"  [yellow]warning:[/] {warning}", highlight=False)
 

@@ -70,7 +70,7 @@ def test_published_averages_recomputed_and_flagged_without_change():
                 flagged[_key(row)] = (row.average, round(mean, 2))
                 assert any("differs from the mean of its cells" in w and f"{mean:.2f}" in w for w in row.warnings)
             else:
-                assert not row.warnings, (_key(row), row.warnings)
+                assert not [w for w in row.warnings if "average" in w], (_key(row), row.warnings)
     assert flagged == FLAGGED
     mammoth = next(r for r in data.rows if _key(r) == ("Table 4", "msvamp", "7B", "MAmmoTH"))
     assert mammoth.average == 26.3  # kept as printed
@@ -125,7 +125,9 @@ def test_list_baselines_json(capsys):
     assert set(first) >= {"benchmark", "size", "system", "languages", "average", "cost", "trained_share", "provenance"}
     assert first["provenance"]["note"] == "quoted from Zhu et al. 2024 (QAlign)"
     assert first["languages"]["bn"] == 3.6 and first["cost"] == 2.7
-    assert len(doc["warnings"]) == 5
+    assert len(doc["warnings"]) == 5 + 2  # five averages, two impossible cells
+    metamath = next(r for r in doc["rows"] if r["reference"] == "baseline:mgsm/7B/MetaMath")
+    assert set(metamath["impossible_cells"]) == {"en"}
 
 
 def test_list_baselines_text(capsys):
@@ -133,6 +135,46 @@ def test_list_baselines_text(capsys):
     out = capsys.readouterr().out
     assert "QAlign +LoRA (r=256)" in out and "LangBridge-20B" in out and "468,559" in out
     assert "26.3 !" in out and "cells give 26.95" in out
+    assert "65.5 ?" in out and "3.4 ?" in out and "47.6 " in out and "23.0 !" not in out
+
+
+# -- scores that cannot be scores --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, benchmark, possible",
+    [
+        (65.6, "mgsm", True),
+        (0.4, "mgsm", True),
+        (100.0, "mgsm", True),
+        (65.5, "mgsm", False),
+        (3.4, "mgsm", False),
+        (63.8, "mgsm", False),
+        (43.0, "mgsm", False),
+        (46.2, "msvamp", True),
+        (46.25, "msvamp", False),
+        (38.32, "mgsm", False),
+        (52.1, "xcsqa", True),
+    ],
+)
+def test_impossible_score_on_the_lattice_of_question_counts(value, benchmark, possible):
+    from harness.reporting.baselines import impossible_score
+
+    assert (impossible_score(value, benchmark) is None) is possible
+
+
+def test_shipped_impossible_cells_are_flagged_and_kept():
+    data = load_baselines()
+    flagged = {(_key(r), lang) for r in data.rows for lang in r.impossible if r.provenance.arxiv == "2501.03681"}
+    assert flagged == {
+        (("Table 2", "mgsm", "7B", "WizardMath"), "sw"),
+        (("Table 2", "mgsm", "7B", "MetaMath"), "en"),
+    }
+    metamath = data.resolve("baseline:mgsm/7B/MetaMath")
+    assert metamath.scores["en"] == 65.5
+    assert any(
+        w.startswith("impossible score: Table 2 mgsm 7B MetaMath") and "65.2 and 65.6" in w for w in metamath.warnings
+    )
 
 
 # -- bad files -------------------------------------------------------------------------------

@@ -416,3 +416,10 @@ def test_selection_in_words_names_layers_rule_threshold_and_departures():
     words = " ".join(selection_in_words(fixed))
     assert "Rule: the first 6 layers (policy first_k), chosen in the recipe: not SLAM's activation-based rule." in words
     assert _selection_headline(fixed).endswith("by policy first_k, not SLAM's rule")
+
+
+def test_a_published_cell_that_cannot_be_a_score_carries_a_footnote(scores, baselines):
+    table = _table(scores, baselines, size="7B")
+    cell = table.cell("MetaMath†", "en")
+    assert cell.display == "65.5" and "not a possible score" in cell.footnote and "kept as printed" in cell.footnote
+    assert table.cell("MetaMath†", "bn").footnote is None

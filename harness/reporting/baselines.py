@@ -19,12 +19,15 @@ Each ``baselines/*.yaml`` file holds one printed table (or one benchmark of a ta
 Loading validates every file (missing or extra language, duplicate row, a number outside
 [0, 100]: a ``HarnessError`` naming the file and the row) and recomputes every published
 average: one that differs from the mean of its cells by more than ``AVERAGE_TOLERANCE`` is kept
-as printed and flagged with a labelled warning (``Baselines.warnings``). Rows with
+as printed and flagged with a labelled warning (``Baselines.warnings``). A cell that no count of
+right answers out of the benchmark's questions (``QUESTIONS_PER_LANGUAGE``) rounds to is flagged
+the same way (``Baseline.impossible``): MGSM's 250 questions allow multiples of 0.4 only. Rows with
 ``cells_from`` repeat or summarise another table's row; their numbers are checked against it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +39,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import HarnessError
 from harness.registry import suggest
+
+QUESTIONS_PER_LANGUAGE = {"mgsm": 250, "msvamp": 1000, "xcsqa": 1000}
+"""Questions per language of each benchmark's full test set (X-CSQA: its dev set), the n behind
+every published accuracy: an MGSM score is k/250, so a multiple of 0.4; MSVAMP and X-CSQA move in
+0.1 steps."""
 
 AVERAGE_TOLERANCE = 0.1
 """A published average further than this (points) from the mean of its cells is flagged.
@@ -176,6 +184,8 @@ class Baseline:
     primary: bool
     provenance: Provenance
     warnings: tuple[str, ...] = ()
+    impossible: dict[str, str] = field(default_factory=dict)
+    """language -> why its printed cell cannot be a score of the benchmark (kept as printed)."""
 
     @property
     def key(self) -> str:
@@ -213,6 +223,7 @@ class Baseline:
                 "note": self.provenance.note,
             },
             "warnings": list(self.warnings),
+            "impossible_cells": dict(self.impossible),
         }
 
 
@@ -416,6 +427,32 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
     return parsed
 
 
+def _printed_decimals(value: float) -> int:
+    text = repr(float(value))
+    return len(text.split(".")[1].rstrip("0") or "") if "." in text and "e" not in text else 0
+
+
+def impossible_score(value: float, benchmark: str) -> str | None:
+    """Why ``value`` (a printed accuracy, %) cannot be a score of ``benchmark``, or None.
+
+    A score is k/n right answers for a whole k; printed with d decimals it lies within half a unit
+    of the d-th decimal of 100*k/n. MGSM (n = 250): multiples of 0.4, so 65.5 cannot be printed
+    (163.75 right answers; 65.2 and 65.6 can)."""
+    n = QUESTIONS_PER_LANGUAGE.get(benchmark)
+    if n is None:
+        return None
+    half_unit = 0.5 * 10 ** -max(_printed_decimals(value), 1)
+    k = round(value * n / 100)
+    if abs(100 * k / n - value) <= half_unit + 1e-9:
+        return None
+    below, above = 100 * math.floor(value * n / 100) / n, 100 * math.ceil(value * n / 100) / n
+    return (
+        f"{value:g} is not a possible score: {benchmark.upper() if benchmark != 'xcsqa' else 'X-CSQA'} has {n} "
+        f"questions per language, so scores are multiples of {100 / n:g} ({value * n / 100:g} right answers; "
+        f"{below:.1f} and {above:.1f} are possible)"
+    )
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
@@ -516,6 +553,12 @@ def _load(folder: Path) -> Baselines:
                             f"published value differs: {where}: {lang} is {value}, "
                             f"{source_row.provenance.table} prints {other}"
                         )
+            impossible = {}
+            for lang, value in row.scores.items():
+                reason = impossible_score(value, row.benchmark)
+                if reason is not None:
+                    impossible[lang] = reason
+                    warnings.append(f"impossible score: {where}: {lang} {reason} (kept as printed)")
             cells = source_row.scores
             if row.average is not None:
                 if source_row is not row and source_row.average is not None:
@@ -542,14 +585,14 @@ def _load(folder: Path) -> Baselines:
                             f"cells{origin}: {where}: printed {row.non_english_average}, "
                             f"cells give {mean:.2f} (kept as printed)"
                         )
-            checked.append(_with_warnings(row, warnings))
+            checked.append(_with_warnings(row, warnings, impossible))
     return Baselines(rows=checked, training_samples=samples)
 
 
-def _with_warnings(row: Baseline, warnings: list[str]) -> Baseline:
+def _with_warnings(row: Baseline, warnings: list[str], impossible: dict[str, str]) -> Baseline:
     from dataclasses import replace
 
-    return replace(row, warnings=tuple(warnings))
+    return replace(row, warnings=tuple(warnings), impossible=impossible)
 
 
 def _file_order(path: Path) -> tuple:

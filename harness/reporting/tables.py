@@ -387,7 +387,10 @@ def _baseline_row(row: Baseline, languages: list[str]) -> Row:
         cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no trained share{extra}"))
     for lang in languages:
         value = row.scores.get(lang)
-        if value is not None:
+        if value is not None and lang in row.impossible:
+            caveat = f"{row.provenance.table} {row.size} {row.label}: {lang} {row.impossible[lang]}; kept as printed"
+            cells.append(number(value, row.provenance.cite(), caveat))
+        elif value is not None:
             cells.append(number(value))
         elif not row.languages:
             cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints averages only"))
