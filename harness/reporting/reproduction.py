@@ -17,9 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.reporting.tables import Column, Group, Row, Table, Cell, number
-
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
+from harness.reporting.tables import Column, Group, Row, Table, Cell, number
 
 BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono", "Llama2-mono"))
 """A base model's source (lower case contains) -> its published row in the paper's tables."""
