@@ -210,8 +210,15 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def _tag(model: Any) -> Any:
-    field = model.model_fields.get("policy")
-    return field.default if field is not None else None
+    """A union member's tag: its `policy` (selection) or `kind` (training data) literal."""
+    import typing
+
+    for name in ("policy", "kind"):
+        field = model.model_fields.get(name)
+        if field is not None:
+            values = typing.get_args(field.annotation)
+            return values[0] if values else field.default
+    return None
 
 
 def _models_in(annotation: Any) -> list[Any]:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.schema import Section
+from harness.training.instructions import InstructionDataConfig
 from harness.translation import TranslationDataConfig
+
+
+def _data_kind(value: Any) -> str:
+    kind = value.get("kind", "translation") if isinstance(value, dict) else getattr(value, "kind", "translation")
+    return kind if kind in ("translation", "instructions") else "translation"
+
+
+TrainingData = Annotated[
+    Union[Annotated[TranslationDataConfig, Tag("translation")], Annotated[InstructionDataConfig, Tag("instructions")]],
+    Discriminator(_data_kind),
+]
+"""`training.data`: translation pairs (no `kind`, or `kind: translation`) or `kind: instructions`."""
 
 
 TRACKERS = (
@@ -32,7 +45,9 @@ TRACKERS = (
 
 
 class TrainingConfig(Section):
-    data: TranslationDataConfig = Field(default_factory=TranslationDataConfig)
+    data: TrainingData = Field(default_factory=TranslationDataConfig)
+    """What the stage trains on: X->English translation pairs (the default) or instruction rows
+    (`kind: instructions`: a query and a response per row, e.g. MetaMathQA)."""
     mode: Literal["selective", "full", "lora"] = "selective"
     """`selective` trains what the selection names (SLAM); `full` every parameter; `lora` adapters
     on the selected layers' sub-layers (policy `all` + sublayers `ffn_attention` is the paper's
