@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
@@ -17,7 +17,7 @@ def _data_kind(value: Any) -> str:
 
 
 TrainingData = Annotated[
-    Union[Annotated[TranslationDataConfig, Tag("translation")], Annotated[InstructionDataConfig, Tag("instructions")]],
+    Annotated[TranslationDataConfig, Tag("translation")] | Annotated[InstructionDataConfig, Tag("instructions")],
     Discriminator(_data_kind),
 ]
 """`training.data`: translation pairs (no `kind`, or `kind: translation`) or `kind: instructions`."""
