@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.schema import Section
+from harness.selection.config import SelectionConfig
 from harness.training.instructions import InstructionDataConfig
 from harness.translation import TranslationDataConfig
 
@@ -130,4 +131,30 @@ class TrainingConfig(Section):
                 f"global_batch_size {self.global_batch_size} is not a multiple of per_device_batch_size "
                 f"{self.per_device_batch_size} x {per_step // self.per_device_batch_size} process(es) = {per_step}"
             )
+        return self
+
+
+class TrainingStage(Section):
+    """One training stage before the recipe's own `training:` (QAlign's question alignment)."""
+
+    name: str
+    """Names the stage's folder (`<run>/stages/<name>/`): letters, digits, `_`, `.` or `-`."""
+    description: str = ""
+    selection: SelectionConfig | None = None
+    """The layers this stage trains (for `mode: selective` or `lora`); it probes the model the stage starts from."""
+    training: TrainingConfig
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"{name!r} must be letters, digits, '_', '.' or '-' (it names a folder)")
+        return name
+
+    @model_validator(mode="after")
+    def _selection_when_needed(self) -> "TrainingStage":
+        if self.training.mode != "full" and self.selection is None:
+            raise ValueError("training.mode is selective or lora, which needs a `selection:` section in this stage")
         return self
