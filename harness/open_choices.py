@@ -135,6 +135,13 @@ def _filter(value, recipe):
     return OURS, "no filter: every pair of the source"
 
 
+def _caps(value, recipe):
+    return OURS, (
+        "Table 1's counts (57,817 questions, 65,968 answers) spread evenly over the languages and sides: "
+        "the paper prints no per-language counts"
+    )
+
+
 def _scheduler(value, recipe):
     return OURS, "not stated: LLaMA-Factory's usual cosine schedule"
 
@@ -171,10 +178,7 @@ def _extraction(value, recipe):
 
 
 def _probe_input(value, recipe):
-    return OURS, (
-        "not stated: each probe question is fed raw (no prompt template, no answer), "
-        "cut at this many tokens"
-    )
+    return OURS, ("not stated: each probe question is fed raw (no prompt template, no answer), cut at this many tokens")
 
 
 XCSQA_LAYOUT = "the question, then 'Answer Choices: (A) ... (E) ...' on one line, inside Table 9's prompt"
@@ -246,6 +250,14 @@ CHOICES: tuple[OpenChoice, ...] = (
         lambda r: LOSS_NORMALISATION if r.training else None,
         _loss_normalisation,
         "training",
+    ),
+    OpenChoice(
+        "training.data.max_pairs_per_language",
+        "per-language cap of the training pairs",
+        lambda r: (
+            "table1" if r.training and getattr(r.training.data, "max_pairs_per_language", None) == "table1" else None
+        ),
+        _caps,
     ),
     OpenChoice(
         "training.lr_scheduler",

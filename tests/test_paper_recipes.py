@@ -90,9 +90,13 @@ def test_open_choices_name_their_origin():
     assert choices["evaluation.stop"] == {**choices["evaluation.stop"], "value": "metamath", "origin": "paper"}
     assert "MetaMath's (Yu et al.) inference settings" in choices["evaluation.stop"]["note"]
     assert choices["evaluation.extraction"]["origin"] == "paper" and "4.4" in choices["evaluation.extraction"]["note"]
-    assert choices["selection.probe.max_tokens"]["value"] == 256 and "raw" in choices["selection.probe.max_tokens"]["note"]
+    assert (
+        choices["selection.probe.max_tokens"]["value"] == 256 and "raw" in choices["selection.probe.max_tokens"]["note"]
+    )
     loss = choices["(no field: transformers' Trainer)"]
-    assert loss["what"] == "loss normalisation" and "global batch" in loss["value"] and "per micro-batch" in loss["note"]
+    assert (
+        loss["what"] == "loss normalisation" and "global batch" in loss["value"] and "per micro-batch" in loss["note"]
+    )
     assert loss in open_choices(recipe, "training") and loss not in open_choices(recipe, "evaluation")
     assert all(c["origin"] in ORIGINS for c in choices.values())
     assert "evaluation.choice_label" not in choices  # no X-CSQA task in this recipe
