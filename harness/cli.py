@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
     compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
+    compare.add_argument(
+        "--gate",
+        choices=["drop_and_test", "drop"],
+        help="what fails: a drop beyond the tolerance the paired test says is real (drop_and_test, the "
+        "default) or any drop beyond it (drop); default: the recipe's report.gate",
+    )
+    compare.add_argument("--alpha", type=finite_float, help="significance level of the paired test (default 0.05)")
+    compare.add_argument(
+        "--min-questions", type=int, metavar="N", help="fail when a compared language has fewer than N questions"
+    )
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
@@ -292,7 +302,9 @@ def score_command(
 
 
 def cmd_compare(args) -> int:
-    return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+    return compare_command(
+        args.a, args.b, args.tolerance, args.task, args.json, args.gate, args.alpha, args.min_questions
+    )
 
 
 def cmd_export(args) -> int:
@@ -332,13 +344,21 @@ def leaderboard_command(
 
 
 def compare_command(
-    a: str, b: str, tolerance: float | None = None, task: str | None = None, as_json: bool = False
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    as_json: bool = False,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
 ) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    """`harness compare A B [--tolerance T] [--gate RULE] [--alpha A] [--min-questions N] [--task NAME]
+    [--json]`; returns the exit code."""
     from harness import presentation
     from harness.reporting.compare import compare_sides
 
-    doc = compare_sides(a, b, tolerance, task)
+    doc = compare_sides(a, b, tolerance, task, rule, alpha, min_questions)
     if as_json:
         presentation.print_json(doc)
     else:
