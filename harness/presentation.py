@@ -211,6 +211,18 @@ def plan(plan, origin: str, source: str, memory: dict) -> None:
             f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
             f"{memory['advice']}"
         )
+    if memory.get("cpu_offload"):
+        lines.append(f"  CPU memory for the offloaded state: {gib(memory['cpu_offload'])} per process")
+    options = memory.get("zero_options")
+    if options:
+        lines.append(f"DeepSpeed set-ups on {memory['world_size']} GPU(s) at this micro-batch (peak per GPU):")
+        for row in options:
+            verdict = {True: "fits", False: "does not fit", None: "no gpu_memory_gib to check"}[row["fits"]]
+            cpu = f", CPU {gib(row['cpu_offload'])} per process" if row["cpu_offload"] else ""
+            mark = "  <- the recipe's" if row["recipe"] else ""
+            lines.append(f"  {row['setup']:<42} {gib(row['peak']):>10}  {verdict}{cpu}{mark}")
+            if row["fits"] and not row["recipe"]:
+                lines.append(f"  {'':<42} {'':>10}  ({row['overrides']})")
     print("\n".join(lines))
 
 
