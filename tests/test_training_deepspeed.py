@@ -77,4 +77,6 @@ def test_zero3_full_fine_tuning_saves_whole_weights(tiny_llama_dir, tmp_path):
     from safetensors.torch import load_file
 
     delta = load_file(str(zero3 / "delta.safetensors"))
-    assert all(delta[name].shape == expected[name].shape for name in delta) and len(delta) == len(report["plan"]["names"])
+    assert all(delta[name].shape == expected[name].shape for name in delta) and len(delta) == len(
+        report["plan"]["names"]
+    )

@@ -554,7 +554,7 @@ def zero_options(plan: TrainablePlan, training) -> list[dict[str, Any]]:
     rows = []
     for label, settings in ZERO_OPTIONS:
         variant = training.model_copy(update={"deepspeed": True, "precision": "bf16", **settings})
-        memory = _with_activations(deepspeed_memory(plan, variant, world_size(variant)), plan, variant)
+        memory = _with_activations(deepspeed_memory(plan, variant, world_size(variant)), plan, variant, advise=False)
         rows.append(
             {
                 "setup": label,
@@ -569,7 +569,7 @@ def zero_options(plan: TrainablePlan, training) -> list[dict[str, Any]]:
     return rows
 
 
-def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> dict[str, Any]:
+def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training, advise: bool = True) -> dict[str, Any]:
     """Add the activations of the recipe's micro-batch, the peak, and whether it fits the GPUs."""
     if training is None:
         memory.update({"activations": None, "peak": memory["estimate"]["total"], "gpu_memory_gib": None, "fits": None})
@@ -589,7 +589,7 @@ def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> 
             .replace("activations not counted", "activations counted"),
         }
     )
-    if memory["fits"] is False:
+    if memory["fits"] is False and advise:
         memory["advice"] = fit_advice(plan, training)
     return memory
 
