@@ -244,19 +244,42 @@ def cmd_plan(args) -> int:
 
 
 def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
-    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up."""
+    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up;
+    for a recipe with `stages:`, every training stage in order (each on the recipe's model config:
+    a stage changes weights, not shapes)."""
     from harness import presentation
-    from harness.training.plan import recipe_memory, recipe_plan
+    from harness.pipeline import default_run_dir, stage_recipes
+
+    parts = [
+        (stage.name, sub.model_copy(update={"model": recipe.model}))
+        for stage, sub in zip(recipe.stages, stage_recipes(recipe, Path(run_dir or default_run_dir(recipe))))
+    ]
+    parts.append(("training", recipe))
+    results = []
+    for index, (name, part) in enumerate(parts, 1):
+        if len(parts) > 1 and not as_json:
+            print(f"\n== training stage {index}/{len(parts)}: {name} ==")
+        results.append(_plan_one(part, as_json, run_dir if name == "training" else None))
+    if as_json:
+        presentation.print_json(
+            results[0]
+            if len(results) == 1
+            else {"stages": [{"stage": name, **result} for (name, _), result in zip(parts, results)]}
+        )
+    return 0
+
+
+def _plan_one(recipe, as_json: bool, run_dir) -> dict:
+    from harness import presentation
+    from harness.training.plan import recipe_memory, recipe_plan, zero_options
 
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
-    if as_json:
-        presentation.print_json(
-            {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
-        )
-    else:
+    if recipe.training is not None and recipe.training.deepspeed:
+        memory["zero_options"] = zero_options(plan, recipe.training)
+    if not as_json:
         presentation.plan(plan, origin, recipe.model.source, memory)
-    return 0
+    return {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
 
 
 def cmd_data(args) -> int:

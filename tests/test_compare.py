@@ -93,6 +93,18 @@ def test_against_a_published_row(runs, capsys):
     assert compare_command(str(new), "baseline:mgsm/13B/SLAM", 3.0, None, as_json=True) == 0
 
 
+def test_against_a_system_with_several_published_readings(runs, capsys):
+    _, _, new = runs
+    compare_command(str(new), "baseline:mgsm/13B/MathOctopus", None, None, as_json=True)
+    doc = _json(capsys)
+    (note,) = [w for w in doc["warnings"] if "published readings" in w]
+    assert "uses Table 2's (baseline:mgsm/13B/MathOctopus)" in note and "@mcotreadme" in note
+    compare_command(str(new), "baseline:mgsm/13B/MathOctopus@mcotreadme", None, None, as_json=True)
+    doc = _json(capsys)
+    assert doc["tasks"]["mgsm"]["languages"]["bn"]["b"] == 42.0  # the mCoT README's reading
+    assert "(published, mCoT README)" in doc["b"]["label"]
+
+
 def test_refuses_different_task_versions(tmp_path):
     old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}}, task_version=1)
     new = make_run(tmp_path / "new", {"mgsm": {"trained": TRAINED_13B}}, task_version=2)

@@ -128,7 +128,7 @@ def parse_side(text: str, which: str) -> Side:
                 "baseline second: `harness compare RUN baseline:...`"
             )
         row = load_baselines().resolve(text)
-        label = f"{row.label} {row.size} (paper, {row.provenance.table})"
+        label = f"{row.label} {row.size} ({'paper' if row.from_slam else 'published'}, {row.provenance.table})"
         return Side(text, label, baseline=row)
     root_text, role = text, None
     head, sep, tail = text.rpartition(":")
@@ -277,6 +277,13 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
             f"B is a published number ({where}): no interval or "
             "per-question outputs on its side, so no paired test; the interval is A's alone"
         )
+        readings = load_baselines().readings(b.baseline)
+        if len(readings) > 1:
+            others = ", ".join(r.reference for r in readings if r is not b.baseline)
+            warnings.append(
+                f"{b.baseline.label} {b.baseline.size} has {len(readings)} published readings; this comparison "
+                f"uses {b.baseline.provenance.table}'s ({b.baseline.reference}); the others: {others}"
+            )
 
     result: dict = {"tasks": {}, "warnings": warnings}
     for t in tasks:
