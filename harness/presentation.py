@@ -246,6 +246,18 @@ def plan(plan, origin: str, source: str, memory: dict) -> None:
             f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
             f"{memory['advice']}"
         )
+    if memory.get("cpu_offload"):
+        lines.append(f"  CPU memory for the offloaded state: {gib(memory['cpu_offload'])} per process")
+    options = memory.get("zero_options")
+    if options:
+        lines.append(f"DeepSpeed set-ups on {memory['world_size']} GPU(s) at this micro-batch (peak per GPU):")
+        for row in options:
+            verdict = {True: "fits", False: "does not fit", None: "no gpu_memory_gib to check"}[row["fits"]]
+            cpu = f", CPU {gib(row['cpu_offload'])} per process" if row["cpu_offload"] else ""
+            mark = "  <- the recipe's" if row["recipe"] else ""
+            lines.append(f"  {row['setup']:<42} {gib(row['peak']):>10}  {verdict}{cpu}{mark}")
+            if row["fits"] and not row["recipe"]:
+                lines.append(f"  {'':<42} {'':>10}  ({row['overrides']})")
     print("\n".join(lines))
 
 
@@ -336,6 +348,7 @@ def comparison(doc: dict) -> None:
     out.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
     out.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
     tolerance = doc["tolerance"]
+    failed = {(r["task"], r["language"]) for r in doc["regressions"]}
     for task, data in doc["tasks"].items():
         versions = data["task_version"]
         title = f"{task}: A − B, accuracy points"
@@ -348,8 +361,9 @@ def comparison(doc: dict) -> None:
         for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
             paired = row.get("paired") or {}
             delta = row.get("delta")
-            regression = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
-            style = "red" if regression else ("green" if delta and delta > 0 else "")
+            beyond = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
+            regression = beyond and (task, lang) in failed
+            style = "red" if beyond else ("green" if delta and delta > 0 else "")
             cells = [
                 Text(lang, style="bold" if lang == "avg" else ""),
                 number(row.get("a")),
@@ -362,22 +376,39 @@ def comparison(doc: dict) -> None:
                 p_value(paired.get("p_value")),
             ]
             if tolerance is not None:
-                status = "" if delta is None else ("REGRESSION" if regression else "ok")
-                cells.append(Text(status, style="bold red" if regression else "green"))
+                status = "" if delta is None else ("REGRESSION" if regression else "not real" if beyond else "ok")
+                cells.append(Text(status, style="bold red" if regression else "yellow" if beyond else "green"))
             table.add_row(*cells)
         out.print(table)
     for warning in doc["warnings"]:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if tolerance is None:
         out.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
-    elif doc["regressions"]:
-        drops = ", ".join(f"{r['task']} {r['language']} ({signed(r['delta'])})" for r in doc["regressions"])
+        return
+    gate = doc.get("gate") or {}
+    out.print(
+        f"gate: a regression is {gate.get('statement', 'any drop beyond the tolerance')} "
+        f"(tolerance {tolerance:g} point(s), {doc['tolerance_source']})",
+        highlight=False,
+    )
+    for note in doc.get("notes", []):
+        out.print(f"[bold yellow]note:[/] {note}", highlight=False)
+    if doc.get("too_small"):
+        small = ", ".join(f"{r['task']} {r['language']} (n = {r['n']})" for r in doc["too_small"])
         out.print(
-            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-            f"point(s) ({doc['tolerance_source']}): {drops}",
+            f"[bold red]TOO SMALL[/]: fewer than {gate['min_questions']} questions, too few to tell a "
+            f"regression from noise: {small}",
             highlight=False,
         )
-    else:
+    if doc["regressions"]:
+        drops = ", ".join(
+            f"{r['task']} {r['language']} ({signed(r['delta'])}, {r['evidence']})" for r in doc["regressions"]
+        )
         out.print(
-            f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})", highlight=False
+            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} point(s): {drops}",
+            highlight=False,
+        )
+    elif not doc.get("too_small"):
+        out.print(
+            f"[bold green]PASS[/]: no regression beyond {tolerance:g} point(s) under the gate's rule", highlight=False
         )

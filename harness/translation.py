@@ -88,10 +88,11 @@ class TranslationDataConfig(Section):
     preset that matches the paper's Table 1 (ours: the paper prints totals only): each language and
     side capped at its share of Table 1's count (57,817 questions, 65,968 answers over the nine
     non-English languages: 6,424 / 7,330 each, the remainder to the first languages)."""
-    prompt: Literal["table7", "alma", "llama_factory"] = "table7"
+    prompt: Literal["table7", "alma", "llama_factory", "qalign"] = "table7"
     """Training prompt: `table7` (the paper's Table 7 as printed, `[{source_lang}]` in brackets),
     `alma` (ALMA's prompt, which the paper says it adopts: no brackets) or `llama_factory` (Table 7
-    in LLaMA-Factory's default template, as the authors' fork trains); see harness/training/prompts.py."""
+    in LLaMA-Factory's default template, as the authors' fork trains) or `qalign` (QAlign's stage-1
+    prompt); see harness/training/prompts.py."""
     filter: bool = True
     """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
     max_length_ratio: float = Field(3.0, gt=1.0)

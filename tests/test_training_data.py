@@ -224,7 +224,7 @@ def test_table1_cap_preset_matches_the_papers_counts_and_a_gap_beyond_5_percent_
     from harness.open_choices import open_choices
     from harness.recipe import load_recipe
 
-    recipe = load_recipe(REPO / "recipes" / "slam_7b.yaml", ["training.data.max_pairs_per_language=table1"])
+    recipe = load_recipe(REPO / "harness" / "recipes" / "slam_7b.yaml", ["training.data.max_pairs_per_language=table1"])
     (cap,) = [c for c in open_choices(recipe) if c["field"] == "training.data.max_pairs_per_language"]
     assert cap["value"] == "table1" and cap["origin"] == "ours"
     # the natural mixing keeps 7,473 per language and side: 16% above Table 1 on questions
