@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
     export.add_argument("--private", action="store_true", help="create the hub repository as private")
 
+    env = commands.add_parser(
+        "env",
+        help="what this install runs on (versions, Python, OS, CPU, GPUs, driver, CUDA): start a bug report with it",
+    )
+    env.add_argument("--json", action="store_true")
+
     board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
     board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
     board.add_argument("--task", help="only this benchmark")
@@ -172,7 +178,7 @@ def os_error_message(error: OSError) -> str:
 def cmd_run(args) -> int:
     from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
-    from harness.preflight import check_hub, machine_warnings
+    from harness.preflight import check_hub, check_packages, machine_warnings
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
@@ -182,6 +188,7 @@ def cmd_run(args) -> int:
     if args.dry_run:
         presentation.dry_run(recipe.resolved(), run_dir, states, machine_warnings(recipe, pending))
         return 0
+    check_packages(recipe, pending)  # a missing tracker or DeepSpeed stops the run before it selects
     check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force))
@@ -190,10 +197,11 @@ def cmd_run(args) -> int:
 
 def cmd_stage(args) -> int:
     from harness.pipeline import open_run, run_stage
-    from harness.preflight import check_hub
+    from harness.preflight import check_hub, check_packages
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    check_packages(recipe, [args.command])
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     if getattr(args, "rescore", False):
@@ -371,6 +379,18 @@ def cmd_compare(args) -> int:
     )
 
 
+def cmd_env(args) -> int:
+    from harness import presentation
+    from harness.environment import environment, format_environment
+
+    record = environment()
+    if args.json:
+        presentation.print_json(record)
+    else:
+        print(format_environment(record))
+    return 0
+
+
 def cmd_export(args) -> int:
     from harness.export import export_run
 
@@ -441,6 +461,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "leaderboard": cmd_leaderboard,
     "export": cmd_export,
+    "env": cmd_env,
     **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
