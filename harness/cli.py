@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
+    score.add_argument(
+        "--reasoning-end",
+        metavar="MARK",
+        help="read the answer after this end-of-reasoning marker only (e.g. '</think>'); a response "
+        "without it is still reasoning and scored wrong",
+    )
     score.add_argument("--json", action="store_true")
 
     compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
@@ -259,18 +265,25 @@ def cmd_data(args) -> int:
 
 
 def cmd_score(args) -> int:
-    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model, args.reasoning_end)
 
 
 def score_command(
-    path: str, task: str, extraction: str, data_path: str | None, as_json: bool, model: str | None = None
+    path: str,
+    task: str,
+    extraction: str,
+    data_path: str | None,
+    as_json: bool,
+    model: str | None = None,
+    reasoning_end: str | None = None,
 ) -> int:
-    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
+    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR]
+    [--reasoning-end MARK] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
     from harness.numbers import MODES
 
-    scores = score_file(path, task, extraction, data_path, model)
+    scores = score_file(path, task, extraction, data_path, model, reasoning_end)
     if as_json:
         presentation.print_json(scores)
     else:

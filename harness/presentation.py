@@ -278,6 +278,13 @@ def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> No
             number(scores.get("pcr_average")),
         )
     table.caption = "95% CI: Wilson per language; for the average, a bootstrap over questions"
+    if scores.get("reasoning_end"):
+        unfinished = {lang: row.get("reasoning_unfinished", 0) for lang, row in scores["languages"].items()}
+        listed = ", ".join(f"{lang} {count}" for lang, count in unfinished.items() if count) or "none"
+        table.caption += (
+            f"\nanswers read after {scores['reasoning_end']!r}; still reasoning at the end of the "
+            f"response, scored wrong: {listed}"
+        )
     table.caption_justify = "left"
     (out or console()).print(table)
 

@@ -92,26 +92,43 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
     ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
     the delta, so this returns a plain transformers model in every mode.
     """
-    from harness.models.loading import load_model
+    return trained_from(recipe.model, train_dir, device, dtype)
+
+
+def trained_from(model_cfg, train_dir, device: str = "cpu", dtype=None):
+    """:func:`load_trained_model` from the `model:` section the run was made with. A delta trained on
+    another run's model (``run:``, a chained stage) applies to that run's trained model."""
+    from harness.models.config import ModelConfig
+    from harness.models.loading import RUN_PREFIX, load_model
 
     train_dir = Path(train_dir)
     if (train_dir / DELTA_FILE).exists():
         info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
         base = info.get("base_model", {})
-        if base.get("source") not in (None, recipe.model.source):
+        start = model_cfg
+        if str(base.get("source") or "").startswith(RUN_PREFIX):
+            start = ModelConfig(source=base["source"], tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
+        elif base.get("source") not in (None, model_cfg.source):
             raise HarnessError(
                 f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
-                f"model.source is {recipe.model.source!r}; use the recipe the run was made with"
+                f"model.source is {model_cfg.source!r}; use the recipe the run was made with"
             )
-        model = load_model(recipe.model, dtype=dtype, device=device)
+        model = load_model(start, dtype=dtype, device=device)
         apply_delta(model, train_dir)
         return model.eval()
     merged = train_dir / MERGED_DIR
     if (merged / "config.json").exists():
-        from harness.models.config import ModelConfig
-
-        return load_model(ModelConfig(source=str(merged), dtype=recipe.model.dtype), dtype=dtype, device=device)
+        return load_model(ModelConfig(source=str(merged), dtype=model_cfg.dtype), dtype=dtype, device=device)
     raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
+
+
+def load_run_model(cfg, device: str = "cpu", dtype=None):
+    """The model a ``run:<folder>`` source names: that run's base model with its training applied."""
+    from harness.models.loading import run_base_model, run_folder
+    from harness.runs import Run
+
+    train_dir = Run(run_folder(cfg.source)).require("train")
+    return trained_from(run_base_model(cfg.source), train_dir, device, dtype)
 
 
 def export_merged(model, tokenizer, folder: Path, dtype=None) -> Path:

@@ -230,6 +230,14 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                 f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
                 f"{cb!r}); the models were prompted differently: evaluate both sides the same way"
             )
+        prompt_a, prompt_b = prompting(a.scores, a.role), prompting(b.scores, b.role)
+        for key in prompt_a:
+            if prompt_a[key] != prompt_b[key]:
+                raise HarnessError(
+                    f"refusing to compare: {key} differs ({a.reference}: {prompt_a[key]!r}, {b.reference}: "
+                    f"{prompt_b[key]!r}); the models were asked or given room differently: evaluate both "
+                    "sides with the same setting"
+                )
         for t in tasks:
             pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
             if pa and pb and pa != pb:
@@ -270,6 +278,20 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
 def _chat_template(side: Side):
     """The chat template a run's models were prompted with (scores.json settings; missing: off)."""
     return (side.scores.get("settings") or {}).get("chat_template") or False
+
+
+def prompting(scores: dict, role: str) -> dict:
+    """How a run's model was asked and given room to answer, beyond the task's prompt and the chat
+    template: what must be equal for two scores to be compared or ranked together, by recipe
+    field. A setting missing from an older scores.json reads as its default."""
+    settings = scores.get("settings") or {}
+    model = (scores.get("models") or {}).get(role) or {}
+    return {
+        "evaluation.system_prompt": settings.get("system_prompt"),
+        "evaluation.chat_template_args": settings.get("chat_template_args") or {},
+        "evaluation.reasoning_end": settings.get("reasoning_end"),
+        "evaluation.max_new_tokens": model.get("max_new_tokens", settings.get("max_new_tokens")),
+    }
 
 
 def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:

@@ -9,8 +9,8 @@ model's difference from the reference on the questions both answered, with the e
 test (``*``: p < 0.05).
 
 Scores are comparable only when the questions were asked and scored the same way: runs that
-differ in task version, answer extraction, prompt (``prompt_sha`` of the task) or chat template
-go into separate tables, each saying how it differs from the first.
+differ in task version, answer extraction, prompt (``prompt_sha`` of the task), chat template,
+system prompt, chat template arguments, reasoning end marker or max new tokens go into separate tables, each saying how it differs from the first.
 
 Outputs: the terminal (rich); with ``--out DIR``: leaderboard.md (tables by tabulate),
 leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG per table;
@@ -105,8 +105,31 @@ COMPARABILITY: tuple[tuple[str, Callable[[Entry, str], Any]], ...] = (
     ("answer extraction", lambda e, t: e.scores.get("extraction")),
     ("prompt", lambda e, t: (e.task(t) or {}).get("prompt_sha")),
     ("chat template", lambda e, t: e.settings.get("chat_template") or False),
+    *(
+        (field, lambda e, t, field=field: _comparable(_prompting(e)[field]))
+        for field in (
+            "evaluation.system_prompt",
+            "evaluation.chat_template_args",
+            "evaluation.reasoning_end",
+            "evaluation.max_new_tokens",
+        )
+    ),
 )
-"""What must be equal for two runs' scores of a task to share a table (missing chat template: off)."""
+"""What must be equal for two runs' scores of a task to share a table (a setting missing from an
+older scores.json: its default, see :func:`harness.reporting.compare.prompting`)."""
+
+
+def _prompting(entry: Entry) -> dict:
+    from harness.reporting.compare import prompting
+
+    return prompting(entry.scores, entry.role)
+
+
+def _comparable(value: Any) -> Any:
+    """A setting as a table key: a mapping (chat_template_args) as its sorted JSON."""
+    import json
+
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
 
 
 def load_entries(specs: list[str]) -> list[Entry]:

@@ -248,7 +248,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
 
     from harness.models import load_model, load_tokenizer
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.data import ExampleDataset, PadCollator, build_training_data
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
 
@@ -266,7 +266,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     layers = train_layers(recipe, run)
     sublayers = recipe.selection.sublayers if recipe.selection is not None else "up_down"
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
-    data = build_translation_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
+    data = build_training_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
 
     device = f"cuda:{local_rank}" if cuda else "cpu"
     # bf16: the weights are held in bf16. DeepSpeed keeps fp32 master copies of the trainable ones
