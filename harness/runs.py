@@ -73,11 +73,34 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before the rename publishes it (a crash leaves old or new)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` (and it) to disk, before a rename publishes it.
+
+    Without it a crash soon after a publish can leave zero-byte files in a result marked finished.
+    """
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before the folders that hold them
+        if path.is_symlink():
+            continue
+        _fsync_path(path)
+    _fsync_path(folder)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -537,6 +560,7 @@ class Run:
         started = time.time()
         yield work
         attempt.unlink()
+        fsync_tree(work)  # every output on disk before DONE.json says the stage finished
         done = Done(
             fingerprint=inputs,
             output_id=uuid.uuid4().hex,
@@ -549,6 +573,7 @@ class Run:
         write_json(work / MARKER, done.model_dump(exclude_none=True))
         self._retire(stage)
         os.replace(work, self.stage_dir(stage))
+        _fsync_path(self.root)  # the renames themselves
 
 
 def _attempt_of(path: Path) -> str | None:

@@ -396,3 +396,22 @@ def test_21_run_bookkeeping_is_not_written_through_a_planted_link(run, capsys, t
     assert code == 2 and f"{name}: a symbolic link" in first_error(err), err
     assert victim.read_text() == "the user's file\n"
     assert finished_files(root) == before
+
+
+# -- issue 21: a damaged tokenisation cache entry is named and rebuilt -------------------------
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty"])
+def test_21_a_damaged_token_cache_entry_is_named_and_rebuilt(run, capsys, damage):
+    recipe, root, before = run
+    entry = Path(json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["folder"])
+    arrow = next(entry.glob("*.arrow"))
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 2] if damage == "truncate" else b"")
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "train")
+    assert code == 0, err
+    assert f"warning: the tokenisation cache entry {entry} is damaged ({arrow.name} is " in err and "rebuilding" in err
+    report = json.loads((root / "train" / "train.json").read_text())
+    assert report["data"]["tokenized"]["cache"] == "miss" and report["data"]["tokenized"]["folder"] == str(entry)
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "train")
+    assert code == 0 and "rebuilding it" not in err
+    assert json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["cache"] == "hit"
