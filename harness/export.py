@@ -172,7 +172,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "```",
         "",
         "Evaluate with lm-eval and the harness's tasks: "
-        "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.",
+        "`lm_eval --model hf --model_args pretrained=PATH --include_path \"$(harness ls tasks --path)\" --tasks slam_mgsm`.",
         "",
         "## Recipe",
         "",

@@ -85,10 +85,11 @@ class TranslationDataConfig(Section):
     """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
     max_pairs_per_language: int | None = Field(None, gt=0)
     """Keep at most this many pairs per language (a seeded sample, after filtering)."""
-    prompt: Literal["table7", "alma", "llama_factory"] = "table7"
+    prompt: Literal["table7", "alma", "llama_factory", "qalign"] = "table7"
     """Training prompt: `table7` (the paper's Table 7 as printed, `[{source_lang}]` in brackets),
     `alma` (ALMA's prompt, which the paper says it adopts: no brackets) or `llama_factory` (Table 7
-    in LLaMA-Factory's default template, as the authors' fork trains); see harness/training/prompts.py."""
+    in LLaMA-Factory's default template, as the authors' fork trains) or `qalign` (QAlign's stage-1
+    prompt); see harness/training/prompts.py."""
     filter: bool = True
     """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
     max_length_ratio: float = Field(3.0, gt=1.0)

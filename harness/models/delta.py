@@ -23,15 +23,16 @@ MERGED_DIR = "merged"
 ADAPTER_DIR = "adapter"
 
 
-def save_delta(model, names: list[str], out: Path, info: dict) -> dict:
+def save_delta(model, names: list[str], out: Path, info: dict, state: dict | None = None) -> dict:
     """Write ``names``' tensors of ``model`` to ``out/delta.safetensors`` and describe them.
 
     ``info`` (base model source and revision, mode, ...) is stored in ``delta.json`` with the
-    names, shapes, dtype, sizes and the file's sha256.
+    names, shapes, dtype, sizes and the file's sha256. ``state``: the whole tensors by name when the
+    model holds shards only (DeepSpeed ZeRO-3's gathered state dict).
     """
     from safetensors.torch import save_file
 
-    params = dict(model.named_parameters())
+    params = dict(state) if state is not None else dict(model.named_parameters())
     missing = [name for name in names if name not in params]
     if missing:
         raise HarnessError(f"cannot save the delta: parameter(s) {missing[:3]} not in the model")
@@ -131,21 +132,22 @@ def load_run_model(cfg, device: str = "cpu", dtype=None):
     return trained_from(run_base_model(cfg.source), train_dir, device, dtype)
 
 
-def export_merged(model, tokenizer, folder: Path, dtype=None) -> Path:
+def export_merged(model, tokenizer, folder: Path, dtype=None, state_dict: dict | None = None) -> Path:
     """A complete model folder (safetensors + config + tokenizer) of the trained model.
 
     ``dtype``: the dtype to save in (the trained precision: a bf16 run whose Trainer kept fp32
     master weights exports bf16, half the size, what vLLM loads); None keeps the model's.
+    ``state_dict``: the whole tensors when the model holds shards only (ZeRO-3), saved as they are.
     """
     folder = Path(folder)
-    if dtype is not None and model.dtype != dtype:
+    if state_dict is None and dtype is not None and model.dtype != dtype:
         model = model.to(dtype)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         import shutil
 
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
     if tokenizer is not None:
         tokenizer.save_pretrained(tmp)
     if folder.exists():

@@ -76,7 +76,15 @@ class TrainingConfig(Section):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """`auto`: bf16 on GPUs, fp32 on a CPU."""
     deepspeed: bool = False
-    """Use DeepSpeed ZeRO-2 with a generated config (on by default in the GPU recipes)."""
+    """Use DeepSpeed ZeRO with a generated config (on by default in the GPU recipes)."""
+    zero_stage: Literal[2, 3] = 2
+    """DeepSpeed ZeRO stage: 2 shards gradients and optimizer state; 3 shards the weights too (full
+    fine-tuning at 13B, where ZeRO-2's unsharded weights plus AdamW state do not fit). `harness plan`
+    says which fits."""
+    offload_optimizer: bool = False
+    """ZeRO-Offload: keep the optimizer state (and its update step) in CPU memory (DeepSpeed's CPU Adam)."""
+    offload_parameters: bool = False
+    """ZeRO-3 only: keep the sharded weights in CPU memory, fetched layer by layer (ZeRO-Infinity)."""
     launcher: Literal["none", "deepspeed", "torchrun"] = "none"
     """`none`: train in this process (with `deepspeed: true`, one process on a private
     distributed environment); `deepspeed` / `torchrun`: re-launch the train stage under that
@@ -121,6 +129,12 @@ class TrainingConfig(Section):
 
     @model_validator(mode="after")
     def _launcher_fits(self) -> "TrainingConfig":
+        if (self.offload_optimizer or self.offload_parameters or self.zero_stage != 2) and not self.deepspeed:
+            raise ValueError("zero_stage and offload_* are DeepSpeed settings; set deepspeed: true")
+        if self.mode == "lora" and self.zero_stage == 3:
+            raise ValueError("LoRA trains with zero_stage: 2 (the adapters' state is small; ZeRO-3's shards cannot be merged)")
+        if self.offload_parameters and self.zero_stage != 3:
+            raise ValueError("offload_parameters needs zero_stage: 3 (only ZeRO-3 shards the weights)")
         if self.hostfile is not None and self.launcher != "deepspeed":
             raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
         if self.launcher == "none" and self.num_gpus > 1:
