@@ -201,7 +201,7 @@ def _loss_line(train: dict) -> str:
     return ", ".join(parts) or "loss not recorded"
 
 
-TASKS_PATH_SHELL = "\"$(python -c 'from harness.evaluation.tasks import TASKS_DIR; print(TASKS_DIR)')\""
+TASKS_PATH_SHELL = '"$(harness ls tasks --path)"'
 """The harness's lm-eval task folder, as a shell expression (wherever harness is installed)."""
 
 

@@ -154,7 +154,7 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
     from harness.export import TASKS_PATH_SHELL
 
     command = next(line for line in card.text.splitlines() if line.startswith("lm_eval run "))
-    command = command.replace(TASKS_PATH_SHELL, shlex.quote(str(REPO / "tasks"))).replace("PATH", str(out))
+    command = command.replace(TASKS_PATH_SHELL, shlex.quote(str(REPO / "harness" / "tasks"))).replace("PATH", str(out))
     argv = shlex.split(command)[1:] + ["--output_path", str(tmp_path / "lm_eval_out"), "--log_samples"]
     assert "--limit" in argv and argv[argv.index("--limit") + 1] == "3"
     cli = HarnessCLI()
