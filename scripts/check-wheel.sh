@@ -17,8 +17,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 step() { printf '\n==> %s\n' "$*"; }
 
-step "build the wheel"
-"$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/dist" .
+step "build the wheel (from the checkout's files: tracked, or new and not ignored; no stale build/)"
+mkdir "$work/src"
+git ls-files --cached --others --exclude-standard -z | xargs -0 tar -cf - | tar -xf - -C "$work/src"
+"$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir "$work/dist" "$work/src"
 ls "$work/dist"
 
 step "a fresh venv outside the checkout ($work/venv), the wheel alone installed into it"
