@@ -214,6 +214,11 @@ def baselines(data) -> None:
     the printed average beside the mean of the printed cells; under each table, where it was read
     and each row's base model, what it trains and its provenance."""
     out = console()
+    out.print(
+        "avg and non-en: the published averages, as printed; mean: the mean of the printed cells; "
+        "?: a cell that cannot be a score of the benchmark; !: an average that differs from its cells",
+        highlight=False,
+    )
     groups: dict[tuple[str, str, str], list] = {}
     for row in data.rows:
         groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
@@ -224,7 +229,7 @@ def baselines(data) -> None:
         has_avg = any(r.average is not None for r in rows)
         has_cells = any(r.mean_over(r.languages) is not None for r in rows)
         columns = ["compare as", "size", "system", *(["cost", "trained"] * has_cost), *languages]
-        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["cells' mean"] * has_cells
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["mean"] * has_cells
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
         _wrapping(table, "compare as", "system")
         notes = []
