@@ -101,7 +101,7 @@ def main() -> None:
     prompts: dict[str, list[str]] = {}
     for lang in languages:
         prompts[lang], generation = task_prompts(lang, args.limit, args.max_new_tokens)
-    stop = list(generation["until"]) + [tokenizer.eos_token]
+    stop = [*list(generation["until"]), tokenizer.eos_token]
     total = sum(len(p) for p in prompts.values())
     print(f"raw loop order: {args.raw_order}")
     print(
@@ -119,10 +119,10 @@ def main() -> None:
 
     def harness_run() -> list[str]:
         with tempfile.TemporaryDirectory() as out:
-            factory = lambda name: (
-                HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device="cpu"),
-                args.model,
-            )  # noqa: E731
+
+            def factory(name):
+                return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device="cpu"), args.model
+
             run_models(evaluation, tasks, Path(out), factory)
             lines = (Path(out) / "demo" / "samples.jsonl").read_text(encoding="utf-8").splitlines()
         return [json.loads(line)["response"] for line in lines]
@@ -154,7 +154,8 @@ def main() -> None:
     raw, harness = min(times["raw"]), min(times["harness"])
     print(f"\nraw generate loop : {raw:7.1f} s  ({tokens['raw']} tokens generated, {tokens['raw'] / raw:.1f} tok/s)")
     print(
-        f"harness (lm-eval) : {harness:7.1f} s  ({tokens['harness']} tokens generated, {tokens['harness'] / harness:.1f} tok/s)"
+        f"harness (lm-eval) : {harness:7.1f} s  "
+        f"({tokens['harness']} tokens generated, {tokens['harness'] / harness:.1f} tok/s)"
     )
     print(f"ratio harness/raw : {harness / raw:.3f}x  (target <= 1.15x)")
     print(f"identical responses: {same}/{len(outputs['raw'])}")

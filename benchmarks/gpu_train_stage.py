@@ -271,7 +271,7 @@ def main() -> None:
             if args.peak_tflops:
                 command += ["--peak-tflops", str(args.peak_tflops)]
             done = subprocess.run(command, capture_output=True, text=True)
-            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+            line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(f"{name}: FAILED (exit {done.returncode})\n{done.stderr[-3000:]}", file=sys.stderr)
                 results.append({"config": name, "error": done.stderr[-3000:]})
@@ -283,9 +283,13 @@ def main() -> None:
     if ok:
         print(
             f"device: {ok[0]['device']}; model {args.model_dir if args.model_dir else ''}; "
-            f"{args.global_batch} x {args.max_length} max tokens per step, per-device batch {args.batch}, {args.steps} steps"
+            f"{args.global_batch} x {args.max_length} max tokens per step, "
+            f"per-device batch {args.batch}, {args.steps} steps"
         )
-        header = f"{'config':<12}{'tokens/s':>11}{'padding':>9}{'of peak':>9}{'CUDA peak':>11}{'plan':>9}{'loss first->last':>20}"
+        header = (
+            f"{'config':<12}{'tokens/s':>11}{'padding':>9}{'of peak':>9}"
+            f"{'CUDA peak':>11}{'plan':>9}{'loss first->last':>20}"
+        )
         print(header)
         for r in ok:
             share = f"{r['share_of_peak']:.1%}" if r["share_of_peak"] is not None else "n/a"

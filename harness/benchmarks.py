@@ -15,13 +15,14 @@ Questions are parallel across languages: ``Example.id`` is the same question in 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from harness.errors import HarnessError
-from harness.numbers import last_number
 from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES, XCSQA_LANGUAGES
+from harness.numbers import last_number
 from harness.registry import Registry, suggest
 from harness.textfiles import read_json_lines, text_lines
 

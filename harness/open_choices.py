@@ -12,8 +12,9 @@ we could find: this project's choice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 PAPER = "paper"
 AUTHORS = "authors' code"

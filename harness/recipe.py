@@ -64,7 +64,7 @@ class Recipe(Section):
         return languages
 
     @model_validator(mode="after")
-    def _stages_fit_together(self) -> "Recipe":
+    def _stages_fit_together(self) -> Recipe:
         if self.training is not None and self.training.mode != "full" and self.selection is None:
             raise ValueError("training.mode is selective or lora, which needs a `selection:` section")
         if self.evaluation is not None and "trained" in self.evaluation.models and self.training is None:

@@ -14,8 +14,8 @@ analytic "independent languages" formula would ignore.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

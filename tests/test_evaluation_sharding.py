@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import write_mgsm_folder
+
 from harness.errors import HarnessError
 
 

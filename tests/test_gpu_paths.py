@@ -12,7 +12,7 @@ from test_selection_probe import make_recipe, probe_files, run  # noqa: F401 (fi
 
 def test_select_stage_frees_its_model_before_it_writes_the_selection(
     tiny_llama_dir, probe_files, tmp_path, monkeypatch
-):  # noqa: F811
+):
     import harness.models
     import harness.selection.stage as stage
 
@@ -53,7 +53,7 @@ def test_a_merged_export_is_saved_in_the_trained_dtype(tiny_llama_dir, tmp_path)
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float32)
     folder = export_merged(model, None, tmp_path / "merged", dtype=torch.bfloat16)
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
-        assert {tensors.get_tensor(name).dtype for name in tensors.keys()} == {torch.bfloat16}
+        assert {tensors.get_tensor(name).dtype for name in tensors} == {torch.bfloat16}
 
 
 def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama_dir, tmp_path):
@@ -61,11 +61,11 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     call (another worker) reuses it."""
     import torch
     from safetensors import safe_open
+    from transformers import AutoModelForCausalLM
 
     from harness.evaluation.stage import _trained_folder
-    from harness.recipe import Recipe
     from harness.models.delta import save_delta
-    from transformers import AutoModelForCausalLM
+    from harness.recipe import Recipe
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     name = "model.layers.0.mlp.up_proj.weight"

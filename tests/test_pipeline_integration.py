@@ -165,7 +165,7 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
 
 
 def test_report_shows_the_loss_curve(finished_run):
-    work, _, run, _ = finished_run
+    _work, _, run, _ = finished_run
     assert (run / "report" / "loss_curve.png").is_file()
     assert "Training loss per optimizer step" in (run / "report" / "report.md").read_text()
     # lm-eval's own files, read by lm-eval's table script

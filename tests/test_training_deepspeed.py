@@ -13,7 +13,6 @@ import json
 import os
 
 import pytest
-
 from test_training_run import make_recipe, make_run, train
 
 pytestmark = pytest.mark.integration

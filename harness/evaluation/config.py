@@ -20,7 +20,7 @@ class TaskConfig(Section):
     """Evaluate only the first N questions per language."""
 
     @model_validator(mode="after")
-    def _known_benchmark_and_languages(self) -> "TaskConfig":
+    def _known_benchmark_and_languages(self) -> TaskConfig:
         from harness.benchmarks import BENCHMARKS
         from harness.registry import suggest
 
@@ -72,7 +72,7 @@ class EvaluationConfig(Section):
     """vLLM: context length (prompt + new tokens); None: the model's. Shorter leaves more KV cache."""
 
     @model_validator(mode="after")
-    def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
+    def _vllm_settings_need_vllm(self) -> EvaluationConfig:
         if self.backend != "vllm" and self.tensor_parallel_size > 1:
             raise ValueError(
                 "tensor_parallel_size is a vLLM setting; set backend: vllm "
@@ -81,7 +81,7 @@ class EvaluationConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _each_task_once(self) -> "EvaluationConfig":
+    def _each_task_once(self) -> EvaluationConfig:
         names = [task.name for task in self.tasks]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:

@@ -10,7 +10,6 @@ from typing import Literal
 
 from harness.numbers import MODES, Mode, gold_number, last_number, numbers_equal
 
-
 _LABEL_PAPER = re.compile(r"\(([A-E])\)")
 _LABEL_STRICT = re.compile(r"[(\uff08]\s*([A-E\uff21-\uff25])\s*[)\uff09]")
 
@@ -42,7 +41,8 @@ def score_response(
     """Extracted answer and correctness of one response in both modes.
 
     ``kind``: ``math`` (last number against the gold number) or ``choice`` (last bracketed label
-    against the gold label; ``label_rule``: the last or the first label). Returns ``{"extracted": {mode: str|None}, "correct": {mode: bool}}``.
+    against the gold label; ``label_rule``: the last or the first label).
+    Returns ``{"extracted": {mode: str|None}, "correct": {mode: bool}}``.
     """
     extracted: dict[str, str | None] = {}
     correct: dict[str, bool] = {}

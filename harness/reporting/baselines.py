@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -132,7 +132,7 @@ class SamplesFile(_Strict):
     rows: list[SamplesRow] = Field(min_length=1)
 
 
-BaselineFile = Annotated[Union[ScoreFile, SamplesFile], Field(discriminator="kind")]
+BaselineFile = Annotated[ScoreFile | SamplesFile, Field(discriminator="kind")]
 
 
 class _FileModel(BaseModel):
@@ -492,7 +492,7 @@ def _load(folder: Path) -> Baselines:
 
     # Recompute every published aggregate; flag (never change) what differs.
     checked: list[Baseline] = []
-    for path, data in parsed:
+    for _path, data in parsed:
         if isinstance(data, SamplesFile):
             continue
         for r in data.rows:

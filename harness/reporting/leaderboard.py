@@ -20,21 +20,22 @@ leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness import presentation
+from harness.artifacts import Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
     LANGUAGE_NOT_EVALUATED,
     NO_BASELINE_NUMBER,
+    NO_TRAIN_RECORD,
     NOT_COMPARABLE,
     NOT_TRAINED,
-    NO_TRAIN_RECORD,
     PAPER_LANGUAGES,
-    TASK_NOT_RUN,
     TASK_TITLES,
     Cell,
     Column,
@@ -45,7 +46,6 @@ from harness.reporting.tables import (
     empty,
     number,
 )
-from harness.artifacts import Scores, TrainRecord, read_artifact, redo
 from harness.runs import read_json
 
 ROLES = ("base", "trained")
@@ -314,7 +314,7 @@ def leaderboard_table(
     benchmark = BENCHMARK_OF_TASK.get(task)
     published = baselines.for_benchmark(benchmark, size=size) if benchmark and baselines is not None else []
     for row in published:
-        cells = [Cell(None, row.label)] + _published_cells(row, languages)
+        cells = [Cell(None, row.label), *_published_cells(row, languages)]
         if reference is not None:
             cells.append(empty(NO_PAIRED_TEST))
         group = next((g for g in groups if g.name == f"Published {row.size}"), None)
@@ -325,7 +325,7 @@ def leaderboard_table(
 
     run_rows = []
     for entry in entries:
-        cells = [Cell(None, entry.label)] + _run_cells(entry, task, languages, paper_languages)
+        cells = [Cell(None, entry.label), *_run_cells(entry, task, languages, paper_languages)]
         if reference is not None:
             cells.append(
                 _versus(entry, reference, task, reference_comparable or entry.reference == reference.reference)

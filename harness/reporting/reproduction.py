@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.reporting.tables import Column, Group, Row, Table, Cell, number
+from harness.reporting.tables import Cell, Column, Group, Row, Table, number
 
 PUBLISHED_TEST_SIZE = {"mgsm": 250, "msvamp": 1000, "xcsqa": 1000}
 """Questions per language of the full test sets (the n of the published accuracies)."""
@@ -224,7 +224,8 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
         "Base model: English accuracy against the published base",
         ["task", "published row", "published en", "95% interval", "this run en", "n", "inside"],
         rows,
-        f"Wilson interval at the full test set's size ({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).",
+        "Wilson interval at the full test set's size "
+        f"({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).",
     )
     return [table], warnings
 

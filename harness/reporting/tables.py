@@ -14,8 +14,9 @@ delta rows: trained - base, and the run's model - the paper's SLAM row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from harness import presentation
 from harness.artifacts import TrainRecord
@@ -201,7 +202,7 @@ class TrainingRecord:
     cost_description: str | None = None
 
     @classmethod
-    def from_record(cls, record: TrainRecord | None) -> "TrainingRecord | None":
+    def from_record(cls, record: TrainRecord | None) -> TrainingRecord | None:
         """From train/train.json (:class:`harness.artifacts.TrainRecord`)."""
         if record is None:
             return None

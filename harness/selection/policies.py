@@ -3,19 +3,17 @@
 Each policy is both its recipe settings (tagged by `policy:`) and its rule: ``choose`` turns the
 settings, the model's real depth and (for ``slam_msd``) the probe analysis into a sorted list
 of distinct 0-based layer indices, or raises a HarnessError that names the recipe key to fix.
-Only ``slam_msd`` needs the probe. :data:`POLICIES` names them, and the recipe schema's union
-(:data:`LayerPolicy`) is made of the same classes.
+Only ``slam_msd`` needs the probe. The recipe schema's union (:data:`LayerPolicy`) is made of these classes.
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from harness.errors import HarnessError
-from harness.registry import Registry
 from harness.schema import Section
 
 if TYPE_CHECKING:  # the analysis holds torch tensors; reading a recipe must not import torch
@@ -145,12 +143,9 @@ class AllPolicy(Policy):
         return "every layer"
 
 
-_ALL = (SlamMsdPolicy, FixedPolicy, FirstKPolicy, RandomPolicy, AllPolicy)
-POLICIES: Registry[type[Policy]] = Registry("selection policy")
-for _policy in _ALL:
-    POLICIES.register(_policy.model_fields["policy"].default, _policy)
-
-LayerPolicy = Annotated[Union[_ALL], Field(discriminator="policy")]
+LayerPolicy = Annotated[
+    SlamMsdPolicy | FixedPolicy | FirstKPolicy | RandomPolicy | AllPolicy, Field(discriminator="policy")
+]
 """`selection.layers`: one of the policies, chosen by its `policy:` tag."""
 
 

@@ -18,9 +18,9 @@ the model's device, so memory does not grow with the number of questions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
 
 import torch
 
@@ -56,7 +56,7 @@ class ProbeCounts:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "ProbeCounts":
+    def from_dict(cls, data: Mapping) -> ProbeCounts:
         return cls(
             fired_tokens=dict(data["fired_tokens"]),
             fired_questions=dict(data["fired_questions"]),
@@ -68,7 +68,7 @@ class ProbeCounts:
         torch.save(self.to_dict(), path)
 
     @classmethod
-    def load(cls, path) -> "ProbeCounts":
+    def load(cls, path) -> ProbeCounts:
         return cls.from_dict(torch.load(path, weights_only=True))
 
 

@@ -19,11 +19,11 @@ selection.json, and a warning on the terminal when the probe picks other layers)
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
-from harness.errors import HarnessError
 from harness.artifacts import SELECTION_FILE, Selection, parse_artifact, redo
+from harness.errors import HarnessError
 from harness.open_choices import open_choices
 from harness.runs import read_json, write_json
 from harness.selection import statistics
@@ -148,13 +148,13 @@ def _device() -> str:
 
 
 def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], probe: ProbeConfig):
+    import sys
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from harness import presentation
     from harness.selection.probe import probe_model
-
-    import sys
-    import time
 
     total = sum(len(q) for q in questions.values())
     seen = dict.fromkeys(questions, 0)

@@ -9,7 +9,6 @@ from pydantic import Field, field_validator, model_validator
 from harness.schema import Section
 from harness.translation import TranslationDataConfig
 
-
 TRACKERS = (
     "none",
     "all",
@@ -104,7 +103,7 @@ class TrainingConfig(Section):
         return names
 
     @model_validator(mode="after")
-    def _launcher_fits(self) -> "TrainingConfig":
+    def _launcher_fits(self) -> TrainingConfig:
         if self.hostfile is not None and self.launcher != "deepspeed":
             raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
         if self.launcher == "none" and self.num_gpus > 1:

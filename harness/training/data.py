@@ -7,15 +7,14 @@ token after it; a pair whose prompt alone fills ``max_length`` is dropped as ``t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.languages import language_name
 from harness.training.prompts import PROMPTS
-from harness.training.prompts import TABLE7 as PROMPT  # the default prompt (paper, Table 7)
 from harness.translation import SIDES, TranslationPair, load_pairs, mix_pairs
-
 
 # -- prompts and tokens ------------------------------------------------------------------------
 

@@ -151,10 +151,7 @@ def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = Fa
     extra = sum(dict(inputs[role] for role in roles).values())
     trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
     layer_bytes = [frozen + extra] * trained_layers + [frozen] * (plan.num_layers - trained_layers)
-    if checkpointing:
-        per_token = 2 * h * plan.num_layers + max(layer_bytes)
-    else:
-        per_token = sum(layer_bytes)
+    per_token = 2 * h * plan.num_layers + max(layer_bytes) if checkpointing else sum(layer_bytes)
     layers = ACTIVATION_SCALE * per_token * tokens
     logits = LOGIT_BYTES * vocab * tokens
     return {

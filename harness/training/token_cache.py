@@ -20,8 +20,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 FORMAT = "harness-tokenized-v1"
 """Bump when the tokenisation code changes what it makes from the same texts."""
@@ -128,6 +128,6 @@ def _read(folder: Path) -> list[dict | None]:
     table = datasets.load_from_disk(str(folder)).data.table
     ids, labels, fits = (table.column(name).to_pylist() for name in ("input_ids", "labels", "fits"))
     return [
-        {"input_ids": i, "attention_mask": [1] * len(i), "labels": l} if ok else None
-        for i, l, ok in zip(ids, labels, fits)
+        {"input_ids": tokens, "attention_mask": [1] * len(tokens), "labels": targets} if ok else None
+        for tokens, targets, ok in zip(ids, labels, fits)
     ]

@@ -113,7 +113,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_rss = max(self.peak_rss, self._rss())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         import torch
 
         self.peak_rss = self._rss()
@@ -247,9 +247,9 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     from transformers import TrainingArguments
 
     from harness.models import load_model, load_tokenizer
+    from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
-    from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
 
     started = time.time()
