@@ -118,6 +118,7 @@ def load_benchmark(name: str, lang: str, path: str | Path | None = None, limit: 
             )
         examples = benchmark.read_local(file, lang)
     else:
+        assert benchmark.read_hub is not None, "a benchmark without local files reads the hub"
         examples = benchmark.read_hub(lang)
     if not examples:
         raise HarnessError(f"{name} ({lang}): no questions found{f' in {file}' if folder else ''}")
@@ -173,7 +174,7 @@ def read_msvamp_jsonl(file: Path, lang: str) -> list[Example]:
     return examples
 
 
-def _xcsqa_example(row: dict, choices: list, index: int, lang: str, where: str) -> Example:
+def _xcsqa_example(row: dict, choices: list | None, index: int, lang: str, where: str) -> Example:
     """Check one X-CSQA row (choices already as a list of {label, text}) and build its Example."""
     example_id = row.get("id")
     if not isinstance(example_id, str) or not example_id:
@@ -198,7 +199,7 @@ def _xcsqa_example(row: dict, choices: list, index: int, lang: str, where: str) 
     labels = [label for label, _ in pairs]
     if answer not in labels:
         raise HarnessError(f"{where}: field 'answerKey': {answer!r} is not one of the choices' labels {labels}")
-    return Example(example_id, index, lang, stem, answer, tuple(pairs))
+    return Example(example_id, index, lang, stem, str(answer), tuple(pairs))
 
 
 def read_xcsqa_jsonl(file: Path, lang: str) -> list[Example]:

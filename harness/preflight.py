@@ -7,6 +7,7 @@ data fails in about a second and leaves nothing behind; ``machine_warnings`` is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -125,16 +126,16 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
     from harness.translation import resolve_source as data_source
 
     problems = []
-    checks = []
+    sources: list[tuple[Callable[[str], object], str]] = []
     if {"select", "train", "evaluate"} & set(stages):
-        checks += [lambda: model_source(recipe.model.source)]
+        sources.append((model_source, recipe.model.source))
         if recipe.model.tokenizer:
-            checks += [lambda: model_source(recipe.model.tokenizer)]
+            sources.append((model_source, recipe.model.tokenizer))
     if "train" in stages and recipe.training is not None:
-        checks += [lambda: data_source(recipe.training.data.source)]
-    for check in checks:
+        sources.append((data_source, recipe.training.data.source))
+    for resolve, source in sources:
         try:
-            check()
+            resolve(source)
         except HarnessError as error:
             problems.append(str(error))
     folders = []

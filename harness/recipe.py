@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,7 @@ def _check_is_a_recipe(path: Path, data: dict) -> None:
     raise HarnessError(f"{path}: not a recipe: no name: or model:, and {', '.join(foreign)} are not recipe sections")
 
 
-def recipe_files(paths: list[str]) -> list[Path]:
+def recipe_files(paths: Sequence[str | Path]) -> list[Path]:
     """Recipe files named directly or found in folders; ``_*.yaml`` are shared fragments."""
     files: list[Path] = []
     for name in paths:

@@ -156,8 +156,11 @@ def now() -> str:
 
 
 def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()  # hashlib.file_digest is 3.11+; the package supports 3.10
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def output_files(folder: Path) -> dict[str, OutputFile]:

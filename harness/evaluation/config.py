@@ -38,7 +38,7 @@ class TaskConfig(Section):
 
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
-    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])
+    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])  # type: ignore[arg-type]
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8

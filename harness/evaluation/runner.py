@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -119,7 +119,7 @@ def evaluate_language(
     max_new_tokens: int,
     seed: int,
     stop: str = "harness",
-    label_rule: str = "last",
+    label_rule: Literal["last", "first"] = "last",
     chat_template: bool = False,
 ) -> tuple[list[dict], Any, dict]:
     """Run one task in one language through lm-eval; the samples rows, the task version and

@@ -120,7 +120,7 @@ def _gold_from_rows(lines: list[tuple[int, dict]]) -> list[Example] | None:
     return [
         Example(
             str(row["id"]),
-            row.get("index") if isinstance(row.get("index"), int) else position,
+            row["index"] if isinstance(row.get("index"), int) else position,
             row["lang"],
             "",
             str(row["target"]),

@@ -28,8 +28,8 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     from harness.evaluation.sharding import device_groups, needs_workers
 
-    groups = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
-    groups = groups if needs_workers(evaluation, groups) else None
+    devices = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+    groups = devices if needs_workers(evaluation, devices) else None
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT, groups)
     settings = {"device": device, "dtype": _dtype_name(recipe, device), "processes": len(groups) if groups else 1}
     try:
@@ -131,8 +131,9 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
     return make_vllm if evaluation.backend == "vllm" else make_hf
 
 
-def _trained_folder(recipe, train_dir: Path, export_dir: Path) -> Path:
+def _trained_folder(recipe, train_dir: Path | None, export_dir: Path) -> Path:
     """A full model folder of the trained model: the training's merged export, or one made now."""
+    assert train_dir is not None, "the trained model is evaluated from the train stage's folder"
     from harness.models.delta import MERGED_DIR, export_merged
     from harness.models.loading import resolve_dtype
 

@@ -54,7 +54,7 @@ class ArchitectureAdapter:
         node = model
         for name in self.layers_path:
             node = getattr(node, name)
-        return list(node)
+        return list(node)  # type: ignore[call-overload]  # a ModuleList
 
     def ffn_modules(self, layer: nn.Module) -> dict[str, nn.Linear]:
         mlp = getattr(layer, self.mlp)
@@ -125,7 +125,7 @@ REFUSED = {
 def adapter_for(model_or_config) -> ArchitectureAdapter:
     """The adapter for a model or config; a clear error for an unsupported architecture."""
     config = getattr(model_or_config, "config", model_or_config)
-    model_type = getattr(config, "model_type", None)
+    model_type = str(getattr(config, "model_type", None))
     if model_type in REFUSED:
         raise HarnessError(
             f"architecture {model_type!r} is not supported: {REFUSED[model_type]}; "

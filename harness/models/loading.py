@@ -39,6 +39,11 @@ class ResolvedSource:
     kind: str  # "hub" | "folder" | "gguf"
     gguf_file: str | None = None
 
+    @property
+    def gguf_path(self) -> Path:
+        assert self.gguf_file is not None, "a gguf source names its file"
+        return Path(self.location) / self.gguf_file
+
 
 def resolve_source(source: str) -> ResolvedSource:
     """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing."""
@@ -79,7 +84,7 @@ def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
     """The conversion's folder, keyed by the file's content: the same GGUF installed in two
     environments (two paths, two mtimes) shares one conversion. The size and the first and last
     MiB (header, tensor table, last weights) stand for the content; hashing it all costs a second."""
-    gguf = Path(resolved.location) / resolved.gguf_file
+    gguf = resolved.gguf_path
     digest = hashlib.sha256(str(gguf.stat().st_size).encode())
     with gguf.open("rb") as handle:
         digest.update(handle.read(GGUF_SAMPLE_BYTES))
@@ -108,7 +113,7 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
     target = _gguf_cache_dir(resolved)
     if (target / "config.json").exists():
         return target
-    check_gguf(Path(resolved.location) / resolved.gguf_file)
+    check_gguf(resolved.gguf_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
     try:
@@ -119,7 +124,7 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
         # weights are already dequantised to float32, so drop the marker.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         model.save_pretrained(work)
         AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(work)
         os.replace(work, target)
@@ -188,7 +193,7 @@ def load_config(cfg: ModelConfig):
             cached = _gguf_cache_dir(resolved)
             if (cached / "config.json").exists():
                 return AutoConfig.from_pretrained(cached)
-            check_gguf(Path(resolved.location) / resolved.gguf_file)
+            check_gguf(resolved.gguf_path)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
         return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
     except (OSError, ValueError) as error:
@@ -230,7 +235,7 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
         )
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
-    return model.to(device).eval()
+    return model.to(device).eval()  # type: ignore[arg-type]
 
 
 def release_memory() -> None:

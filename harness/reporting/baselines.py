@@ -374,12 +374,12 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
     try:
         parsed = _FileModel.model_validate({"file": data}).file
     except ValidationError as error:
-        problems = [_format_error(path, data, e) for e in error.errors()]
-        raise HarnessError("\n".join(problems)) from None
+        raise HarnessError("\n".join(_format_error(path, data, dict(e)) for e in error.errors())) from None
 
     problems: list[str] = []
     seen: dict[tuple, int] = {}
-    for index, row in enumerate(parsed.rows):
+    parsed_rows: list[ScoreRow | SamplesRow] = list(parsed.rows)
+    for index, row in enumerate(parsed_rows):
         key = (row.size, row.system) if isinstance(row, ScoreRow) else (row.system,)
         name = " ".join(key)
         if key in seen:
@@ -388,7 +388,7 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
             )
         else:
             seen[key] = index
-        if isinstance(parsed, ScoreFile):
+        if isinstance(parsed, ScoreFile) and isinstance(row, ScoreRow):
             missing = [lang for lang in parsed.languages if lang not in row.scores]
             extra = [lang for lang in row.scores if lang not in parsed.languages]
             if missing:
@@ -454,13 +454,13 @@ def _load(folder: Path) -> Baselines:
             problems.append(f"{rel}: {data.source.table} ({table_key[1]}) is also in {tables[table_key][1]}")
         tables[table_key] = (path, rel)
         if isinstance(data, SamplesFile):
-            for r in data.rows:
+            for sample_row in data.rows:
                 samples.append(
                     TrainingSamples(
-                        r.system,
-                        r.languages,
-                        r.samples,
-                        Provenance(data.source.paper, data.source.arxiv, data.source.table, r.row, rel),
+                        sample_row.system,
+                        sample_row.languages,
+                        sample_row.samples,
+                        Provenance(data.source.paper, data.source.arxiv, data.source.table, sample_row.row, rel),
                     )
                 )
             continue

@@ -18,13 +18,13 @@ class ReportConfig(Section):
     (`SLAM`, `QAlign`, `QAlign +LoRA (r=256)`, `LangBridge-9B`, ...); None: every system of the
     benchmark's tables. The plots draw these too (default there: MetaMath, QAlign, SLAM)."""
     formats: list[Literal["terminal", "markdown", "latex", "html"]] = Field(
-        default_factory=lambda: ["terminal", "markdown", "latex", "html"]
+        default_factory=lambda: ["terminal", "markdown", "latex", "html"]  # type: ignore[arg-type]
     )
     """Where the tables go: printed (`terminal`) and written as report.md, report.tex,
     report.html (self-contained); report.json (the table data) is always written."""
     plots: bool = True
     """Per-language bars of the run against the baselines, and the selection plot."""
-    tolerance: float | None = Field(None, ge=0)
+    tolerance: float | None = Field(default=None, ge=0)
     """`harness compare`: fail (exit 1) when an accuracy drops by more than this many points."""
 
     @field_validator("baselines")

@@ -332,7 +332,7 @@ def leaderboard_table(
             )
         run_rows.append(Row(entry.label, cells, "run", f"{entry.source} (recipe {entry.recipe})"))
     avg = [c.name for c in columns].index("Avg")
-    run_rows.sort(key=lambda r: -(r.cells[avg].value if r.cells[avg].value is not None else -1))
+    run_rows.sort(key=lambda r: -(value if (value := r.cells[avg].value) is not None else -1))
     groups.append(Group("Runs", run_rows))
     _mark_best(groups, columns)
 
@@ -366,11 +366,12 @@ def _mark_best(groups: list[Group], columns: list[Column]) -> None:
         cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
         if len(cells) < 2:
             continue
-        top = max(round(c.value, 1) for c in cells)
-        if all(round(c.value, 1) == top for c in cells):
+        shown = [round(c.value, 1) for c in cells if c.value is not None]
+        top = max(shown)
+        if all(value == top for value in shown):
             continue  # a tie of every row marks nothing
         for cell in cells:
-            cell.best = round(cell.value, 1) == top
+            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 # -- building and rendering ----------------------------------------------------------------------
@@ -467,7 +468,7 @@ def leaderboard_plot(table: Table, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     avg = [c.name for c in table.columns].index("Avg")
-    rows = [(row.label, row.cells[avg].value, row.kind) for row in table.rows() if row.cells[avg].value is not None]
+    rows = [(row.label, value, row.kind) for row in table.rows() if (value := row.cells[avg].value) is not None]
     if not rows:
         return None
     figure, axis = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4), dpi=110)

@@ -73,7 +73,7 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
 
 def recorded_choices(selection: dict | None, train: dict | None, scores: dict | None) -> list[dict]:
     """The open choices the stages recorded, in stage order."""
-    out = []
+    out: list[dict] = []
     for record in (selection or {}, train or {}, (scores or {}).get("settings") or {}):
         out += record.get("open_choices") or []
     return out

@@ -241,7 +241,7 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
     probe = selection.get("probe") or {}
     if not layers:
         return [f"The selection chose no layer: {selection.get('error', 'see selection.json')}"]
-    what = SUBLAYER_WORDS.get(selection.get("sublayers"), str(selection.get("sublayers")))
+    what = SUBLAYER_WORDS.get(str(selection.get("sublayers")), str(selection.get("sublayers")))
     mode = getattr(training, "mode", "selective")
     trained = {
         "full": "Training updates every parameter (training.mode full); the selection below is "

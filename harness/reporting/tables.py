@@ -134,7 +134,7 @@ def delta(
     a: float | None, b: float | None, reason_a: str | None, reason_b: str | None, description: str | None = None
 ) -> Cell:
     if a is None or b is None:
-        return empty(reason_a if a is None else reason_b)
+        return empty((reason_a if a is None else reason_b) or "")
     d = a - b
     rounded = round(d, 1)
     return Cell(d, presentation.signed(d), description, None, False, (rounded > 0) - (rounded < 0))
@@ -440,7 +440,7 @@ def _run_rows(
         for lang in languages:
             value, reason = model.accuracy(lang)
             if value is None:
-                cells.append(empty(reason))
+                cells.append(empty(reason or ""))
             else:
                 entry = model.language(lang)
                 cells.append(number(value, _interval_text(entry)))
@@ -534,7 +534,7 @@ def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
             value = float(entry[f"accuracy_{mode}"])
             differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
             cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
-        average = (model.task.get("average") or {}).get(f"accuracy_{mode}")
+        average = ((model.task or {}).get("average") or {}).get(f"accuracy_{mode}")
         cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
         if differs:
             rows.append(Row(cells[0].display, cells, "strict", model.source))
@@ -582,8 +582,9 @@ def _delta_rows(
             test = paired.get(column) if column is not None else (comparison or {}).get("all")
             cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model" + _paired_text(test)))
         rows.append(Row(cells[0].display, cells, "delta", "trained minus base, in accuracy points"))
-    slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
+    slam_rows = [r for r in published if r.system == "SLAM" and r.primary] if head is not None else []
     for slam in slam_rows:
+        assert head is not None
         mine = values(head)
         cells = [
             Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
@@ -615,12 +616,12 @@ def _mark_best(group: Group, columns: list[Column]) -> None:
         ]
         if len(candidates) < 2:
             continue
-        shown = [round(c.value, 1) for c in candidates]
+        shown = [round(c.value, 1) for c in candidates if c.value is not None]
         top = max(shown)
         if shown.count(top) == len(shown):  # every row ties (e.g. all 0.0): nothing stands out
             continue
         for cell in candidates:
-            cell.best = round(cell.value, 1) == top
+            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 def pcr_table(task: str, scores: dict) -> Table:

@@ -25,6 +25,7 @@ WHERE = "selection.layers"
 class Policy(Section):
     """A layer-selection rule and its settings."""
 
+    policy: str
     needs_probe: ClassVar[bool] = False
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
@@ -32,12 +33,6 @@ class Policy(Section):
 
     def describe(self) -> str:
         raise NotImplementedError
-
-    def _check_k(self, num_layers: int) -> None:
-        if self.k > num_layers:
-            raise HarnessError(
-                f"{WHERE}.k: {self.k} layers requested but the model has {num_layers}; use a k from 1 to {num_layers}"
-            )
 
 
 class SlamMsdPolicy(Policy):
@@ -54,6 +49,7 @@ class SlamMsdPolicy(Policy):
     needs_probe: ClassVar[bool] = True
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        assert analysis is not None, "select_layers checks needs_probe"
         if analysis.num_layers != num_layers:
             raise HarnessError(f"the probe saw {analysis.num_layers} layers but the model has {num_layers}")
         if not analysis.language_specific:
@@ -109,7 +105,7 @@ class FirstKPolicy(Policy):
     k: int = Field(gt=0)
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
-        self._check_k(num_layers)
+        _check_k(self.k, num_layers)
         return list(range(self.k))
 
     def describe(self) -> str:
@@ -124,7 +120,7 @@ class RandomPolicy(Policy):
     seed: int = 0
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
-        self._check_k(num_layers)
+        _check_k(self.k, num_layers)
         return sorted(random.Random(self.seed).sample(range(num_layers), self.k))
 
     def describe(self) -> str:
@@ -147,6 +143,13 @@ LayerPolicy = Annotated[
     SlamMsdPolicy | FixedPolicy | FirstKPolicy | RandomPolicy | AllPolicy, Field(discriminator="policy")
 ]
 """`selection.layers`: one of the policies, chosen by its `policy:` tag."""
+
+
+def _check_k(k: int, num_layers: int) -> None:
+    if k > num_layers:
+        raise HarnessError(
+            f"{WHERE}.k: {k} layers requested but the model has {num_layers}; use a k from 1 to {num_layers}"
+        )
 
 
 def select_layers(settings: Policy, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:

@@ -87,6 +87,7 @@ class _Accumulator:
             # Per question and neuron: counted tokens on which it fired. A batched matrix product
             # (mask [batch, 1, tokens] x fired) is 3-4x cheaper than masking and summing booleans;
             # float32 is exact for counts up to 2^24 tokens per question.
+            assert self.count_mask is not None, "the hooks run inside a batch"
             per_question = torch.bmm(self.count_mask, fired).squeeze(1).to(torch.int64)
             self.fired_tokens[layer] += per_question.sum(dim=0)
             self.fired_questions[layer] += (per_question > 0).sum(dim=0)

@@ -85,12 +85,12 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
     if not checkpoints.is_dir():
         return None
     incomplete = sorted((checkpoints / STAGING).glob("checkpoint-*"))
-    complete = []
+    complete: list[Path] = []
     for folder in checkpoints.iterdir():
         match = _CHECKPOINT.match(folder.name)
         if match and folder.is_dir():
             (complete if is_complete(folder) else incomplete).append(folder)
-    complete.sort(key=lambda f: int(_CHECKPOINT.match(f.name).group(1)))
+    complete.sort(key=lambda f: int(f.name.removeprefix("checkpoint-")))
     newest = complete[-1] if complete else None
     for folder in incomplete:
         say(

@@ -226,16 +226,14 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
     shapes = {name: p.numel() for name, p in model.named_parameters()}  # tied: first name only
     base_total = count_parameters(model)
     if mode == "full":
-        names = list(shapes)
-        counts = dict(shapes)
         return TrainablePlan(
             config.model_type,
             mode,
             list(range(num_layers)),
             "all",
             num_layers,
-            names,
-            counts,
+            list(shapes),
+            dict(shapes),
             base_total,
             base_total,
             base_total,

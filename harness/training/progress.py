@@ -16,7 +16,7 @@ def step_lines_callback():
 
     class StepLines(TrainerCallback):
         def __init__(self):
-            self.started = None
+            self.started = time.time()
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.time()

@@ -106,7 +106,7 @@ def tokenize_cached(
 def _write(folder: Path, examples: list[dict | None]) -> None:
     import datasets
 
-    columns = {"input_ids": [], "labels": [], "fits": []}
+    columns: dict[str, list] = {"input_ids": [], "labels": [], "fits": []}
     for example in examples:
         columns["fits"].append(example is not None)
         columns["input_ids"].append(example["input_ids"] if example else [])

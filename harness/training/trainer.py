@@ -97,7 +97,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.02):
         self.interval = interval
         self.peak_rss = 0
-        self.cuda_peak = None
+        self.cuda_peak: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
