@@ -1,6 +1,7 @@
 # make quickstart: install (CPU) and run the embedded default job.
 # make test:       install (CPU) and run the test suite offline.
-.PHONY: install quickstart test test-fast
+# make lint:       ruff (lint, format check), mypy on harness/, the import-linter contracts (pyproject.toml).
+.PHONY: install quickstart test test-fast lint
 
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
@@ -18,3 +19,9 @@ test: install
 
 test-fast: install
 	$(OFFLINE) .venv/bin/pytest -q -m "not integration and not slow"
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports

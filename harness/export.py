@@ -208,7 +208,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
 
     dtype = trained_dtype(train_dir, train)
     dtype_name = str(dtype).removeprefix("torch.")
-    model = load_trained_model(recipe, train_dir, device="cpu", dtype=dtype)
+    model = load_trained_model(recipe.model, train_dir, device="cpu", dtype=dtype)
     tokenizer = load_tokenizer(recipe.model)
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

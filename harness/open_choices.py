@@ -110,9 +110,28 @@ def _sublayers(value, recipe):
     return OURS, "an ablation (the paper's Table 5 sub-layer study)"
 
 
-def _prompt(value, recipe):
-    from harness.training.prompts import PROMPT_ORIGINS
+PROMPT_ORIGINS = {
+    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
+    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
+    "llama_factory": (
+        AUTHORS,
+        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
+    ),
+}
+"""training.data.prompt (the prompts themselves: harness/training/prompts.py)."""
+STOP_ORIGINS = {
+    "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
+    "metamath": (AUTHORS, "MetaMath's eval_gsm8k.py list (Question, USER, ASSISTANT, Instruction, Response)"),
+}
+"""evaluation.stop (the lists themselves: harness/evaluation/choices.py)."""
+LABEL_ORIGINS = {
+    "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
+    "first": (AUTHORS, "the first bracketed label, as the authors' X-CSQA script reads it (with 1,024 new tokens)"),
+}
+"""evaluation.choice_label."""
 
+
+def _prompt(value, recipe):
     return PROMPT_ORIGINS[value]
 
 
@@ -131,14 +150,10 @@ def _scheduler(value, recipe):
 
 
 def _stop(value, recipe):
-    from harness.evaluation.choices import STOP_ORIGINS
-
     return STOP_ORIGINS[value]
 
 
 def _label(value, recipe):
-    from harness.evaluation.choices import LABEL_ORIGINS
-
     return LABEL_ORIGINS[value]
 
 

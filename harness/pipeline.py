@@ -15,13 +15,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness import presentation
+from harness import console as terminal
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
 
-console = presentation.console(stderr=True)
+if TYPE_CHECKING:
+    from harness.evaluation.rescore import Rescored
+
+console = terminal.console(stderr=True)
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,11 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
     return run
 
 
-def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
+Shown = Callable[[str, Run], None]
+"""Called as ``shown(stage name, run)`` after a stage has computed its result: the CLI prints it."""
+
+
+def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, shown: Shown | None = None) -> bool:
     """Run one stage unless it is up to date; returns whether it ran (or was restored)."""
     stage = get_stage(name)
     if not stage.enabled(recipe):
@@ -190,6 +198,8 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
         if disk is None:
             raise
         raise disk from error
+    if shown is not None:
+        shown(name, run)
     run.write_manifest(recipe.resolved(), recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
@@ -215,13 +225,33 @@ def disk_error(error: Exception, folder: Path) -> OSError | None:
     return None
 
 
-def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
+def rescore_evaluation(recipe: Recipe, run: Run) -> tuple[Rescored, Path]:
+    """`harness evaluate --rescore`: the stored responses scored again, published as a new result of
+    the evaluate stage (its new output id makes the report stage render again). Returns the result
+    and the history folder that keeps the previous one."""
+    from harness.evaluation.rescore import rescore, write_rescored
+
+    if recipe.evaluation is None:
+        raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
+    eval_dir = run.require("evaluate")
+    result = rescore(recipe, eval_dir)
+    stage = get_stage("evaluate")
+    upstream = upstream_outputs(recipe, run, stage)
+    inputs = stage_inputs(recipe, run, stage)
+    with run.stage("evaluate", inputs, recipe=recipe.resolved(), upstream=upstream, fresh=True) as out:
+        write_rescored(result, eval_dir, out)
+    run.write_manifest(recipe.resolved(), recipe.seed)
+    kept = sorted((Path(run.root) / "history").glob("eval-*"), key=lambda p: p.stat().st_mtime)[-1]
+    return result, kept
+
+
+def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = (), shown: Shown | None = None) -> None:
     """Every enabled stage in order; ``force`` names stages to redo even if up to date."""
     for name in force:
         get_stage(name)  # open_run checked them already; kept for direct callers
     for stage in STAGES:
         if stage.enabled(recipe):
-            run_stage(recipe, run, stage.name, force=stage.name in force)
+            run_stage(recipe, run, stage.name, force=stage.name in force, shown=shown)
 
 
 def plan_stages(recipe: Recipe, run_dir: Path) -> list[tuple[str, str]]:

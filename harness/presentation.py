@@ -11,18 +11,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from harness.console import console
+
 EMPTY = "–"
 """What a missing value prints as."""
-PIPE_WIDTH = 200
-"""Columns of a table printed to a pipe or a file (a terminal uses its own width)."""
-
-
-def console(stderr: bool = False):
-    """A rich console on stdout (or stderr): as wide as the terminal, or PIPE_WIDTH columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
 
 
 def print_json(data: Any) -> None:

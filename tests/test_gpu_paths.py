@@ -53,7 +53,7 @@ def test_a_merged_export_is_saved_in_the_trained_dtype(tiny_llama_dir, tmp_path)
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float32)
     folder = export_merged(model, None, tmp_path / "merged", dtype=torch.bfloat16)
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
-        assert {tensors.get_tensor(name).dtype for name in tensors} == {torch.bfloat16}
+        assert {tensors.get_tensor(name).dtype for name in tensors.keys()} == {torch.bfloat16}  # noqa: SIM118 (safe_open has no __iter__)
 
 
 def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama_dir, tmp_path):
@@ -63,7 +63,7 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM
 
-    from harness.evaluation.stage import _trained_folder
+    from harness.evaluation.backends import trained_folder
     from harness.models.delta import save_delta
     from harness.recipe import Recipe
 
@@ -74,11 +74,11 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     recipe = Recipe.model_validate(
         {"name": "export", "languages": ["en"], "model": {"source": str(tiny_llama_dir), "dtype": "auto"}}
     )
-    folder = _trained_folder(recipe, train_dir, tmp_path / "export")
+    folder = trained_folder(recipe.model, train_dir, tmp_path / "export")
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
         assert tensors.get_tensor(name).dtype == torch.bfloat16
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    assert _trained_folder(recipe, train_dir, tmp_path / "export") == folder
+    assert trained_folder(recipe.model, train_dir, tmp_path / "export") == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
 
 

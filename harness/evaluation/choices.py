@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from harness.open_choices import AUTHORS, OURS, PAPER
-
 METAMATH_STOP = [
     "Question:",
     "Question",
@@ -24,15 +22,6 @@ METAMATH_STOP = [
     "Response",
 ]
 """MetaMath's eval_gsm8k.py (vLLM SamplingParams stop list)."""
-
-STOP_ORIGINS = {
-    "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
-    "metamath": (AUTHORS, "MetaMath's eval_gsm8k.py list (Question, USER, ASSISTANT, Instruction, Response)"),
-}
-LABEL_ORIGINS = {
-    "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
-    "first": (AUTHORS, "the first bracketed label, as the authors' X-CSQA script reads it (with 1,024 new tokens)"),
-}
 
 
 def stop_sequences(stop: str, template_until: list[str]) -> list[str]:

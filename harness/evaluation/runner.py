@@ -35,7 +35,7 @@ from typing import Any, Literal
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import presentation
+from harness import console as terminal
 from harness.artifacts import SAMPLES_FILE, SCORES_FILE
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
@@ -48,7 +48,7 @@ from harness.textfiles import read_json_lines
 
 PARTS_DIR = ".parts"
 
-console = presentation.console(stderr=True)
+console = terminal.console(stderr=True)
 CHAT_PROMPT = "{{question}}"
 """A math question's user turn under ``evaluation.chat_template``: the question alone. Inside a
 chat turn the Alpaca scaffold ("... ### Response: Let's think step by step.") made

@@ -26,6 +26,7 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from harness.errors import HarnessError
+from harness.evaluation.backends import EvaluationJob, lm_factory, model_source, trained_folder
 
 
 def device_groups(evaluation, device_count: int, visible: str | None = None) -> list[str | None]:
@@ -58,21 +59,34 @@ def needs_workers(evaluation, groups: list[str | None]) -> bool:
     return len(groups) > 1 or evaluation.backend == "vllm"
 
 
+def sharded_factory(job: EvaluationJob, train_dir: Path | None, groups: list[str | None], export_dir: Path):
+    """model name -> (ShardedLM, source): one worker process per device group."""
+
+    def make_sharded(name: str):
+        if job.evaluation.backend == "vllm" and name == "trained":
+            trained_folder(job.model, train_dir, export_dir)  # once, before the workers read it
+        return ShardedLM(job, name, train_dir, groups, export_dir), model_source(job, name, train_dir)
+
+    return make_sharded
+
+
 class ShardedLM(LM):
     """An lm-eval LM whose requests are answered by worker processes, one model copy each."""
 
-    def __init__(self, recipe, model: str, train_dir: Path | None, groups: list[str | None], export_dir: Path):
+    def __init__(
+        self, job: EvaluationJob, model: str, train_dir: Path | None, groups: list[str | None], export_dir: Path
+    ):
         super().__init__()
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: CUDA not yet initialised
         self._workers = []
-        resolved = recipe.resolved()
+        job_data = job.model_dump(mode="json")
         for group in groups:
             parent, child = context.Pipe()
             process = context.Process(
                 target=_worker,
                 daemon=True,
                 args=(
-                    resolved,
+                    job_data,
                     model,
                     str(train_dir) if train_dir else None,
                     str(export_dir),
@@ -141,7 +155,7 @@ def _stop(workers) -> None:
 
 
 def _worker(
-    resolved: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection, workers: int = 1
+    job_data: dict, model: str, train_dir: str | None, export_dir: str, group: str | None, connection, workers: int = 1
 ) -> None:
     """One model copy: load it on this worker's devices, answer shares until told to stop."""
     if group is not None:
@@ -153,12 +167,9 @@ def _worker(
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
         from lm_eval.api.instance import Instance
 
-        from harness.evaluation.stage import lm_factory
-        from harness.recipe import Recipe
-
-        recipe = Recipe.model_validate(resolved)
+        job = EvaluationJob.model_validate(job_data)
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        make_lm = lm_factory(recipe, Path(train_dir) if train_dir else None, device, Path(export_dir))
+        make_lm = lm_factory(job, Path(train_dir) if train_dir else None, device, Path(export_dir))
         lm, _ = make_lm(model)
     except HarnessError as error:
         connection.send(("harness_error", str(error)))

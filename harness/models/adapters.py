@@ -125,7 +125,7 @@ REFUSED = {
 def adapter_for(model_or_config) -> ArchitectureAdapter:
     """The adapter for a model or config; a clear error for an unsupported architecture."""
     config = getattr(model_or_config, "config", model_or_config)
-    model_type = str(getattr(config, "model_type", None))
+    model_type = getattr(config, "model_type", None)
     if model_type in REFUSED:
         raise HarnessError(
             f"architecture {model_type!r} is not supported: {REFUSED[model_type]}; "
@@ -136,4 +136,4 @@ def adapter_for(model_or_config) -> ArchitectureAdapter:
             f"architecture {model_type!r} is not supported; supported model types: "
             f"{', '.join(ADAPTERS.names())} (add an ArchitectureAdapter in harness/models/adapters.py)"
         )
-    return ADAPTERS.get(model_type)
+    return ADAPTERS.get(str(model_type))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.models.config import ModelConfig
 from harness.runs import file_digest, read_json, write_json
 
 DELTA_FILE = "delta.safetensors"
@@ -86,7 +87,7 @@ def apply_delta(model, train_dir: Path) -> list[str]:
     return list(tensors)
 
 
-def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
+def load_trained_model(model_config: ModelConfig, train_dir: Path, device: str = "cpu", dtype=None):
     """The trained model of a run: the base model + its delta, or the exported merged folder.
 
     ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
@@ -98,19 +99,17 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
     if (train_dir / DELTA_FILE).exists():
         info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
         base = info.get("base_model", {})
-        if base.get("source") not in (None, recipe.model.source):
+        if base.get("source") not in (None, model_config.source):
             raise HarnessError(
                 f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
-                f"model.source is {recipe.model.source!r}; use the recipe the run was made with"
+                f"model.source is {model_config.source!r}; use the recipe the run was made with"
             )
-        model = load_model(recipe.model, dtype=dtype, device=device)
+        model = load_model(model_config, dtype=dtype, device=device)
         apply_delta(model, train_dir)
         return model.eval()
     merged = train_dir / MERGED_DIR
     if (merged / "config.json").exists():
-        from harness.models.config import ModelConfig
-
-        return load_model(ModelConfig(source=str(merged), dtype=recipe.model.dtype), dtype=dtype, device=device)
+        return load_model(ModelConfig(source=str(merged), dtype=model_config.dtype), dtype=dtype, device=device)
     raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
 
 

@@ -122,7 +122,7 @@ class Table:
 # -- formatting ------------------------------------------------------------------------------
 
 
-def empty(reason: str) -> Cell:
+def empty(reason: str | None) -> Cell:
     return Cell(None, "", None, reason)
 
 
@@ -134,7 +134,7 @@ def delta(
     a: float | None, b: float | None, reason_a: str | None, reason_b: str | None, description: str | None = None
 ) -> Cell:
     if a is None or b is None:
-        return empty((reason_a if a is None else reason_b) or "")
+        return empty(reason_a if a is None else reason_b)
     d = a - b
     rounded = round(d, 1)
     return Cell(d, presentation.signed(d), description, None, False, (rounded > 0) - (rounded < 0))
@@ -440,7 +440,7 @@ def _run_rows(
         for lang in languages:
             value, reason = model.accuracy(lang)
             if value is None:
-                cells.append(empty(reason or ""))
+                cells.append(empty(reason))
             else:
                 entry = model.language(lang)
                 cells.append(number(value, _interval_text(entry)))

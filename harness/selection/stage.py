@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness import console as terminal
 from harness.artifacts import SELECTION_FILE, Selection, parse_artifact, redo
 from harness.errors import HarnessError
 from harness.open_choices import open_choices
@@ -156,7 +157,6 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from harness import presentation
     from harness.selection.probe import probe_model
 
     total = sum(len(q) for q in questions.values())
@@ -168,7 +168,7 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=True,
-        console=presentation.console(stderr=True),
+        console=terminal.console(stderr=True),
     ) as progress:
         task = progress.add_task("", total=total)
 
@@ -328,9 +328,7 @@ def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, 
 
 def warn_if_different(check: dict) -> None:
     """A visible line on the terminal when the probe disagrees with the pinned layers."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
+    console = terminal.console(stderr=True)
     if check["warning"]:
         console.print(f"[bold yellow]warning: layer check: {check['warning']}[/bold yellow]")
     else:

@@ -7,8 +7,9 @@ Replaces Trainer's own progress output (a tqdm bar and a raw dict per log) with 
 
 from __future__ import annotations
 
-import sys
 import time
+
+from harness.console import say
 
 
 def step_lines_callback():
@@ -21,7 +22,7 @@ def step_lines_callback():
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.time()
             if state.is_world_process_zero and state.global_step:
-                _say(f"train: resumed at step {state.global_step}/{state.max_steps}")
+                say(f"train: resumed at step {state.global_step}/{state.max_steps}")
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -34,13 +35,9 @@ def step_lines_callback():
             if state.num_input_tokens_seen:
                 parts.append(f"{int(state.num_input_tokens_seen):,} tokens")
             parts.append(f"{time.time() - self.started:.1f} s")
-            _say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
+            say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
 
     return StepLines()
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def use_step_lines(trainer) -> None:

@@ -12,19 +12,9 @@ is the only part the loss counts.
 
 from __future__ import annotations
 
-from harness.open_choices import AUTHORS, PAPER
-
 TABLE7 = "Translate this from [{source_lang}] to [English]:\n[{source_lang}]: {source}\n[English]:"
 PROMPTS = {
     "table7": TABLE7,
     "alma": "Translate this from {source_lang} to English:\n{source_lang}: {source}\nEnglish:",
     "llama_factory": "Human: " + TABLE7 + "\nAssistant:",
-}
-PROMPT_ORIGINS = {
-    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
-    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
-    "llama_factory": (
-        AUTHORS,
-        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
-    ),
 }
