@@ -19,7 +19,9 @@ STAGE_COMMANDS = {
 
 
 def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> None:
-    parser.add_argument("recipe", help="recipe YAML file (see `harness ls recipes`)")
+    parser.add_argument(
+        "recipe", help="recipe YAML file, or a shipped recipe by name (recipes/slam_7b.yaml; `harness ls recipes`)"
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -63,9 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
-    ls = commands.add_parser("ls", help="list recipes, tasks or baselines")
+    ls = commands.add_parser("ls", help="list recipes, tasks or baselines (the shipped ones, or your own folder)")
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
+    ls.add_argument(
+        "folder", nargs="?", help="a folder of your own recipes or baseline files (default: the ones harness ships)"
+    )
     ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument(
+        "--path",
+        action="store_true",
+        help='print only the folder read (e.g. lm_eval --include_path "$(harness ls tasks --path)")',
+    )
+
+    cp = commands.add_parser("cp", help="copy a shipped recipe to edit (its defaults: keep working)")
+    cp.add_argument("recipe", help="shipped recipe (recipes/slam_7b.yaml, templates/new_base_model.yaml)")
+    cp.add_argument("dest", help="new file, or an existing folder to copy into")
 
     plan = commands.add_parser(
         "plan",
@@ -89,12 +103,28 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
+    score.add_argument(
+        "--reasoning-end",
+        metavar="MARK",
+        help="read the answer after this end-of-reasoning marker only (e.g. '</think>'); a response "
+        "without it is still reasoning and scored wrong",
+    )
     score.add_argument("--json", action="store_true")
 
     compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
     compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
+    compare.add_argument(
+        "--gate",
+        choices=["drop_and_test", "drop"],
+        help="what fails: a drop beyond the tolerance the paired test says is real (drop_and_test, the "
+        "default) or any drop beyond it (drop); default: the recipe's report.gate",
+    )
+    compare.add_argument("--alpha", type=finite_float, help="significance level of the paired test (default 0.05)")
+    compare.add_argument(
+        "--min-questions", type=int, metavar="N", help="fail when a compared language has fewer than N questions"
+    )
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
@@ -207,15 +237,32 @@ def cmd_validate(args) -> int:
 
 def cmd_ls(args) -> int:
     from harness import presentation
+    from harness.shipped import shipped_folder
 
+    if args.folder is not None and args.what == "tasks":
+        raise HarnessError("harness ls tasks: takes no folder; the tasks are the ones harness ships")
+    folder = Path(args.folder) if args.folder is not None else shipped_folder(args.what)
+    if args.path:
+        print(folder.resolve())
+        return 0
+    where = "your folder" if args.folder is not None else "shipped with harness"
+    if not args.json:  # where it looked, before what it found there
+        print(f"{args.what} in {folder.resolve()} ({where})")
     if args.what == "recipes":
         from harness.recipe import recipe_summaries
 
-        rows = recipe_summaries("recipes")
+        rows = recipe_summaries(args.folder)
+        if not rows:
+            raise HarnessError(f"{folder}: no recipe files (*.yaml) in this folder")
         if args.json:
             presentation.print_json(rows)
         else:
             presentation.recipes(rows)
+            if args.folder is None:
+                print(
+                    "run one by name from any folder (harness run recipes/quickstart.yaml); "
+                    "harness cp RECIPE DEST copies one to edit"
+                )
         return 0
     if args.what == "tasks":
         from harness.evaluation.tasks import list_tasks
@@ -225,8 +272,19 @@ def cmd_ls(args) -> int:
             presentation.print_json(rows)
         else:
             presentation.tasks(rows)
+            print(f'plain lm-eval: lm_eval --include_path "{folder.resolve()}" --tasks slam_mgsm ...')
         return 0
-    return list_baselines(args.json)
+    return list_baselines(args.json, args.folder)
+
+
+def cmd_cp(args) -> int:
+    from harness.shipped import copy_recipe
+
+    target, parent = copy_recipe(args.recipe, args.dest)
+    inherits = f"; it inherits defaults: {parent} (the shipped file)" if parent else ""
+    print(f"copied to {target}{inherits}")
+    print(f"edit it, then: harness validate {target} && harness run {target}")
+    return 0
 
 
 def list_baselines(as_json: bool = False, folder: Path | str | None = None) -> int:
@@ -249,19 +307,42 @@ def cmd_plan(args) -> int:
 
 
 def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
-    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up."""
+    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up;
+    for a recipe with `stages:`, every training stage in order (each on the recipe's model config:
+    a stage changes weights, not shapes)."""
     from harness import presentation
-    from harness.training.plan import recipe_memory, recipe_plan
+    from harness.pipeline import default_run_dir, stage_recipes
+
+    parts = [
+        (stage.name, sub.model_copy(update={"model": recipe.model}))
+        for stage, sub in zip(recipe.stages, stage_recipes(recipe, Path(run_dir or default_run_dir(recipe))))
+    ]
+    parts.append(("training", recipe))
+    results = []
+    for index, (name, part) in enumerate(parts, 1):
+        if len(parts) > 1 and not as_json:
+            print(f"\n== training stage {index}/{len(parts)}: {name} ==")
+        results.append(_plan_one(part, as_json, run_dir if name == "training" else None))
+    if as_json:
+        presentation.print_json(
+            results[0]
+            if len(results) == 1
+            else {"stages": [{"stage": name, **result} for (name, _), result in zip(parts, results)]}
+        )
+    return 0
+
+
+def _plan_one(recipe, as_json: bool, run_dir) -> dict:
+    from harness import presentation
+    from harness.training.plan import recipe_memory, recipe_plan, zero_options
 
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
-    if as_json:
-        presentation.print_json(
-            {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
-        )
-    else:
+    if recipe.training is not None and recipe.training.deepspeed:
+        memory["zero_options"] = zero_options(plan, recipe.training)
+    if not as_json:
         presentation.plan(plan, origin, recipe.model.source, memory)
-    return 0
+    return {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
 
 
 def cmd_data(args) -> int:
@@ -280,18 +361,25 @@ def cmd_data(args) -> int:
 
 
 def cmd_score(args) -> int:
-    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model, args.reasoning_end)
 
 
 def score_command(
-    path: str, task: str, extraction: str, data_path: str | None, as_json: bool, model: str | None = None
+    path: str,
+    task: str,
+    extraction: str,
+    data_path: str | None,
+    as_json: bool,
+    model: str | None = None,
+    reasoning_end: str | None = None,
 ) -> int:
-    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
+    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR]
+    [--reasoning-end MARK] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
     from harness.numbers import MODES
 
-    scores = score_file(path, task, extraction, data_path, model)
+    scores = score_file(path, task, extraction, data_path, model, reasoning_end)
     if as_json:
         presentation.print_json(scores)
     else:
@@ -300,7 +388,9 @@ def score_command(
 
 
 def cmd_compare(args) -> int:
-    return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+    return compare_command(
+        args.a, args.b, args.tolerance, args.task, args.json, args.gate, args.alpha, args.min_questions
+    )
 
 
 def cmd_export(args) -> int:
@@ -340,13 +430,21 @@ def leaderboard_command(
 
 
 def compare_command(
-    a: str, b: str, tolerance: float | None = None, task: str | None = None, as_json: bool = False
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    as_json: bool = False,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
 ) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    """`harness compare A B [--tolerance T] [--gate RULE] [--alpha A] [--min-questions N] [--task NAME]
+    [--json]`; returns the exit code."""
     from harness import presentation
     from harness.reporting.compare import compare_sides
 
-    doc = compare_sides(a, b, tolerance, task)
+    doc = compare_sides(a, b, tolerance, task, rule, alpha, min_questions)
     if as_json:
         presentation.print_json(doc)
     else:
@@ -358,6 +456,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "ls": cmd_ls,
+    "cp": cmd_cp,
     "plan": cmd_plan,
     "data": cmd_data,
     "score": cmd_score,

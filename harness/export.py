@@ -172,7 +172,8 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "```",
         "",
         "Evaluate with lm-eval and the harness's tasks: "
-        "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.",
+        "`lm_eval --model hf --model_args pretrained=PATH "
+        '--include_path "$(harness ls tasks --path)" --tasks slam_mgsm`.',
         "",
         "## Recipe",
         "",
@@ -208,7 +209,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
 
     dtype = trained_dtype(train_dir, train)
     dtype_name = str(dtype).removeprefix("torch.")
-    model = load_trained_model(recipe.model, train_dir, device="cpu", dtype=dtype)
+    model = load_trained_model(recipe, train_dir, device="cpu", dtype=dtype)
     tokenizer = load_tokenizer(recipe.model)
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -117,8 +117,19 @@ PROMPT_ORIGINS = {
         AUTHORS,
         "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
     ),
+    "qalign": (
+        AUTHORS,
+        "QAlign's question-alignment prompt (NJUNLP/QAlign gsmtrans.py + finetune.py: Alpaca, "
+        "'Translate the following sentences from X to English.')",
+    ),
 }
 """training.data.prompt (the prompts themselves: harness/training/prompts.py)."""
+TEMPLATE_ORIGINS = {
+    "alpaca": "Alpaca's prompt without input, as QAlign's finetune.py and MetaMath's train_math.py train",
+    "mathoctopus": "MathOctopus's training prompt: Alpaca's, naming the language to answer in",
+    "as_is": "the query field already holds the whole prompt (MathOctopus's hub rows: `prompt`)",
+}
+"""training.data.prompt of instruction data (the templates themselves: harness/training/instructions.py)."""
 STOP_ORIGINS = {
     "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
     "metamath": (AUTHORS, "MetaMath's eval_gsm8k.py list (Question, USER, ASSISTANT, Instruction, Response)"),
@@ -132,10 +143,16 @@ LABEL_ORIGINS = {
 
 
 def _prompt(value, recipe):
+    if recipe.training.data.kind == "instructions":
+        if value in TEMPLATE_ORIGINS:
+            return AUTHORS, TEMPLATE_ORIGINS[value]
+        return OURS, "the recipe's own template"
     return PROMPT_ORIGINS[value]
 
 
 def _filter(value, recipe):
+    if recipe.training.data.kind == "instructions":
+        return OURS, ("drops empty, duplicate and repetitive rows" if value else "no filter: every row of the source")
     if value:
         return OURS, (
             "the paper reports 57,817 question / 65,968 answer pairs after an unstated "

@@ -22,7 +22,8 @@ from harness.registry import suggest
 from harness.reporting.config import ReportConfig
 from harness.schema import Section
 from harness.selection.config import SelectionConfig
-from harness.training.config import TrainingConfig
+from harness.shipped import display_name, locate_recipe, shipped_folder
+from harness.training.config import TrainingConfig, TrainingStage
 
 DEFAULTS_KEY = "defaults"
 
@@ -41,6 +42,12 @@ class Recipe(Section):
     model: ModelConfig
     selection: SelectionConfig | None = None
     """Omit for evaluation-only recipes."""
+    stages: list[TrainingStage] = Field(default_factory=list)
+    """Training stages before `training:`, in order (QAlign: question alignment, then `training:` is the
+    response alignment). Each trains the model the one before it trained (the first trains `model`) in a
+    run of its own under `<run>/stages/<name>/`, skipped when up to date and resumed on its own; a
+    change to a stage redoes it and every stage after it. `training:` starts from the last one's model;
+    `base` in evaluation stays `model`."""
     training: TrainingConfig | None = None
     """Omit for evaluation-only recipes."""
     evaluation: EvaluationConfig | None = None
@@ -73,6 +80,11 @@ class Recipe(Section):
                 "evaluation.models lists 'trained' but the recipe has no `training:` section; "
                 "use `models: [base]` for an evaluation-only recipe"
             )
+        if self.stages and self.training is None:
+            raise ValueError("`stages:` train before `training:`, which is missing; add the last stage as `training:`")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stages: two stages share a name ({', '.join(names)}); each names a folder")
         if self.selection is not None and "en" not in self.languages:
             raise ValueError("languages must include 'en': SLAM measures overlap with English")
         return self
@@ -88,7 +100,9 @@ class Recipe(Section):
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a recipe file and the chain of files it names under ``defaults:``."""
     if not path.is_file():
-        raise HarnessError(f"{path}: recipe file not found; check the path (`harness ls recipes` lists them)")
+        raise HarnessError(
+            f"{path}: recipe file not found; check the path (`harness ls recipes` lists the shipped ones)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
@@ -104,7 +118,14 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = data.pop(DEFAULTS_KEY, None)
     if parent is None:
         return data
-    parent_path = (path.parent / str(parent)).resolve()
+    found = locate_recipe(str(parent), relative_to=path.parent)
+    if found is None or not found.is_file():
+        raise HarnessError(
+            f"{path}: defaults: {parent!r} not found (looked in {path.parent.resolve()} and among the shipped "
+            f"recipes); point it at an existing file, relative to {path.name}, or at a shipped one "
+            "(`harness ls recipes`; `harness cp RECIPE DEST` copies one with its defaults: rewritten)"
+        )
+    parent_path = found.resolve()
     if parent_path in seen:
         raise HarnessError(f"{path}: defaults: {parent!r} forms a cycle")
     return deep_merge(_read_yaml(parent_path, (*seen, path.resolve())), data)
@@ -211,8 +232,15 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def _tag(model: Any) -> Any:
-    field = model.model_fields.get("policy")
-    return field.default if field is not None else None
+    """A union member's tag: its `policy` (selection) or `kind` (training data) literal."""
+    import typing
+
+    for name in ("policy", "kind"):
+        field = model.model_fields.get(name)
+        if field is not None:
+            values = typing.get_args(field.annotation)
+            return values[0] if values else field.default
+    return None
 
 
 def _models_in(annotation: Any) -> list[Any]:
@@ -225,8 +253,11 @@ def _models_in(annotation: Any) -> list[Any]:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once."""
-    path = Path(path)
+    """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once.
+
+    ``path`` is a file, or the name of a shipped recipe (``recipes/slam_7b.yaml``; see
+    :mod:`harness.shipped`)."""
+    path = locate_recipe(path) or Path(path)
     data = _read_yaml(path)
     _check_is_a_recipe(path, data)
     overridden: dict[tuple[str, ...], str] = {}
@@ -256,32 +287,39 @@ def recipe_files(paths: Sequence[str | Path]) -> list[Path]:
     """Recipe files named directly or found in folders; ``_*.yaml`` are shared fragments."""
     files: list[Path] = []
     for name in paths:
-        path = Path(name)
+        path = locate_recipe(name)
+        if path is None:
+            raise HarnessError(
+                f"{name}: no such file or folder, and no shipped recipe of that name (`harness ls recipes`)"
+            )
         if path.is_dir():
             files += sorted(p for p in path.rglob("*.y*ml") if not p.name.startswith("_"))
-        elif path.exists():
-            files.append(path)
         else:
-            raise HarnessError(f"{path}: no such file or folder")
+            files.append(path)
     return files
 
 
-def recipe_summaries(folder: str | Path) -> list[dict]:
-    """`harness ls recipes`: file, name, what each recipe reproduces, or the first line of its error."""
+def recipe_summaries(folder: str | Path | None = None) -> list[dict]:
+    """`harness ls recipes [FOLDER]`: file, name, what each recipe reproduces, or the first line of its
+    error; the shipped recipes when ``folder`` is None (their files named as ``recipes/...``)."""
+    if folder is None:
+        folder = shipped_folder("recipes")
+    elif not Path(folder).is_dir():
+        raise HarnessError(f"{folder}: not a folder; give a folder of recipe files, or none for the shipped recipes")
     rows = []
-    for file in recipe_files([folder]) if Path(folder).is_dir() else []:
+    for file in recipe_files([str(folder)]):
         try:
             recipe = load_recipe(file)
             rows.append(
                 {
-                    "file": str(file),
+                    "file": display_name(file),
                     "name": recipe.name,
                     "reproduces": recipe.reproduces,
                     "description": recipe.description,
                 }
             )
         except HarnessError as error:
-            rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+            rows.append({"file": display_name(file), "error": str(error).splitlines()[0]})
     return rows
 
 

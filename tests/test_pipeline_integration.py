@@ -150,7 +150,7 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
         batch_size=4,
         device="cpu",
         log_samples=True,
-        task_manager=TaskManager(include_path=str(REPO / "tasks"), include_defaults=False),
+        task_manager=TaskManager(include_path=str(REPO / "harness" / "tasks"), include_defaults=False),
     )
     theirs = {s["doc_id"]: s["filtered_resps"][0] for s in evaluated["samples"]["slam_demo_de"]}
     ours = {

@@ -87,7 +87,7 @@ def test_base_plus_delta_equals_the_trained_model(trained):
     from harness.models.delta import load_trained_model
 
     recipe, train_dir = trained
-    rebuilt = load_trained_model(recipe.model, train_dir).state_dict()
+    rebuilt = load_trained_model(recipe, train_dir).state_dict()
     merged = state_dict(train_dir / "merged")
     assert rebuilt.keys() == merged.keys()
     assert all(torch.equal(rebuilt[name], merged[name]) for name in merged)
@@ -173,7 +173,7 @@ def test_lora_adapters_are_saved_merged_into_the_delta(tiny_llama_dir, tmp_path)
     assert report["plan"]["trainable"] == 4 * (64 + 128) * 2 * 2  # r x (in + out), 2 modules x 2 layers
     assert all("lora_" in name for name in report["trainable_names"])
     assert (train_dir / "adapter" / "adapter_config.json").exists()
-    model = load_trained_model(recipe.model, train_dir)
+    model = load_trained_model(recipe, train_dir)
     base = state_dict(tiny_llama_dir)
     changed = {n for n, t in model.state_dict().items() if not torch.equal(t, base[n])}
     assert changed == PLANNED
@@ -248,7 +248,7 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     )
     train_dir = train(recipe, make_run(tmp_path / "run", layers=layers))
     before = load_model(recipe.model).state_dict()
-    after = load_trained_model(recipe.model, train_dir).state_dict()
+    after = load_trained_model(recipe, train_dir).state_dict()
     changed = {name for name in before if not torch.equal(before[name], after[name])}
     assert changed == {f"model.layers.{i}.mlp.{p}_proj.weight" for i in layers for p in ("up", "down")}
     curve = [p["loss"] for p in json.loads((train_dir / "train.json").read_text())["loss_curve"]]

@@ -41,10 +41,9 @@ def _load(model: ModelConfig, name: str, train_dir: Path | None, device: str, dt
     tokenizer = load_tokenizer(model, padding_side="left")
     if name == "base":
         return load_model(model, dtype=dtype, device=device), tokenizer
-    from harness.models.delta import load_trained_model
+    from harness.models.delta import trained_from
 
-    assert train_dir is not None, "the trained model is evaluated from the train stage's folder"
-    return load_trained_model(model, train_dir, device=device, dtype=dtype), tokenizer
+    return trained_from(model, train_dir, device=device, dtype=dtype), tokenizer
 
 
 def lm_factory(job: EvaluationJob, train_dir: Path | None, device: str, export_dir: Path):
@@ -56,7 +55,13 @@ def lm_factory(job: EvaluationJob, train_dir: Path | None, device: str, export_d
 
         model, tokenizer = _load(job.model, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
-            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+            lm = HFLM(
+                pretrained=model,
+                tokenizer=tokenizer,
+                batch_size=evaluation.batch_size,
+                device=device,
+                chat_template_args=dict(evaluation.chat_template_args),
+            )
         if evaluation.batch_size == "auto":
             # lm-eval would search again in every language's call: search once per model
             lm.batch_size_per_gpu = lm._detect_batch_size()
@@ -86,7 +91,8 @@ def lm_factory(job: EvaluationJob, train_dir: Path | None, device: str, export_d
             dtype=dtype,
             revision=job.model.revision if name == "base" else None,
             batch_size="auto",
-            max_gen_toks=evaluation.max_new_tokens,
+            max_gen_toks=evaluation.new_tokens(name),
+            chat_template_args=dict(evaluation.chat_template_args),
             seed=job.seed,
             tensor_parallel_size=evaluation.tensor_parallel_size,
             gpu_memory_utilization=evaluation.gpu_memory_utilization,

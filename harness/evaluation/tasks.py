@@ -1,5 +1,5 @@
-"""The lm-eval task folder (`tasks/`): names, the generated per-language YAMLs, and configs with
-the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
+"""The lm-eval task folder (`harness/tasks/`, shipped in the package): names, the generated per-language
+YAMLs, and configs with the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
 
 Layout (lm-eval's own gsm8k/mgsm style): `tasks/_math_template_yaml` and
 `tasks/_choice_template_yaml` hold the prompt, generation and scoring settings; each
@@ -16,9 +16,10 @@ from typing import Any
 
 from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
+from harness.shipped import package_path
 
-TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
-"""The repository's lm-eval task folder (`lm_eval --include_path tasks`)."""
+TASKS_DIR = package_path("tasks")
+"""The lm-eval task folder that ships in the package (`lm_eval --include_path "$(harness ls tasks --path)"`)."""
 PREFIX = "slam"
 TEMPLATES = {"math": "_math_template_yaml", "choice": "_choice_template_yaml"}
 
@@ -42,13 +43,15 @@ def task_config(
     max_new_tokens: int | None = None,
     docs: list[dict] | None = None,
     stop: str = "harness",
+    reasoning_end: str | None = None,
 ) -> dict[str, Any]:
     """The task's resolved lm-eval config (template included, hooks imported) with overrides.
 
     ``path`` points the task at local files in the benchmark's original format; ``docs`` hands it
     questions already loaded (:meth:`Example.as_doc` rows), so they are not read again;
     ``max_new_tokens`` replaces the template's 512; ``stop`` names the stop list
-    (``evaluation.stop``: the template's, or MetaMath's). The result is passed to lm-eval as an inline
+    (``evaluation.stop``: the template's, or MetaMath's); ``reasoning_end`` makes the hooks read
+    the answer after the reasoning only (``evaluation.reasoning_end``). The result is passed to lm-eval as an inline
     config (``TaskManager.load([config])``); a limit is lm-eval's own (``evaluate(limit=N)``).
     """
     from lm_eval.tasks._yaml_loader import load_yaml
@@ -62,6 +65,7 @@ def task_config(
         **config["dataset_kwargs"],
         **({"path": str(Path(path).resolve())} if path else {}),
         **({"docs": docs} if docs is not None else {}),
+        **({"reasoning_end": reasoning_end} if reasoning_end else {}),
     }
     if max_new_tokens is not None:
         config["generation_kwargs"] = {**config["generation_kwargs"], "max_gen_toks": max_new_tokens}
@@ -151,4 +155,4 @@ def write_task_files(root: Path = TASKS_DIR) -> list[Path]:
 
 if __name__ == "__main__":
     for file in write_task_files():
-        print(file.relative_to(TASKS_DIR.parent))
+        print(file)
