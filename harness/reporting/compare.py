@@ -325,7 +325,7 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
     if b.baseline is None:
-        for key in ("data", "limit"):
+        for key in ("data", "data_commit", "limit"):
             va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
             if va != vb:
                 warnings.append(
