@@ -7,6 +7,7 @@ printed on the same console.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -18,11 +19,12 @@ PIPE_WIDTH = 200
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console on stdout (or stderr): as wide as the terminal, or PIPE_WIDTH columns."""
+    """A rich console on stdout (or stderr): as wide as the terminal (or ``$COLUMNS``), else
+    PIPE_WIDTH columns."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+    return Console(stderr=stderr, width=None if stream.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
 
 
 def say(line: str) -> None:

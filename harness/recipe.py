@@ -345,17 +345,3 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
                 f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"
             )
     return problems
-
-
-def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
-    """Validate recipe files: (number of files checked, every problem found)."""
-    problems: list[str] = []
-    files = recipe_files(paths)
-    for file in files:
-        try:
-            recipe = load_recipe(file)
-        except HarnessError as error:
-            problems += str(error).splitlines()
-            continue
-        problems += check_local_paths(recipe, str(file))
-    return len(files), problems

@@ -81,8 +81,9 @@ class EvaluationConfig(Section):
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
-    choice_label: Literal["last", "first"] = "last"
-    """X-CSQA label rule: `last` bracketed label (the paper) or `first` (the authors' script)."""
+    choice_label: Literal["last", "authors", "first"] = "last"
+    """X-CSQA label rule: `last` bracketed label (the paper); `authors` the first "The answer is (X)."
+    (the authors' script: none counts wrong); `first` the first bracketed label anywhere (ours)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
     data_parallel_size: int | None = Field(None, gt=0)

@@ -403,6 +403,10 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         },
         "models": {},
     }
+    if "hardware" not in scores["settings"]:  # a re-score keeps the hardware that generated the answers
+        from harness.environment import hardware
+
+        scores["settings"]["hardware"] = hardware()
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
     for model in models:
         first = done[tasks[0].benchmark][(model, tasks[0].languages[0])]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.artifacts import MARKER, Done, Scores, read_artifact, read_samples, redo
+from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
@@ -267,6 +268,12 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                     f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
                     f"{sb.get(key)!r}): greedy generations can differ slightly between them"
                 )
+        ha, hb = sa.get("hardware"), sb.get("hardware")
+        if ha and hb and not same_hardware(ha, hb):
+            warnings.append(
+                f"the runs ran on different hardware ({a.reference}: {describe_hardware(ha)}, {b.reference}: "
+                f"{describe_hardware(hb)}): bf16 generations and speed can differ between them"
+            )
     else:
         if _chat_template(a):
             warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
