@@ -89,12 +89,28 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
+    score.add_argument(
+        "--reasoning-end",
+        metavar="MARK",
+        help="read the answer after this end-of-reasoning marker only (e.g. '</think>'); a response "
+        "without it is still reasoning and scored wrong",
+    )
     score.add_argument("--json", action="store_true")
 
     compare = commands.add_parser("compare", help="compare two runs, or a run and a baseline; exit 1 on a regression")
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
     compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
+    compare.add_argument(
+        "--gate",
+        choices=["drop_and_test", "drop"],
+        help="what fails: a drop beyond the tolerance the paired test says is real (drop_and_test, the "
+        "default) or any drop beyond it (drop); default: the recipe's report.gate",
+    )
+    compare.add_argument("--alpha", type=finite_float, help="significance level of the paired test (default 0.05)")
+    compare.add_argument(
+        "--min-questions", type=int, metavar="N", help="fail when a compared language has fewer than N questions"
+    )
     compare.add_argument("--task", help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
@@ -228,19 +244,42 @@ def cmd_plan(args) -> int:
 
 
 def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> int:
-    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up."""
+    """`harness plan RECIPE [--json]`: what would be trained, and the memory of the recipe's set-up;
+    for a recipe with `stages:`, every training stage in order (each on the recipe's model config:
+    a stage changes weights, not shapes)."""
     from harness import presentation
-    from harness.training.plan import recipe_memory, recipe_plan
+    from harness.pipeline import default_run_dir, stage_recipes
+
+    parts = [
+        (stage.name, sub.model_copy(update={"model": recipe.model}))
+        for stage, sub in zip(recipe.stages, stage_recipes(recipe, Path(run_dir or default_run_dir(recipe))))
+    ]
+    parts.append(("training", recipe))
+    results = []
+    for index, (name, part) in enumerate(parts, 1):
+        if len(parts) > 1 and not as_json:
+            print(f"\n== training stage {index}/{len(parts)}: {name} ==")
+        results.append(_plan_one(part, as_json, run_dir if name == "training" else None))
+    if as_json:
+        presentation.print_json(
+            results[0]
+            if len(results) == 1
+            else {"stages": [{"stage": name, **result} for (name, _), result in zip(parts, results)]}
+        )
+    return 0
+
+
+def _plan_one(recipe, as_json: bool, run_dir) -> dict:
+    from harness import presentation
+    from harness.training.plan import recipe_memory, recipe_plan, zero_options
 
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
-    if as_json:
-        presentation.print_json(
-            {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
-        )
-    else:
+    if recipe.training is not None and recipe.training.deepspeed:
+        memory["zero_options"] = zero_options(plan, recipe.training)
+    if not as_json:
         presentation.plan(plan, origin, recipe.model.source, memory)
-    return 0
+    return {**plan.to_json(), "memory": memory, "model_source": recipe.model.source, "layers_origin": origin}
 
 
 def cmd_data(args) -> int:
@@ -259,18 +298,25 @@ def cmd_data(args) -> int:
 
 
 def cmd_score(args) -> int:
-    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model)
+    return score_command(args.file, args.task, args.extraction, args.path, args.json, args.model, args.reasoning_end)
 
 
 def score_command(
-    path: str, task: str, extraction: str, data_path: str | None, as_json: bool, model: str | None = None
+    path: str,
+    task: str,
+    extraction: str,
+    data_path: str | None,
+    as_json: bool,
+    model: str | None = None,
+    reasoning_end: str | None = None,
 ) -> int:
-    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR] [--json]`."""
+    """`harness score FILE --task NAME [--model base|trained] [--extraction MODE] [--path DIR]
+    [--reasoning-end MARK] [--json]`."""
     from harness import presentation
     from harness.evaluation.score import score_file
     from harness.numbers import MODES
 
-    scores = score_file(path, task, extraction, data_path, model)
+    scores = score_file(path, task, extraction, data_path, model, reasoning_end)
     if as_json:
         presentation.print_json(scores)
     else:
@@ -279,7 +325,9 @@ def score_command(
 
 
 def cmd_compare(args) -> int:
-    return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+    return compare_command(
+        args.a, args.b, args.tolerance, args.task, args.json, args.gate, args.alpha, args.min_questions
+    )
 
 
 def cmd_export(args) -> int:
@@ -319,13 +367,21 @@ def leaderboard_command(
 
 
 def compare_command(
-    a: str, b: str, tolerance: float | None = None, task: str | None = None, as_json: bool = False
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    as_json: bool = False,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
 ) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    """`harness compare A B [--tolerance T] [--gate RULE] [--alpha A] [--min-questions N] [--task NAME]
+    [--json]`; returns the exit code."""
     from harness import presentation
     from harness.reporting.compare import compare_sides
 
-    doc = compare_sides(a, b, tolerance, task)
+    doc = compare_sides(a, b, tolerance, task, rule, alpha, min_questions)
     if as_json:
         presentation.print_json(doc)
     else:

@@ -112,10 +112,18 @@ def _sublayers(value, recipe):
 def _prompt(value, recipe):
     from harness.training.prompts import PROMPT_ORIGINS
 
+    if recipe.training.data.kind == "instructions":
+        from harness.training.instructions import TEMPLATE_ORIGINS
+
+        if value in TEMPLATE_ORIGINS:
+            return AUTHORS, TEMPLATE_ORIGINS[value]
+        return OURS, "the recipe's own template"
     return PROMPT_ORIGINS[value]
 
 
 def _filter(value, recipe):
+    if recipe.training.data.kind == "instructions":
+        return OURS, ("drops empty, duplicate and repetitive rows" if value else "no filter: every row of the source")
     if value:
         return OURS, (
             "the paper reports 57,817 question / 65,968 answer pairs after an unstated "

@@ -117,12 +117,82 @@ def get_stage(name: str) -> Stage:
 
 def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
     """The fingerprint of everything a stage's output depends on."""
-    return fingerprint(
-        stage.name,
-        {k: recipe.resolved()[k] for k in stage.sections},
-        upstream_outputs(recipe, run, stage),
-        code_version(),
-    )
+    sections = {k: recipe.resolved()[k] for k in stage.sections}
+    if "model" in sections:
+        sections["model"] = model_identity(sections["model"])
+    return fingerprint(stage.name, sections, upstream_outputs(recipe, run, stage), code_version())
+
+
+def model_identity(model: dict) -> dict:
+    """The `model:` section as a fingerprint sees it: a ``run:`` source stands for that run's trained
+    model (its train stage's output id), not for the folder's path; so a retrained upstream stage redoes
+    what starts from it, an unchanged one (skipped or restored from history) redoes nothing."""
+    from harness.models.loading import RUN_PREFIX, run_folder
+
+    source = str(model.get("source") or "")
+    if not source.startswith(RUN_PREFIX):
+        return model
+    done = Run(run_folder(source)).require_done("train")
+    return {**model, "source": f"{RUN_PREFIX}train output {done.output_id}"}
+
+
+# -- training stages before `training:` (recipe.stages) -----------------------------------------
+
+STAGES_DIR = "stages"
+CHAINED = ("select", "train")
+"""The stages that work on the model the earlier training stages trained (evaluation's `base` stays `model`)."""
+
+
+def stage_run_dir(run_root: Path, name: str) -> Path:
+    return Path(run_root).resolve() / STAGES_DIR / name
+
+
+def stage_recipes(recipe: Recipe, run_root: Path) -> list[Recipe]:
+    """One recipe per entry of ``recipe.stages``: its training (and selection) on the model the stage
+    before it trained, named ``<recipe>.<stage>``."""
+    model = recipe.model
+    recipes = []
+    for stage in recipe.stages:
+        recipes.append(
+            Recipe(
+                name=f"{recipe.name}.{stage.name}",
+                description=stage.description or f"training stage {stage.name!r} of recipe {recipe.name!r}",
+                seed=recipe.seed,
+                languages=list(recipe.languages),
+                model=model,
+                selection=stage.selection,
+                training=stage.training,
+            )
+        )
+        model = _trained_by(stage_run_dir(run_root, stage.name), recipe)
+    return recipes
+
+
+def _trained_by(folder: Path, recipe: Recipe):
+    from harness.models.config import ModelConfig
+    from harness.models.loading import RUN_PREFIX
+
+    return ModelConfig(source=f"{RUN_PREFIX}{folder}", tokenizer=recipe.model.tokenizer, dtype=recipe.model.dtype)
+
+
+def start_recipe(recipe: Recipe, run_root: Path) -> Recipe:
+    """The recipe as its select and train stages see it: `model` is what the last earlier stage trained."""
+    if not recipe.stages:
+        return recipe
+    model = _trained_by(stage_run_dir(run_root, recipe.stages[-1].name), recipe)
+    return recipe.model_copy(update={"model": model, "stages": []})
+
+
+def run_earlier_stages(recipe: Recipe, run: Run) -> None:
+    """Train ``recipe.stages`` in order, each in its own run (skipped when up to date, resumed when cut)."""
+    subs = stage_recipes(recipe, run.root)
+    for index, (stage, sub) in enumerate(zip(recipe.stages, subs), 1):
+        console.rule(f"[bold]training stage {index}/{len(subs) + 1}: {stage.name}")
+        sub_run = open_run(sub, stage_run_dir(run.root, stage.name))
+        for name in CHAINED:
+            if get_stage(name).enabled(sub):
+                run_stage(sub, sub_run, name)
+    console.rule(f"[bold]training stage {len(subs) + 1}/{len(subs) + 1}: training")
 
 
 def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
@@ -151,11 +221,19 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
     return run
 
 
-def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False) -> bool:
-    """Run one stage unless it is up to date; returns whether it ran (or was restored)."""
+def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier: bool = True) -> bool:
+    """Run one stage unless it is up to date; returns whether it ran (or was restored).
+
+    For a recipe with ``stages:``, select and train first bring the earlier training stages up to
+    date (unless ``earlier`` is False: the caller did) and work on the model the last one trained.
+    """
     stage = get_stage(name)
     if not stage.enabled(recipe):
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
+    if name in CHAINED and recipe.stages:
+        if earlier:
+            run_earlier_stages(recipe, run)
+        recipe = start_recipe(recipe, run.root)
     upstream = upstream_outputs(recipe, run, stage)
     inputs = stage_inputs(recipe, run, stage)
     if not force:
@@ -219,21 +297,27 @@ def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
     """Every enabled stage in order; ``force`` names stages to redo even if up to date."""
     for name in force:
         get_stage(name)  # open_run checked them already; kept for direct callers
+    if recipe.stages:
+        run_earlier_stages(recipe, run)
     for stage in STAGES:
         if stage.enabled(recipe):
-            run_stage(recipe, run, stage.name, force=stage.name in force)
+            run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False)
 
 
 def plan_stages(recipe: Recipe, run_dir: Path) -> list[tuple[str, str]]:
     """For --dry-run: what each stage would do, without creating anything."""
     run = Run(run_dir)
     rows = []
+    for entry, sub in zip(recipe.stages, stage_recipes(recipe, run_dir)):
+        for name, state in plan_stages(sub, stage_run_dir(run_dir, entry.name)):
+            if state != "not in recipe":
+                rows.append((f"{STAGES_DIR}/{entry.name}: {name}", state))
     for stage in STAGES:
         if not stage.enabled(recipe):
             rows.append((stage.name, "not in recipe"))
             continue
         try:
-            inputs = stage_inputs(recipe, run, stage)
+            inputs = stage_inputs(start_recipe(recipe, run_dir) if stage.name in CHAINED else recipe, run, stage)
         except HarnessError:
             rows.append((stage.name, "would run"))
             continue

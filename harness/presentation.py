@@ -128,28 +128,46 @@ def tasks(rows: list[dict]) -> None:
 
 
 def baselines(data) -> None:
-    """`harness ls baselines`: every published row, grouped by paper table, with the name that
-    `harness compare` takes (``baseline:<benchmark>/<size>/<system>``)."""
+    """`harness ls baselines`: every published row, grouped by the table (or document) it is read
+    from, with the name that `harness compare` takes (``baseline:<benchmark>/<size>/<system>``),
+    the printed average beside the mean of the printed cells; under each table, where it was read
+    and each row's base model, what it trains and its provenance."""
     out = console()
     groups: dict[tuple[str, str, str], list] = {}
     for row in data.rows:
         groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
     for (table_name, benchmark, file), rows in groups.items():
         languages = list(rows[0].languages)
+        has_cost = any(r.cost is not None or r.cost_note or r.trained_share is not None for r in rows)
         has_non_en = any(r.non_english_average is not None for r in rows)
         has_avg = any(r.average is not None for r in rows)
-        columns = ["compare as", "size", "system", "cost", "trained", *languages]
-        columns += ["non-en"] * has_non_en + ["avg"] * has_avg
+        has_cells = any(r.mean_over(r.languages) is not None for r in rows)
+        columns = ["compare as", "size", "system", *(["cost", "trained"] * has_cost), *languages]
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["cells' mean"] * has_cells
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
-        table.add_column("provenance", overflow="fold", min_width=30)
+        notes = []
+        first = rows[0].provenance
+        if first.url:
+            notes.append(f"read from {first.url}" + (f" at {first.version}" if first.version else ""))
         for r in rows:
-            mark = " !" if r.warnings else ""
+            mark = " !" if any("average" in w for w in r.warnings) else ""
             cost = r.cost_note or EMPTY if r.cost is None else number(r.cost, suffix="x")
-            cells = [r.reference, r.size, r.label, cost, number(r.trained_share, suffix="%")]
-            cells += [number(r.scores.get(lang)) for lang in languages]
-            cells += [number(r.non_english_average) + mark] * has_non_en + [number(r.average) + mark] * has_avg
-            table.add_row(*cells, r.provenance.cite())
+            label = r.label + (" (further reading)" if r.alternative else "")
+            cells = [r.reference, r.size, label] + [cost, number(r.trained_share, suffix="%")] * has_cost
+            cells += [number(r.scores.get(lang)) + (" ?" if lang in r.impossible else "") for lang in languages]
+            cells += [number(r.non_english_average) + mark] * has_non_en
+            cells += [number(r.average, _decimals(r.average)) + mark] * has_avg
+            cells += [number(r.mean_over(r.languages), 2)] * has_cells
+            table.add_row(*cells)
+            model = "; ".join(
+                filter(None, [f"base {r.base}" if r.base else None, f"trains {r.trained}" if r.trained else None])
+            )
+            cite = _short_cite(r) if r.provenance.url else r.provenance.cite()
+            notes.append(f"{r.label}: " + "; ".join(filter(None, [model, cite])))
         out.print(table)
+        for note in notes:
+            out.print(f"  {note}", highlight=False, soft_wrap=False, overflow="fold")
+        out.print()
     if data.training_samples:
         table = _table(
             "Table 13: training samples of the baselines",
@@ -165,9 +183,26 @@ def baselines(data) -> None:
             )
         out.print(table)
     if data.warnings:
-        out.print("[bold yellow]Warnings (published numbers kept as printed; marked ! above):[/]")
+        out.print(
+            "[bold yellow]Warnings (published numbers kept as printed; averages that differ from their "
+            "cells marked !, cells that cannot be scores of the benchmark marked ? above):[/]"
+        )
         for warning in data.warnings:
             out.print(f"  [yellow]warning:[/] {warning}", highlight=False)
+
+
+def _decimals(value: float | None) -> int:
+    """Print a published number with the decimals it was printed with (38.32, not 38.3)."""
+    if value is None:
+        return 1
+    text = repr(float(value))
+    return max(1, len(text.split(".")[1].rstrip("0"))) if "." in text and "e" not in text else 1
+
+
+def _short_cite(row) -> str:
+    """A row read from a repository or model card: its row and notes (the table title has the URL)."""
+    text = f"{row.provenance.table}, row {row.provenance.row}; arXiv {row.provenance.arxiv}"
+    return f"{text}; {row.provenance.note}" if row.provenance.note else text
 
 
 # -- harness plan ------------------------------------------------------------------------------
@@ -211,6 +246,18 @@ def plan(plan, origin: str, source: str, memory: dict) -> None:
             f"  DOES NOT FIT the recipe's GPUs: {gib(memory['peak'])} > {memory['gpu_memory_gib']:g} GiB; "
             f"{memory['advice']}"
         )
+    if memory.get("cpu_offload"):
+        lines.append(f"  CPU memory for the offloaded state: {gib(memory['cpu_offload'])} per process")
+    options = memory.get("zero_options")
+    if options:
+        lines.append(f"DeepSpeed set-ups on {memory['world_size']} GPU(s) at this micro-batch (peak per GPU):")
+        for row in options:
+            verdict = {True: "fits", False: "does not fit", None: "no gpu_memory_gib to check"}[row["fits"]]
+            cpu = f", CPU {gib(row['cpu_offload'])} per process" if row["cpu_offload"] else ""
+            mark = "  <- the recipe's" if row["recipe"] else ""
+            lines.append(f"  {row['setup']:<42} {gib(row['peak']):>10}  {verdict}{cpu}{mark}")
+            if row["fits"] and not row["recipe"]:
+                lines.append(f"  {'':<42} {'':>10}  ({row['overrides']})")
     print("\n".join(lines))
 
 
@@ -288,6 +335,13 @@ def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> No
             number(scores.get("pcr_average")),
         )
     table.caption = "95% CI: Wilson per language; for the average, a bootstrap over questions"
+    if scores.get("reasoning_end"):
+        unfinished = {lang: row.get("reasoning_unfinished", 0) for lang, row in scores["languages"].items()}
+        listed = ", ".join(f"{lang} {count}" for lang, count in unfinished.items() if count) or "none"
+        table.caption += (
+            f"\nanswers read after {scores['reasoning_end']!r}; still reasoning at the end of the "
+            f"response, scored wrong: {listed}"
+        )
     table.caption_justify = "left"
     (out or console()).print(table)
 
@@ -304,6 +358,7 @@ def comparison(doc: dict) -> None:
     out.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
     out.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
     tolerance = doc["tolerance"]
+    failed = {(r["task"], r["language"]) for r in doc["regressions"]}
     for task, data in doc["tasks"].items():
         versions = data["task_version"]
         title = f"{task}: A − B, accuracy points"
@@ -316,8 +371,9 @@ def comparison(doc: dict) -> None:
         for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
             paired = row.get("paired") or {}
             delta = row.get("delta")
-            regression = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
-            style = "red" if regression else ("green" if delta and delta > 0 else "")
+            beyond = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
+            regression = beyond and (task, lang) in failed
+            style = "red" if beyond else ("green" if delta and delta > 0 else "")
             cells = [
                 Text(lang, style="bold" if lang == "avg" else ""),
                 number(row.get("a")),
@@ -330,22 +386,39 @@ def comparison(doc: dict) -> None:
                 p_value(paired.get("p_value")),
             ]
             if tolerance is not None:
-                status = "" if delta is None else ("REGRESSION" if regression else "ok")
-                cells.append(Text(status, style="bold red" if regression else "green"))
+                status = "" if delta is None else ("REGRESSION" if regression else "not real" if beyond else "ok")
+                cells.append(Text(status, style="bold red" if regression else "yellow" if beyond else "green"))
             table.add_row(*cells)
         out.print(table)
     for warning in doc["warnings"]:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if tolerance is None:
         out.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
-    elif doc["regressions"]:
-        drops = ", ".join(f"{r['task']} {r['language']} ({signed(r['delta'])})" for r in doc["regressions"])
+        return
+    gate = doc.get("gate") or {}
+    out.print(
+        f"gate: a regression is {gate.get('statement', 'any drop beyond the tolerance')} "
+        f"(tolerance {tolerance:g} point(s), {doc['tolerance_source']})",
+        highlight=False,
+    )
+    for note in doc.get("notes", []):
+        out.print(f"[bold yellow]note:[/] {note}", highlight=False)
+    if doc.get("too_small"):
+        small = ", ".join(f"{r['task']} {r['language']} (n = {r['n']})" for r in doc["too_small"])
         out.print(
-            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-            f"point(s) ({doc['tolerance_source']}): {drops}",
+            f"[bold red]TOO SMALL[/]: fewer than {gate['min_questions']} questions, too few to tell a "
+            f"regression from noise: {small}",
             highlight=False,
         )
-    else:
+    if doc["regressions"]:
+        drops = ", ".join(
+            f"{r['task']} {r['language']} ({signed(r['delta'])}, {r['evidence']})" for r in doc["regressions"]
+        )
         out.print(
-            f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})", highlight=False
+            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} point(s): {drops}",
+            highlight=False,
+        )
+    elif not doc.get("too_small"):
+        out.print(
+            f"[bold green]PASS[/]: no regression beyond {tolerance:g} point(s) under the gate's rule", highlight=False
         )

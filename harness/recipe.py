@@ -21,7 +21,7 @@ from harness.registry import suggest
 from harness.reporting.config import ReportConfig
 from harness.schema import Section
 from harness.selection.config import SelectionConfig
-from harness.training.config import TrainingConfig
+from harness.training.config import TrainingConfig, TrainingStage
 
 DEFAULTS_KEY = "defaults"
 
@@ -40,6 +40,12 @@ class Recipe(Section):
     model: ModelConfig
     selection: SelectionConfig | None = None
     """Omit for evaluation-only recipes."""
+    stages: list[TrainingStage] = Field(default_factory=list)
+    """Training stages before `training:`, in order (QAlign: question alignment, then `training:` is the
+    response alignment). Each trains the model the one before it trained (the first trains `model`) in a
+    run of its own under `<run>/stages/<name>/`, skipped when up to date and resumed on its own; a
+    change to a stage redoes it and every stage after it. `training:` starts from the last one's model;
+    `base` in evaluation stays `model`."""
     training: TrainingConfig | None = None
     """Omit for evaluation-only recipes."""
     evaluation: EvaluationConfig | None = None
@@ -72,6 +78,11 @@ class Recipe(Section):
                 "evaluation.models lists 'trained' but the recipe has no `training:` section; "
                 "use `models: [base]` for an evaluation-only recipe"
             )
+        if self.stages and self.training is None:
+            raise ValueError("`stages:` train before `training:`, which is missing; add the last stage as `training:`")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stages: two stages share a name ({', '.join(names)}); each names a folder")
         if self.selection is not None and "en" not in self.languages:
             raise ValueError("languages must include 'en': SLAM measures overlap with English")
         return self
@@ -210,8 +221,15 @@ def _allowed_keys(loc: tuple[str, ...]) -> list[str]:
 
 
 def _tag(model: Any) -> Any:
-    field = model.model_fields.get("policy")
-    return field.default if field is not None else None
+    """A union member's tag: its `policy` (selection) or `kind` (training data) literal."""
+    import typing
+
+    for name in ("policy", "kind"):
+        field = model.model_fields.get(name)
+        if field is not None:
+            values = typing.get_args(field.annotation)
+            return values[0] if values else field.default
+    return None
 
 
 def _models_in(annotation: Any) -> list[Any]:

@@ -59,6 +59,10 @@ _NAME_TO_CODE = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
 
 
 class TranslationDataConfig(Section):
+    kind: Literal["translation"] = Field("translation", exclude=True)
+    """`translation` (the default: X->English pairs); `instructions` reads query/response rows instead
+    (harness/training/instructions.py). Left out of the resolved recipe, so fingerprints of runs made
+    before instruction data existed stay the same."""
     source: str = "Mathoctopus/GSM8KInstruct_Parallel"
     """Where the X->English pairs come from: `demo` (the pairs shipped in harness/demo/translation),
     a hub dataset id (MathOctopus's parallel MGSM8KInstruct rows, or rows with `lang`, `source`,
@@ -81,10 +85,11 @@ class TranslationDataConfig(Section):
     """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
     max_pairs_per_language: int | None = Field(None, gt=0)
     """Keep at most this many pairs per language (a seeded sample, after filtering)."""
-    prompt: Literal["table7", "alma", "llama_factory"] = "table7"
+    prompt: Literal["table7", "alma", "llama_factory", "qalign"] = "table7"
     """Training prompt: `table7` (the paper's Table 7 as printed, `[{source_lang}]` in brackets),
     `alma` (ALMA's prompt, which the paper says it adopts: no brackets) or `llama_factory` (Table 7
-    in LLaMA-Factory's default template, as the authors' fork trains); see harness/training/prompts.py."""
+    in LLaMA-Factory's default template, as the authors' fork trains) or `qalign` (QAlign's stage-1
+    prompt); see harness/training/prompts.py."""
     filter: bool = True
     """Drop empty, exactly duplicated, degenerate (repetitive) and implausibly long/short pairs."""
     max_length_ratio: float = Field(3.0, gt=1.0)
@@ -169,7 +174,7 @@ def load_pairs(data, languages: list[str]) -> PairSet:
             if reason:
                 reasons[lang] = reason
     else:
-        rows = _read_rows(kind, location, data)
+        rows = read_rows(kind, location, data)
         pairs, unaligned = _pairs_from_rows(rows, languages, sides, str(location))
         result = PairSet(pairs, f"{'file' if kind == 'file' else 'hub dataset'} {location}")
         for lang, n in unaligned.items():
@@ -214,7 +219,8 @@ def _read_line_pairs(folder: Path, lang: str) -> tuple[list[TranslationPair], st
     return [TranslationPair(lang, s, t, "question") for s, t in zip(source_lines, target_lines)], None
 
 
-def _read_rows(kind: str, location, data) -> list[dict[str, Any]]:
+def read_rows(kind: str, location, data) -> list[dict[str, Any]]:
+    """The rows of a local JSON/JSONL file (`file`) or a hub dataset (`hub`, ``data.split``/``revision``)."""
     if kind == "file":
         return read_json_rows(Path(location))
     from harness.hub import require_hub_dataset
@@ -306,7 +312,7 @@ def _mathoctopus_pairs(rows, languages, sides, where):
     for row in rows:
         prompt = str(row.get("prompt", row.get("instruction", "")))
         answer = str(row.get("chosen", row.get("output", ""))).strip()
-        lang = str(row["lang"]) if "lang" in row else _language_of(prompt)
+        lang = str(row["lang"]) if "lang" in row else language_in_preamble(prompt)
         if lang is None:
             unknown += 1
             continue
@@ -340,7 +346,8 @@ def _mathoctopus_pairs(rows, languages, sides, where):
     return pairs, unaligned
 
 
-def _language_of(prompt: str) -> str | None:
+def language_in_preamble(prompt: str) -> str | None:
+    """The language MathOctopus's prompt preamble names ("... Please answer in German."), as a code."""
     match = _LANGUAGE.search(prompt)
     return _NAME_TO_CODE.get(match.group(1).lower()) if match else None
 

@@ -17,17 +17,29 @@ from harness.evaluation.extraction import score_response
 
 
 def load_docs(
-    benchmark: str, lang: str, path: str | None = None, docs: list[dict] | None = None, **metadata
+    benchmark: str,
+    lang: str,
+    path: str | None = None,
+    docs: list[dict] | None = None,
+    reasoning_end: str | None = None,
+    **metadata,
 ) -> datasets.DatasetDict:
-    """The benchmark's questions in one language as the task's `test` split."""
+    """The benchmark's questions in one language as the task's `test` split.
+
+    ``reasoning_end`` (or `--metadata '{"reasoning_end": "</think>"}'`): each doc carries the
+    marker, so the hooks read the answer only after the model's reasoning ends.
+    """
     if docs is None:
         path = path or metadata.get(f"{benchmark}_path")
         docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path)]
+    reasoning_end = reasoning_end or metadata.get("reasoning_end")
+    if reasoning_end:
+        docs = [{**doc, "reasoning_end": reasoning_end} for doc in docs]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
 def _metrics(kind: str, doc: dict, results: list[str]) -> dict[str, float]:
-    correct = score_response(kind, results[0], doc["answer"])["correct"]
+    correct = score_response(kind, results[0], doc["answer"], reasoning_end=doc.get("reasoning_end"))["correct"]
     return {"acc": float(correct["paper"]), "acc_strict": float(correct["strict"])}
 
 

@@ -149,3 +149,20 @@ def test_score_accepts_the_first_n_questions_of_a_language(tmp_path, capsys):
     file.write_text("".join(json.dumps({"lang": "en", "index": i, "response": f"{10 + i}"}) + "\n" for i in range(3)))
     assert score_command(str(file), "mgsm", "paper", str(folder), True) == 0
     assert json.loads(capsys.readouterr().out)["languages"]["en"]["n"] == 3
+
+
+def test_leaderboard_shows_every_published_reading_and_which_one_a_comparison_uses(tmp_path):
+    run = make_run(tmp_path, "strong", STRONG)
+    (table,), _, _ = build_leaderboard([str(run)], size="7B")
+    labels = [row.label for group in table.groups[:-1] for row in group.rows]
+    assert "MetaMath† [Table 2]" in labels
+    assert "MetaMath-7B (official)‡ [LLaMAX2-7B-MetaMath card official]" in labels
+    assert "MindMerger (MetaMath-Llama-7B)‡" in labels and "RFT (Table 11)" in labels
+    ranked = {row.label for group in table.groups[:-1] for row in group.rows if row.ranked}
+    assert "MetaMath† [Table 2]" in ranked and not any(label.endswith("]") and "‡" in label for label in ranked)
+    assert "RFT (Table 11)" not in ranked
+    (spread,) = [n for n in table.notes if n.startswith("MetaMath 7B has 3 published readings")]
+    assert "up to 6.8 points (zh)" in spread and "a comparison by name uses Table 2's" in spread
+    index = [c.name for c in table.columns].index("Avg")
+    mindmerger = next(r for g in table.groups for r in g.rows if r.label.startswith("MindMerger"))
+    assert mindmerger.cells[index].value == pytest.approx(58.08)  # SLAM's ten languages, not its own 11

@@ -287,6 +287,18 @@ def test_base_model_outside_the_published_interval_is_flagged():
     assert base_check(scores(1.0, 1.0), baselines, "7B", "some/other-model") == ([], [])
 
 
+def test_base_model_check_says_when_its_reference_cannot_be_a_score():
+    from harness.reporting.baselines import load_baselines
+    from harness.reporting.reproduction import base_check
+
+    scores = {"models": {"base": {"tasks": {"mgsm": {"languages": {"en": {"n": 250, "accuracy": 65.6}}}}}}}
+    tables, warnings = base_check(scores, load_baselines(), "7B", "meta-math/MetaMath-7B-V1.0")
+    (row,) = tables[0].groups[0].rows
+    assert row.cells[2].display == "65.5 (not a possible score)"
+    (warning,) = warnings  # 65.6 is inside the interval: the only warning is about the reference
+    assert "MetaMath 7B mgsm en 65.5 (Table 2)" in warning and "164/250 = 65.6" in warning
+
+
 def test_reproduction_tables_from_recorded_stage_files():
     from harness.reporting.reproduction import data_table, layer_check, open_choices_table, recorded_choices
     from harness.training.accounting import accounting

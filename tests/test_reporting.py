@@ -76,7 +76,7 @@ def test_rows_grouped_by_size_with_the_run_beside_the_baselines(scores, baseline
         "QAlign +LoRA (r=256)",
         "SLAM",
     ]
-    assert "LangBridge-20B†" in labels and "RFT+SLAM" in labels
+    assert "LangBridge-20B†" in labels and "RFT+SLAM (Table 11)" in labels
     assert "This run: base (MetaMath-13B-V1.0)" in labels and "This run: trained" in labels
     all_sizes = _table(scores, baselines, size=None)
     assert [g.name for g in all_sizes.groups] == ["7B", "13B", "This run"]
@@ -113,7 +113,11 @@ def test_best_per_column_marked_within_the_size_group(scores, baselines):
     assert table.cell("QAlign†", "th").best and not table.cell("SLAM", "th").best
     assert table.cell("This run: trained", "Avg").best  # 58.4 beats SLAM's 58.3
     assert not table.cell("SLAM", "Avg").best
-    assert table.cell("RFT", "en").best  # 75.2
+    # RFT (Table 11: another base model) sits beside Table 2's rows but outside the bolding,
+    # although its en 75.2 tops the column
+    assert table.cell("RFT (Table 11)", "en").value == 75.2 and not table.cell("RFT (Table 11)", "en").best
+    assert table.cell("SLAM", "en").best or table.cell("This run: trained", "en").best
+    assert any("from the paper's other tables" in n and "Table 11" in n for n in table.notes)
     assert not any(c.best for r in table.rows() if r.kind == "delta" for c in r.cells)
 
 
@@ -416,3 +420,31 @@ def test_selection_in_words_names_layers_rule_threshold_and_departures():
     words = " ".join(selection_in_words(fixed))
     assert "Rule: the first 6 layers (policy first_k), chosen in the recipe: not SLAM's activation-based rule." in words
     assert _selection_headline(fixed).endswith("by policy first_k, not SLAM's rule")
+
+
+def test_a_published_cell_that_cannot_be_a_score_carries_a_footnote(scores, baselines):
+    table = _table(scores, baselines, size="7B")
+    cell = table.cell("MetaMath†", "en")
+    assert cell.display == "65.5" and "not a possible score" in cell.footnote and "kept as printed" in cell.footnote
+    assert table.cell("MetaMath†", "bn").footnote is None
+
+
+def test_newer_systems_sit_beside_the_paper_rows_marked_and_unbolded(scores, baselines):
+    table = _table(scores, baselines, size="7B")
+    labels = [r.label for r in table.rows()]
+    assert "MindMerger (MetaMath-Llama-7B)‡" in labels and "mCoT-7B‡" in labels and "MAPO-DPO-7B‡" in labels
+    assert "MetaMath-7B (official)‡" not in labels  # a further reading: named in a note, not a row
+    mindmerger = table.cell("MindMerger (MetaMath-Llama-7B)‡", "Avg")
+    assert mindmerger.value == pytest.approx(58.08)  # over SLAM's ten; MindMerger prints 57.6 over 11
+    assert "prints 57.60 over its 11 languages (te included)" in mindmerger.footnote
+    mapo = table.cell("MAPO-DPO-7B‡", "Avg")
+    assert mapo.value == pytest.approx(41.56) and "non-English" in mapo.footnote
+    assert table.cell("mCoT-7B‡", "fr").footnote and "not a possible score" in table.cell("mCoT-7B‡", "fr").footnote
+    assert not any(c.best for r in table.rows() if r.label.endswith("‡") for c in r.cells)
+    bn = [c.name for c in table.columns].index("bn")
+    (best,) = [r for r in table.rows() if r.cells[bn].best]
+    assert best.ranked and table.cell("mCoT-7B‡", "bn").value > best.cells[bn].value  # mCoT's 65.6 is not bolded
+    spread = next(n for n in table.notes if n.startswith("MetaMath 7B has 3 published readings"))
+    assert "Table 2 avg 38.40" in spread and "LLaMAX2-7B-MetaMath card official avg 38.32" in spread
+    assert "up to 6.8 points (zh)" in spread and "use Table 2's" in spread
+    assert any(n.startswith("‡ published outside the SLAM paper") and "02ad59ce9684" in n for n in table.notes)

@@ -51,3 +51,32 @@ def test_deepspeed_in_one_process_without_a_launcher(tiny_llama_dir, tmp_path):
     train_dir = train(recipe, make_run(tmp_path / "run"))
     report = json.loads((train_dir / "train.json").read_text())
     assert report["hyperparameters"]["zero_stage"] == 2 and report["steps"] == 2
+
+
+def test_zero3_full_fine_tuning_saves_whole_weights(tiny_llama_dir, tmp_path):
+    import torch
+
+    from test_training_run import state_dict
+
+    settings = {"max_steps": 2, "save": "both", "save_steps": 100, "mode": "full"}
+    plain = train(make_recipe(tiny_llama_dir, **settings), make_run(tmp_path / "plain"))
+    zero3 = train(make_recipe(tiny_llama_dir, deepspeed=True, zero_stage=3, **settings), make_run(tmp_path / "zero3"))
+
+    zero = json.loads((zero3 / "deepspeed.json").read_text())["zero_optimization"]
+    assert zero["stage"] == 3 and zero["stage3_gather_16bit_weights_on_model_save"] is True
+    report = json.loads((zero3 / "train.json").read_text())
+    reference = json.loads((plain / "train.json").read_text())
+    assert report["hyperparameters"]["zero_stage"] == 3
+    assert [p["loss"] for p in report["loss_curve"]] == pytest.approx(
+        [p["loss"] for p in reference["loss_curve"]], rel=1e-4
+    )
+    expected, merged = state_dict(plain / "merged"), state_dict(zero3 / "merged")
+    assert expected.keys() == merged.keys()
+    for name, tensor in expected.items():  # whole tensors, trained as the plain Trainer trains them
+        assert merged[name].shape == tensor.shape and torch.allclose(merged[name], tensor, atol=1e-5), name
+    from safetensors.torch import load_file
+
+    delta = load_file(str(zero3 / "delta.safetensors"))
+    assert all(delta[name].shape == expected[name].shape for name in delta) and len(delta) == len(
+        report["plan"]["names"]
+    )

@@ -266,3 +266,58 @@ def test_deepspeed_config_is_zero2_with_bf16_explicit():
     assert config["bf16"] == {"enabled": True}
     assert config["data_types"] == {"grad_accum_dtype": "fp32"}
     assert config["train_micro_batch_size_per_gpu"] == "auto" and "optimizer" not in config
+
+
+def test_zero3_shards_the_weights_and_offloading_moves_the_optimizer_to_the_cpu():
+    from harness.training.config import TrainingConfig
+    from harness.training.plan import ZERO3_LIVE_PARAMETERS, build_plan, recipe_memory, zero_options
+
+    plan = build_plan(llama2("13B"), None, "ffn", "full")
+    settings = dict(mode="full", deepspeed=True, launcher="deepspeed", num_gpus=8, precision="bf16")
+    settings |= dict(global_batch_size=128, per_device_batch_size=2, max_length=512, gpu_memory_gib=79)
+    zero2 = recipe_memory(plan, TrainingConfig(**settings))["estimate"]
+    zero3 = recipe_memory(plan, TrainingConfig(**settings, zero_stage=3))
+    assert zero2["weights"] == 2 * plan.total  # every GPU holds the whole bf16 model
+    assert zero3["estimate"]["weights"] == 2 * plan.total / 8 + 2 * ZERO3_LIVE_PARAMETERS
+    assert zero3["estimate"]["optimizer"] == zero2["optimizer"] == 12 * plan.total / 8
+    offload = recipe_memory(plan, TrainingConfig(**settings, zero_stage=3, offload_optimizer=True))
+    assert offload["estimate"]["optimizer"] == 0 and offload["cpu_offload"] == (12 + 4) * plan.total / 8
+    assert "ZeRO-3" in zero3["setup"] and "optimizer offloaded to CPU" in offload["setup"]
+
+    one_gpu = TrainingConfig(**{**settings, "num_gpus": 1}, zero_stage=3)
+    rows = {row["setup"]: row for row in zero_options(plan, one_gpu)}
+    assert rows["ZeRO-2"]["fits"] is False and rows["ZeRO-3"]["fits"] is False  # 13B full AdamW on one GPU
+    assert rows["ZeRO-3 + offload optimizer and parameters"]["fits"] is True and rows["ZeRO-3"]["recipe"]
+    memory = recipe_memory(plan, one_gpu)
+    assert memory["fits"] is False and "training.zero_stage=2 training.offload_optimizer=true" in memory["advice"]
+
+
+def test_deepspeed_config_of_zero3_with_offload():
+    from harness.training.config import TrainingConfig
+    from harness.training.trainer import deepspeed_config
+
+    training = TrainingConfig(deepspeed=True, zero_stage=3, offload_optimizer=True, offload_parameters=True)
+    config = deepspeed_config(training, bf16=True, cuda=True)
+    zero = config["zero_optimization"]
+    assert zero["stage"] == 3 and zero["stage3_gather_16bit_weights_on_model_save"] is True
+    assert zero["offload_optimizer"]["device"] == "cpu" and zero["offload_param"]["device"] == "cpu"
+    assert config["optimizer"]["type"] == "AdamW"  # DeepSpeed's CPU Adam runs the offloaded update
+    with pytest.raises(ValueError, match="offload_parameters needs zero_stage: 3"):
+        TrainingConfig(deepspeed=True, offload_parameters=True)
+    with pytest.raises(ValueError, match="DeepSpeed settings; set deepspeed: true"):
+        TrainingConfig(zero_stage=3)
+
+
+def test_plan_of_a_chained_recipe_covers_every_stage(tmp_path, capsys):
+    from harness.cli import plan_command
+    from harness.recipe import load_recipe
+
+    folder = config_folder(tmp_path, "7B")
+    recipe = load_recipe("recipes/competitors/qalign_7b.yaml", [f"model.source={folder}"])
+    plan_command(recipe, as_json=False, run_dir=tmp_path / "run")
+    text = capsys.readouterr().out
+    assert "training stage 1/2: question_alignment" in text and "training stage 2/2: training" in text
+    assert text.count("<- the recipe's") == 2 and "ZeRO-3 + offload optimizer and parameters" in text
+    plan_command(recipe, as_json=True, run_dir=tmp_path / "run")
+    stages = json.loads(capsys.readouterr().out)["stages"]
+    assert [s["stage"] for s in stages] == ["question_alignment", "training"] and stages[0]["mode"] == "full"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from harness.schema import Section
+
+PAPER_MAX_NEW_TOKENS = 512
+"""The paper's generation budget, and a model's when `max_new_tokens` names only the other one."""
 
 
 class TaskConfig(Section):
@@ -45,14 +48,30 @@ class EvaluationConfig(Section):
     """Questions generated together (hf backend; vLLM schedules its own batches); `auto`: the
     largest batch that fits on the GPU, found once per model by lm-eval (for a new base model of
     unknown size; on a CPU it settles on lm-eval's maximum, 64)."""
-    max_new_tokens: int = Field(512, gt=0)
-    """The paper's 512; lower it for quick runs."""
+    max_new_tokens: Annotated[int, Field(gt=0)] | dict[Literal["base", "trained"], Annotated[int, Field(gt=0)]] = (
+        PAPER_MAX_NEW_TOKENS
+    )
+    """The paper's 512; lower it for quick runs, raise it for a model that reasons first (a
+    Qwen3-style thinker needs thousands). Per model: `{base: 4096, trained: 1024}` (a model left
+    out gets 512). Recorded per model in scores.json; `compare` refuses runs that differ in it."""
     chat_template: bool = False
     """Prompt in the model's chat template (lm-eval's `apply_chat_template`): a math question is
     the user turn on its own (the chat format replaces the paper's Alpaca scaffold), a
     multiple-choice prompt is wrapped as it is. An instruction-tuned model such as
     SmolLM2-Instruct answers only in its own format. Recorded in scores.json's settings; the
     paper's models take the plain Alpaca prompt (false)."""
+    system_prompt: str | None = None
+    """A system turn before every question (lm-eval's `system_instruction`): under the chat
+    template the model's system message, without it a line before the prompt. Recorded in
+    scores.json; runs that differ in it are not compared or ranked together."""
+    chat_template_args: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments for the tokenizer's chat template (lm-eval's `chat_template_args`), e.g.
+    `{enable_thinking: true}` for a Qwen3-style model; needs `chat_template: true`."""
+    reasoning_end: str | None = None
+    """The marker that ends a model's reasoning (`</think>` for Qwen3): the answer is read only
+    from the text after its last occurrence, and a response in which it never appears (the
+    reasoning was cut by max_new_tokens) is scored wrong and counted (`reasoning_unfinished` in
+    scores.json). The full response is kept in samples.jsonl."""
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
@@ -81,6 +100,26 @@ class EvaluationConfig(Section):
                 "(the hf backend runs one GPU per process: data_parallel_size)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _prompting_fits_together(self) -> "EvaluationConfig":
+        if self.chat_template_args and not self.chat_template:
+            raise ValueError("chat_template_args are passed to the chat template: set chat_template: true")
+        if self.reasoning_end is not None and not self.reasoning_end.strip():
+            raise ValueError("reasoning_end is empty; give the marker that ends the reasoning, e.g. '</think>'")
+        if self.reasoning_end is not None and self.chat_template_args.get("enable_thinking") is False:
+            raise ValueError(
+                "reasoning_end is set but chat_template_args.enable_thinking is false: the template then "
+                "closes the reasoning inside the prompt, so no response would contain the marker; remove "
+                "reasoning_end (or enable thinking)"
+            )
+        return self
+
+    def new_tokens(self, model: str) -> int:
+        """The max new tokens of ``model`` (base or trained)."""
+        if isinstance(self.max_new_tokens, int):
+            return self.max_new_tokens
+        return self.max_new_tokens.get(model, PAPER_MAX_NEW_TOKENS)  # type: ignore[call-overload]
 
     @model_validator(mode="after")
     def _each_task_once(self) -> "EvaluationConfig":

@@ -36,16 +36,45 @@ def format_number(value: float | None) -> str | None:
     return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
 
 
+def after_reasoning(response: str | None, reasoning_end: str | None) -> tuple[str | None, bool | None]:
+    """(the answer part of a response, whether its reasoning ended).
+
+    Without a marker the whole response is the answer (None: not asked). With one, the answer is
+    the text after the marker's last occurrence; a response without the marker never finished
+    reasoning (cut by the token budget): it has no answer, whatever numbers its reasoning holds.
+    """
+    if reasoning_end is None:
+        return response, None
+    _, marker, tail = (response or "").rpartition(reasoning_end)
+    if not marker:
+        return None, False
+    return tail, True
+
+
 def score_response(
-    kind: Literal["math", "choice"], response: str | None, answer: str, label_rule: Literal["last", "first"] = "last"
+    kind: Literal["math", "choice"],
+    response: str | None,
+    answer: str,
+    label_rule: Literal["last", "first"] = "last",
+    reasoning_end: str | None = None,
 ) -> dict:
     """Extracted answer and correctness of one response in both modes.
 
     ``kind``: ``math`` (last number against the gold number) or ``choice`` (last bracketed label
-    against the gold label; ``label_rule``: the last or the first label). Returns ``{"extracted": {mode: str|None}, "correct": {mode: bool}}``.
+    against the gold label; ``label_rule``: the last or the first label). ``reasoning_end``: the
+    answer is read after the end of the reasoning only (:func:`after_reasoning`). Returns
+    ``{"extracted": {mode: str|None}, "correct": {mode: bool}}``, plus ``"reasoning_ended"``
+    when a marker is given.
     """
     extracted: dict[str, str | None] = {}
     correct: dict[str, bool] = {}
+    response, ended = after_reasoning(response, reasoning_end)
+    if ended is False:
+        return {
+            "extracted": {mode: None for mode in MODES},
+            "correct": {mode: False for mode in MODES},
+            "reasoning_ended": False,
+        }
     for mode in MODES:
         if kind == "math":
             value = last_number(response, mode)
@@ -55,4 +84,4 @@ def score_response(
             label = bracket_label(response, mode, label_rule)
             extracted[mode] = label
             correct[mode] = label is not None and label == answer
-    return {"extracted": extracted, "correct": correct}
+    return {"extracted": extracted, "correct": correct, **({"reasoning_ended": True} if ended else {})}

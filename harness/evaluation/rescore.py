@@ -42,6 +42,12 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
                 f"{where}: evaluation.{key} was {settings.get(key)!r}, the recipe has "
                 f"{getattr(evaluation, key)!r}; {fix}"
             )
+    for key, default in (("system_prompt", None), ("chat_template_args", {})):
+        if settings.get(key, default) != getattr(evaluation, key):  # they changed what the model was asked
+            raise HarnessError(
+                f"{where}: evaluation.{key} was {settings.get(key, default)!r}, the recipe has "
+                f"{getattr(evaluation, key)!r}; {fix}"
+            )
     for model, entry in scores["models"].items():
         stored = entry.get("tasks") or {}
         for index, task in enumerate(tasks):
@@ -93,7 +99,16 @@ def rescore_run(recipe, run) -> dict:
             try:
                 row = json.loads(line)
                 model, lang = row["model"], row["lang"]
-                row.update(score_response(kind, row["response"], row["target"]))
+                row.pop("reasoning_ended", None)  # a marker of the earlier scoring, maybe not of this one
+                row.update(
+                    score_response(
+                        kind,
+                        row["response"],
+                        row["target"],
+                        recipe.evaluation.choice_label,
+                        recipe.evaluation.reasoning_end,
+                    )
+                )
             except (json.JSONDecodeError, KeyError, TypeError) as error:
                 raise HarnessError(
                     f"{path}: line {number}: not a samples.jsonl row with model, lang, response and target ({error})"
@@ -124,7 +139,7 @@ def rescore_run(recipe, run) -> dict:
     keep = {
         k: v
         for k, v in (previous.get("settings") or {}).items()
-        if k not in ("backend", "batch_size", "max_new_tokens", "seed")
+        if k not in ("backend", "batch_size", "max_new_tokens", "seed", "reasoning_end")
     }
     scores = build_scores(recipe.evaluation, tasks, done, recipe.seed, keep)
     scores["rescored"] = {

@@ -120,6 +120,8 @@ def evaluate_language(
     stop: str = "harness",
     label_rule: str = "last",
     chat_template: bool = False,
+    system_prompt: str | None = None,
+    reasoning_end: str | None = None,
 ) -> tuple[list[dict], Any, dict]:
     """Run one task in one language through lm-eval; the samples rows, the task version and
     lm-eval's own output (results, configs, samples) for :mod:`harness.evaluation.lm_eval_files`.
@@ -137,7 +139,9 @@ def evaluate_language(
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
-    config = task_config(task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs, stop=stop)
+    config = task_config(
+        task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs, stop=stop, reasoning_end=reasoning_end
+    )
     if chat_template and get_benchmark(task.benchmark).kind == "math":
         config["doc_to_text"] = CHAT_PROMPT  # the chat template replaces the Alpaca scaffold
     name = task_name(task.benchmark, lang)
@@ -155,6 +159,7 @@ def evaluate_language(
             log_samples=True,
             bootstrap_iters=0,
             apply_chat_template=chat_template,
+            system_instruction=system_prompt,
         )
     kind = get_benchmark(task.benchmark).kind
     version = task_version(config)
@@ -171,7 +176,7 @@ def evaluate_language(
                 "question": doc["question"],
                 "target": doc["answer"],
                 "response": response,
-                **score_response(kind, response, doc["answer"], label_rule),
+                **score_response(kind, response, doc["answer"], label_rule, reasoning_end),
                 # what the model saw (chat template applied, if any), to check two runs asked the same
                 "prompt": sample["arguments"][0][0],
                 "prompt_hash": sample["prompt_hash"],
@@ -298,16 +303,20 @@ def run_models(
                     lang,
                     docs[(task.benchmark, lang)],
                     model,
-                    evaluation.max_new_tokens,
+                    evaluation.new_tokens(model),
                     seed,
                     evaluation.stop,
                     evaluation.choice_label,
                     chat_template=evaluation.chat_template,
+                    system_prompt=evaluation.system_prompt,
+                    reasoning_end=evaluation.reasoning_end,
                 )
                 right = sum(row["correct"][evaluation.extraction] for row in rows)
+                unfinished = sum(row.get("reasoning_ended") is False for row in rows)
                 console.print(
                     f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct "
-                    f"in {time.time() - started:.1f} s",
+                    + (f"({unfinished} still reasoning at the token limit, scored wrong) " if unfinished else "")
+                    + f"in {time.time() - started:.1f} s",
                     highlight=False,
                 )
                 entry = {
@@ -335,6 +344,16 @@ def run_models(
     return scores
 
 
+def prompting_settings(evaluation) -> dict:
+    """How the models were asked beyond the task's prompt, as scores.json's settings record it:
+    runs that differ in any of these are not compared or ranked together."""
+    return {
+        "system_prompt": evaluation.system_prompt,
+        "chat_template_args": dict(evaluation.chat_template_args),
+        "reasoning_end": evaluation.reasoning_end,
+    }
+
+
 def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, settings: dict | None) -> dict:
     """scores.json from the finished samples of every (model, task, language)."""
     from importlib.metadata import version
@@ -355,6 +374,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
             "choice_label": evaluation.choice_label,
             "chat_template": evaluation.chat_template,
             **({"math_prompt": f"{CHAT_PROMPT} in the model's chat template"} if evaluation.chat_template else {}),
+            **prompting_settings(evaluation),
             **(settings or {}),
         },
         "models": {},
@@ -362,7 +382,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
     for model in models:
         first = done[tasks[0].benchmark][(model, tasks[0].languages[0])]
-        entry: dict = {"source": first["source"], "tasks": {}}
+        entry: dict = {"source": first["source"], "max_new_tokens": evaluation.new_tokens(model), "tasks": {}}
         for task in tasks:
             finished = {lang: done[task.benchmark][(model, lang)] for lang in task.languages}
             by_mode = {
@@ -380,6 +400,11 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
                 "limit": task.limit,
                 **task_scores(by_mode, evaluation.extraction, benchmark.average_languages),
             }
+            if evaluation.reasoning_end is not None:
+                for lang, part in finished.items():
+                    entry["tasks"][task.benchmark]["languages"][lang]["reasoning_unfinished"] = sum(
+                        row.get("reasoning_ended") is False for row in part["rows"]
+                    )
         scores["models"][model] = entry
     if "base" in models and "trained" in models:
         scores["comparisons"] = {

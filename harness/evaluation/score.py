@@ -129,13 +129,18 @@ def _gold_from_rows(lines: list[tuple[int, dict]]) -> list[Example] | None:
 
 
 def score_generations(
-    path: str | Path, task: str, data_path: str | None = None, model: str | None = None
+    path: str | Path,
+    task: str,
+    data_path: str | None = None,
+    model: str | None = None,
+    reasoning_end: str | None = None,
 ) -> tuple[dict, list[dict]]:
     """Per-language outcomes by mode, and the scored rows, of a generations file.
 
     Rows with their gold answer (samples files) are scored against it; other rows against the
     benchmark's files. A language may be partial (a run with a ``limit``): its answers must then
-    be the benchmark's first n questions; n is reported per language.
+    be the benchmark's first n questions; n is reported per language. ``reasoning_end``: the answer
+    is read after the model's reasoning only, and a response still reasoning is wrong.
     """
     file = Path(path)
     benchmark = get_benchmark(task)
@@ -165,7 +170,7 @@ def score_generations(
                     f"was already answered on line {seen[example.id]}"
                 )
             seen[example.id] = number
-            result = score_response(benchmark.kind, row["response"], example.answer)
+            result = score_response(benchmark.kind, row["response"], example.answer, reasoning_end=reasoning_end)
             for mode in MODES:
                 by_mode[mode].setdefault(lang, {})[example.id] = result["correct"][mode]
             scored.append({"lang": lang, "index": example.index, "id": example.id, "target": example.answer, **result})
@@ -181,12 +186,34 @@ def score_generations(
     return by_mode, scored
 
 
-def score_file(path: str, task: str, extraction: str, data_path: str | None = None, model: str | None = None) -> dict:
-    """`harness score FILE --task NAME [--model M]`: the task's scores under ``extraction`` (the
-    other mode's accuracies beside), in the benchmark's order of languages."""
+def score_file(
+    path: str,
+    task: str,
+    extraction: str,
+    data_path: str | None = None,
+    model: str | None = None,
+    reasoning_end: str | None = None,
+) -> dict:
+    """`harness score FILE --task NAME [--model M] [--reasoning-end MARK]`: the task's scores under
+    ``extraction`` (the other mode's accuracies beside), in the benchmark's order of languages;
+    with a marker, each language counts its responses still reasoning (``reasoning_unfinished``)."""
+    if reasoning_end is not None and not reasoning_end.strip():
+        raise HarnessError("--reasoning-end: empty; give the marker that ends the reasoning, e.g. '</think>'")
     benchmark = get_benchmark(task)
-    by_mode, _ = score_generations(path, task, data_path, model)
+    by_mode, scored = score_generations(path, task, data_path, model, reasoning_end)
     order = [lang for lang in benchmark.languages if lang in by_mode[extraction]]
     by_mode = {mode: {lang: by_mode[mode][lang] for lang in order} for mode in by_mode}
     scores = task_scores(by_mode, extraction, benchmark.average_languages)
-    return {"task": task, "extraction": extraction, "file": str(path), "model": model, **scores}
+    if reasoning_end is not None:
+        for lang, entry in scores["languages"].items():
+            entry["reasoning_unfinished"] = sum(
+                row["lang"] == lang and row.get("reasoning_ended") is False for row in scored
+            )
+    return {
+        "task": task,
+        "extraction": extraction,
+        "file": str(path),
+        "model": model,
+        "reasoning_end": reasoning_end,
+        **scores,
+    }

@@ -88,7 +88,13 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
 
         model, tokenizer = _load(recipe, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
-            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=evaluation.batch_size, device=device)
+            lm = HFLM(
+                pretrained=model,
+                tokenizer=tokenizer,
+                batch_size=evaluation.batch_size,
+                device=device,
+                chat_template_args=dict(evaluation.chat_template_args),
+            )
         if evaluation.batch_size == "auto":
             # lm-eval would search again in every language's call: search once per model
             lm.batch_size_per_gpu = lm._detect_batch_size()
@@ -123,7 +129,8 @@ def lm_factory(recipe, train_dir: Path | None, device: str, export_dir: Path, gr
             dtype=dtype,
             revision=recipe.model.revision if name == "base" else None,
             batch_size="auto",
-            max_gen_toks=evaluation.max_new_tokens,
+            max_gen_toks=evaluation.new_tokens(name),
+            chat_template_args=dict(evaluation.chat_template_args),
             seed=recipe.seed,
             tensor_parallel_size=evaluation.tensor_parallel_size,
             gpu_memory_utilization=evaluation.gpu_memory_utilization,

@@ -42,13 +42,15 @@ def task_config(
     max_new_tokens: int | None = None,
     docs: list[dict] | None = None,
     stop: str = "harness",
+    reasoning_end: str | None = None,
 ) -> dict[str, Any]:
     """The task's resolved lm-eval config (template included, hooks imported) with overrides.
 
     ``path`` points the task at local files in the benchmark's original format; ``docs`` hands it
     questions already loaded (:meth:`Example.as_doc` rows), so they are not read again;
     ``max_new_tokens`` replaces the template's 512; ``stop`` names the stop list
-    (``evaluation.stop``: the template's, or MetaMath's). The result is passed to lm-eval as an inline
+    (``evaluation.stop``: the template's, or MetaMath's); ``reasoning_end`` makes the hooks read
+    the answer after the reasoning only (``evaluation.reasoning_end``). The result is passed to lm-eval as an inline
     config (``TaskManager.load([config])``); a limit is lm-eval's own (``evaluate(limit=N)``).
     """
     from lm_eval.tasks._yaml_loader import load_yaml
@@ -62,6 +64,7 @@ def task_config(
         **config["dataset_kwargs"],
         **({"path": str(Path(path).resolve())} if path else {}),
         **({"docs": docs} if docs is not None else {}),
+        **({"reasoning_end": reasoning_end} if reasoning_end else {}),
     }
     if max_new_tokens is not None:
         config["generation_kwargs"] = {**config["generation_kwargs"], "max_gen_toks": max_new_tokens}

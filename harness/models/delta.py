@@ -23,15 +23,16 @@ MERGED_DIR = "merged"
 ADAPTER_DIR = "adapter"
 
 
-def save_delta(model, names: list[str], out: Path, info: dict) -> dict:
+def save_delta(model, names: list[str], out: Path, info: dict, state: dict | None = None) -> dict:
     """Write ``names``' tensors of ``model`` to ``out/delta.safetensors`` and describe them.
 
     ``info`` (base model source and revision, mode, ...) is stored in ``delta.json`` with the
-    names, shapes, dtype, sizes and the file's sha256.
+    names, shapes, dtype, sizes and the file's sha256. ``state``: the whole tensors by name when the
+    model holds shards only (DeepSpeed ZeRO-3's gathered state dict).
     """
     from safetensors.torch import save_file
 
-    params = dict(model.named_parameters())
+    params = dict(state) if state is not None else dict(model.named_parameters())
     missing = [name for name in names if name not in params]
     if missing:
         raise HarnessError(f"cannot save the delta: parameter(s) {missing[:3]} not in the model")
@@ -92,43 +93,61 @@ def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
     ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
     the delta, so this returns a plain transformers model in every mode.
     """
-    from harness.models.loading import load_model
+    return trained_from(recipe.model, train_dir, device, dtype)
+
+
+def trained_from(model_cfg, train_dir, device: str = "cpu", dtype=None):
+    """:func:`load_trained_model` from the `model:` section the run was made with. A delta trained on
+    another run's model (``run:``, a chained stage) applies to that run's trained model."""
+    from harness.models.config import ModelConfig
+    from harness.models.loading import RUN_PREFIX, load_model
 
     train_dir = Path(train_dir)
     if (train_dir / DELTA_FILE).exists():
         info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
         base = info.get("base_model", {})
-        if base.get("source") not in (None, recipe.model.source):
+        start = model_cfg
+        if str(base.get("source") or "").startswith(RUN_PREFIX):
+            start = ModelConfig(source=base["source"], tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
+        elif base.get("source") not in (None, model_cfg.source):
             raise HarnessError(
                 f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
-                f"model.source is {recipe.model.source!r}; use the recipe the run was made with"
+                f"model.source is {model_cfg.source!r}; use the recipe the run was made with"
             )
-        model = load_model(recipe.model, dtype=dtype, device=device)
+        model = load_model(start, dtype=dtype, device=device)
         apply_delta(model, train_dir)
         return model.eval()
     merged = train_dir / MERGED_DIR
     if (merged / "config.json").exists():
-        from harness.models.config import ModelConfig
-
-        return load_model(ModelConfig(source=str(merged), dtype=recipe.model.dtype), dtype=dtype, device=device)
+        return load_model(ModelConfig(source=str(merged), dtype=model_cfg.dtype), dtype=dtype, device=device)
     raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
 
 
-def export_merged(model, tokenizer, folder: Path, dtype=None) -> Path:
+def load_run_model(cfg, device: str = "cpu", dtype=None):
+    """The model a ``run:<folder>`` source names: that run's base model with its training applied."""
+    from harness.models.loading import run_base_model, run_folder
+    from harness.runs import Run
+
+    train_dir = Run(run_folder(cfg.source)).require("train")
+    return trained_from(run_base_model(cfg.source), train_dir, device, dtype)
+
+
+def export_merged(model, tokenizer, folder: Path, dtype=None, state_dict: dict | None = None) -> Path:
     """A complete model folder (safetensors + config + tokenizer) of the trained model.
 
     ``dtype``: the dtype to save in (the trained precision: a bf16 run whose Trainer kept fp32
     master weights exports bf16, half the size, what vLLM loads); None keeps the model's.
+    ``state_dict``: the whole tensors when the model holds shards only (ZeRO-3), saved as they are.
     """
     folder = Path(folder)
-    if dtype is not None and model.dtype != dtype:
+    if state_dict is None and dtype is not None and model.dtype != dtype:
         model = model.to(dtype)
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         import shutil
 
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, state_dict=state_dict)
     if tokenizer is not None:
         tokenizer.save_pretrained(tmp)
     if folder.exists():

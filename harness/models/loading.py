@@ -24,6 +24,30 @@ if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
     import torch
 
 PACKAGE_PREFIX = "package:"
+RUN_PREFIX = "run:"
+"""``run:<folder>``: the model a harness run trained (its train stage), e.g. QAlign's stage 1 for stage 2."""
+
+
+def run_folder(source: str) -> Path:
+    return Path(source[len(RUN_PREFIX) :]).expanduser()
+
+
+def run_base_model(source: str) -> ModelConfig:
+    """The `model:` a ``run:`` source's run trained from (its manifest's recipe)."""
+    import json
+
+    folder = run_folder(source)
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise HarnessError(
+            f"model.source {source!r}: {folder} is not a harness run (no manifest.json); run the recipe that "
+            "trains it first, or fix the path"
+        )
+    try:
+        model = json.loads(manifest.read_text(encoding="utf-8"))["recipe"]["model"]
+        return ModelConfig.model_validate(model)
+    except (ValueError, KeyError, TypeError) as error:
+        raise HarnessError(f"{manifest}: no readable recipe.model ({error}); run that recipe again") from None
 
 
 def cache_root() -> Path:
@@ -41,7 +65,12 @@ class ResolvedSource:
 
 
 def resolve_source(source: str) -> ResolvedSource:
-    """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing."""
+    """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing.
+
+    A ``run:`` source resolves to the model its run trained from (config and tokenizer are that model's).
+    """
+    if source.startswith(RUN_PREFIX):
+        return resolve_source(run_base_model(source).source)
     if source.startswith(PACKAGE_PREFIX):
         package, _, inner = source[len(PACKAGE_PREFIX) :].partition("/")
         spec = importlib.util.find_spec(package) if package else None
@@ -158,6 +187,9 @@ def require_hub_model(source: str, revision: str | None = None, place: str = "mo
 
     Without this, an unreachable hub costs ~25 s of retries per file before the same failure.
     """
+    if source.startswith(RUN_PREFIX):
+        base = run_base_model(source)
+        source, revision = base.source, base.revision
     if resolve_source(source).kind != "hub" or hub_reachable() or model_cached(source, revision):
         return
     fix = (
@@ -212,8 +244,14 @@ def load_tokenizer(cfg: ModelConfig, padding_side: str = "left"):
 
 
 def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str = "cpu"):
-    """The causal LM with its weights, on ``device``, in the recipe's dtype."""
+    """The causal LM with its weights, on ``device``, in the recipe's dtype (a ``run:`` source: the
+    model that run trained)."""
     from transformers import AutoModelForCausalLM
+
+    if cfg.source.startswith(RUN_PREFIX):
+        from harness.models.delta import load_run_model
+
+        return load_run_model(cfg, dtype=dtype, device=device)
 
     from harness.models.adapters import adapter_for
 

@@ -3,6 +3,8 @@
 Each ``baselines/*.yaml`` file holds one printed table (or one benchmark of a table):
 
     source: {paper, arxiv, table, caption}   where the numbers were printed
+            (+ url, version: the file they were read from and its commit, for a repository's
+             README or a model card; the SLAM paper's own tables need neither)
     benchmark: mgsm | msvamp | xcsqa
     primary: true          false for summary tables that repeat rows printed elsewhere
     languages: [...]       the per-language columns every row must fill
@@ -13,18 +15,28 @@ Each ``baselines/*.yaml`` file holds one printed table (or one benchmark of a ta
         cost: 3.5          training time relative to SLAM (1.0); null when not printed
         trained_share: 100.0
         quoted_from: Zhu et al. 2024 (QAlign)
-        scores: {bn: 7.6, ...}
-        average: 38.4      the published mean, kept as printed
+        scores: {bn: 7.6, ...}     null: the source prints no number ("-")
+        average: 38.4      the published mean over the file's languages, kept as printed
+        base, trained      the model the system starts from and what it trains
+        reading            tells apart two readings of one system in one source
+
+One system (benchmark, size, system) may have several published readings in different files
+(MetaMath-7B in SLAM's Table 2 and in the LLaMAX2-7B-MetaMath model card): the first in file
+order (the SLAM paper's tables first) is the system's row; the others are ``alternative``,
+listed by ``Baselines.readings`` and ``harness ls baselines``, and named ``...@<table>``.
 
 Loading validates every file (missing or extra language, duplicate row, a number outside
 [0, 100]: a ``HarnessError`` naming the file and the row) and recomputes every published
 average: one that differs from the mean of its cells by more than ``AVERAGE_TOLERANCE`` is kept
-as printed and flagged with a labelled warning (``Baselines.warnings``). Rows with
+as printed and flagged with a labelled warning (``Baselines.warnings``). A cell that no count of
+right answers out of the benchmark's questions (``QUESTIONS_PER_LANGUAGE``) rounds to is flagged
+the same way (``Baseline.impossible``): MGSM's 250 questions allow multiples of 0.4 only. Rows with
 ``cells_from`` repeat or summarise another table's row; their numbers are checked against it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +48,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import HarnessError
 from harness.registry import suggest
+
+QUESTIONS_PER_LANGUAGE = {"mgsm": 250, "msvamp": 1000, "xcsqa": 1000}
+"""Questions per language of each benchmark's full test set (X-CSQA: its dev set), the n behind
+every published accuracy: an MGSM score is k/250, so a multiple of 0.4; MSVAMP and X-CSQA move in
+0.1 steps."""
+
+SLAM_ARXIV = "2501.03681"
+"""The paper this harness reproduces; rows from other sources are systems published beside or since it."""
 
 AVERAGE_TOLERANCE = 0.1
 """A published average further than this (points) from the mean of its cells is flagged.
@@ -60,8 +80,12 @@ class Source(_Strict):
     arxiv: str
     """arXiv id of that paper."""
     table: str
-    """The table as the paper names it (`Table 2`)."""
+    """The table as the paper names it (`Table 2`), or the document it is read from (`MindMerger README`)."""
     caption: str = ""
+    url: str | None = None
+    """Where the numbers were read, when not in the SLAM paper: a repository file or model card."""
+    version: str | None = None
+    """The commit (or version) of ``url`` the numbers were read at."""
 
 
 class RowRef(_Strict):
@@ -83,6 +107,10 @@ class ScoreRow(_Strict):
     """The row label exactly as printed, when it differs from `system` (`LangBridge-9B`)."""
     base: str | None = None
     """The model the system starts from, when the table says."""
+    trained: str | None = None
+    """What the system trains (all parameters, a mapping layer, ...), when its source says."""
+    reading: str | None = None
+    """Which reading of the system this row is, when one source prints two (`official`, `reproduced`)."""
     cost: float | None = Field(None, ge=0)
     """Training time relative to SLAM (1.0); null when the table prints none."""
     cost_note: str | None = None
@@ -93,8 +121,8 @@ class ScoreRow(_Strict):
     quoted_from: str | None = None
     """The publication the paper quotes this row from."""
     note: str | None = None
-    scores: dict[str, Percent] = Field(default_factory=dict)
-    """Accuracy (%) per language."""
+    scores: dict[str, Percent | None] = Field(default_factory=dict)
+    """Accuracy (%) per language; null where the source prints none ("-")."""
     average: Percent | None = None
     """The published mean over the file's languages, as printed."""
     non_english_average: Percent | None = None
@@ -150,10 +178,28 @@ class Provenance:
     row: int
     file: str
     note: str | None = None
+    url: str | None = None
+    version: str | None = None
 
     def cite(self) -> str:
-        text = f"arXiv {self.arxiv} {self.table}, row {self.row}"
+        if self.url:
+            at = f" at {self.version[:12]}" if self.version else ""
+            text = f"{self.table}, row {self.row} ({self.url}{at}; arXiv {self.arxiv})"
+        else:
+            text = f"arXiv {self.arxiv} {self.table}, row {self.row}"
         return f"{text}; {self.note}" if self.note else text
+
+    def to_json(self) -> dict:
+        return {
+            "paper": self.paper,
+            "arxiv": self.arxiv,
+            "table": self.table,
+            "row": self.row,
+            "file": self.file,
+            "note": self.note,
+            "url": self.url,
+            "version": self.version,
+        }
 
 
 @dataclass(frozen=True)
@@ -176,6 +222,12 @@ class Baseline:
     primary: bool
     provenance: Provenance
     warnings: tuple[str, ...] = ()
+    trained: str | None = None
+    reading: str | None = None
+    alternative: bool = False
+    """A further reading of a system whose row another (earlier) file prints."""
+    impossible: dict[str, str] = field(default_factory=dict)
+    """language -> why its printed cell cannot be a score of the benchmark (kept as printed)."""
 
     @property
     def key(self) -> str:
@@ -185,8 +237,25 @@ class Baseline:
     @property
     def reference(self) -> str:
         """The name `harness compare` takes: ``baseline:mgsm/13B/SLAM`` (``@table3`` for a row that
-        a summary table repeats)."""
-        return f"baseline:{self.key}" + ("" if self.primary else f"@{_table_slug(self.provenance.table)}")
+        a summary table repeats, ``@llamax27bmetamathcard`` for a further reading)."""
+        suffix = "" if self.primary and not self.alternative else f"@{_table_slug(self.provenance.table)}"
+        return f"baseline:{self.key}" + suffix + (f"@{_norm(self.reading)}" if self.reading else "")
+
+    @property
+    def source_label(self) -> str:
+        """Where the row is printed, short: `Table 2` (the SLAM paper) or `mCoT README`."""
+        return self.provenance.table
+
+    @property
+    def from_slam(self) -> bool:
+        return self.provenance.arxiv == SLAM_ARXIV
+
+    def mean_over(self, languages: list[str] | tuple[str, ...]) -> float | None:
+        """The mean of the printed cells over ``languages``; None when one is not printed."""
+        values = [self.scores.get(lang) for lang in languages]
+        if not values or any(v is None for v in values):
+            return None
+        return _mean([float(v) for v in values if v is not None])
 
     def to_json(self) -> dict:
         return {
@@ -196,6 +265,9 @@ class Baseline:
             "label": self.label,
             "reference": self.reference,
             "base": self.base,
+            "trained": self.trained,
+            "reading": self.reading,
+            "alternative": self.alternative,
             "languages": {lang: self.scores.get(lang) for lang in self.languages},
             "average": self.average,
             "non_english_average": self.non_english_average,
@@ -204,15 +276,10 @@ class Baseline:
             "trained_share": self.trained_share,
             "extra_params": self.extra_params,
             "primary": self.primary,
-            "provenance": {
-                "paper": self.provenance.paper,
-                "arxiv": self.provenance.arxiv,
-                "table": self.provenance.table,
-                "row": self.provenance.row,
-                "file": self.provenance.file,
-                "note": self.provenance.note,
-            },
+            "provenance": self.provenance.to_json(),
+            "recomputed_average": self.mean_over(self.languages),
             "warnings": list(self.warnings),
+            "impossible_cells": dict(self.impossible),
         }
 
 
@@ -256,14 +323,24 @@ class Baselines:
         }
 
     def for_benchmark(
-        self, benchmark: str, size: str | None = None, systems: list[str] | None = None, primary_only: bool = False
+        self,
+        benchmark: str,
+        size: str | None = None,
+        systems: list[str] | None = None,
+        primary_only: bool = False,
+        readings: bool = False,
     ) -> list[Baseline]:
         """Rows of one benchmark, in file then printed order; optionally one size and some systems.
 
         Summary rows (``primary: false``) that repeat a (size, system) of a primary table are left
-        out, so each system appears once (Table 3 adds only LangBridge to Table 2's rows).
+        out, so each system appears once (Table 3 adds only LangBridge to Table 2's rows); so are a
+        system's further readings, unless ``readings``.
         """
-        rows = [r for r in self.rows if r.benchmark == benchmark and (size is None or r.size == size)]
+        rows = [
+            r
+            for r in self.rows
+            if r.benchmark == benchmark and (size is None or r.size == size) and (readings or not r.alternative)
+        ]
         seen = {(r.size, r.system) for r in rows if r.primary}
         rows = [r for r in rows if r.primary or (not primary_only and (r.size, r.system) not in seen)]
         if systems is not None:
@@ -272,12 +349,25 @@ class Baselines:
         # rows of the primary tables first (in their printed order), then what summaries add
         return [r for r in rows if r.primary] + [r for r in rows if not r.primary]
 
+    def readings(self, row: Baseline) -> list[Baseline]:
+        """Every published reading of ``row``'s system (itself included), the system's row first."""
+        return [
+            r
+            for r in self.rows
+            if r.primary
+            and r.benchmark == row.benchmark
+            and r.size == row.size
+            and _norm(r.system) == _norm(row.system)
+        ]
+
     def resolve(self, reference: str) -> Baseline:
         """``baseline:mgsm/13B/SLAM`` (or ``mgsm/13B/SLAM@table3``) -> the row; clear errors."""
         text = reference.removeprefix("baseline:")
-        table = None
+        table = reading = None
         if "@" in text:
-            text, table = text.rsplit("@", 1)
+            text, table = text.split("@", 1)
+            if "@" in table:
+                table, reading = table.split("@", 1)
         parts = text.split("/", 2)
         if len(parts) != 3:
             raise HarnessError(
@@ -301,8 +391,10 @@ class Baselines:
         matches = [r for r in rows if _norm(r.system) == _norm(system) or _norm(r.label) == _norm(system)]
         if table is not None:
             matches = [r for r in matches if _table_slug(r.provenance.table) == _table_slug(table)]
-        elif any(r.primary for r in matches):
-            matches = [r for r in matches if r.primary]
+            if reading is not None:
+                matches = [r for r in matches if _norm(r.reading or "") == _norm(reading)]
+        elif any(r.primary and not r.alternative for r in matches):
+            matches = [r for r in matches if r.primary and not r.alternative]
         if not matches:
             names = sorted({r.system for r in rows})
             raise HarnessError(
@@ -310,7 +402,7 @@ class Baselines:
                 f"{size}{suggest(system, names)}; choose from: {', '.join(names)}"
             )
         if len(matches) > 1:
-            options = ", ".join(f"baseline:{m.key}@{_table_slug(m.provenance.table)}" for m in matches)
+            options = ", ".join(m.reference for m in matches)
             raise HarnessError(f"baseline reference {reference!r} is ambiguous; use one of: {options}")
         return matches[0]
 
@@ -380,8 +472,8 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
     problems: list[str] = []
     seen: dict[tuple, int] = {}
     for index, row in enumerate(parsed.rows):
-        key = (row.size, row.system) if isinstance(row, ScoreRow) else (row.system,)
-        name = " ".join(key)
+        key = (row.size, row.system, row.reading or "") if isinstance(row, ScoreRow) else (row.system,)
+        name = " ".join(k for k in key if k)
         if key in seen:
             problems.append(
                 f"{path}: rows[{index}] ({name}): duplicate row: {name} is already rows[{seen[key]}]; remove one"
@@ -414,6 +506,33 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
     if problems:
         raise HarnessError("\n".join(problems))
     return parsed
+
+
+def _printed_decimals(value: float) -> int:
+    text = repr(float(value))
+    return len(text.split(".")[1].rstrip("0") or "") if "." in text and "e" not in text else 0
+
+
+def impossible_score(value: float, benchmark: str) -> str | None:
+    """Why ``value`` (a printed accuracy, %) cannot be a score of ``benchmark``, or None.
+
+    A score is k/n right answers for a whole k; printed with d decimals it lies within half a unit
+    of the d-th decimal of 100*k/n. MGSM (n = 250): multiples of 0.4, so 65.5 cannot be printed
+    (163.75 right answers; 65.2 and 65.6 can)."""
+    n = QUESTIONS_PER_LANGUAGE.get(benchmark)
+    if n is None:
+        return None
+    half_unit = 0.5 * 10 ** -max(_printed_decimals(value), 1)
+    k = round(value * n / 100)
+    if abs(100 * k / n - value) <= half_unit + 1e-9:
+        return None
+    below, above = 100 * math.floor(value * n / 100) / n, 100 * math.ceil(value * n / 100) / n
+    shown = f"{value:.{max(_printed_decimals(value), 1)}f}"
+    return (
+        f"{shown} is not a possible score: {benchmark.upper() if benchmark != 'xcsqa' else 'X-CSQA'} has {n} "
+        f"questions per language, so scores are multiples of {100 / n:g} ({value * n / 100:g} right answers; "
+        f"{below:.1f} and {above:.1f} are possible)"
+    )
 
 
 def _mean(values: list[float]) -> float:
@@ -472,7 +591,7 @@ def _load(folder: Path) -> Baselines:
                 system=r.system,
                 label=r.label or r.system,
                 languages=tuple(data.languages),
-                scores=dict(r.scores),
+                scores={lang: v for lang, v in r.scores.items() if v is not None},
                 average=r.average,
                 non_english_average=r.non_english_average,
                 cost=r.cost,
@@ -480,13 +599,22 @@ def _load(folder: Path) -> Baselines:
                 trained_share=r.trained_share,
                 extra_params=r.extra_params,
                 base=r.base,
+                trained=r.trained,
+                reading=r.reading,
                 primary=data.primary,
                 provenance=Provenance(
-                    data.source.paper, data.source.arxiv, data.source.table, r.row, rel, note or None
+                    data.source.paper,
+                    data.source.arxiv,
+                    data.source.table,
+                    r.row,
+                    rel,
+                    note or None,
+                    data.source.url,
+                    data.source.version,
                 ),
             )
             rows.append(row)
-            by_ref[(data.source.table, data.benchmark, r.size, r.system)] = row
+            by_ref[(data.source.table, data.benchmark, r.size, r.system, r.reading)] = row
     if problems:
         raise HarnessError("\n".join(problems))
 
@@ -496,12 +624,12 @@ def _load(folder: Path) -> Baselines:
         if isinstance(data, SamplesFile):
             continue
         for r in data.rows:
-            row = by_ref[(data.source.table, data.benchmark, r.size, r.system)]
+            row = by_ref[(data.source.table, data.benchmark, r.size, r.system, r.reading)]
             where = f"{row.provenance.table} {row.benchmark} {row.size} {row.label} ({row.provenance.file} row {r.row})"
             warnings: list[str] = []
             source_row = row
             if r.cells_from is not None:
-                ref = (r.cells_from.table, data.benchmark, r.cells_from.size, r.cells_from.system)
+                ref = (r.cells_from.table, data.benchmark, r.cells_from.size, r.cells_from.system, None)
                 if ref not in by_ref:
                     raise HarnessError(
                         f"{row.provenance.file}: rows[{r.row - 1}] ({r.size} {r.system}): "
@@ -516,8 +644,22 @@ def _load(folder: Path) -> Baselines:
                             f"published value differs: {where}: {lang} is {value}, "
                             f"{source_row.provenance.table} prints {other}"
                         )
+            impossible = {}
+            for lang, value in row.scores.items():
+                reason = impossible_score(value, row.benchmark)
+                if reason is not None:
+                    impossible[lang] = reason
+                    warnings.append(f"impossible score: {where}: {lang} {reason} (kept as printed)")
             cells = source_row.scores
-            if row.average is not None:
+            subset = source_row is not row and row.languages and set(row.languages) < set(source_row.languages)
+            if row.average is not None and subset:
+                mean = source_row.mean_over(row.languages)
+                if mean is not None and abs(mean - row.average) > AVERAGE_TOLERANCE + 1e-9:
+                    warnings.append(
+                        f"published average differs from the mean of its cells: {where}: printed {row.average}, "
+                        f"{source_row.provenance.table}'s cells give {mean:.2f} (kept as printed)"
+                    )
+            elif row.average is not None:
                 if source_row is not row and source_row.average is not None:
                     if abs(source_row.average - row.average) > AVERAGE_TOLERANCE:
                         warnings.append(
@@ -542,14 +684,31 @@ def _load(folder: Path) -> Baselines:
                             f"cells{origin}: {where}: printed {row.non_english_average}, "
                             f"cells give {mean:.2f} (kept as printed)"
                         )
-            checked.append(_with_warnings(row, warnings))
-    return Baselines(rows=checked, training_samples=samples)
+            checked.append(_with_warnings(row, warnings, impossible))
+    return Baselines(rows=_mark_alternatives(checked), training_samples=samples)
 
 
-def _with_warnings(row: Baseline, warnings: list[str]) -> Baseline:
+def _mark_alternatives(rows: list[Baseline]) -> list[Baseline]:
+    """A system printed by several primary files: the first (in file order) is its row, the rest
+    are further readings."""
     from dataclasses import replace
 
-    return replace(row, warnings=tuple(warnings))
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for row in rows:
+        key = (row.benchmark, row.size, _norm(row.system))
+        if row.primary and key in seen:
+            row = replace(row, alternative=True)
+        elif row.primary:
+            seen.add(key)
+        out.append(row)
+    return out
+
+
+def _with_warnings(row: Baseline, warnings: list[str], impossible: dict[str, str]) -> Baseline:
+    from dataclasses import replace
+
+    return replace(row, warnings=tuple(warnings), impossible=impossible)
 
 
 def _file_order(path: Path) -> tuple:

@@ -8,9 +8,12 @@ kept per-question outputs (``eval/<task>/samples.jsonl``), the exact McNemar tes
 questions.
 
 Scores of different task versions or answer extractions are not comparable: the comparison is
-refused (exit 2) rather than printed as if they were. Exit 1 when any drop (B - A) exceeds the
-tolerance, in accuracy points (``--tolerance``, else the ``report.tolerance`` of A's recipe);
-exit 0 otherwise.
+refused (exit 2) rather than printed as if they were. The gate (exit 1) fails on a drop beyond
+the tolerance, in accuracy points (``--tolerance``, else the ``report.tolerance`` of A's recipe),
+that the paired test says is real (``report.gate: drop_and_test``, the default: McNemar p <
+``alpha``), or on any drop beyond it (``drop``); a drop it lets pass is listed with a note of how
+small a drop the run's questions could show; ``--min-questions`` fails a run too small to tell.
+Exit 0 otherwise.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ def parse_side(text: str, which: str) -> Side:
                 "baseline second: `harness compare RUN baseline:...`"
             )
         row = load_baselines().resolve(text)
-        label = f"{row.label} {row.size} (paper, {row.provenance.table})"
+        label = f"{row.label} {row.size} ({'paper' if row.from_slam else 'published'}, {row.provenance.table})"
         return Side(text, label, baseline=row)
     root_text, role = text, None
     head, sep, tail = text.rpartition(":")
@@ -154,31 +157,37 @@ def parse_side(text: str, which: str) -> Side:
     return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
 
 
-def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
-    """``report.tolerance`` of the recipe that produced A's results, and where it was read.
+def _recorded_report(side: Side) -> tuple[dict, str | None]:
+    """The ``report:`` section of the recipe that produced A's results, and where it was read.
 
     From the report stage's DONE.json when that report was built on A's scores, else from the
     evaluate stage's: the settings of the results compared, never those of a later command
     (which may have failed, or changed only the manifest).
     """
     if side.run_root is None:
-        return None, None
+        return {}, None
     evaluated = side.run_root / "eval" / MARKER
     if not evaluated.is_file():
-        return None, None
+        return {}, None
     done = read_artifact(evaluated, Done, redo("evaluate"))
     report = side.run_root / "report" / MARKER
     if report.is_file():
         report_done = read_artifact(report, Done, redo("report"))
         if report_done.upstream.get("evaluate") == done.output_id and report_done.recipe is not None:
             done, evaluated = report_done, report
-    value = ((done.recipe or {}).get("report") or {}).get("tolerance")
+    return ((done.recipe or {}).get("report") or {}), f"the recipe recorded in {evaluated}"
+
+
+def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
+    """``report.tolerance`` of the recipe that produced A's results, and where it was read."""
+    section, where = _recorded_report(side)
+    value = section.get("tolerance")
     if value is None:
         return None, None
     value = float(value)
     if not math.isfinite(value):
-        raise HarnessError(f"{evaluated}: recipe.report.tolerance is {value}: not a finite number; pass --tolerance")
-    return value, f"report.tolerance of the recipe recorded in {evaluated}"
+        raise HarnessError(f"{where}: recipe.report.tolerance is {value}: not a finite number; pass --tolerance")
+    return value, f"report.tolerance of {where}"
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -230,6 +239,14 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                 f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
                 f"{cb!r}); the models were prompted differently: evaluate both sides the same way"
             )
+        prompt_a, prompt_b = prompting(a.scores, a.role), prompting(b.scores, b.role)
+        for key in prompt_a:
+            if prompt_a[key] != prompt_b[key]:
+                raise HarnessError(
+                    f"refusing to compare: {key} differs ({a.reference}: {prompt_a[key]!r}, {b.reference}: "
+                    f"{prompt_b[key]!r}); the models were asked or given room differently: evaluate both "
+                    "sides with the same setting"
+                )
         for t in tasks:
             pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
             if pa and pb and pa != pb:
@@ -260,6 +277,13 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
             f"B is a published number ({where}): no interval or "
             "per-question outputs on its side, so no paired test; the interval is A's alone"
         )
+        readings = load_baselines().readings(b.baseline)
+        if len(readings) > 1:
+            others = ", ".join(r.reference for r in readings if r is not b.baseline)
+            warnings.append(
+                f"{b.baseline.label} {b.baseline.size} has {len(readings)} published readings; this comparison "
+                f"uses {b.baseline.provenance.table}'s ({b.baseline.reference}); the others: {others}"
+            )
 
     result: dict = {"tasks": {}, "warnings": warnings}
     for t in tasks:
@@ -270,6 +294,20 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
 def _chat_template(side: Side):
     """The chat template a run's models were prompted with (scores.json settings; missing: off)."""
     return (side.scores.get("settings") or {}).get("chat_template") or False
+
+
+def prompting(scores: dict, role: str) -> dict:
+    """How a run's model was asked and given room to answer, beyond the task's prompt and the chat
+    template: what must be equal for two scores to be compared or ranked together, by recipe
+    field. A setting missing from an older scores.json reads as its default."""
+    settings = scores.get("settings") or {}
+    model = (scores.get("models") or {}).get(role) or {}
+    return {
+        "evaluation.system_prompt": settings.get("system_prompt"),
+        "evaluation.chat_template_args": settings.get("chat_template_args") or {},
+        "evaluation.reasoning_end": settings.get("reasoning_end"),
+        "evaluation.max_new_tokens": model.get("max_new_tokens", settings.get("max_new_tokens")),
+    }
 
 
 def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
@@ -357,38 +395,131 @@ def _round(interval: list[float] | None) -> list[float] | None:
     return [round(x, 4) for x in interval] if interval else None
 
 
-def regressions(result: dict, tolerance: float | None) -> list[dict]:
-    """Every language or average whose drop (B - A) exceeds the tolerance."""
+GATES = {
+    "drop_and_test": "a drop beyond the tolerance that the paired test says is real (McNemar p < {alpha:g}; "
+    "against a published number: the 95% interval of the difference below 0)",
+    "drop": "any drop beyond the tolerance",
+}
+"""`report.gate` / `--gate`: what makes a drop a regression, as the output states it."""
+
+
+def detectable_questions(alpha: float) -> int:
+    """The fewest questions, all lost by A, that the exact two-sided McNemar test calls real at
+    ``alpha`` (6 at 0.05: p = 2 / 2^6 = 0.031): a smaller drop is never significant, at any n."""
+    return max(1, math.ceil(math.log2(2 / alpha)))
+
+
+def _evidence(row: dict, alpha: float) -> tuple[bool | None, str]:
+    """(whether the paired test says A's drop is real, how it was told); None: no test possible."""
+    paired = row.get("paired")
+    if paired and paired.get("p_value") is not None:
+        p = paired["p_value"]
+        return p < alpha, f"McNemar p = {p:.3f}"
+    interval = row.get("ci95")
+    if interval:
+        return interval[1] < 0, f"95% interval of the difference [{interval[0]:+.1f}, {interval[1]:+.1f}]"
+    return None, "no per-question outputs or interval"
+
+
+def _power_note(task: str, lang: str, row: dict, tolerance: float, alpha: float, how: str) -> str:
+    """Why a drop beyond the tolerance was not called a regression, and how small the run is."""
+    paired = row.get("paired") or {}
+    n = paired.get("n") or row.get("n_a")
+    text = f"{task} {lang}: a {abs(row['delta']):.1f}-point drop is beyond the tolerance of {tolerance:g}"
+    if paired:
+        lost = paired["only_b"] - paired["only_a"]
+        text += f", {lost} question(s) net of {n}"
+    text += f", but not shown to be real ({how})"
+    if not paired:
+        return text + ": without per-question outputs on both sides, only the sides' own intervals count"
+    if n:
+        k = detectable_questions(alpha)
+        floor = 100 * k / n
+        if floor > tolerance:
+            text += (
+                f"; with {n} questions the paired test cannot call a drop smaller than {k} questions "
+                f"({floor:.1f} points) real at alpha {alpha:g}: evaluate more questions to tell "
+                f"(or `--min-questions` to fail runs this small)"
+            )
+    return text
+
+
+def gate(
+    result: dict, tolerance: float | None, rule: str = "drop_and_test", alpha: float = 0.05, min_questions=None
+) -> dict:
+    """The gate's verdict: the regressions under ``rule``, the drops beyond the tolerance it let
+    pass (each with a note), and the languages with fewer than ``min_questions`` questions."""
+    regressions: list[dict] = []
+    notes: list[str] = []
+    too_small: list[dict] = []
     if tolerance is None:
-        return []
-    found = []
+        return {"regressions": regressions, "notes": notes, "too_small": too_small}
     for task, data in result["tasks"].items():
-        for lang, row in data["languages"].items():
-            if row["delta"] < -tolerance - 1e-9:
-                found.append({"task": task, "language": lang, "delta": row["delta"]})
-        average = data["average"]
-        if average.get("delta") is not None and average["delta"] < -tolerance - 1e-9:
-            found.append({"task": task, "language": "avg", "delta": average["delta"]})
-    return found
+        for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
+            n = (row.get("paired") or {}).get("n") or row.get("n_a")
+            if min_questions is not None and lang != "avg" and n is not None and n < min_questions:
+                too_small.append({"task": task, "language": lang, "n": n})
+            delta = row.get("delta")
+            if delta is None or delta >= -tolerance - 1e-9:
+                continue
+            real, how = _evidence(row, alpha)
+            found = {"task": task, "language": lang, "delta": delta, "evidence": how}
+            if rule == "drop" or real is not False:  # no test possible: the drop alone decides
+                regressions.append(found)
+            else:
+                notes.append(_power_note(task, lang, row, tolerance, alpha, how))
+    return {"regressions": regressions, "notes": notes, "too_small": too_small}
 
 
-def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | None = None) -> dict:
-    """`harness compare A B`: the comparison, the tolerance it was held to, the regressions beyond
-    it, and the exit code (1 on a regression)."""
+def regressions(result: dict, tolerance: float | None, rule: str = "drop_and_test", alpha: float = 0.05) -> list[dict]:
+    """Every language or average whose drop (B - A) is a regression under ``rule``."""
+    return gate(result, tolerance, rule, alpha)["regressions"]
+
+
+def compare_sides(
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
+) -> dict:
+    """`harness compare A B`: the comparison, the gate it was held to (tolerance, rule, alpha:
+    the command line's, else the ``report:`` of A's recipe, else the defaults), the regressions
+    under it, the drops it let pass with their notes, and the exit code (1 on a regression or a
+    run smaller than ``min_questions``)."""
     if tolerance is not None and tolerance < 0:
         raise HarnessError(f"--tolerance {tolerance}: must be 0 or more (accuracy points)")
+    if rule is not None and rule not in GATES:
+        raise HarnessError(f"--gate {rule!r}: choose from {', '.join(GATES)}")
+    if alpha is not None and not 0 < alpha < 1:
+        raise HarnessError(f"--alpha {alpha}: a significance level between 0 and 1, e.g. 0.05")
+    if min_questions is not None and min_questions < 1:
+        raise HarnessError(f"--min-questions {min_questions}: must be 1 or more")
     side_a, side_b = parse_side(a, "A"), parse_side(b, "B")
     result = compare(side_a, side_b, task)
     source = "command line" if tolerance is not None else None
     if tolerance is None:
         tolerance, source = _tolerance_of(side_a)
-    found = regressions(result, tolerance)
+    recorded, _ = _recorded_report(side_a)
+    rule = rule or recorded.get("gate") or "drop_and_test"
+    alpha = alpha if alpha is not None else float(recorded.get("alpha") or 0.05)
+    if min_questions is None:
+        min_questions = recorded.get("min_questions")
+    verdict = gate(result, tolerance, rule, alpha, min_questions)
     return {
         "a": side_a.describe(),
         "b": side_b.describe(),
         "tolerance": tolerance,
         "tolerance_source": source,
+        "gate": {
+            "rule": rule,
+            "alpha": alpha,
+            "min_questions": min_questions,
+            "statement": GATES[rule].format(alpha=alpha),
+        },
         **result,
-        "regressions": found,
-        "exit_code": 1 if found else 0,
+        **verdict,
+        "exit_code": 1 if verdict["regressions"] or verdict["too_small"] else 0,
     }

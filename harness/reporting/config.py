@@ -25,7 +25,17 @@ class ReportConfig(Section):
     plots: bool = True
     """Per-language bars of the run against the baselines, and the selection plot."""
     tolerance: float | None = Field(None, ge=0)
-    """`harness compare`: fail (exit 1) when an accuracy drops by more than this many points."""
+    """`harness compare`: the largest drop in accuracy points that is not a regression."""
+    gate: Literal["drop_and_test", "drop"] = "drop_and_test"
+    """`harness compare`'s rule (exit 1): `drop_and_test`, a drop beyond the tolerance that the
+    paired test says is real (exact McNemar p < alpha on the questions both sides answered; against
+    a published number, which has no per-question outputs, the 95% interval of the difference lies
+    below 0); `drop`, any drop beyond the tolerance, however few questions it is."""
+    alpha: float = Field(0.05, gt=0, lt=1)
+    """Significance level of the gate's paired test."""
+    min_questions: int | None = Field(None, gt=0)
+    """`harness compare`: fail (exit 1) when a compared language has fewer questions than this
+    (a run too small to tell a regression from noise); None: only a note says so."""
 
     @field_validator("baselines")
     @classmethod

@@ -9,8 +9,8 @@ model's difference from the reference on the questions both answered, with the e
 test (``*``: p < 0.05).
 
 Scores are comparable only when the questions were asked and scored the same way: runs that
-differ in task version, answer extraction, prompt (``prompt_sha`` of the task) or chat template
-go into separate tables, each saying how it differs from the first.
+differ in task version, answer extraction, prompt (``prompt_sha`` of the task), chat template,
+system prompt, chat template arguments, reasoning end marker or max new tokens go into separate tables, each saying how it differs from the first.
 
 Outputs: the terminal (rich); with ``--out DIR``: leaderboard.md (tables by tabulate),
 leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG per table;
@@ -30,6 +30,7 @@ from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
     LANGUAGE_NOT_EVALUATED,
     NO_BASELINE_NUMBER,
+    MAIN_TABLE,
     NOT_COMPARABLE,
     NOT_TRAINED,
     NO_TRAIN_RECORD,
@@ -43,7 +44,11 @@ from harness.reporting.tables import (
     Table,
     TrainingRecord,
     empty,
+    impossible_caveat,
     number,
+    published_average,
+    published_label,
+    published_notes,
 )
 from harness.artifacts import Scores, TrainRecord, read_artifact, redo
 from harness.runs import read_json
@@ -105,8 +110,31 @@ COMPARABILITY: tuple[tuple[str, Callable[[Entry, str], Any]], ...] = (
     ("answer extraction", lambda e, t: e.scores.get("extraction")),
     ("prompt", lambda e, t: (e.task(t) or {}).get("prompt_sha")),
     ("chat template", lambda e, t: e.settings.get("chat_template") or False),
+    *(
+        (field, lambda e, t, field=field: _comparable(_prompting(e)[field]))
+        for field in (
+            "evaluation.system_prompt",
+            "evaluation.chat_template_args",
+            "evaluation.reasoning_end",
+            "evaluation.max_new_tokens",
+        )
+    ),
 )
-"""What must be equal for two runs' scores of a task to share a table (missing chat template: off)."""
+"""What must be equal for two runs' scores of a task to share a table (a setting missing from an
+older scores.json: its default, see :func:`harness.reporting.compare.prompting`)."""
+
+
+def _prompting(entry: Entry) -> dict:
+    from harness.reporting.compare import prompting
+
+    return prompting(entry.scores, entry.role)
+
+
+def _comparable(value: Any) -> Any:
+    """A setting as a table key: a mapping (chat_template_args) as its sorted JSON."""
+    import json
+
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
 
 
 def load_entries(specs: list[str]) -> list[Entry]:
@@ -229,7 +257,7 @@ def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: l
     return cells
 
 
-def _published_cells(row, languages: list[str]) -> list[Cell]:
+def _published_cells(row, languages: list[str], paper_languages: list[str]) -> list[Cell]:
     cells = [
         Cell(row.cost, f"{row.cost:.1f}x", "training time relative to SLAM")
         if row.cost is not None
@@ -241,11 +269,17 @@ def _published_cells(row, languages: list[str]) -> list[Cell]:
     for lang in languages:
         value = row.scores.get(lang)
         cells.append(
-            number(value)
+            number(value, None, impossible_caveat(row, lang))
             if value is not None
             else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no {lang}")
         )
-    cells.append(number(row.average, row.provenance.cite()) if row.average is not None else empty(NO_BASELINE_NUMBER))
+    recomputed = published_average(row, paper_languages)
+    if recomputed is not None:
+        cells.append(recomputed)
+    else:
+        cells.append(
+            number(row.average, row.provenance.cite()) if row.average is not None else empty(NO_BASELINE_NUMBER)
+        )
     non_english = row.non_english_average
     description = "as printed"
     others = [v for lang, v in row.scores.items() if lang != "en"]
@@ -312,16 +346,23 @@ def leaderboard_table(
 
     groups: list[Group] = []
     benchmark = BENCHMARK_OF_TASK.get(task)
-    published = baselines.for_benchmark(benchmark, size=size) if benchmark and baselines is not None else []
+    published = (
+        baselines.for_benchmark(benchmark, size=size, readings=True) if benchmark and baselines is not None else []
+    )
+    main_table = MAIN_TABLE.get(benchmark or "")
     for row in published:
-        cells = [Cell(None, row.label)] + _published_cells(row, languages)
+        label = published_label(row, main_table)
+        if len(baselines.readings(row)) > 1:
+            label += f" [{row.provenance.table}" + (f" {row.reading}" if row.reading else "") + "]"
+        cells = [Cell(None, label)] + _published_cells(row, languages, paper_languages)
         if reference is not None:
             cells.append(empty(NO_PAIRED_TEST))
         group = next((g for g in groups if g.name == f"Published {row.size}"), None)
         if group is None:
             group = Group(f"Published {row.size}")
             groups.append(group)
-        group.rows.append(Row(row.label, cells, "baseline", row.provenance.cite()))
+        ranked = row.from_slam and not row.alternative and (not row.primary or row.provenance.table == main_table)
+        group.rows.append(Row(label, cells, "baseline", row.provenance.cite(), ranked))
 
     run_rows = []
     for entry in entries:
@@ -339,6 +380,12 @@ def leaderboard_table(
     first = entries[0]
     settings = "; ".join(f"{name} {value(first, task)!r}" for name, value in COMPARABILITY)
     notes = [f"Every run here: {settings}."]
+    if published:
+        shown_once = [r for r in published if not r.alternative]
+        notes += [
+            n.replace("this table and its deltas use", "the rows above show each; a comparison by name uses")
+            for n in published_notes(shown_once, baselines, main_table)
+        ]
     if reasons:
         notes.insert(0, "In a table of its own, not comparable with the first: " + "; ".join(reasons) + ".")
     if reference is not None:
@@ -362,7 +409,7 @@ def _mark_best(groups: list[Group], columns: list[Column]) -> None:
     for index, column in enumerate(columns):
         if not column.best:
             continue
-        cells = [row.cells[index] for group in groups for row in group.rows]
+        cells = [row.cells[index] for group in groups for row in group.rows if row.ranked]
         cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
         if len(cells) < 2:
             continue

@@ -17,10 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
 from harness.reporting.tables import Column, Group, Row, Table, Cell, number
 
-PUBLISHED_TEST_SIZE = {"mgsm": 250, "msvamp": 1000, "xcsqa": 1000}
-"""Questions per language of the full test sets (the n of the published accuracies)."""
 BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono", "Llama2-mono"))
 """A base model's source (lower case contains) -> its published row in the paper's tables."""
 
@@ -200,11 +199,12 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
         low, high = wilson_interval(round(p * n_published / 100), n_published)
         ours = float(english["accuracy"])
         inside = low <= ours <= high
+        impossible = row.impossible.get("en")
         rows.append(
             [
                 task,
                 f"{row.system} {row.size}",
-                f"{p:.1f}",
+                f"{p:.1f}" + (" (not a possible score)" if impossible else ""),
                 f"{low:.1f}-{high:.1f}",
                 f"{ours:.1f}",
                 english.get("n"),
@@ -216,6 +216,13 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
                 f"Base model check: {source} scores {ours:.1f} on {task} en, outside the 95% interval "
                 f"{low:.1f}-{high:.1f} around the published {row.system} {row.size} ({p:.1f}, {row.provenance.table}): "
                 "the wrong checkpoint or prompt?"
+            )
+        if impossible:
+            warnings.append(
+                f"Base model check: its reference, {row.system} {row.size} {task} en {p:.1f} "
+                f"({row.provenance.table}), {impossible.split(': ', 1)[1]}: the interval is taken around "
+                f"{round(p * n_published / 100)}/{n_published} = {100 * round(p * n_published / 100) / n_published:.1f}; "
+                "the printed number is a misprint or not from the full test set"
             )
     if not rows:
         return [], []

@@ -99,6 +99,12 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
 
     if probe.path is not None:
         data = TranslationDataConfig(source=probe.path, sides="questions")
+    elif training_data is not None and training_data.kind == "instructions":
+        raise HarnessError(
+            "selection.probe.dataset 'translation': training.data is instruction data, not translation pairs; "
+            "set selection.probe.path to a translation source (`demo`, a folder or a JSONL file of pairs) or "
+            "probe a benchmark (selection.probe.dataset: mgsm)"
+        )
     elif training_data is not None:
         data = training_data.model_copy(update={"sides": "questions", "missing_languages": "error"})
     else:

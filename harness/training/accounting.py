@@ -180,6 +180,11 @@ def account_recipe_data(recipe) -> dict[str, Any]:
     if recipe.training is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `training:` section, so no training data")
     data = recipe.training.data
+    if data.kind == "instructions":
+        raise HarnessError(
+            f"recipe {recipe.name!r}: training.data is instruction data; `harness data` counts translation pairs "
+            "against the paper's Table 1 (train.json's `data` records the instruction rows loaded, filtered and used)"
+        )
     wanted = [lang for lang in (data.languages or recipe.languages) if lang != "en"]
     pairs = load_pairs(data, wanted)
     loaded = side_counts(pairs)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.schema import Section
+from harness.selection.config import SelectionConfig
+from harness.training.instructions import InstructionDataConfig
 from harness.translation import TranslationDataConfig
+
+
+def _data_kind(value: Any) -> str:
+    kind = value.get("kind", "translation") if isinstance(value, dict) else getattr(value, "kind", "translation")
+    return kind if kind in ("translation", "instructions") else "translation"
+
+
+TrainingData = Annotated[
+    Annotated[TranslationDataConfig, Tag("translation")] | Annotated[InstructionDataConfig, Tag("instructions")],
+    Discriminator(_data_kind),
+]
+"""`training.data`: translation pairs (no `kind`, or `kind: translation`) or `kind: instructions`."""
 
 
 TRACKERS = (
@@ -32,7 +46,9 @@ TRACKERS = (
 
 
 class TrainingConfig(Section):
-    data: TranslationDataConfig = Field(default_factory=TranslationDataConfig)
+    data: TrainingData = Field(default_factory=TranslationDataConfig)
+    """What the stage trains on: X->English translation pairs (the default) or instruction rows
+    (`kind: instructions`: a query and a response per row, e.g. MetaMathQA)."""
     mode: Literal["selective", "full", "lora"] = "selective"
     """`selective` trains what the selection names (SLAM); `full` every parameter; `lora` adapters
     on the selected layers' sub-layers (policy `all` + sublayers `ffn_attention` is the paper's
@@ -60,7 +76,15 @@ class TrainingConfig(Section):
     precision: Literal["auto", "bf16", "fp32"] = "auto"
     """`auto`: bf16 on GPUs, fp32 on a CPU."""
     deepspeed: bool = False
-    """Use DeepSpeed ZeRO-2 with a generated config (on by default in the GPU recipes)."""
+    """Use DeepSpeed ZeRO with a generated config (on by default in the GPU recipes)."""
+    zero_stage: Literal[2, 3] = 2
+    """DeepSpeed ZeRO stage: 2 shards gradients and optimizer state; 3 shards the weights too (full
+    fine-tuning at 13B, where ZeRO-2's unsharded weights plus AdamW state do not fit). `harness plan`
+    says which fits."""
+    offload_optimizer: bool = False
+    """ZeRO-Offload: keep the optimizer state (and its update step) in CPU memory (DeepSpeed's CPU Adam)."""
+    offload_parameters: bool = False
+    """ZeRO-3 only: keep the sharded weights in CPU memory, fetched layer by layer (ZeRO-Infinity)."""
     launcher: Literal["none", "deepspeed", "torchrun"] = "none"
     """`none`: train in this process (with `deepspeed: true`, one process on a private
     distributed environment); `deepspeed` / `torchrun`: re-launch the train stage under that
@@ -105,6 +129,14 @@ class TrainingConfig(Section):
 
     @model_validator(mode="after")
     def _launcher_fits(self) -> "TrainingConfig":
+        if (self.offload_optimizer or self.offload_parameters or self.zero_stage != 2) and not self.deepspeed:
+            raise ValueError("zero_stage and offload_* are DeepSpeed settings; set deepspeed: true")
+        if self.mode == "lora" and self.zero_stage == 3:
+            raise ValueError(
+                "LoRA trains with zero_stage: 2 (the adapters' state is small; ZeRO-3's shards cannot be merged)"
+            )
+        if self.offload_parameters and self.zero_stage != 3:
+            raise ValueError("offload_parameters needs zero_stage: 3 (only ZeRO-3 shards the weights)")
         if self.hostfile is not None and self.launcher != "deepspeed":
             raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
         if self.launcher == "none" and self.num_gpus > 1:
@@ -115,4 +147,30 @@ class TrainingConfig(Section):
                 f"global_batch_size {self.global_batch_size} is not a multiple of per_device_batch_size "
                 f"{self.per_device_batch_size} x {per_step // self.per_device_batch_size} process(es) = {per_step}"
             )
+        return self
+
+
+class TrainingStage(Section):
+    """One training stage before the recipe's own `training:` (QAlign's question alignment)."""
+
+    name: str
+    """Names the stage's folder (`<run>/stages/<name>/`): letters, digits, `_`, `.` or `-`."""
+    description: str = ""
+    selection: SelectionConfig | None = None
+    """The layers this stage trains (for `mode: selective` or `lora`); it probes the model the stage starts from."""
+    training: TrainingConfig
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"{name!r} must be letters, digits, '_', '.' or '-' (it names a folder)")
+        return name
+
+    @model_validator(mode="after")
+    def _selection_when_needed(self) -> "TrainingStage":
+        if self.training.mode != "full" and self.selection is None:
+            raise ValueError("training.mode is selective or lora, which needs a `selection:` section in this stage")
         return self

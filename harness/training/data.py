@@ -29,12 +29,17 @@ def format_pair(pair: TranslationPair, prompt: str = "table7") -> tuple[str, str
 def tokenize_pair(
     pair: TranslationPair, tokenizer, max_length: int, prompt: str = "table7"
 ) -> dict[str, list[int]] | None:
-    """input_ids / attention_mask / labels with -100 on the prompt; EOS closes the English side.
+    """:func:`tokenize_texts` of the pair's prompt and English side."""
+    return tokenize_texts(*format_pair(pair, prompt), tokenizer, max_length)
+
+
+def tokenize_texts(prompt: str, completion: str, tokenizer, max_length: int) -> dict[str, list[int]] | None:
+    """input_ids / attention_mask / labels of ``prompt + completion``: -100 on the prompt; EOS closes
+    the completion.
 
     The boundary is found through the fast tokenizer's character offsets on the whole text, so
-    a token that straddles it counts as prompt. None when no English token fits in ``max_length``.
+    a token that straddles it counts as prompt. None when no completion token fits in ``max_length``.
     """
-    prompt, completion = format_pair(pair, prompt)
     encoded = tokenizer(prompt + completion, return_offsets_mapping=True, add_special_tokens=True)
     ids = list(encoded["input_ids"])
     offsets = encoded["offset_mapping"]
@@ -74,6 +79,15 @@ class TranslationData:
     examples: list[dict[str, list[int]]]
     langs: list[str]
     report: dict[str, Any]
+
+
+def build_training_data(data, languages: list[str], tokenizer, max_length: int, seed: int) -> TranslationData:
+    """The examples of a recipe's ``training.data``: translation pairs, or instruction rows (``kind: instructions``)."""
+    if data.kind == "instructions":
+        from harness.training.instructions import build_instruction_data
+
+        return build_instruction_data(data, tokenizer, max_length, seed)
+    return build_translation_data(data, languages, tokenizer, max_length, seed)
 
 
 def build_translation_data(data, languages: list[str], tokenizer, max_length: int, seed: int) -> TranslationData:

@@ -432,34 +432,7 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
     world = world_size(training)
     precision = training.precision if training is not None else "auto"
     if training is not None and training.deepspeed:
-        bf16 = precision != "fp32"
-        memory = plan.memory(world, BF16_BYTES if bf16 else FP32_BYTES)
-        setup = (
-            f"DeepSpeed ZeRO-2 over {world} GPU(s): "
-            + (
-                "bf16 weights and gradients, fp32 AdamW state and master weights"
-                if bf16
-                else "fp32 weights, gradients and AdamW state"
-            )
-            + ("; precision auto: fp32 on a CPU" if precision == "auto" else "")
-        )
-        estimate = dict(memory["zero2"])
-        estimate["accumulation"] = BYTES_GRAD_ACCUMULATION * plan.trainable / world  # fp32 (deepspeed_config)
-        estimate["buffers"] = DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS
-        estimate["total"] += estimate["accumulation"] + estimate["buffers"]
-        return _with_activations(
-            {
-                "setup": setup + "; fp32 gradient accumulation",
-                "world_size": world,
-                "sharded": True,
-                "bytes_per_parameter": memory["bytes_per_parameter"],
-                "estimate": estimate,
-                "with_deepspeed": None,
-                "note": memory["note"],
-            },
-            plan,
-            training,
-        )
+        return _with_activations(deepspeed_memory(plan, training, world), plan, training)
     if training is not None and precision != "fp32":  # the trainer on a GPU: frozen weights bf16, trained fp32
         weight, gradient, state = FP32_BYTES
         weights = 2 * (plan.total - plan.trainable) + weight * plan.trainable
@@ -503,7 +476,100 @@ def recipe_memory(plan: TrainablePlan, training) -> dict[str, Any]:
     )
 
 
-def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> dict[str, Any]:
+ZERO3_LIVE_PARAMETERS = 1_000_000_000
+"""``stage3_max_live_parameters`` of :func:`harness.training.trainer.deepspeed_config`: the most
+parameters ZeRO-3 holds gathered (whole) on a GPU at once (in bf16)."""
+
+
+def deepspeed_memory(plan: TrainablePlan, training, world: int) -> dict[str, Any]:
+    """Per-GPU memory of DeepSpeed ZeRO-2 or ZeRO-3 (with the recipe's offloading) over ``world`` GPUs.
+
+    ZeRO-2 keeps the whole weights on every GPU and shards gradients, the fp32 gradient accumulation
+    and the optimizer state (fp32 master weights + AdamW moments) over N; ZeRO-3 shards the weights too
+    and gathers at most :data:`ZERO3_LIVE_PARAMETERS` of them at a time. Offloading the optimizer moves
+    its state and the fp32 gradient partition to CPU memory (``cpu_offload``, per process); offloading
+    the parameters moves ZeRO-3's weight shards there as well.
+    """
+    bf16 = training.precision != "fp32"
+    memory = plan.memory(world, BF16_BYTES if bf16 else FP32_BYTES)
+    stage3 = training.zero_stage == 3
+    n = max(1, world)
+    weight = memory["bytes_per_parameter"]["weight"]
+    shard = memory["weights"] / n
+    gathered = weight * min(plan.total, ZERO3_LIVE_PARAMETERS) if stage3 else 0
+    estimate: dict[str, Any] = {
+        "weights": (0 if training.offload_parameters else shard) + gathered if stage3 else memory["weights"],
+        "gradients": memory["zero2"]["gradients"],
+        "optimizer": 0 if training.offload_optimizer else memory["zero2"]["optimizer"],
+        "accumulation": 0 if training.offload_optimizer else BYTES_GRAD_ACCUMULATION * plan.trainable / n,
+        "buffers": DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS,
+    }
+    estimate["total"] = sum(estimate.values())
+    cpu = (memory["zero2"]["optimizer"] + BYTES_GRAD_ACCUMULATION * plan.trainable / n) * training.offload_optimizer
+    cpu += shard * training.offload_parameters
+    offloaded = [
+        what
+        for what, on in (("optimizer", training.offload_optimizer), ("parameters", training.offload_parameters))
+        if on
+    ]
+    setup = (
+        f"DeepSpeed ZeRO-{training.zero_stage} over {world} GPU(s): "
+        + (
+            "bf16 weights and gradients, fp32 AdamW state and master weights"
+            if bf16
+            else "fp32 weights, gradients and AdamW state"
+        )
+        + ("; weights sharded, at most 1e9 gathered at a time" if stage3 else "")
+        + (f"; {' and '.join(offloaded)} offloaded to CPU" if offloaded else "")
+        + ("; precision auto: fp32 on a CPU" if training.precision == "auto" else "")
+    )
+    return {
+        "setup": setup + "; fp32 gradient accumulation",
+        "world_size": world,
+        "sharded": True,
+        "zero_stage": training.zero_stage,
+        "bytes_per_parameter": memory["bytes_per_parameter"],
+        "estimate": estimate,
+        "cpu_offload": cpu,
+        "with_deepspeed": None,
+        "note": memory["note"],
+    }
+
+
+ZERO_OPTIONS = (
+    ("ZeRO-2", {"zero_stage": 2, "offload_optimizer": False, "offload_parameters": False}),
+    ("ZeRO-2 + offload optimizer", {"zero_stage": 2, "offload_optimizer": True, "offload_parameters": False}),
+    ("ZeRO-3", {"zero_stage": 3, "offload_optimizer": False, "offload_parameters": False}),
+    ("ZeRO-3 + offload optimizer", {"zero_stage": 3, "offload_optimizer": True, "offload_parameters": False}),
+    (
+        "ZeRO-3 + offload optimizer and parameters",
+        {"zero_stage": 3, "offload_optimizer": True, "offload_parameters": True},
+    ),
+)
+
+
+def zero_options(plan: TrainablePlan, training) -> list[dict[str, Any]]:
+    """Every DeepSpeed ZeRO set-up for the recipe's GPUs and micro-batch: peak per GPU, CPU memory per
+    process, whether it fits ``gpu_memory_gib``, and the overrides that choose it."""
+    rows = []
+    for label, settings in ZERO_OPTIONS:
+        variant = training.model_copy(update={"deepspeed": True, "precision": "bf16", **settings})
+        memory = _with_activations(deepspeed_memory(plan, variant, world_size(variant)), plan, variant, advise=False)
+        rows.append(
+            {
+                "setup": label,
+                "overrides": " ".join(f"training.{key}={str(value).lower()}" for key, value in settings.items()),
+                "peak": memory["peak"],
+                "cpu_offload": memory["cpu_offload"],
+                "fits": memory["fits"],
+                "recipe": all(getattr(training, key) == value for key, value in settings.items())
+                and training.deepspeed,
+            }
+        )
+    return rows
+
+
+def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training, advise: bool = True) -> dict[str, Any]:
     """Add the activations of the recipe's micro-batch, the peak, and whether it fits the GPUs."""
     if training is None:
         memory.update({"activations": None, "peak": memory["estimate"]["total"], "gpu_memory_gib": None, "fits": None})
@@ -523,7 +589,7 @@ def _with_activations(memory: dict[str, Any], plan: TrainablePlan, training) -> 
             .replace("activations not counted", "activations counted"),
         }
     )
-    if memory["fits"] is False:
+    if memory["fits"] is False and advise:
         memory["advice"] = fit_advice(plan, training)
     return memory
 
@@ -534,6 +600,11 @@ def fit_advice(plan: TrainablePlan, training) -> str:
     if not training.gradient_checkpointing:
         with_ckpt = training.model_copy(update={"gradient_checkpointing": True})
         tips.append(f"training.gradient_checkpointing=true ({recipe_memory(plan, with_ckpt)['peak'] / 2**30:,.1f} GiB)")
+    if training.deepspeed:
+        fitting = [row for row in zero_options(plan, training) if row["fits"] and not row["recipe"]]
+        if fitting:
+            best = fitting[0]  # the least sharding/offloading that fits: the fastest
+            tips.append(f"{best['overrides']} ({best['setup']}: {best['peak'] / 2**30:,.1f} GiB)")
     if training.per_device_batch_size > 1:
         half = training.model_copy(update={"per_device_batch_size": training.per_device_batch_size // 2})
         tips.append(

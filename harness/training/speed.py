@@ -59,14 +59,16 @@ def flops_per_token(model, plan) -> dict[str, Any]:
     matrices = above = trained = 0
     lowest = min(plan.layers) if plan.layers else 0
     for name, param in model.named_parameters():
-        if param.dim() != 2 or param is embedding or "lora_" in name:
+        shape = tuple(getattr(param, "ds_shape", param.shape))  # ZeRO-3 partitions hold a slice
+        if len(shape) != 2 or param is embedding or "lora_" in name:
             continue
-        matrices += param.numel()
+        count = shape[0] * shape[1]
+        matrices += count
         layer = _LAYER.search(name)
         if layer is None or int(layer.group(1)) >= lowest:
-            above += param.numel()
+            above += count
         if param.requires_grad:
-            trained += param.numel()
+            trained += count
     if plan.mode == "lora":
         trained = plan.trainable
     return {

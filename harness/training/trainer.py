@@ -48,28 +48,46 @@ def gradient_accumulation(training, world_size: int) -> int:
 
 
 def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
-    """A ZeRO-2 config for `Trainer(deepspeed=...)`.
+    """A ZeRO-2 or ZeRO-3 config (``training.zero_stage``) for `Trainer(deepspeed=...)`.
 
     bf16 is set explicitly (the authors' released config leaves it out, which trains in fp32);
     batch sizes, accumulation and clipping are "auto" so they follow TrainingArguments. There is
-    no `optimizer` block: Trainer's AdamW (torch) is handed to DeepSpeed, which shards its state
-    (ZeRO-2), and no CUDA/C++ optimizer kernel has to be compiled on the machine. Gradients
-    accumulate in fp32 over the micro-batches (``data_types.grad_accum_dtype``): bf16 sums over 8
-    to 64 micro-batches lose the low bits.
+    no `optimizer` block: Trainer's AdamW (torch) is handed to DeepSpeed, which shards its state,
+    and no CUDA/C++ optimizer kernel has to be compiled on the machine; except with
+    ``offload_optimizer``, where DeepSpeed's CPU Adam (an `optimizer` block of type AdamW, its
+    settings "auto" from TrainingArguments) runs the update in CPU memory. Gradients accumulate in
+    fp32 over the micro-batches (``data_types.grad_accum_dtype``): bf16 sums over 8 to 64
+    micro-batches lose the low bits. ZeRO-3 gathers the whole 16-bit weights on save, so the
+    delta and the merged model are complete tensors.
     """
-    return {
+    zero: dict[str, Any] = {
+        "stage": training.zero_stage,
+        "overlap_comm": bool(cuda),
+        "contiguous_gradients": True,
+        "reduce_bucket_size": 200_000_000,
+    }
+    if training.zero_stage == 2:
+        zero.update({"allgather_partitions": True, "allgather_bucket_size": 200_000_000, "reduce_scatter": True})
+    else:
+        zero.update(
+            {
+                "sub_group_size": 1_000_000_000,
+                "stage3_prefetch_bucket_size": 50_000_000,
+                "stage3_param_persistence_threshold": 100_000,
+                "stage3_max_live_parameters": 1_000_000_000,
+                "stage3_max_reuse_distance": 1_000_000_000,
+                "stage3_gather_16bit_weights_on_model_save": True,
+            }
+        )
+    if training.offload_optimizer:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": bool(cuda)}
+    if training.offload_parameters:
+        zero["offload_param"] = {"device": "cpu", "pin_memory": bool(cuda)}
+    config: dict[str, Any] = {
         "bf16": {"enabled": bool(bf16)},
         "fp16": {"enabled": False},
         "data_types": {"grad_accum_dtype": "fp32"},
-        "zero_optimization": {
-            "stage": 2,
-            "allgather_partitions": True,
-            "allgather_bucket_size": 200_000_000,
-            "reduce_scatter": True,
-            "reduce_bucket_size": 200_000_000,
-            "overlap_comm": bool(cuda),
-            "contiguous_gradients": True,
-        },
+        "zero_optimization": zero,
         "gradient_accumulation_steps": "auto",
         "gradient_clipping": "auto",
         "train_batch_size": "auto",
@@ -77,6 +95,12 @@ def deepspeed_config(training, bf16: bool, cuda: bool) -> dict[str, Any]:
         "steps_per_print": 1_000_000_000,
         "wall_clock_breakdown": False,
     }
+    if training.offload_optimizer:
+        config["optimizer"] = {
+            "type": "AdamW",
+            "params": {"lr": "auto", "betas": "auto", "eps": "auto", "weight_decay": "auto"},
+        }
+    return config
 
 
 def distributed_env() -> tuple[int, int, int]:
@@ -331,7 +355,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
 
     from harness.models import load_model, load_tokenizer
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.data import ExampleDataset, PadCollator, build_training_data
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
 
@@ -350,7 +374,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     layers = train_layers(recipe, run)
     sublayers = recipe.selection.sublayers if recipe.selection is not None else "up_down"
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
-    data = build_translation_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
+    data = build_training_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
 
     # bf16: the weights are held in bf16. DeepSpeed keeps fp32 master copies of the trainable ones
     # in its optimizer; without it the trainable ones are held in fp32 themselves (autocast computes
@@ -427,6 +451,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     trainer.flush_counts()
     peaks = _gather_peaks(trainer, memory)
     ranks = rank_record(dataset, trainer.state.global_step, trainer.state.epoch)
+    # ZeRO-3 holds each rank's shard of every weight: gather the whole 16-bit tensors (a collective
+    # call, every rank takes part; rank 0 receives them) before rank 0 saves them.
+    gathered = trainer.accelerator.get_state_dict(trainer.deepspeed) if _zero3(training) else None
     if rank != 0:
         return None
 
@@ -443,7 +470,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     }
     outputs: dict[str, Any] = {}
     if training.save in ("delta", "both"):
-        record = save_delta(unwrapped, plan.names, out, base_info)
+        record = save_delta(unwrapped, plan.names, out, base_info, state=gathered)
         outputs["delta"] = {
             "file": record["file"],
             "parameters": record["parameters"],
@@ -452,7 +479,8 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         }
     if training.save in ("merged", "both"):
         export_dtype = torch.bfloat16 if precision == "bf16" else None  # not the fp32 master weights
-        outputs["merged"] = str(export_merged(unwrapped, tokenizer, out / MERGED_DIR, export_dtype).name)
+        merged = export_merged(unwrapped, tokenizer, out / MERGED_DIR, export_dtype, state_dict=gathered)
+        outputs["merged"] = str(merged.name)
 
     state = trainer.state
     flops = flops_per_token(trainer.model, plan)
@@ -488,7 +516,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
             "seed": recipe.seed,
             "group_by_length": training.group_by_length,
             "deepspeed": training.deepspeed,
-            "zero_stage": 2 if training.deepspeed else None,
+            "zero_stage": training.zero_stage if training.deepspeed else None,
+            "offload_optimizer": training.offload_optimizer,
+            "offload_parameters": training.offload_parameters,
             "launcher": training.launcher,
             "device": "cuda" if cuda else "cpu",
             "optimizer": args.optim.value if hasattr(args.optim, "value") else str(args.optim),
@@ -557,6 +587,10 @@ def steady_speed(trainer, flops: dict[str, Any], cuda: bool) -> dict[str, Any]:
         "peak_bf16_tflops_per_gpu": peak,
         "share_of_bf16_peak": round(achieved / (peak * 1e12 * world), 4) if achieved and peak else None,
     }
+
+
+def _zero3(training) -> bool:
+    return bool(training.deepspeed and training.zero_stage == 3)
 
 
 def _open_choices(recipe) -> list[dict[str, Any]]:
