@@ -9,7 +9,6 @@ import json
 import weakref
 
 import pytest
-
 from test_training_run import make_recipe, make_run, train
 
 
@@ -61,10 +60,10 @@ def test_slam_flops_per_token_count_backward_down_to_the_lowest_trained_layer(tr
 
 
 def test_flops_backward_stops_at_the_lowest_trained_layer(tiny_llama):
+    import copy
+
     from harness.training.plan import apply_plan, build_plan
     from harness.training.speed import flops_per_token
-
-    import copy
 
     model = copy.deepcopy(tiny_llama[0])
     plan = build_plan(model.config, [2, 3], "up_down", model=model)
