@@ -131,7 +131,7 @@ def main() -> None:
     )
 
     evaluation = EvaluationConfig(
-        tasks=[TaskConfig(name="demo", languages=languages)],
+        tasks=[TaskConfig(name="demo", languages=languages, limit=args.limit)],
         models=["base"],
         batch_size=args.batch_size,
         max_new_tokens=args.max_new_tokens,
