@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-QUICKSTART = ROOT / "recipes" / "quickstart.yaml"
+QUICKSTART = ROOT / "harness" / "recipes" / "quickstart.yaml"
 
 
 def quickstart_layers(run_dir: str | None) -> tuple[list[int], str]:

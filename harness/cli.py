@@ -19,7 +19,9 @@ STAGE_COMMANDS = {
 
 
 def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> None:
-    parser.add_argument("recipe", help="recipe YAML file (see `harness ls recipes`)")
+    parser.add_argument(
+        "recipe", help="recipe YAML file, or a shipped recipe by name (recipes/slam_7b.yaml; `harness ls recipes`)"
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -63,9 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
-    ls = commands.add_parser("ls", help="list recipes, tasks or baselines")
+    ls = commands.add_parser("ls", help="list recipes, tasks or baselines (the shipped ones, or your own folder)")
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
+    ls.add_argument(
+        "folder", nargs="?", help="a folder of your own recipes or baseline files (default: the ones harness ships)"
+    )
     ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument(
+        "--path",
+        action="store_true",
+        help='print only the folder read (e.g. lm_eval --include_path "$(harness ls tasks --path)")',
+    )
+
+    cp = commands.add_parser("cp", help="copy a shipped recipe to edit (its defaults: keep working)")
+    cp.add_argument("recipe", help="shipped recipe (recipes/slam_7b.yaml, templates/new_base_model.yaml)")
+    cp.add_argument("dest", help="new file, or an existing folder to copy into")
 
     plan = commands.add_parser(
         "plan",
@@ -202,15 +216,31 @@ def cmd_validate(args) -> int:
 
 def cmd_ls(args) -> int:
     from harness import presentation
+    from harness.shipped import shipped_folder
 
+    if args.folder is not None and args.what == "tasks":
+        raise HarnessError("harness ls tasks: takes no folder; the tasks are the ones harness ships")
+    folder = Path(args.folder) if args.folder is not None else shipped_folder(args.what)
+    if args.path:
+        print(folder.resolve())
+        return 0
+    where = "your folder" if args.folder is not None else "shipped with harness"
+    if not args.json:  # where it looked, before what it found there
+        print(f"{args.what} in {folder.resolve()} ({where})")
     if args.what == "recipes":
         from harness.recipe import recipe_summaries
 
-        rows = recipe_summaries("recipes")
+        rows = recipe_summaries(args.folder)
+        if not rows:
+            raise HarnessError(f"{folder}: no recipe files (*.yaml) in this folder")
         if args.json:
             presentation.print_json(rows)
         else:
             presentation.recipes(rows)
+            if args.folder is None:
+                print(
+                    "run one by name from any folder (harness run recipes/quickstart.yaml); harness cp RECIPE DEST copies one to edit"
+                )
         return 0
     if args.what == "tasks":
         from harness.evaluation.tasks import list_tasks
@@ -220,8 +250,19 @@ def cmd_ls(args) -> int:
             presentation.print_json(rows)
         else:
             presentation.tasks(rows)
+            print(f'plain lm-eval: lm_eval --include_path "{folder.resolve()}" --tasks slam_mgsm ...')
         return 0
-    return list_baselines(args.json)
+    return list_baselines(args.json, args.folder)
+
+
+def cmd_cp(args) -> int:
+    from harness.shipped import copy_recipe
+
+    target, parent = copy_recipe(args.recipe, args.dest)
+    inherits = f"; it inherits defaults: {parent} (the shipped file)" if parent else ""
+    print(f"copied to {target}{inherits}")
+    print(f"edit it, then: harness validate {target} && harness run {target}")
+    return 0
 
 
 def list_baselines(as_json: bool = False, folder: Path | str | None = None) -> int:
@@ -393,6 +434,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "ls": cmd_ls,
+    "cp": cmd_cp,
     "plan": cmd_plan,
     "data": cmd_data,
     "score": cmd_score,

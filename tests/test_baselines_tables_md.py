@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINES = ROOT / "baselines"
+BASELINES = ROOT / "harness" / "baselines"
 CANDIDATES = [ROOT.parent / "shared" / "paper" / "TABLES.md", Path("/work/shared/paper/TABLES.md")]
 TABLES_MD = next((p for p in CANDIDATES if p.is_file()), None)
 

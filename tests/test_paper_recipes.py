@@ -54,7 +54,7 @@ def test_paper_recipes_pin_the_papers_layers(llama2_dirs, recipe, size, layers, 
     from harness.recipe import load_recipe
     from harness.training.plan import recipe_plan
 
-    loaded = load_recipe(REPO / "recipes" / f"{recipe}.yaml", [f"model.source={llama2_dirs / size}"])
+    loaded = load_recipe(REPO / "harness" / "recipes" / f"{recipe}.yaml", [f"model.source={llama2_dirs / size}"])
     plan, origin = recipe_plan(loaded, run_dir="/nonexistent")
     assert plan.layers == layers and f"{plan.share:.1%}" == share
     assert "pinned" in origin and "check" in origin
@@ -64,15 +64,15 @@ def test_paper_recipes_pin_the_papers_layers(llama2_dirs, recipe, size, layers, 
 def test_derivation_recipes_let_the_probe_decide():
     from harness.recipe import load_recipe
 
-    for file in sorted((REPO / "recipes" / "derivation").glob("*.yaml")):
+    for file in sorted((REPO / "harness" / "recipes" / "derivation").glob("*.yaml")):
         recipe = load_recipe(file)
         assert recipe.selection.layers.policy == "slam_msd" and recipe.selection.check is None
         assert recipe.name.startswith("derive_layers_")
-    assert len(list((REPO / "recipes" / "derivation").glob("*.yaml"))) == 5
+    assert len(list((REPO / "harness" / "recipes" / "derivation").glob("*.yaml"))) == 5
 
 
 def test_recipe_headers_note_the_authors_7b_script():
-    text = (REPO / "recipes" / "slam_7b.yaml").read_text()
+    text = (REPO / "harness" / "recipes" / "slam_7b.yaml").read_text()
     assert "layers 0-4" in text and "six" in text and "TABLES.md" in text
 
 
@@ -80,7 +80,7 @@ def test_open_choices_name_their_origin():
     from harness.open_choices import ORIGINS, open_choices
     from harness.recipe import load_recipe
 
-    recipe = load_recipe(REPO / "recipes" / "slam_7b.yaml")
+    recipe = load_recipe(REPO / "harness" / "recipes" / "slam_7b.yaml")
     choices = {c["field"]: c for c in open_choices(recipe)}
     assert choices["selection.probe.firing_share"]["origin"] == "ours"
     assert choices["selection.check.peak_search"]["value"] == "all_layers"
@@ -91,7 +91,7 @@ def test_open_choices_name_their_origin():
     assert all(c["origin"] in ORIGINS for c in choices.values())
     assert "evaluation.choice_label" not in choices  # no X-CSQA task in this recipe
     mgsm = load_recipe(
-        REPO / "recipes" / "slam_7b.yaml",
+        REPO / "harness" / "recipes" / "slam_7b.yaml",
         ["selection.probe.dataset=mgsm", "evaluation.stop=metamath", "training.data.prompt=llama_factory"],
     )
     choices = {c["field"]: c for c in open_choices(mgsm)}
@@ -99,7 +99,7 @@ def test_open_choices_name_their_origin():
     assert choices["evaluation.stop"]["origin"] == "authors' code"
     assert choices["training.data.prompt"]["origin"] == "authors' code"
     xcsqa = load_recipe(
-        REPO / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"]
+        REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"]
     )
     choices = {c["field"]: c for c in open_choices(xcsqa, "evaluation")}
     assert choices["evaluation.choice_label"]["origin"] == "authors' code"
@@ -235,7 +235,7 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
         main(
             [
                 "data",
-                str(REPO / "recipes" / "slam_7b.yaml"),
+                str(REPO / "harness" / "recipes" / "slam_7b.yaml"),
                 f"training.data.source={folder}",
                 "training.data.sides=questions",
                 "training.data.missing_languages=skip",
@@ -258,7 +258,7 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
     with pytest.raises(HarnessError, match="no `training:` section"):
         from harness.training.accounting import account_recipe_data
 
-        account_recipe_data(load_recipe(REPO / "recipes" / "eval" / "metamath_7b.yaml"))
+        account_recipe_data(load_recipe(REPO / "harness" / "recipes" / "eval" / "metamath_7b.yaml"))
 
 
 def test_base_model_outside_the_published_interval_is_flagged():

@@ -27,7 +27,7 @@ def write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
 
 
 def test_every_shipped_recipe_validates():
-    count, problems = validate_paths([str(REPO / "recipes")])
+    count, problems = validate_paths([str(REPO / "harness" / "recipes")])
     assert count >= 1
     assert problems == []
 

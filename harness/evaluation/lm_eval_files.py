@@ -11,7 +11,7 @@ its loggers, leaderboard parsers of ``results_*.json``) reads a run as it reads 
 ``<model>`` is ``base`` or ``trained``; the results' ``config.model`` names the model's source.
 Each benchmark's group (``slam_mgsm``, ...) gets the paper's average, the plain mean of ``acc``
 over the languages the paper averages, as lm-eval computes it for the group under
-``lm_eval --include_path tasks``.
+``lm_eval --include_path "$(harness ls tasks --path)"``.
 """
 
 from __future__ import annotations

@@ -6,12 +6,9 @@ against 20-30 s to parse the GGUF again).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,20 +98,15 @@ def resolve_source(source: str) -> ResolvedSource:
     return ResolvedSource(source, "hub")
 
 
-GGUF_SAMPLE_BYTES = 1 << 20
-
-
 def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
-    """The conversion's folder, keyed by the file's content: the same GGUF installed in two
-    environments (two paths, two mtimes) shares one conversion. The size and the first and last
-    MiB (header, tensor table, last weights) stand for the content; hashing it all costs a second."""
+    """The conversion's folder, keyed by the sha256 of the whole file: two GGUFs of one name and
+    size that differ anywhere (a fine-tune of the same base) get two conversions, and one GGUF
+    installed in two places shares one. The hash is remembered by path, size, mtime and inode."""
+    from harness.caches import file_sha256
+
     gguf = Path(resolved.location) / resolved.gguf_file
-    digest = hashlib.sha256(str(gguf.stat().st_size).encode())
-    with gguf.open("rb") as handle:
-        digest.update(handle.read(GGUF_SAMPLE_BYTES))
-        handle.seek(max(0, gguf.stat().st_size - GGUF_SAMPLE_BYTES))
-        digest.update(handle.read(GGUF_SAMPLE_BYTES))
-    return cache_root() / "gguf" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
+    digest = file_sha256(gguf, cache_root() / "gguf" / "hashes")
+    return cache_root() / "gguf" / f"{gguf.stem}-{digest[:32]}"
 
 
 def check_gguf(path: Path) -> None:
@@ -130,17 +122,17 @@ def check_gguf(path: Path) -> None:
 
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
-    """The cached safetensors folder of a GGUF model, converting it on first use."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The cached safetensors folder of a GGUF model, converting it on first use (one process at a
+    time; a damaged conversion is named and converted again)."""
+    from harness.caches import cached_entry
 
-    target = _gguf_cache_dir(resolved)
-    if (target / "config.json").exists():
-        return target
-    check_gguf(Path(resolved.location) / resolved.gguf_file)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
-    try:
+    gguf = Path(resolved.location) / resolved.gguf_file
+
+    def convert(work: Path) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        check_gguf(gguf)
         model = AutoModelForCausalLM.from_pretrained(
             resolved.location, gguf_file=resolved.gguf_file, dtype=torch.float32
         )
@@ -151,11 +143,9 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
         model.hf_quantizer = None
         model.save_pretrained(work)
         AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(work)
-        os.replace(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return target
+
+    folder, _ = cached_entry(_gguf_cache_dir(resolved), convert, f"the conversion of {gguf}")
+    return folder
 
 
 def local_folder(cfg: ModelConfig) -> str:
@@ -217,8 +207,10 @@ def load_config(cfg: ModelConfig):
         print(f"model.source {cfg.source!r}: fetching its config.json from the hub (no weights)", file=sys.stderr)
     try:
         if resolved.kind == "gguf":
+            from harness.caches import entry_problems
+
             cached = _gguf_cache_dir(resolved)
-            if (cached / "config.json").exists():
+            if cached.is_dir() and not entry_problems(cached):
                 return AutoConfig.from_pretrained(cached)
             check_gguf(Path(resolved.location) / resolved.gguf_file)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)

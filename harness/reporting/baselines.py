@@ -1,4 +1,4 @@
-"""Published baselines: the paper's table rows as YAML data under ``baselines/``, with provenance.
+"""Published baselines: the paper's table rows as YAML data under ``harness/baselines/``, with provenance.
 
 Each ``baselines/*.yaml`` file holds one printed table (or one benchmark of a table):
 
@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import HarnessError
 from harness.registry import suggest
+from harness.shipped import package_path
 
 QUESTIONS_PER_LANGUAGE = {"mgsm": 250, "msvamp": 1000, "xcsqa": 1000}
 """Questions per language of each benchmark's full test set (X-CSQA: its dev set), the n behind
@@ -64,8 +65,8 @@ Every cell and the average are printed rounded to 0.1, so the mean of the printe
 legitimately sit up to 0.05 + 0.05 = 0.1 from the printed average (Table 2's 13B SLAM: cells give
 58.36, printed 58.3). Beyond that the difference is not rounding: TABLES.md lists those rows."""
 
-BASELINES_DIR = Path(__file__).resolve().parent.parent.parent / "baselines"
-"""The repository's ``baselines/`` folder (the data that ships with the harness)."""
+BASELINES_DIR = package_path("baselines")
+"""The ``baselines/`` folder that ships inside the package (``harness/baselines``)."""
 
 Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 
@@ -540,7 +541,7 @@ def _mean(values: list[float]) -> float:
 
 
 def load_baselines(folder: Path | str | None = None) -> Baselines:
-    """Load and check every ``*.yaml`` file of ``folder`` (default: the repository's baselines/)."""
+    """Load and check every ``*.yaml`` file of ``folder`` (default: the shipped ``harness/baselines``)."""
     folder = Path(folder) if folder is not None else BASELINES_DIR
     return _load(folder.resolve())
 

@@ -44,14 +44,12 @@ class ReportConfig(Section):
             return names
         from harness.errors import HarnessError
         from harness.registry import suggest
-        from harness.reporting.baselines import BASELINES_DIR, _norm, load_baselines
+        from harness.reporting.baselines import _norm, load_baselines
 
-        if not BASELINES_DIR.is_dir():  # an install without the repository's data: nothing to check
-            return names
         try:
             rows = load_baselines().rows
-        except HarnessError:
-            return names  # a broken baselines file is reported by `harness ls baselines`
+        except HarnessError as error:  # the shipped data must load: a broken install is said, not skipped
+            raise ValueError(f"the published baselines cannot be read to check these names: {error}") from None
         known = {_norm(r.system): r.system for r in rows} | {_norm(r.label): r.label for r in rows}
         for name in names:
             if _norm(name) not in known:

@@ -43,12 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.local_rank is not None:
         os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
     choose_deepspeed_accelerator(os.environ)
-    from harness.runs import die_with_parent
+    from harness.runs import die_with_parent, hold_workers_lock, watch_launcher
 
     parent = os.getppid()
     die_with_parent()  # a worker never trains on after its launcher (or the harness) is gone
     if os.getppid() != parent:
         return 1
+    watch_launcher()  # nor after the harness, whatever launchers sit between
+    hold_workers_lock(Path(args.run_dir))  # a rerun waits for this process to end
 
     from harness.errors import HarnessError
     from harness.runs import Run, read_json, write_json

@@ -4,7 +4,7 @@
 `dataset_kwargs`: `benchmark` and `lang` (set by each task's YAML), and optionally `path` (a
 local folder in the benchmark's original format) or `docs` (the questions, already loaded by
 harness's evaluate stage). A limit is lm-eval's own `--limit`. Under plain
-`lm_eval --include_path tasks`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
+`lm_eval --include_path "$(harness ls tasks --path)"`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
 `xcsqa_path`, `demo_path`) points a benchmark at local files; without it, the hub is used.
 """
 
