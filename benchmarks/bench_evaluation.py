@@ -60,7 +60,7 @@ def raw_generate(model, tokenizer, prompts: list[str], batch_size: int, max_new_
     answers: dict[int, str] = {}
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        batch = tokenizer([prompts[i] for i in chunk], return_tensors="pt", padding=True)
+        batch = tokenizer([prompts[i] for i in chunk], return_tensors="pt", padding=True).to(model.device)
         with torch.inference_mode():
             output = model.generate(
                 **batch,
@@ -123,11 +123,12 @@ def main() -> None:
 
     started = time.time()
     model_config = ModelConfig(source=args.model)
-    model = load_model(model_config, device="cpu")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = load_model(model_config, device=device)
     tokenizer = load_tokenizer(model_config, padding_side="left")
     print(
         f"model: {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters), "
-        f"loaded in {time.time() - started:.1f} s; torch threads: {torch.get_num_threads()}"
+        f"loaded in {time.time() - started:.1f} s on {device}; torch threads: {torch.get_num_threads()}"
     )
 
     evaluation = EvaluationConfig(
@@ -151,7 +152,7 @@ def main() -> None:
     )
 
     def lm(kind):
-        return kind(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device="cpu")
+        return kind(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device=device)
 
     def before() -> list[str]:
         with quiet_lm_eval():

@@ -187,3 +187,17 @@ def test_deepspeeds_accelerator_is_decided_by_torch(monkeypatch):
     env = {"DS_ACCELERATOR": "cuda"}
     choose_deepspeed_accelerator(env)
     assert env == {"DS_ACCELERATOR": "cuda"}
+
+
+def test_the_plan_counts_overlap_comms_buffers(tiny_llama):
+    """ZeRO-2's overlap_comm (on wherever a GPU trains) double-buffers the reduce bucket."""
+    from harness.training.config import TrainingConfig
+    from harness.training.plan import DEEPSPEED_BUCKETS, build_plan, recipe_memory
+
+    model, _ = tiny_llama
+    plan = build_plan(model.config, [0], "up_down", model=model)
+    training = TrainingConfig.model_validate(
+        {"deepspeed": True, "precision": "bf16", "global_batch_size": 8, "per_device_batch_size": 8}
+    )
+    buffers = recipe_memory(plan, training)["estimate"]["buffers"]
+    assert buffers == DEEPSPEED_BUCKETS + 200_000_000 * 2 == 1.2e9  # reduce x 2 + all-gather, bf16
