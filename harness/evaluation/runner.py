@@ -65,6 +65,7 @@ class EvalTask:
     languages: tuple[str, ...]
     path: str | None = None
     limit: int | None = None
+    revision: str | None = None
 
 
 def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]:
@@ -82,7 +83,7 @@ def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]
                 f"{where}: none of the recipe's languages ({', '.join(recipe_languages)}) is in "
                 f"{task.name!r} ({', '.join(benchmark.languages)}); set {where}.languages"
             )
-        tasks.append(EvalTask(task.name, languages, task.path, task.limit))
+        tasks.append(EvalTask(task.name, languages, task.path, task.limit, task.revision))
     return tasks
 
 
@@ -245,9 +246,17 @@ def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str
     docs: dict[tuple[str, str], list[dict]] = {}
     for task, lang in pairs:
         if (task.benchmark, lang) not in docs:
-            examples = load_benchmark(task.benchmark, lang, task.path)
+            examples = load_benchmark(task.benchmark, lang, task.path, revision=task.revision)
             docs[(task.benchmark, lang)] = [example.as_doc() for example in examples]
     return docs
+
+
+def data_sources(tasks: Sequence[EvalTask], docs: dict) -> dict[str, dict | None]:
+    """Per benchmark read from the hub in this process, what was read (ref and commit)."""
+    from harness.benchmarks import hub_source
+
+    read = {benchmark for benchmark, _ in docs}
+    return {t.benchmark: hub_source(t.benchmark, t.revision) for t in tasks if t.benchmark in read and not t.path}
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -277,6 +286,10 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
                     "source": model["source"],
                     "task_version": model["tasks"][task.benchmark]["task_version"],
                     "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"),
+                    "hub_source": {
+                        "commit": model["tasks"][task.benchmark].get("data_commit"),
+                        "ref": model["tasks"][task.benchmark].get("data_ref"),
+                    },
                     "rows": [],
                 },
             )
@@ -324,6 +337,7 @@ def run_models(
         for model in models
     }
     docs = read_questions([pair for pairs in pending.values() for pair in pairs])
+    sources = data_sources(tasks, docs)
     for model in models:
         if not pending[model]:
             console.print(f"[dim]{model}: every task already evaluated in {out}, skipped[/dim]")
@@ -368,7 +382,7 @@ def run_models(
                 )
                 seconds = time.time() - started
                 for lang in languages:
-                    rows, version, lm_eval = answered[lang]
+                    rows = answered[lang][0]
                     right = sum(row["correct"][evaluation.extraction] for row in rows)
                     unfinished = sum(row.get("reasoning_ended") is False for row in rows)
                     console.print(
@@ -381,7 +395,7 @@ def run_models(
                         ),
                         highlight=False,
                     )
-                    _keep(out, task, model, lang, source, rows, version, lm_eval, done)
+                    _keep(out, task, model, lang, source, sources.get(task.benchmark), answered[lang], done)
                 progress.update(bars[task.benchmark], advance=len(languages), lang="")
         del lm
         _free_memory()
@@ -396,14 +410,16 @@ def run_models(
     return scores
 
 
-def _keep(out: Path, task: EvalTask, model: str, lang: str, source: str, rows, version, lm_eval, done) -> None:
+def _keep(out: Path, task: EvalTask, model: str, lang: str, source: str, hub_source, answered, done) -> None:
     """One finished (model, task, language), kept for resume (written atomically) and in ``done``."""
+    rows, version, lm_eval = answered
     entry = {
         "model": model,
         "lang": lang,
         "source": source,
         "task_version": version,
         "prompt_sha": lm_eval["prompt_sha"],
+        "hub_source": hub_source,
         "rows": rows,
         "lm_eval": lm_eval,
     }
@@ -419,6 +435,14 @@ def prompting_settings(evaluation) -> dict:
         "chat_template_args": dict(evaluation.chat_template_args),
         "reasoning_end": evaluation.reasoning_end,
     }
+
+
+def _pinned(task: EvalTask, part: dict) -> dict:
+    """scores.json's record of a hub dataset: the revision asked for and the commit read."""
+    if task.path or get_benchmark(task.benchmark).hub_id is None:
+        return {}
+    source = part.get("hub_source") or {}
+    return {"revision": task.revision, "data_commit": source.get("commit"), "data_ref": source.get("ref")}
 
 
 def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, settings: dict | None) -> dict:
@@ -446,6 +470,10 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         },
         "models": {},
     }
+    if "hardware" not in scores["settings"]:  # a re-score keeps the hardware that generated the answers
+        from harness.environment import hardware
+
+        scores["settings"]["hardware"] = hardware()
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
     for model in models:
         first = done[tasks[0].benchmark][(model, tasks[0].languages[0])]
@@ -464,6 +492,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
                 "task_version": finished[task.languages[0]]["task_version"],
                 "prompt_sha": finished[task.languages[0]].get("prompt_sha"),
                 "data": task.path or benchmark.hub_id or "bundled with harness",
+                **_pinned(task, finished[task.languages[0]]),
                 "limit": task.limit,
                 **task_scores(by_mode, evaluation.extraction, benchmark.average_languages),
             }
