@@ -127,7 +127,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
     original = trainer_module._counting_trainer_class
 
     def interrupted_after_step_3():
-        cls, restore = original()
+        cls, restore, flush = original()
 
         class Interrupted(cls):
             def training_step(self, *args, **kwargs):
@@ -135,7 +135,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
                     raise KeyboardInterrupt
                 return super().training_step(*args, **kwargs)
 
-        return Interrupted, restore
+        return Interrupted, restore, flush
 
     recipe = make_recipe(tiny_llama_dir)
     run = make_run(tmp_path / "run")

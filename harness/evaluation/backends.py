@@ -51,11 +51,11 @@ def lm_factory(job: EvaluationJob, train_dir: Path | None, device: str, export_d
     evaluation = job.evaluation
 
     def make_hf(name: str):
-        from lm_eval.models.huggingface import HFLM
+        from harness.evaluation.hf_model import HarnessHFLM
 
         model, tokenizer = _load(job.model, name, train_dir, device)
         with quiet_lm_eval():  # it warns that a model object makes its loading arguments moot
-            lm = HFLM(
+            lm = HarnessHFLM(
                 pretrained=model,
                 tokenizer=tokenizer,
                 batch_size=evaluation.batch_size,
@@ -63,7 +63,7 @@ def lm_factory(job: EvaluationJob, train_dir: Path | None, device: str, export_d
                 chat_template_args=dict(evaluation.chat_template_args),
             )
         if evaluation.batch_size == "auto":
-            # lm-eval would search again in every language's call: search once per model
+            # lm-eval would search again in every call: search once per model
             lm.batch_size_per_gpu = lm._detect_batch_size()
             terminal.console(stderr=True).print(
                 f"[dim]{name}: batch size {lm.batch_size_per_gpu} (evaluation.batch_size: auto)[/dim]"

@@ -89,7 +89,9 @@ class EvaluationConfig(Section):
     data_parallel_size: int | None = Field(None, gt=0)
     """Copies of the model answering different questions, each in its own process (hf: one GPU
     each; vllm: tensor_parallel_size GPUs each). None: as many as the visible GPUs allow (one on
-    a CPU). Greedy answers, hence scores, do not depend on it."""
+    a CPU). The samples come back in the same order whatever it is; the greedy answers are the
+    same at batch size 1 or in float32, but on GPUs in bf16 with larger batches other batch shapes
+    can flip near-tied tokens, so a few answers (and the scores, within that noise) may differ."""
     tensor_parallel_size: int = Field(1, gt=0)
     """vLLM: GPUs one engine spans (for a model too large for one GPU's memory)."""
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)

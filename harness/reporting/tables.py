@@ -227,6 +227,9 @@ class TrainingRecord:
             parts.append(f"wall time {seconds:.0f} s")
         if gpu_hours:
             parts.append(f"{gpu_hours:.3f} GPU-hours")
+        if record.steady_tokens_per_second:
+            peak = f", {record.share_of_bf16_peak:.1%} of the bf16 peak" if record.share_of_bf16_peak else ""
+            parts.append(f"{record.steady_tokens_per_second:,.0f} tokens/s in steady state{peak}")
         device = record.hyperparameters.get("device")
         if device and not gpu_hours and cost_display:
             cost_display += f" ({str(device).upper()})"

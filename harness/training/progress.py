@@ -2,7 +2,9 @@
 
 Replaces Trainer's own progress output (a tqdm bar and a raw dict per log) with lines such as
 
-    train step 3/14: loss 2.413, lr 8.6e-05, grad norm 1.92, 1,204 tokens, 7.9 s
+    train step 3/14: loss 2.413, lr 8.6e-05, grad norm 1.92, 1,204 tokens, 160 tokens/s steady, 7.9 s
+
+(steady: from the second step on, checkpoint saves apart; :mod:`harness.training.speed`)
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def step_lines_callback():
                 parts.append(f"grad norm {float(logs['grad_norm']):.3f}")
             if state.num_input_tokens_seen:
                 parts.append(f"{int(state.num_input_tokens_seen):,} tokens")
+            if logs.get("steady_tokens_per_second") is not None:
+                parts.append(f"{float(logs['steady_tokens_per_second']):,.0f} tokens/s steady")
             parts.append(f"{time.time() - self.started:.1f} s")
             say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
 
