@@ -27,7 +27,7 @@ class TaskConfig(Section):
     conversion (`refs/convert/parquet`), which current `datasets` can load."""
 
     @model_validator(mode="after")
-    def _known_benchmark_and_languages(self) -> "TaskConfig":
+    def _known_benchmark_and_languages(self) -> TaskConfig:
         from harness.benchmarks import BENCHMARKS
         from harness.registry import suggest
 
@@ -60,7 +60,7 @@ class HubResultsConfig(Section):
 
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
-    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])
+    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])  # type: ignore[arg-type]
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8
@@ -109,7 +109,9 @@ class EvaluationConfig(Section):
     data_parallel_size: int | None = Field(None, gt=0)
     """Copies of the model answering different questions, each in its own process (hf: one GPU
     each; vllm: tensor_parallel_size GPUs each). None: as many as the visible GPUs allow (one on
-    a CPU). Greedy answers, hence scores, do not depend on it."""
+    a CPU). The samples come back in the same order whatever it is; the greedy answers are the
+    same at batch size 1 or in float32, but on GPUs in bf16 with larger batches other batch shapes
+    can flip near-tied tokens, so a few answers (and the scores, within that noise) may differ."""
     tensor_parallel_size: int = Field(1, gt=0)
     """vLLM: GPUs one engine spans (for a model too large for one GPU's memory)."""
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
@@ -118,7 +120,7 @@ class EvaluationConfig(Section):
     """vLLM: context length (prompt + new tokens); None: the model's. Shorter leaves more KV cache."""
 
     @model_validator(mode="after")
-    def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
+    def _vllm_settings_need_vllm(self) -> EvaluationConfig:
         if self.backend != "vllm" and self.tensor_parallel_size > 1:
             raise ValueError(
                 "tensor_parallel_size is a vLLM setting; set backend: vllm "
@@ -127,7 +129,7 @@ class EvaluationConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _prompting_fits_together(self) -> "EvaluationConfig":
+    def _prompting_fits_together(self) -> EvaluationConfig:
         if self.chat_template_args and not self.chat_template:
             raise ValueError("chat_template_args are passed to the chat template: set chat_template: true")
         if self.reasoning_end is not None and not self.reasoning_end.strip():
@@ -147,7 +149,7 @@ class EvaluationConfig(Section):
         return self.max_new_tokens.get(model, PAPER_MAX_NEW_TOKENS)  # type: ignore[call-overload]
 
     @model_validator(mode="after")
-    def _each_task_once(self) -> "EvaluationConfig":
+    def _each_task_once(self) -> EvaluationConfig:
         names = [task.name for task in self.tasks]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
