@@ -385,6 +385,12 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     if "tensorboard" in training.report_to or "all" in training.report_to:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
+    if "wandb" in training.report_to or "all" in training.report_to:
+        from harness.tracking import wandb_environment
+
+        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
+            os.environ.setdefault(key, value)
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=training.per_device_batch_size,
