@@ -36,6 +36,8 @@ class Stage:
     on_restore: Callable[[Recipe, Run, Path], object] | None = None
     """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
     history (to redo its effects outside the run folder)."""
+    on_up_to_date: Callable[[Recipe, Run], object] | None = None
+    """Called by `harness run` when the stage was up to date (the report: its results again)."""
 
 
 # Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
@@ -64,6 +66,12 @@ def report(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.reporting.stage import run_report
 
     run_report(recipe, run, out)
+
+
+def show_report(recipe: Recipe, run: Run) -> None:
+    from harness.reporting.stage import show_report as show
+
+    show(recipe, run)
 
 
 def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
@@ -103,6 +111,7 @@ STAGES: tuple[Stage, ...] = (
         lambda r: r.evaluation is not None,
         _report_upstream,
         republish_report,
+        show_report,
     ),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
@@ -301,7 +310,9 @@ def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
         run_earlier_stages(recipe, run)
     for stage in STAGES:
         if stage.enabled(recipe):
-            run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False)
+            ran = run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False)
+            if not ran and stage.on_up_to_date is not None:
+                stage.on_up_to_date(recipe, run)
 
 
 def plan_stages(recipe: Recipe, run_dir: Path) -> list[tuple[str, str]]:
