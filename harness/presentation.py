@@ -7,25 +7,14 @@ the functions here, which print it. Nothing here computes a result.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from harness.console import console
 
 EMPTY = "–"
 """What a missing value prints as."""
-PIPE_WIDTH = 200
-"""Columns of a table printed to a pipe or a file (a terminal uses its own width)."""
-
-
-def console(stderr: bool = False):
-    """A rich console on stdout (or stderr): as wide as the terminal (or ``$COLUMNS``), else
-    PIPE_WIDTH columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
-
-
 TEXT_MIN_WIDTH = 10
 """The narrowest a wrapping text column gets before the numbers are split into another table."""
 
@@ -214,6 +203,11 @@ def baselines(data) -> None:
     the printed average beside the mean of the printed cells; under each table, where it was read
     and each row's base model, what it trains and its provenance."""
     out = console()
+    out.print(
+        "avg and non-en: the published averages, as printed; mean: the mean of the printed cells; "
+        "?: a cell that cannot be a score of the benchmark; !: an average that differs from its cells",
+        highlight=False,
+    )
     groups: dict[tuple[str, str, str], list] = {}
     for row in data.rows:
         groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
@@ -224,7 +218,7 @@ def baselines(data) -> None:
         has_avg = any(r.average is not None for r in rows)
         has_cells = any(r.mean_over(r.languages) is not None for r in rows)
         columns = ["compare as", "size", "system", *(["cost", "trained"] * has_cost), *languages]
-        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["cells' mean"] * has_cells
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["mean"] * has_cells
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
         _wrapping(table, "compare as", "system")
         notes = []
@@ -355,13 +349,23 @@ def _memory_sum(estimate: dict) -> str:
     )
 
 
+def _speed(report: dict) -> str:
+    """Steady-state tokens/s (and share of the bf16 peak), else the Trainer's overall figure."""
+    steady = report.get("steady_tokens_per_second")
+    if steady is None:
+        return f"{report['throughput_tokens_per_s']} tokens/s overall"
+    share = report.get("share_of_bf16_peak")
+    peak = f", {share:.1%} of the bf16 peak" if share is not None else ""
+    return f"{steady:,.0f} tokens/s in steady state{peak} ({report['throughput_tokens_per_s']:,.0f} overall)"
+
+
 def trained(report: dict) -> None:
     """One line (stderr) when the train stage finishes: what was trained, the loss, the throughput."""
     curve = report.get("loss_curve") or []
     first, last = (number(curve[0]["loss"], 3), number(curve[-1]["loss"], 3)) if curve else (EMPTY, EMPTY)
     console(stderr=True).print(
         f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
-        f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
+        f"{report['steps']} steps; loss {first} -> {last}; {_speed(report)}; "
         f"saved {', '.join(report['outputs'])}",
         highlight=False,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
 from harness.artifacts import TrainRecord
 from harness.reporting.baselines import load_baselines
@@ -32,7 +33,6 @@ from harness.reporting.tables import (
     report_tables,
 )
 from harness.runs import Run
-from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
 TRAIN = {
     "mode": "selective",

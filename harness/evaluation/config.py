@@ -27,7 +27,7 @@ class TaskConfig(Section):
     conversion (`refs/convert/parquet`), which current `datasets` can load."""
 
     @model_validator(mode="after")
-    def _known_benchmark_and_languages(self) -> "TaskConfig":
+    def _known_benchmark_and_languages(self) -> TaskConfig:
         from harness.benchmarks import BENCHMARKS
         from harness.registry import suggest
 
@@ -47,7 +47,7 @@ class TaskConfig(Section):
 
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
-    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])
+    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])  # type: ignore[arg-type]
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8
@@ -81,14 +81,17 @@ class EvaluationConfig(Section):
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
-    choice_label: Literal["last", "first"] = "last"
-    """X-CSQA label rule: `last` bracketed label (the paper) or `first` (the authors' script)."""
+    choice_label: Literal["last", "authors", "first"] = "last"
+    """X-CSQA label rule: `last` bracketed label (the paper); `authors` the first "The answer is (X)."
+    (the authors' script: none counts wrong); `first` the first bracketed label anywhere (ours)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
     data_parallel_size: int | None = Field(None, gt=0)
     """Copies of the model answering different questions, each in its own process (hf: one GPU
     each; vllm: tensor_parallel_size GPUs each). None: as many as the visible GPUs allow (one on
-    a CPU). Greedy answers, hence scores, do not depend on it."""
+    a CPU). The samples come back in the same order whatever it is; the greedy answers are the
+    same at batch size 1 or in float32, but on GPUs in bf16 with larger batches other batch shapes
+    can flip near-tied tokens, so a few answers (and the scores, within that noise) may differ."""
     tensor_parallel_size: int = Field(1, gt=0)
     """vLLM: GPUs one engine spans (for a model too large for one GPU's memory)."""
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
@@ -97,7 +100,7 @@ class EvaluationConfig(Section):
     """vLLM: context length (prompt + new tokens); None: the model's. Shorter leaves more KV cache."""
 
     @model_validator(mode="after")
-    def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
+    def _vllm_settings_need_vllm(self) -> EvaluationConfig:
         if self.backend != "vllm" and self.tensor_parallel_size > 1:
             raise ValueError(
                 "tensor_parallel_size is a vLLM setting; set backend: vllm "
@@ -106,7 +109,7 @@ class EvaluationConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _prompting_fits_together(self) -> "EvaluationConfig":
+    def _prompting_fits_together(self) -> EvaluationConfig:
         if self.chat_template_args and not self.chat_template:
             raise ValueError("chat_template_args are passed to the chat template: set chat_template: true")
         if self.reasoning_end is not None and not self.reasoning_end.strip():
@@ -126,7 +129,7 @@ class EvaluationConfig(Section):
         return self.max_new_tokens.get(model, PAPER_MAX_NEW_TOKENS)  # type: ignore[call-overload]
 
     @model_validator(mode="after")
-    def _each_task_once(self) -> "EvaluationConfig":
+    def _each_task_once(self) -> EvaluationConfig:
         names = [task.name for task in self.tasks]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
