@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from harness.api import load_results, run_recipe
-from harness.errors import HarnessError
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_scores
 from test_runs import CALLS, RECIPE, fake_pipeline  # noqa: F401 (a fixture)
 
+from harness.api import load_results, run_recipe
+from harness.errors import HarnessError
 
-def test_run_a_recipe_then_read_its_typed_results(tmp_path, fake_pipeline, monkeypatch):  # noqa: F811
+
+def test_run_a_recipe_then_read_its_typed_results(tmp_path, fake_pipeline, monkeypatch):
     import harness.preflight
 
     monkeypatch.setattr(harness.preflight, "check_hub", lambda recipe, stages: None)  # the fake names hub ids
