@@ -45,6 +45,19 @@ class TaskConfig(Section):
         return self
 
 
+class HubResultsConfig(Section):
+    """Where lm-eval's EvaluationTracker pushes a run's results (and per-question details)."""
+
+    org: str
+    """Hub user or organisation of the dataset repositories."""
+    results_repo: str = "lm-eval-results"
+    details_repo: str = "lm-eval-results"
+    push_samples: bool = True
+    """Also push the per-question samples (lm-eval's details)."""
+    public: bool = False
+    """Public repositories (else `<repo>-private`, private)."""
+
+
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
     models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])  # type: ignore[arg-type]
@@ -78,6 +91,13 @@ class EvaluationConfig(Section):
     from the text after its last occurrence, and a response in which it never appears (the
     reasoning was cut by max_new_tokens) is scored wrong and counted (`reasoning_unfinished` in
     scores.json). The full response is kept in samples.jsonl."""
+    report_to: list[Literal["tensorboard", "wandb", "none"]] | None = None
+    """Trackers the scores and per-question samples are sent to; None: those of
+    `training.report_to` (next to the training curves of the same run); an evaluation-only recipe
+    names its own here."""
+    hub: HubResultsConfig | None = None
+    """Opt-in: push lm-eval's results and samples files to the hub (HF_TOKEN) after the evaluation,
+    through lm-eval's EvaluationTracker; None: the files stay in `eval/lm_eval/`."""
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""

@@ -402,7 +402,9 @@ def run_models(
 
     for task in tasks:
         _write_samples(out, task, models, done[task.benchmark])
-    write_lm_eval_files(out, tasks, models, done, settings, seed)
+    from harness.runs import git_commit
+
+    write_lm_eval_files(out, tasks, models, done, settings, seed, evaluation, git_commit())
     scores = build_scores(evaluation, tasks, done, seed, settings)
     write_json(out / SCORES_FILE, scores)
     for task in tasks:

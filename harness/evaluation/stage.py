@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+from harness import console as terminal
+from harness.errors import HarnessError
 from harness.evaluation.backends import EvaluationJob, lm_factory
 from harness.evaluation.runner import resolve_tasks, run_models
 
@@ -21,7 +23,14 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json."""
     import torch
 
+    from harness import tracking
+
     evaluation = recipe.evaluation
+    tracking.check_installed(recipe)
+    if evaluation.hub is not None and not os.environ.get("HF_TOKEN"):
+        raise HarnessError(
+            "evaluation.hub: pushing results needs a hub token; set HF_TOKEN (a write token) or remove evaluation.hub"
+        )
     tasks = resolve_tasks(evaluation, recipe.languages)
     train_dir = run.require("train") if "trained" in evaluation.models else None
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -42,9 +51,24 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         from harness.open_choices import open_choices
 
         settings["open_choices"] = open_choices(recipe, "evaluation")
-        return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
+        scores = run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
+        steps = _train_steps(train_dir)
+        for written in tracking.log_evaluation(recipe, Path(run.root), Path(out), scores, steps):
+            terminal.console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
+        return scores
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def _train_steps(train_dir: Path | None) -> int | None:
+    """The trained model's last optimizer step (where its scores go on the training's axis)."""
+    record = Path(train_dir) / "train.json" if train_dir is not None else None
+    if record is None or not record.is_file():
+        return None
+    from harness.runs import read_json
+
+    steps = read_json(record).get("steps")
+    return steps if isinstance(steps, int) else None
 
 
 def _dtype_name(recipe, device: str) -> str:
