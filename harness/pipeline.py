@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness import artifacts
 from harness import console as terminal
 from harness.errors import HarnessError
 from harness.recipe import Recipe
@@ -218,7 +219,7 @@ def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
 
 
 def default_run_dir(recipe: Recipe) -> Path:
-    return Path("runs") / recipe.name
+    return artifacts.default_run_dir(recipe.name)
 
 
 def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] = ()) -> Run:

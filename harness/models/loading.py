@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.artifacts import MANIFEST
 from harness.errors import HarnessError
 from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
@@ -34,7 +35,7 @@ def run_base_model(source: str) -> ModelConfig:
     import json
 
     folder = run_folder(source)
-    manifest = folder / "manifest.json"
+    manifest = folder / MANIFEST
     if not manifest.is_file():
         raise HarnessError(
             f"model.source {source!r}: {folder} is not a harness run (no manifest.json); run the recipe that "

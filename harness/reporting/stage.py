@@ -21,7 +21,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, read_json_file, redo
+from harness.artifacts import (
+    ATTEMPT,
+    MARKER,
+    SCORES_FILE,
+    SELECTION_FILE,
+    TRAIN_FILE,
+    Scores,
+    TrainRecord,
+    read_artifact,
+    read_json_file,
+    redo,
+)
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
@@ -55,7 +66,7 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     """
     out = Path(out)
     config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
-    scores_path = run.stage_dir("evaluate") / "scores.json"
+    scores_path = run.stage_dir("evaluate") / SCORES_FILE
     if not scores_path.is_file():
         raise HarnessError(
             f"{scores_path}: not found; the report needs the evaluate stage "
@@ -154,7 +165,7 @@ def build_document(
         )
 
     if config.plots:
-        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        curve = loss_curve_plot(run.stage_dir("train") / TRAIN_FILE, out / "loss_curve.png")
         if curve is not None:
             sections.append(
                 Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)])
@@ -343,7 +354,7 @@ def publish(out: Path, run_root: Path, root: Path) -> Path:
         (staging / OWNER_FILE).write_text(json.dumps(owner, indent=2) + "\n", encoding="utf-8")
         os.chmod(staging / OWNER_FILE, 0o666 & ~umask)
         for item in out.iterdir():
-            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE):
+            if item.is_file() and item.name not in (ATTEMPT, MARKER, OWNER_FILE):
                 shutil.copyfile(item, staging / item.name)
                 os.chmod(staging / item.name, 0o666 & ~umask)
         if target.exists():
