@@ -20,6 +20,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+from harness.artifacts import SAMPLES_FILE
 from harness.errors import HarnessError
 from harness.tracker_runs import wandb_environment
 
@@ -63,7 +64,7 @@ def log_evaluation(recipe, run_root: Path, out: Path, scores: dict, train_steps:
 
 
 def _samples(out: Path, task: str, model: str) -> list[dict]:
-    path = out / task / "samples.jsonl"
+    path = out / task / SAMPLES_FILE
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

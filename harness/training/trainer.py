@@ -312,9 +312,8 @@ def train_layers(recipe, run) -> list[int] | None:
     """The layers this run trains: from the select stage (None for full fine-tuning)."""
     if recipe.training.mode == "full":
         return None
-    from harness.selection.stage import selected_layers
-
-    return selected_layers(run.require("select"))
+    run.require("select")
+    return run.selection().chosen_layers(run.stage_dir("select"))
 
 
 def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
