@@ -167,10 +167,13 @@ def missing_packages(recipe: Recipe, stages: Iterable[str] = ALL_STAGES) -> list
             if modules and not _installed(*modules) and line not in problems:
                 problems.append(line)
     training = recipe.training if "train" in stages else None
-    if training is not None:
-        if (training.deepspeed or training.launcher == "deepspeed") and not _installed("deepspeed"):
-            place = "training.deepspeed" if training.deepspeed else "training.launcher"
-            problems.append(f"{place}: DeepSpeed is not installed: pip install 'harness[train]'")
+    if (
+        training is not None
+        and (training.deepspeed or training.launcher == "deepspeed")
+        and not _installed("deepspeed")
+    ):
+        place = "training.deepspeed" if training.deepspeed else "training.launcher"
+        problems.append(f"{place}: DeepSpeed is not installed: pip install 'harness[train]'")
     evaluation = recipe.evaluation if "evaluate" in stages else None
     if evaluation is not None and evaluation.backend == "vllm" and not _installed("vllm"):
         problems.append(
