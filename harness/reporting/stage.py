@@ -301,6 +301,31 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
     return text
 
 
+def show_report(recipe, run) -> Path:
+    """A run whose report is up to date: its headline tables again, and where the report is."""
+    config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
+    scores = read_artifact(run.stage_dir("evaluate") / "scores.json", Scores, redo("evaluate")).model_dump()
+    train_json = run.stage_dir("train") / TRAIN_FILE
+    training = TrainingRecord.from_record(
+        read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
+    )
+    if "terminal" in config.formats:
+        tables = report_tables(scores, load_baselines(), TableOptions(config.size, config.baselines), training)
+        print_terminal([t for t in tables if not t.id.endswith("_details")])
+    folder = published_folder(Path(run.root), reports_root()) or run.stage_dir("report")
+    print(f"report: {folder}/report.md (up to date)", file=sys.stderr)
+    return folder
+
+
+def published_folder(run_root: Path, root: Path) -> Path | None:
+    """Where :func:`publish` put this run's report (``root/<run name>`` or a suffixed sibling)."""
+    name = run_root.resolve().name
+    for candidate in [root / name, *sorted(root.glob(f"{name}-*"))]:
+        if candidate.is_dir() and _belongs_to(candidate, str(run_root.resolve())):
+            return candidate
+    return None
+
+
 def republish(recipe, run, folder: Path) -> Path:
     """Copy a report restored from the run's history to ``reports/`` again."""
     published = publish(Path(folder), Path(run.root), reports_root())

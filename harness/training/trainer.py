@@ -385,9 +385,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
     if "wandb" in training.report_to or "all" in training.report_to:
-        from harness.tracking import wandb_environment
+        from harness.tracker_runs import wandb_environment
 
-        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        # the evaluate stage logs its results into this same W&B run (harness/evaluation/tracking.py)
         for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
             os.environ.setdefault(key, value)
     args = TrainingArguments(
