@@ -77,6 +77,8 @@ class Entry:
 
     @property
     def label(self) -> str:
+        if (self.scores.get("settings") or {}).get("lm_eval_results"):
+            return f"{self.run.name} (lm-eval)"
         return f"{self.run.name} ({self.role})"
 
     @property
@@ -151,6 +153,15 @@ def load_entries(specs: list[str]) -> list[Entry]:
         scores_path = Run(root).stage_dir("evaluate") / SCORES_FILE
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
+        if not scores_path.is_file() and role is None:
+            from harness.evaluation.lm_eval_folder import folder_scores, is_lm_eval_folder
+
+            if is_lm_eval_folder(root):  # a plain `lm_eval --output_path` folder of the harness's tasks
+                scores, outcomes = folder_scores(root)
+                entry = Entry(root, "base", scores, None, None)
+                entry._outcomes.update(outcomes)
+                entries.append(entry)
+                continue
         if not scores_path.is_file():
             raise HarnessError(
                 f"{spec}: {scores_path} not found; has the evaluate stage finished? "
