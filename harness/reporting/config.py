@@ -17,6 +17,9 @@ class ReportConfig(Section):
     """Published systems to show beside the run, by name as `harness ls baselines` prints them
     (`SLAM`, `QAlign`, `QAlign +LoRA (r=256)`, `LangBridge-9B`, ...); None: every system of the
     benchmark's tables. The plots draw these too (default there: MetaMath, QAlign, SLAM)."""
+    method: str | None = None
+    """The published system this recipe trains (`SLAM`, `QAlign`, `MathOctopus`, `QAlign +LoRA (r=256)`):
+    `harness cost` sets its published cost (relative to SLAM) beside the one this harness measures."""
     formats: list[Literal["terminal", "markdown", "latex", "html"]] = Field(
         default_factory=lambda: ["terminal", "markdown", "latex", "html"]
     )
@@ -26,6 +29,11 @@ class ReportConfig(Section):
     """Per-language bars of the run against the baselines, and the selection plot."""
     tolerance: float | None = Field(None, ge=0)
     """`harness compare`: fail (exit 1) when an accuracy drops by more than this many points."""
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, name: str | None) -> str | None:
+        return None if name is None else cls._known_systems([name])[0]
 
     @field_validator("baselines")
     @classmethod
