@@ -230,6 +230,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
     stage = get_stage(name)
     if not stage.enabled(recipe):
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
+    manifest = recipe.resolved()  # the run's recipe, stages included, whatever model a stage starts from
     if name in CHAINED and recipe.stages:
         if earlier:
             run_earlier_stages(recipe, run)
@@ -252,7 +253,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
             )
             if stage.on_restore:
                 stage.on_restore(recipe, run, run.stage_dir(name))
-            run.write_manifest(recipe.resolved(), recipe.seed)
+            run.write_manifest(manifest, recipe.seed)
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
@@ -268,7 +269,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
         if disk is None:
             raise
         raise disk from error
-    run.write_manifest(recipe.resolved(), recipe.seed)
+    run.write_manifest(manifest, recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 

@@ -38,7 +38,7 @@ class StageCost:
 
 @dataclass
 class RunCost:
-    run: str
+    run: Path
     recipe: str | None
     method: str | None
     size: str | None
@@ -71,7 +71,7 @@ def run_cost(root: str | Path) -> RunCost:
         raise HarnessError(f"{root}: not a harness run (no manifest.json); pass a run directory")
     recipe = read_json(manifest).get("recipe") or {}
     report = recipe.get("report") or {}
-    cost = RunCost(str(root), recipe.get("name"), report.get("method"), report.get("size"))
+    cost = RunCost(root, recipe.get("name"), report.get("method"), report.get("size"))
     folders = [(stage["name"], root / STAGES_DIR / stage["name"]) for stage in recipe.get("stages") or []]
     folders.append(("training", root))
     for name, folder in folders:
@@ -108,8 +108,8 @@ def cost_table(runs: list[str], reference: str | None = None) -> dict[str, Any]:
             cost.ratio = cost.hours / base.hours
         cost.paper_ratio = published_ratio(cost.method, cost.size)
     return {
-        "reference": base.run if base is not None else None,
-        "runs": [{**asdict(cost), "hours": cost.hours} for cost in costs],
+        "reference": str(base.run) if base is not None else None,
+        "runs": [{**asdict(cost), "run": str(cost.run), "hours": cost.hours} for cost in costs],
         "definition": __doc__.split("\n\n")[1].replace("\n", " ") if __doc__ else "",
     }
 
