@@ -66,6 +66,8 @@ class Manifest(Artifact):
     git_commit: str | None = None
     seed: int
     host: dict[str, Any]
+    environment: dict[str, Any] | None = None
+    """`harness env`'s record (versions, Python, OS, CPU, GPUs, driver, CUDA); None in older runs."""
 
 
 class Invocation(Artifact):
@@ -141,6 +143,9 @@ class TrainRecord(Artifact):
     wall_time_s: float | None = None
     train_runtime_s: float | None = None
     throughput_tokens_per_s: float | None = None
+    steady_tokens_per_second: float | None = None
+    """Non-padding tokens/s from the second step on, checkpoint saves apart (harness/training/speed.py)."""
+    share_of_bf16_peak: float | None = None
     gpu_hours: float | None = None
     outputs: dict[str, Any] = {}
 

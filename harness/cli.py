@@ -19,7 +19,9 @@ STAGE_COMMANDS = {
 
 
 def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> None:
-    parser.add_argument("recipe", help="recipe YAML file (see `harness ls recipes`)")
+    parser.add_argument(
+        "recipe", help="recipe YAML file, or a shipped recipe by name (recipes/slam_7b.yaml; `harness ls recipes`)"
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -30,10 +32,38 @@ def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> N
         parser.add_argument("--run-dir", help="run directory (default: runs/<recipe name>)")
 
 
+EXAMPLES = """\
+examples:
+  harness run recipes/quickstart.yaml                 the whole pipeline on a CPU, in minutes
+  harness run recipes/slam_13b.yaml --dry-run         the resolved recipe and what would run
+  harness run recipes/slam_7b.yaml training.num_gpus=4 --run-dir runs/slam_7b_4gpu
+  harness cp templates/new_base_model.yaml mine.yaml  a shipped recipe to edit
+  harness validate mine.yaml recipes/                 every problem at once
+  harness plan recipes/slam_7b.yaml                   what would be trained, from the config alone
+  harness score generations.jsonl --task mgsm         score answers made elsewhere
+  harness compare runs/candidate runs/reference --tolerance 2
+  harness env                                         what this install runs on (for a bug report)
+
+A recipe is a file, or a shipped recipe by name (`harness ls recipes`).
+
+exit codes:
+  0    done (compare: no regression)
+  1    compare: a regression beyond the tolerance (the regression gate)
+  2    a user mistake: bad recipe or override, missing file, unknown name, missing package;
+       one line names the place and the fix, and nothing already computed is touched
+  130  interrupted (Ctrl-C): finished stages are kept; the same command resumes
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from harness.benchmarks import BENCHMARKS
+
+    benchmarks = sorted(BENCHMARKS.names())
     parser = argparse.ArgumentParser(
         prog="harness",
         description="Reproduce and extend SLAM (arXiv 2501.03681) from declarative recipes.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,9 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check recipe files and folders; every problem at once")
     validate.add_argument("paths", nargs="+", metavar="PATH")
 
-    ls = commands.add_parser("ls", help="list recipes, tasks or baselines")
+    ls = commands.add_parser("ls", help="list recipes, tasks or baselines (the shipped ones, or your own folder)")
     ls.add_argument("what", choices=["recipes", "tasks", "baselines"])
+    ls.add_argument(
+        "folder", nargs="?", help="a folder of your own recipes or baseline files (default: the ones harness ships)"
+    )
     ls.add_argument("--json", action="store_true", help="machine-readable output")
+    ls.add_argument(
+        "--path",
+        action="store_true",
+        help='print only the folder read (e.g. lm_eval --include_path "$(harness ls tasks --path)")',
+    )
+
+    cp = commands.add_parser("cp", help="copy a shipped recipe to edit (its defaults: keep working)")
+    cp.add_argument("recipe", help="shipped recipe (recipes/slam_7b.yaml, templates/new_base_model.yaml)")
+    cp.add_argument("dest", help="new file, or an existing folder to copy into")
 
     plan = commands.add_parser(
         "plan",
@@ -86,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
     score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
-    score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
+    score.add_argument("--task", required=True, choices=benchmarks, help="the benchmark the answers are for")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
     score.add_argument(
@@ -101,7 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("a", help="run directory (optionally RUN:base or RUN:trained)")
     compare.add_argument("b", help="run directory, or baseline:<benchmark>/<size>/<system>")
     compare.add_argument("--tolerance", type=finite_float, help="largest allowed drop in accuracy points")
-    compare.add_argument("--task", help="only this benchmark")
+    compare.add_argument(
+        "--gate",
+        choices=["drop_and_test", "drop"],
+        help="what fails: a drop beyond the tolerance the paired test says is real (drop_and_test, the "
+        "default) or any drop beyond it (drop); default: the recipe's report.gate",
+    )
+    compare.add_argument("--alpha", type=finite_float, help="significance level of the paired test (default 0.05)")
+    compare.add_argument(
+        "--min-questions", type=int, metavar="N", help="fail when a compared language has fewer than N questions"
+    )
+    compare.add_argument("--task", choices=benchmarks, help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
     export = commands.add_parser(
@@ -117,9 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--reference", metavar="RUN", help="ratios to this run (default: the first run training SLAM)")
     cost.add_argument("--json", action="store_true")
 
+    env = commands.add_parser(
+        "env",
+        help="what this install runs on (versions, Python, OS, CPU, GPUs, driver, CUDA): start a bug report with it",
+    )
+    env.add_argument("--json", action="store_true")
+
     board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
     board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
-    board.add_argument("--task", help="only this benchmark")
+    board.add_argument("--task", choices=benchmarks, help="only this benchmark")
     board.add_argument("--size", help="the paper's size group to show (7B, 13B; default: every size)")
     board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
     board.add_argument("--json", action="store_true")
@@ -153,7 +211,7 @@ def os_error_message(error: OSError) -> str:
 def cmd_run(args) -> int:
     from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
-    from harness.preflight import check_hub, machine_warnings
+    from harness.preflight import check_hub, check_packages, machine_warnings
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
@@ -163,32 +221,55 @@ def cmd_run(args) -> int:
     if args.dry_run:
         presentation.dry_run(recipe.resolved(), run_dir, states, machine_warnings(recipe, pending))
         return 0
+    check_packages(recipe, pending)  # a missing tracker or DeepSpeed stops the run before it selects
     check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
-    run_pipeline(recipe, run, tuple(args.force))
+    run_pipeline(recipe, run, tuple(args.force), shown=show_stage_result)
     return 0
+
+
+def show_stage_result(name: str, run) -> None:
+    """What a stage that has just run prints beside its files: the training's summary."""
+    if name == "train":
+        from harness import presentation
+        from harness.artifacts import TRAIN_FILE
+        from harness.runs import read_json
+
+        presentation.trained(read_json(run.stage_dir("train") / TRAIN_FILE))
 
 
 def cmd_stage(args) -> int:
     from harness.pipeline import open_run, run_stage
-    from harness.preflight import check_hub
+    from harness.preflight import check_hub, check_packages
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    check_packages(recipe, [args.command])
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     if getattr(args, "rescore", False):
-        from harness.evaluation.rescore import rescore_run
+        import time
 
-        rescore_run(recipe, run)
+        from harness.console import console
+        from harness.pipeline import rescore_evaluation
+
+        started = time.time()
+        result, kept = rescore_evaluation(recipe, run)
+        for line in result.changes():
+            console(stderr=True).print(line, highlight=False)
+        console(stderr=True).print(
+            f"re-scored {run.stage_dir('evaluate') / 'scores.json'} from samples.jsonl in "
+            f"{time.time() - started:.2f} s; the previous result is kept in {kept}",
+            highlight=False,
+        )
         return 0
-    run_stage(recipe, run, args.command, force=args.force)
+    run_stage(recipe, run, args.command, force=args.force, shown=show_stage_result)
     return 0
 
 
 def cmd_validate(args) -> int:
     from harness import presentation
-    from harness.recipe import validate_paths
+    from harness.preflight import validate_paths
 
     count, problems = validate_paths(args.paths)
     presentation.validation(count, problems)
@@ -197,15 +278,32 @@ def cmd_validate(args) -> int:
 
 def cmd_ls(args) -> int:
     from harness import presentation
+    from harness.shipped import shipped_folder
 
+    if args.folder is not None and args.what == "tasks":
+        raise HarnessError("harness ls tasks: takes no folder; the tasks are the ones harness ships")
+    folder = Path(args.folder) if args.folder is not None else shipped_folder(args.what)
+    if args.path:
+        print(folder.resolve())
+        return 0
+    where = "your folder" if args.folder is not None else "shipped with harness"
+    if not args.json:  # where it looked, before what it found there
+        print(f"{args.what} in {folder.resolve()} ({where})")
     if args.what == "recipes":
         from harness.recipe import recipe_summaries
 
-        rows = recipe_summaries("recipes")
+        rows = recipe_summaries(args.folder)
+        if not rows:
+            raise HarnessError(f"{folder}: no recipe files (*.yaml) in this folder")
         if args.json:
             presentation.print_json(rows)
         else:
             presentation.recipes(rows)
+            if args.folder is None:
+                print(
+                    "run one by name from any folder (harness run recipes/quickstart.yaml); "
+                    "harness cp RECIPE DEST copies one to edit"
+                )
         return 0
     if args.what == "tasks":
         from harness.evaluation.tasks import list_tasks
@@ -215,8 +313,19 @@ def cmd_ls(args) -> int:
             presentation.print_json(rows)
         else:
             presentation.tasks(rows)
+            print(f'plain lm-eval: lm_eval --include_path "{folder.resolve()}" --tasks slam_mgsm ...')
         return 0
-    return list_baselines(args.json)
+    return list_baselines(args.json, args.folder)
+
+
+def cmd_cp(args) -> int:
+    from harness.shipped import copy_recipe
+
+    target, parent = copy_recipe(args.recipe, args.dest)
+    inherits = f"; it inherits defaults: {parent} (the shipped file)" if parent else ""
+    print(f"copied to {target}{inherits}")
+    print(f"edit it, then: harness validate {target} && harness run {target}")
+    return 0
 
 
 def list_baselines(as_json: bool = False, folder: Path | str | None = None) -> int:
@@ -320,7 +429,21 @@ def score_command(
 
 
 def cmd_compare(args) -> int:
-    return compare_command(args.a, args.b, args.tolerance, args.task, args.json)
+    return compare_command(
+        args.a, args.b, args.tolerance, args.task, args.json, args.gate, args.alpha, args.min_questions
+    )
+
+
+def cmd_env(args) -> int:
+    from harness import presentation
+    from harness.environment import environment, format_environment
+
+    record = environment()
+    if args.json:
+        presentation.print_json(record)
+    else:
+        print(format_environment(record))
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -373,13 +496,21 @@ def leaderboard_command(
 
 
 def compare_command(
-    a: str, b: str, tolerance: float | None = None, task: str | None = None, as_json: bool = False
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    as_json: bool = False,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
 ) -> int:
-    """`harness compare A B [--tolerance T] [--task NAME] [--json]`; returns the exit code."""
+    """`harness compare A B [--tolerance T] [--gate RULE] [--alpha A] [--min-questions N] [--task NAME]
+    [--json]`; returns the exit code."""
     from harness import presentation
     from harness.reporting.compare import compare_sides
 
-    doc = compare_sides(a, b, tolerance, task)
+    doc = compare_sides(a, b, tolerance, task, rule, alpha, min_questions)
     if as_json:
         presentation.print_json(doc)
     else:
@@ -391,6 +522,7 @@ COMMANDS = {
     "run": cmd_run,
     "validate": cmd_validate,
     "ls": cmd_ls,
+    "cp": cmd_cp,
     "plan": cmd_plan,
     "data": cmd_data,
     "score": cmd_score,
@@ -398,6 +530,7 @@ COMMANDS = {
     "leaderboard": cmd_leaderboard,
     "cost": cmd_cost,
     "export": cmd_export,
+    "env": cmd_env,
     **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
@@ -408,7 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.stderr.isatty():  # a log file: the stages' own lines, not the libraries' bars
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse has printed (exit 2)
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
     try:
         return COMMANDS[args.command](args)
     except HarnessError as error:

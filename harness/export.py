@@ -142,7 +142,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         f"- **Data**: {data.get('source', '?')} ({data.get('sides', '?')}); translation pairs after filtering: "
         + (", ".join(f"{lang} {n}" for lang, n in pairs.items()) or "not recorded")
         + f"; examples trained on: {data.get('examples_total', sum(examples.values()))}",
-        f"- **Steps**: {train.get('steps')}, final loss {train.get('train_loss')}",
+        f"- **Steps**: {train.get('steps')}; {_loss_line(train)}",
         f"- **Weights dtype**: {dtype_name} (as trained)",
         f"- **Exported by**: harness {__version__}",
         "",
@@ -171,8 +171,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         'tokenizer = AutoTokenizer.from_pretrained("PATH")',
         "```",
         "",
-        "Evaluate with lm-eval and the harness's tasks: "
-        "`lm_eval --model hf --model_args pretrained=PATH --include_path tasks --tasks slam_mgsm`.",
+        *_evaluation_lines(recipe),
         "",
         "## Recipe",
         "",
@@ -184,6 +183,121 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "",
     ]
     return ModelCard.from_template(card_data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
+
+
+def _loss_line(train: dict) -> str:
+    """What the run's training measured: the first and last logged loss, and the mean the Trainer
+    reports (``train_loss`` is the mean over all steps, not the last loss)."""
+    curve = train.get("loss_curve") or []
+    mean = train.get("train_loss")
+    parts = []
+    if curve:
+        first, last = curve[0], curve[-1]
+        parts.append(
+            f"training loss {first['loss']:.3f} (step {first['step']}) -> {last['loss']:.3f} (step {last['step']})"
+        )
+    if isinstance(mean, (int, float)):
+        parts.append(f"mean over training {mean:.3f}")
+    return ", ".join(parts) or "loss not recorded"
+
+
+TASKS_PATH_SHELL = '"$(harness ls tasks --path)"'
+"""The harness's lm-eval task folder, as a shell expression (wherever harness is installed)."""
+
+
+def evaluation_commands(recipe, path: str = "PATH") -> tuple[str, str, list[str]]:
+    """The commands that re-evaluate an exported model as the run evaluated its trained model:
+    (the harness command: the run's own recipe on the export; the lm-eval command: the same tasks,
+    prompts and generation settings under plain `lm_eval`; notes on what the latter cannot carry).
+    """
+    import json
+    import shlex
+
+    from harness.evaluation.runner import resolve_tasks
+    from harness.evaluation.tasks import task_name
+
+    evaluation = recipe.evaluation
+    overrides = [f"model.source={path}", "evaluation.models=[base]"]  # the export is a base model now
+    overrides += ["selection=null", "training=null"]
+    if getattr(recipe, "stages", None):
+        overrides.append("stages=[]")
+    if recipe.model.revision:
+        overrides.append("model.revision=null")
+    if recipe.model.tokenizer:
+        overrides.append("model.tokenizer=null")
+    harness_command = shlex.join(
+        ["harness", "evaluate", f"{path}/{RECIPE_FILE}", *overrides, "--run-dir", f"runs/{recipe.name}-export"]
+    )
+    if evaluation is None:
+        return harness_command, "", ["the run's recipe has no evaluation: section"]
+    notes: list[str] = []
+    tasks = resolve_tasks(evaluation, recipe.languages)
+    names = [task_name(task.benchmark, lang) for task in tasks for lang in task.languages]
+    model_args: dict = {"pretrained": path}
+    if evaluation.chat_template_args:
+        model_args["chat_template_args"] = dict(evaluation.chat_template_args)
+    head = ["lm_eval", "run", "--model", evaluation.backend, "--model_args", json.dumps(model_args)]
+    tail = ["--tasks", *names]
+    if evaluation.chat_template:
+        tail.append("--apply_chat_template")
+    if evaluation.system_prompt:
+        tail += ["--system_instruction", evaluation.system_prompt]
+    tail += ["--gen_kwargs", f"max_gen_toks={evaluation.new_tokens('trained')}"]
+    limits = {task.limit for task in tasks}
+    if len(limits) == 1 and None not in limits:
+        tail += ["--limit", str(limits.pop())]
+    elif len(limits) > 1:
+        notes.append("the run's tasks have different limits; lm-eval takes one `--limit` for all")
+    metadata = {f"{task.benchmark}_path": task.path for task in tasks if task.path}
+    if evaluation.reasoning_end:
+        metadata["reasoning_end"] = evaluation.reasoning_end
+    if metadata:
+        tail += ["--metadata", json.dumps(metadata, ensure_ascii=False)]
+    if evaluation.backend == "hf":
+        tail += ["--batch_size", str(evaluation.batch_size)]
+    tail += ["--seed", str(recipe.seed)]
+    if evaluation.stop != "harness":
+        notes.append(f"evaluation.stop: {evaluation.stop} changes the stop list, which the lm-eval command does not")
+    if evaluation.extraction != "paper":
+        notes.append(
+            f"lm-eval's `acc` is the paper's extraction; the run's scores are {evaluation.extraction!r} (`acc_strict`)"
+        )
+    lm_eval_command = f"{shlex.join(head)} --include_path {TASKS_PATH_SHELL} {shlex.join(tail)}"
+    return harness_command, lm_eval_command, notes
+
+
+def _evaluation_lines(recipe) -> list[str]:
+    harness_command, lm_eval_command, notes = evaluation_commands(recipe)
+    lines = [
+        "## Re-evaluate",
+        "",
+        "As the run evaluated its trained model (same tasks, languages, questions, prompts and generation "
+        f"settings), with `PATH` this folder; the harness command reads the run's recipe (`{RECIPE_FILE}`, here):",
+        "",
+        "```bash",
+        harness_command,
+        "```",
+    ]
+    if lm_eval_command:
+        lines += [
+            "",
+            "With plain lm-eval and the harness's task folder (`pip install harness` provides it):",
+            "",
+            "```bash",
+            lm_eval_command,
+            "```",
+            *(f"- Note: {note}" for note in notes),
+        ]
+    return lines
+
+
+def _usual_permissions(folder: Path) -> None:
+    """Files readable by everyone, as ``umask`` allows (save_pretrained's temporary files are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = None, private: bool = False) -> Path:
@@ -221,6 +335,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
             yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )
         model_card(recipe, resolved, train, scores, dtype_name).save(staging / CARD_FILE)
+        _usual_permissions(staging)
         if out.exists():
             out.rmdir()  # empty, checked above
         os.replace(staging, out)

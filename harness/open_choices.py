@@ -12,8 +12,9 @@ we could find: this project's choice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 PAPER = "paper"
 AUTHORS = "authors' code"
@@ -30,6 +31,8 @@ class OpenChoice:
     """recipe -> the value (None: the recipe has no such section)."""
     origin: Callable[[Any, Any], tuple[str, str]]
     """(value, recipe) -> (origin, note)."""
+    section: str | None = None
+    """The stage section that records it, for a choice no recipe field sets (``field`` then says where it is made)."""
 
     def entry(self, recipe) -> dict[str, Any] | None:
         value = self.read(recipe)
@@ -106,15 +109,52 @@ def _sublayers(value, recipe):
         )
     if value == "ffn":
         return PAPER, "the FFN as the paper words it (gate, up, down): 12.0% of a 7B model, not 8.0%"
-    return OURS, "an ablation (the paper's Table 5 sub-layer study)"
+    return OURS, "an ablation (the paper's sub-layer study, Figures 5 and 8)"
+
+
+PROMPT_ORIGINS = {
+    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
+    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
+    "llama_factory": (
+        AUTHORS,
+        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
+    ),
+    "qalign": (
+        AUTHORS,
+        "QAlign's question-alignment prompt (NJUNLP/QAlign gsmtrans.py + finetune.py: Alpaca, "
+        "'Translate the following sentences from X to English.')",
+    ),
+}
+"""training.data.prompt (the prompts themselves: harness/training/prompts.py)."""
+TEMPLATE_ORIGINS = {
+    "alpaca": "Alpaca's prompt without input, as QAlign's finetune.py and MetaMath's train_math.py train",
+    "mathoctopus": "MathOctopus's training prompt: Alpaca's, naming the language to answer in",
+    "as_is": "the query field already holds the whole prompt (MathOctopus's hub rows: `prompt`)",
+}
+"""training.data.prompt of instruction data (the templates themselves: harness/training/instructions.py)."""
+STOP_ORIGINS = {
+    "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
+    "metamath": (
+        PAPER,
+        "the paper adopts MetaMath's (Yu et al.) inference settings: the stop list of MetaMath's "
+        "eval_gsm8k.py (Question, USER, ASSISTANT, Instruction, Response)",
+    ),
+}
+"""evaluation.stop (the lists themselves: harness/evaluation/choices.py)."""
+LABEL_ORIGINS = {
+    "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
+    "authors": (
+        AUTHORS,
+        'the first "The answer is (X)." of the response, as the authors\' X-CSQA script reads it (none: '
+        "wrong; the script generates up to 1,024 new tokens)",
+    ),
+    "first": (OURS, 'the first bracketed label anywhere in the response (not the authors\' "The answer is (X).")'),
+}
+"""evaluation.choice_label."""
 
 
 def _prompt(value, recipe):
-    from harness.training.prompts import PROMPT_ORIGINS
-
     if recipe.training.data.kind == "instructions":
-        from harness.training.instructions import TEMPLATE_ORIGINS
-
         if value in TEMPLATE_ORIGINS:
             return AUTHORS, TEMPLATE_ORIGINS[value]
         return OURS, "the recipe's own template"
@@ -133,19 +173,24 @@ def _filter(value, recipe):
     return OURS, "no filter: every pair of the source"
 
 
+def _caps(value, recipe):
+    return OURS, (
+        "Table 1's counts (57,817 questions, 65,968 answers) spread evenly over the languages and sides: "
+        "the paper prints no per-language counts"
+    )
+
+
 def _scheduler(value, recipe):
     return OURS, "not stated: LLaMA-Factory's usual cosine schedule"
 
 
 def _stop(value, recipe):
-    from harness.evaluation.choices import STOP_ORIGINS
-
+    if value == "metamath" and not any(t.name in ("mgsm", "msvamp") for t in recipe.evaluation.tasks):
+        return OURS, "MetaMath's eval_gsm8k.py list, on tasks the paper adopts no MetaMath setting for"
     return STOP_ORIGINS[value]
 
 
 def _label(value, recipe):
-    from harness.evaluation.choices import LABEL_ORIGINS
-
     return LABEL_ORIGINS[value]
 
 
@@ -159,8 +204,32 @@ def _max_new_tokens(value, recipe):
 
 def _extraction(value, recipe):
     if value == "paper":
-        return AUTHORS, "the last number by the authors' extract_last_num (MathOctopus/QAlign), which SLAM reuses"
+        return PAPER, (
+            "the paper's rule (section 4.4: the last number of the response), implemented as "
+            "MathOctopus/QAlign's extract_last_num reads it"
+        )
     return OURS, "strict reading of numbers (signs, separators, fractions, every script)"
+
+
+def _probe_input(value, recipe):
+    return OURS, ("not stated: each probe question is fed raw (no prompt template, no answer), cut at this many tokens")
+
+
+XCSQA_LAYOUT = "the question, then 'Answer Choices: (A) ... (E) ...' on one line, inside Table 9's prompt"
+
+
+def _xcsqa_layout(value, recipe):
+    return OURS, "Table 9 gives the instruction, not how the question and its five choices are laid out"
+
+
+LOSS_NORMALISATION = "mean over the target tokens of the whole global batch"
+
+
+def _loss_normalisation(value, recipe):
+    return OURS, (
+        "not stated: transformers' Trainer averages over every target token of an optimizer step "
+        "(all micro-batches and devices); the authors' stack averaged per micro-batch, then over them"
+    )
 
 
 CHOICES: tuple[OpenChoice, ...] = (
@@ -189,6 +258,12 @@ CHOICES: tuple[OpenChoice, ...] = (
         _probe_n,
     ),
     OpenChoice(
+        "selection.probe.max_tokens",
+        "probe input (format and length)",
+        lambda r: r.selection.probe.max_tokens if _probe_runs(r) else None,
+        _probe_input,
+    ),
+    OpenChoice(
         "selection.sublayers",
         "trained sub-layers of the selected layers",
         lambda r: r.selection.sublayers if r.selection else None,
@@ -202,6 +277,21 @@ CHOICES: tuple[OpenChoice, ...] = (
         "quality filter of the translation pairs",
         lambda r: r.training.data.filter if r.training else None,
         _filter,
+    ),
+    OpenChoice(
+        "(no field: transformers' Trainer)",
+        "loss normalisation",
+        lambda r: LOSS_NORMALISATION if r.training else None,
+        _loss_normalisation,
+        "training",
+    ),
+    OpenChoice(
+        "training.data.max_pairs_per_language",
+        "per-language cap of the training pairs",
+        lambda r: (
+            "table1" if r.training and getattr(r.training.data, "max_pairs_per_language", None) == "table1" else None
+        ),
+        _caps,
     ),
     OpenChoice(
         "training.lr_scheduler",
@@ -219,6 +309,13 @@ CHOICES: tuple[OpenChoice, ...] = (
             r.evaluation.choice_label if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks) else None
         ),
         _label,
+    ),
+    OpenChoice(
+        "(no field: tasks/_choice_template_yaml)",
+        "X-CSQA question layout",
+        lambda r: XCSQA_LAYOUT if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks) else None,
+        _xcsqa_layout,
+        "evaluation",
     ),
     OpenChoice(
         "evaluation.max_new_tokens",
@@ -240,7 +337,7 @@ def open_choices(recipe, section: str | None = None) -> list[dict[str, Any]]:
     ``evaluation``), with its value, origin and a note."""
     out = []
     for choice in CHOICES:
-        if section is not None and not choice.field.startswith(section + "."):
+        if section is not None and (choice.section or choice.field.split(".")[0]) != section:
             continue
         entry = choice.entry(recipe)
         if entry is not None:

@@ -8,20 +8,81 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from harness.console import console
 
 EMPTY = "–"
 """What a missing value prints as."""
-PIPE_WIDTH = 200
-"""Columns of a table printed to a pipe or a file (a terminal uses its own width)."""
+TEXT_MIN_WIDTH = 10
+"""The narrowest a wrapping text column gets before the numbers are split into another table."""
 
 
-def console(stderr: bool = False):
-    """A rich console on stdout (or stderr): as wide as the terminal, or PIPE_WIDTH columns."""
-    from rich.console import Console
+def print_table(table, out=None) -> None:
+    """Print a rich table so that no number is ever cut at any width.
 
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+    Columns that do not wrap (numbers, short names) keep their full width; text columns (those
+    that wrap) give up width first. When even that is too wide for the console, the columns after
+    the first are dealt into several tables, each repeating the first column (as pandas wraps a
+    wide frame), so every cell prints whole."""
+    out = out or console()
+    for part in fit_columns(table, out.width):
+        out.print(part)
+
+
+def _cell_width(cell) -> int:
+    from rich.cells import cell_len
+
+    text = cell.plain if hasattr(cell, "plain") else str(cell)
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _column_width(column) -> int:
+    """What a column needs on the screen, its padding and border included."""
+    content = max([_cell_width(column.header), *(_cell_width(c) for c in column.cells)])
+    return (min(content, TEXT_MIN_WIDTH) if not column.no_wrap else content) + 3
+
+
+def fit_columns(table, width: int) -> list:
+    """``table`` itself when its numbers fit in ``width`` columns, else several narrower tables."""
+    import dataclasses
+
+    from rich.table import Table
+
+    for column in table.columns:
+        if column.no_wrap:  # a column that cannot wrap must not be squeezed to "…" either
+            column.min_width = max([_cell_width(column.header), *(_cell_width(c) for c in column.cells)])
+    needed = [_column_width(column) for column in table.columns]
+    if 1 + sum(needed) <= width or len(table.columns) < 3:
+        return [table]
+    key, rest = table.columns[0], list(enumerate(table.columns))[1:]
+    parts: list[list[int]] = [[]]
+    room = width - 1 - needed[0]
+    used = 0
+    for index, _ in rest:
+        if parts[-1] and used + needed[index] > room:
+            parts.append([])
+            used = 0
+        parts[-1].append(index)
+        used += needed[index]
+    tables = []
+    for number, indices in enumerate(parts):
+        title = table.title if number == 0 else None
+        part = Table(
+            title=f"{title}" if title else None,
+            title_justify=table.title_justify,
+            caption=table.caption if number == len(parts) - 1 else None,
+            caption_justify=table.caption_justify,
+            box=table.box,
+            show_lines=table.show_lines,
+        )
+        for column in (key, *(table.columns[i] for i in indices)):
+            part.columns.append(dataclasses.replace(column, _cells=list(column.cells), _index=len(part.columns)))
+        for row in table.rows:
+            part.rows.append(dataclasses.replace(row))
+        tables.append(part)
+    return tables
 
 
 def print_json(data: Any) -> None:
@@ -75,6 +136,14 @@ def _table(title: str | None, columns: Iterable[str], left: Iterable[str] = ()):
     return table
 
 
+def _wrapping(table, *names: str):
+    """Let these text columns wrap (fold long names) so that they give up width before the numbers."""
+    for column in table.columns:
+        if column.header in names:
+            column.no_wrap, column.overflow = False, "fold"
+    return table
+
+
 # -- harness run --dry-run, validate, ls -------------------------------------------------------
 
 
@@ -103,6 +172,7 @@ def validation(count: int, problems: list[str]) -> None:
 def recipes(rows: list[dict]) -> None:
     """`harness ls recipes`: file, and what it reproduces (or its description, or its error)."""
     table = _table(None, ("recipe", "reproduces / description"), left=("recipe", "reproduces / description"))
+    _wrapping(table, "reproduces / description")
     for row in rows:
         text = row.get("reproduces") or row.get("description") or ""
         table.add_row(row["file"], f"[red]error:[/] {row['error']}" if "error" in row else text)
@@ -133,6 +203,11 @@ def baselines(data) -> None:
     the printed average beside the mean of the printed cells; under each table, where it was read
     and each row's base model, what it trains and its provenance."""
     out = console()
+    out.print(
+        "avg and non-en: the published averages, as printed; mean: the mean of the printed cells; "
+        "?: a cell that cannot be a score of the benchmark; !: an average that differs from its cells",
+        highlight=False,
+    )
     groups: dict[tuple[str, str, str], list] = {}
     for row in data.rows:
         groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
@@ -143,8 +218,9 @@ def baselines(data) -> None:
         has_avg = any(r.average is not None for r in rows)
         has_cells = any(r.mean_over(r.languages) is not None for r in rows)
         columns = ["compare as", "size", "system", *(["cost", "trained"] * has_cost), *languages]
-        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["cells' mean"] * has_cells
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["mean"] * has_cells
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
+        _wrapping(table, "compare as", "system")
         notes = []
         first = rows[0].provenance
         if first.url:
@@ -164,7 +240,7 @@ def baselines(data) -> None:
             )
             cite = _short_cite(r) if r.provenance.url else r.provenance.cite()
             notes.append(f"{r.label}: " + "; ".join(filter(None, [model, cite])))
-        out.print(table)
+        print_table(table, out)
         for note in notes:
             out.print(f"  {note}", highlight=False, soft_wrap=False, overflow="fold")
         out.print()
@@ -273,13 +349,23 @@ def _memory_sum(estimate: dict) -> str:
     )
 
 
+def _speed(report: dict) -> str:
+    """Steady-state tokens/s (and share of the bf16 peak), else the Trainer's overall figure."""
+    steady = report.get("steady_tokens_per_second")
+    if steady is None:
+        return f"{report['throughput_tokens_per_s']} tokens/s overall"
+    share = report.get("share_of_bf16_peak")
+    peak = f", {share:.1%} of the bf16 peak" if share is not None else ""
+    return f"{steady:,.0f} tokens/s in steady state{peak} ({report['throughput_tokens_per_s']:,.0f} overall)"
+
+
 def trained(report: dict) -> None:
     """One line (stderr) when the train stage finishes: what was trained, the loss, the throughput."""
     curve = report.get("loss_curve") or []
     first, last = (number(curve[0]["loss"], 3), number(curve[-1]["loss"], 3)) if curve else (EMPTY, EMPTY)
     console(stderr=True).print(
         f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
-        f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
+        f"{report['steps']} steps; loss {first} -> {last}; {_speed(report)}; "
         f"saved {', '.join(report['outputs'])}",
         highlight=False,
     )
@@ -333,7 +419,7 @@ def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> No
             f"response, scored wrong: {listed}"
         )
     table.caption_justify = "left"
-    (out or console()).print(table)
+    print_table(table, out)
 
 
 # -- harness compare ---------------------------------------------------------------------------
@@ -348,6 +434,7 @@ def comparison(doc: dict) -> None:
     out.print(f"[bold]A[/] (candidate): {doc['a']['label']}", highlight=False)
     out.print(f"[bold]B[/] (reference): {doc['b']['label']}", highlight=False)
     tolerance = doc["tolerance"]
+    failed = {(r["task"], r["language"]) for r in doc["regressions"]}
     for task, data in doc["tasks"].items():
         versions = data["task_version"]
         title = f"{task}: A − B, accuracy points"
@@ -360,8 +447,9 @@ def comparison(doc: dict) -> None:
         for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
             paired = row.get("paired") or {}
             delta = row.get("delta")
-            regression = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
-            style = "red" if regression else ("green" if delta and delta > 0 else "")
+            beyond = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
+            regression = beyond and (task, lang) in failed
+            style = "red" if beyond else ("green" if delta and delta > 0 else "")
             cells = [
                 Text(lang, style="bold" if lang == "avg" else ""),
                 number(row.get("a")),
@@ -374,22 +462,39 @@ def comparison(doc: dict) -> None:
                 p_value(paired.get("p_value")),
             ]
             if tolerance is not None:
-                status = "" if delta is None else ("REGRESSION" if regression else "ok")
-                cells.append(Text(status, style="bold red" if regression else "green"))
+                status = "" if delta is None else ("REGRESSION" if regression else "not real" if beyond else "ok")
+                cells.append(Text(status, style="bold red" if regression else "yellow" if beyond else "green"))
             table.add_row(*cells)
-        out.print(table)
+        print_table(table, out)
     for warning in doc["warnings"]:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if tolerance is None:
         out.print("no tolerance set (--tolerance or the recipe's report.tolerance): nothing checked, exit 0")
-    elif doc["regressions"]:
-        drops = ", ".join(f"{r['task']} {r['language']} ({signed(r['delta'])})" for r in doc["regressions"])
+        return
+    gate = doc.get("gate") or {}
+    out.print(
+        f"gate: a regression is {gate.get('statement', 'any drop beyond the tolerance')} "
+        f"(tolerance {tolerance:g} point(s), {doc['tolerance_source']})",
+        highlight=False,
+    )
+    for note in doc.get("notes", []):
+        out.print(f"[bold yellow]note:[/] {note}", highlight=False)
+    if doc.get("too_small"):
+        small = ", ".join(f"{r['task']} {r['language']} (n = {r['n']})" for r in doc["too_small"])
         out.print(
-            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} "
-            f"point(s) ({doc['tolerance_source']}): {drops}",
+            f"[bold red]TOO SMALL[/]: fewer than {gate['min_questions']} questions, too few to tell a "
+            f"regression from noise: {small}",
             highlight=False,
         )
-    else:
+    if doc["regressions"]:
+        drops = ", ".join(
+            f"{r['task']} {r['language']} ({signed(r['delta'])}, {r['evidence']})" for r in doc["regressions"]
+        )
         out.print(
-            f"[bold green]PASS[/]: no drop beyond {tolerance:g} point(s) ({doc['tolerance_source']})", highlight=False
+            f"[bold red]REGRESSION[/]: {len(doc['regressions'])} drop(s) beyond {tolerance:g} point(s): {drops}",
+            highlight=False,
+        )
+    elif not doc.get("too_small"):
+        out.print(
+            f"[bold green]PASS[/]: no regression beyond {tolerance:g} point(s) under the gate's rule", highlight=False
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from harness.registry import suggest
 from harness.reporting.config import ReportConfig
 from harness.schema import Section
 from harness.selection.config import SelectionConfig
+from harness.shipped import display_name, locate_recipe, shipped_folder
 from harness.training.config import TrainingConfig, TrainingStage
 
 DEFAULTS_KEY = "defaults"
@@ -70,7 +72,7 @@ class Recipe(Section):
         return languages
 
     @model_validator(mode="after")
-    def _stages_fit_together(self) -> "Recipe":
+    def _stages_fit_together(self) -> Recipe:
         if self.training is not None and self.training.mode != "full" and self.selection is None:
             raise ValueError("training.mode is selective or lora, which needs a `selection:` section")
         if self.evaluation is not None and "trained" in self.evaluation.models and self.training is None:
@@ -98,7 +100,9 @@ class Recipe(Section):
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a recipe file and the chain of files it names under ``defaults:``."""
     if not path.is_file():
-        raise HarnessError(f"{path}: recipe file not found; check the path (`harness ls recipes` lists them)")
+        raise HarnessError(
+            f"{path}: recipe file not found; check the path (`harness ls recipes` lists the shipped ones)"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
@@ -114,7 +118,14 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     parent = data.pop(DEFAULTS_KEY, None)
     if parent is None:
         return data
-    parent_path = (path.parent / str(parent)).resolve()
+    found = locate_recipe(str(parent), relative_to=path.parent)
+    if found is None or not found.is_file():
+        raise HarnessError(
+            f"{path}: defaults: {parent!r} not found (looked in {path.parent.resolve()} and among the shipped "
+            f"recipes); point it at an existing file, relative to {path.name}, or at a shipped one "
+            "(`harness ls recipes`; `harness cp RECIPE DEST` copies one with its defaults: rewritten)"
+        )
+    parent_path = found.resolve()
     if parent_path in seen:
         raise HarnessError(f"{path}: defaults: {parent!r} forms a cycle")
     return deep_merge(_read_yaml(parent_path, (*seen, path.resolve())), data)
@@ -242,8 +253,11 @@ def _models_in(annotation: Any) -> list[Any]:
 
 
 def load_recipe(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Recipe:
-    """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once."""
-    path = Path(path)
+    """Load, merge defaults, apply ``key=value`` overrides and validate; all errors at once.
+
+    ``path`` is a file, or the name of a shipped recipe (``recipes/slam_7b.yaml``; see
+    :mod:`harness.shipped`)."""
+    path = locate_recipe(path) or Path(path)
     data = _read_yaml(path)
     _check_is_a_recipe(path, data)
     overridden: dict[tuple[str, ...], str] = {}
@@ -269,36 +283,43 @@ def _check_is_a_recipe(path: Path, data: dict) -> None:
     raise HarnessError(f"{path}: not a recipe: no name: or model:, and {', '.join(foreign)} are not recipe sections")
 
 
-def recipe_files(paths: list[str]) -> list[Path]:
+def recipe_files(paths: Sequence[str | Path]) -> list[Path]:
     """Recipe files named directly or found in folders; ``_*.yaml`` are shared fragments."""
     files: list[Path] = []
     for name in paths:
-        path = Path(name)
+        path = locate_recipe(name)
+        if path is None:
+            raise HarnessError(
+                f"{name}: no such file or folder, and no shipped recipe of that name (`harness ls recipes`)"
+            )
         if path.is_dir():
             files += sorted(p for p in path.rglob("*.y*ml") if not p.name.startswith("_"))
-        elif path.exists():
-            files.append(path)
         else:
-            raise HarnessError(f"{path}: no such file or folder")
+            files.append(path)
     return files
 
 
-def recipe_summaries(folder: str | Path) -> list[dict]:
-    """`harness ls recipes`: file, name, what each recipe reproduces, or the first line of its error."""
+def recipe_summaries(folder: str | Path | None = None) -> list[dict]:
+    """`harness ls recipes [FOLDER]`: file, name, what each recipe reproduces, or the first line of its
+    error; the shipped recipes when ``folder`` is None (their files named as ``recipes/...``)."""
+    if folder is None:
+        folder = shipped_folder("recipes")
+    elif not Path(folder).is_dir():
+        raise HarnessError(f"{folder}: not a folder; give a folder of recipe files, or none for the shipped recipes")
     rows = []
-    for file in recipe_files([folder]) if Path(folder).is_dir() else []:
+    for file in recipe_files([str(folder)]):
         try:
             recipe = load_recipe(file)
             rows.append(
                 {
-                    "file": str(file),
+                    "file": display_name(file),
                     "name": recipe.name,
                     "reproduces": recipe.reproduces,
                     "description": recipe.description,
                 }
             )
         except HarnessError as error:
-            rows.append({"file": str(file), "error": str(error).splitlines()[0]})
+            rows.append({"file": display_name(file), "error": str(error).splitlines()[0]})
     return rows
 
 
@@ -324,17 +345,3 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
                 f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"
             )
     return problems
-
-
-def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
-    """Validate recipe files: (number of files checked, every problem found)."""
-    problems: list[str] = []
-    files = recipe_files(paths)
-    for file in files:
-        try:
-            recipe = load_recipe(file)
-        except HarnessError as error:
-            problems += str(error).splitlines()
-            continue
-        problems += check_local_paths(recipe, str(file))
-    return len(files), problems

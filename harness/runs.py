@@ -13,6 +13,7 @@ file are in :mod:`harness.artifacts`.
 from __future__ import annotations
 
 import ctypes
+import errno
 import fcntl
 import hashlib
 import json
@@ -24,12 +25,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.artifacts import (
     ATTEMPT,
@@ -50,7 +53,7 @@ from harness.artifacts import (
     read_artifact,
     redo,
 )
-from harness.artifacts import read_json_file as read_json  # the name the stages import from here
+from harness.artifacts import read_json_file as read_json  # noqa: F401 (the name the stages import from here)
 from harness.errors import HarnessError
 
 _UMASK = os.umask(0)
@@ -71,11 +74,34 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())  # on disk before the rename publishes it (a crash leaves old or new)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; results are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` (and it) to disk, before a rename publishes it.
+
+    Without it a crash soon after a publish can leave zero-byte files in a result marked finished.
+    """
+    folder = Path(folder)
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before the folders that hold them
+        if path.is_symlink():
+            continue
+        _fsync_path(path)
+    _fsync_path(folder)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -92,6 +118,12 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def environment() -> dict:
+    from harness.environment import environment as record
+
+    return record()
 
 
 def git_commit() -> str | None:
@@ -114,16 +146,9 @@ def git_commit() -> str | None:
 
 
 def package_versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
+    from harness.environment import package_versions as versions
 
-    names = ["harness", "torch", "transformers", "lm-eval", "deepspeed", "datasets", "peft"]
-    found: dict[str, str | None] = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
+    return versions()
 
 
 def code_version() -> str:
@@ -146,6 +171,117 @@ def die_with_parent() -> None:
         pass
 
 
+PARENT_ENV = "HARNESS_PARENT"
+"""Set for training workers: ``host:pid:start`` of the harness process that launched them."""
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot), which tells it from a later one on its PID."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[19] if fields[0] != "Z" else None  # field 22 of stat; a zombie is gone
+
+
+def parent_identity() -> str:
+    """This process, as a training worker's watchdog recognises it (see :func:`watch_launcher`)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid())}"
+
+
+def watch_launcher(interval: float = 0.5) -> None:
+    """In a training worker: end this process as soon as the harness process that launched it ends.
+
+    PR_SET_PDEATHSIG covers the direct parent only; between the harness and a worker sit
+    launchers (DeepSpeed's runner and its ``launch`` child, torchrun's agent) that a kill -9 of
+    the harness re-parents to PID 1 instead of ending. The worker watches the harness itself.
+    """
+    host, _, rest = os.environ.get(PARENT_ENV, "").partition(":")
+    pid, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return  # launched by hand, or a rank on another node (its launcher ends it with the run)
+
+    def watch() -> None:
+        while _start_time(int(pid)) == started:
+            time.sleep(interval)
+        print(
+            f"error: the harness process {pid} that launched this training has ended; stopping this worker "
+            f"(PID {os.getpid()}); run the command again to resume",
+            file=sys.stderr,
+            flush=True,
+        )
+        os._exit(3)
+
+    threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
+
+
+WORKERS_LOCK = ".workers.lock"
+"""Held (shared) by every training worker of the run while it lives, whoever launched it."""
+
+
+def hold_workers_lock(run_root: Path) -> int:
+    """In a training worker: hold the run's workers lock (shared) until the process ends."""
+    fd = _open_no_follow(Path(run_root) / WORKERS_LOCK)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _open_no_follow(path: Path, flags: int = os.O_RDWR | os.O_CREAT) -> int:
+    """Open a file the harness writes, refusing a symbolic link planted in its place."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, 0o666 & ~_UMASK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise HarnessError(
+                f"{path}: a symbolic link (to {os.readlink(path)}); the harness does not write through "
+                "links it did not make: remove the link and run again"
+            ) from None
+        raise
+
+
+def _run_workers(root: Path) -> list[int]:
+    """PIDs of training workers (on this machine) working on the run folder ``root``."""
+    found = []
+    needle = str(Path(root).resolve()).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"harness.training.worker" in argv and needle in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_workers(root: Path, timeout: float = 30.0) -> None:
+    """Wait until no training worker of an earlier invocation holds the run; refuse after ``timeout``.
+
+    A worker whose harness was killed ends by itself within a second (:func:`watch_launcher`);
+    one still running after ``timeout`` (a worker that is not ours to stop) is named.
+    """
+    fd = _open_no_follow(Path(root) / WORKERS_LOCK)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pids = ", ".join(map(str, _run_workers(root))) or "unknown"
+                    raise HarnessError(
+                        f"{root}: training workers of an earlier invocation still run (PID {pids}); stop them "
+                        "(`kill PID`) and run the command again; nothing was changed"
+                    ) from None
+                time.sleep(0.2)
+    finally:
+        os.close(fd)
+
+
 _HELD: dict[Path, int] = {}
 """Run locks this process holds, by lock file: released when the process ends."""
 
@@ -155,8 +291,11 @@ def now() -> str:
 
 
 def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()  # hashlib.file_digest is 3.11+; the package supports 3.10
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def output_files(folder: Path) -> dict[str, OutputFile]:
@@ -201,18 +340,17 @@ class Run:
     """The open lock file while this process holds the run (passed on to worker processes)."""
 
     @classmethod
-    def create(cls, root: Path) -> "Run":
+    def create(cls, root: Path) -> Run:
         """Open (creating if absent) a run folder that the harness owns; refuse any other."""
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise HarnessError(f"--run-dir {root}: exists and is not a folder; choose another path")
         mark = root / OWNER_MARK
-        if root.is_dir() and any(root.iterdir()) and not mark.is_file():
-            if not _legacy_run(root):
-                raise HarnessError(
-                    f"--run-dir {root}: a non-empty folder that is not a harness run (no {OWNER_MARK}); "
-                    "nothing was changed; pass a new or empty folder"
-                )
+        if root.is_dir() and any(root.iterdir()) and not mark.is_file() and not _legacy_run(root):
+            raise HarnessError(
+                f"--run-dir {root}: a non-empty folder that is not a harness run (no {OWNER_MARK}); "
+                "nothing was changed; pass a new or empty folder"
+            )
         root.mkdir(parents=True, exist_ok=True)
         if not mark.is_file():
             write_json(mark, OwnerMark(harness_run=True, created=now()).model_dump())
@@ -236,11 +374,11 @@ class Run:
         """Hold the run's lock until this process (and the workers it hands ``lock_fd``) ends."""
         if self.lock_fd is not None:
             return
-        path = (self.root / LOCK_FILE).resolve()
+        path = self.root.resolve() / LOCK_FILE
         if path in _HELD:  # this process holds it already (another Run object on the same folder)
             self.lock_fd = _HELD[path]
             return
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        fd = _open_no_follow(self.root / LOCK_FILE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -258,6 +396,7 @@ class Run:
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": now()}).encode())
         self.lock_fd = _HELD[path] = fd
+        wait_for_workers(self.root)
 
     # -- manifest ---------------------------------------------------------------------------
     @property
@@ -298,6 +437,7 @@ class Run:
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                 },
+                "environment": environment(),  # what `harness env` prints: GPUs, driver, CUDA, CPU
             },
         )
 
@@ -311,7 +451,8 @@ class Run:
             recipe=str(resolved_recipe.get("name")),
             recipe_fingerprint=fingerprint(resolved_recipe),
         )
-        with open(self.root / INVOCATIONS, "a", encoding="utf-8") as log:
+        fd = _open_no_follow(self.root / INVOCATIONS, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
             log.write(entry.model_dump_json() + "\n")
 
     # -- stages -----------------------------------------------------------------------------
@@ -422,6 +563,7 @@ class Run:
         started = time.time()
         yield work
         attempt.unlink()
+        fsync_tree(work)  # every output on disk before DONE.json says the stage finished
         done = Done(
             fingerprint=inputs,
             output_id=uuid.uuid4().hex,
@@ -434,6 +576,7 @@ class Run:
         write_json(work / MARKER, done.model_dump(exclude_none=True))
         self._retire(stage)
         os.replace(work, self.stage_dir(stage))
+        _fsync_path(self.root)  # the renames themselves
 
 
 def _attempt_of(path: Path) -> str | None:

@@ -11,7 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("DS_ACCELERATOR", "cpu")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -53,7 +53,7 @@ def build_tiny_tokenizer():
     )
 
 
-def build_tiny_llama(vocab_size: int, seed: int = 0):
+def build_tiny_llama(vocab_size: int, seed: int = 0, **overrides):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -71,6 +71,7 @@ def build_tiny_llama(vocab_size: int, seed: int = 0):
         pad_token_id=0,
         tie_word_embeddings=False,
     )
+    config.update(overrides)
     return LlamaForCausalLM(config).eval()
 
 
@@ -90,3 +91,74 @@ def tiny_llama(tiny_llama_dir):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     return AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval(), AutoTokenizer.from_pretrained(tiny_llama_dir)
+
+
+def write_tiny_gguf(path, seed: int = 0, **overrides):
+    """The tiny Llama (and its tokenizer) written as a float32 GGUF file that transformers loads."""
+    import json
+
+    import gguf
+    import numpy as np
+
+    tokenizer = build_tiny_tokenizer()
+    model = build_tiny_llama(len(tokenizer), seed=seed, **overrides)
+    config = model.config
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_vocab_size(len(tokenizer))
+    state = json.loads(tokenizer.backend_tokenizer.to_str())["model"]
+    tokens = sorted(state["vocab"], key=state["vocab"].get)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_token_list(tokens)
+    writer.add_token_merges([" ".join(m) if isinstance(m, list) else m for m in state["merges"]])
+    writer.add_token_types([1] * len(tokens))
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_pad_token_id(0)
+    top = {"model.embed_tokens.weight": "token_embd", "model.norm.weight": "output_norm", "lm_head.weight": "output"}
+    per_layer = {
+        "self_attn.q_proj": "attn_q",
+        "self_attn.k_proj": "attn_k",
+        "self_attn.v_proj": "attn_v",
+        "self_attn.o_proj": "attn_output",
+        "mlp.gate_proj": "ffn_gate",
+        "mlp.up_proj": "ffn_up",
+        "mlp.down_proj": "ffn_down",
+        "input_layernorm": "attn_norm",
+        "post_attention_layernorm": "ffn_norm",
+    }
+
+    def unpermute(weights, heads):  # llama.cpp stores q/k rotated; transformers' reader undoes it
+        return weights.reshape(heads, 2, weights.shape[0] // heads // 2, -1).swapaxes(1, 2).reshape(weights.shape)
+
+    for name, tensor in model.state_dict().items():
+        values = tensor.float().numpy()
+        if name in top:
+            gguf_name = top[name]
+        else:
+            _, _, layer, *module, _ = name.split(".")
+            module = ".".join(module)
+            gguf_name = f"blk.{layer}.{per_layer[module]}"
+            if module == "self_attn.q_proj":
+                values = unpermute(values, config.num_attention_heads)
+            elif module == "self_attn.k_proj":
+                values = unpermute(values, config.num_key_value_heads)
+        writer.add_tensor(f"{gguf_name}.weight", np.ascontiguousarray(values))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory):
+    """The tiny Llama as ``.../tiny.gguf``."""
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny-gguf") / "tiny.gguf")

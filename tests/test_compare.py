@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
 from harness.cli import compare_command
 from harness.errors import HarnessError
 from harness.stats import newcombe_interval, paired_interval
-from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
 DROPPED = {**TRAINED_13B, "bn": TRAINED_13B["bn"] - 6}  # 45.6 -> 43.2: a 2.4-point drop in bn
 
@@ -36,7 +36,10 @@ def test_regression_beyond_tolerance_is_exit_1(runs, capsys):
     old, _, new = runs
     assert compare_command(str(new), str(old), 1.0, None, as_json=True) == 1
     doc = _json(capsys)
-    assert doc["exit_code"] == 1 and doc["regressions"] == [{"task": "mgsm", "language": "bn", "delta": -2.4}]
+    assert doc["exit_code"] == 1
+    assert doc["regressions"] == [
+        {"task": "mgsm", "language": "bn", "delta": -2.4, "evidence": "McNemar p = 0.031"}  # 6 of 250: real
+    ]
     bn = doc["tasks"]["mgsm"]["languages"]["bn"]
     assert bn["paired"] == {"n": 250, "only_a": 0, "only_b": 6, "p_value": pytest.approx(2 / 64), "ci95": bn["ci95"]}
     assert bn["ci95"][0] < -2.4 < bn["ci95"][1] < 0
@@ -77,12 +80,16 @@ def test_model_selection_syntax(runs, capsys):
 
 def test_against_a_published_row(runs, capsys):
     _, _, new = runs
-    assert compare_command(str(new), "baseline:mgsm/13B/SLAM", 1.0, None, as_json=True) == 1
+    # a published number has no per-question outputs: A's own interval decides whether the drop is real
+    assert compare_command(str(new), "baseline:mgsm/13B/SLAM", 1.0, None, as_json=True) == 0
     doc = _json(capsys)
     bn = doc["tasks"]["mgsm"]["languages"]["bn"]
     assert bn["b"] == 45.6 and bn["delta"] == pytest.approx(-2.4) and bn["paired"] is None
     assert doc["tasks"]["mgsm"]["average"]["b"] == 58.3
     assert any("published number" in w for w in doc["warnings"])
+    assert doc["notes"][0].startswith("mgsm bn: a 2.4-point drop is beyond the tolerance of 1, but not shown")
+    assert compare_command(str(new), "baseline:mgsm/13B/SLAM", 1.0, None, as_json=True, rule="drop") == 1
+    capsys.readouterr()
     assert compare_command(str(new), "baseline:mgsm/13B/SLAM", 3.0, None, as_json=True) == 0
 
 
@@ -130,10 +137,12 @@ def test_refuses_different_extractions(tmp_path):
 def test_without_samples_no_paired_test_and_a_warning(tmp_path, capsys):
     old = make_run(tmp_path / "old", {"mgsm": {"trained": TRAINED_13B}}, samples=False)
     new = make_run(tmp_path / "new", {"mgsm": {"trained": DROPPED}})
-    assert compare_command(str(new), str(old), 1.0, None, as_json=True) == 1
+    assert compare_command(str(new), str(old), 1.0, None, as_json=True) == 0  # the unpaired interval spans 0
     doc = _json(capsys)
     assert doc["tasks"]["mgsm"]["languages"]["bn"]["paired"] is None
     assert any("no paired test" in w for w in doc["warnings"])
+    assert "only the sides' own intervals count" in doc["notes"][0]
+    assert compare_command(str(new), str(old), 1.0, None, as_json=True, rule="drop") == 1
 
 
 def test_labels_partial_language_overlap(tmp_path, capsys):
@@ -238,3 +247,58 @@ def test_refuses_different_chat_templates_or_prompts(tmp_path):
     _edit_scores(old, lambda s: s["models"]["trained"]["tasks"]["mgsm"].update(prompt_sha="bbbb"))
     with pytest.raises(HarnessError, match="refusing to compare mgsm: the prompts differ"):
         compare_command(str(new), str(old), 1.0, None, False)
+
+
+# -- the gate: a drop beyond the tolerance that the paired test says is real ---------------------
+
+
+@pytest.fixture
+def small_runs(tmp_path):
+    """24 questions: B right on 12, A on 11 of them (4.2 points, 1 question, McNemar p = 1)."""
+    reference = make_run(tmp_path / "reference", {"mgsm": {"trained": {"en": 12}}}, n=24)
+    candidate = make_run(tmp_path / "candidate", {"mgsm": {"trained": {"en": 11}}}, n=24)
+    return candidate, reference
+
+
+def test_a_drop_of_one_question_in_24_passes_with_a_note(small_runs, capsys):
+    candidate, reference = small_runs
+    assert compare_command(str(candidate), str(reference), 2.0, None, as_json=True) == 0
+    doc = _json(capsys)
+    en = doc["tasks"]["mgsm"]["languages"]["en"]
+    assert en["delta"] == pytest.approx(-4.1667) and en["paired"]["p_value"] == 1.0
+    assert doc["regressions"] == [] and doc["gate"]["rule"] == "drop_and_test"
+    assert doc["notes"][0] == (
+        "mgsm en: a 4.2-point drop is beyond the tolerance of 2, 1 question(s) net of 24, but not shown to be "
+        "real (McNemar p = 1.000); with 24 questions the paired test cannot call a drop smaller than 6 questions "
+        "(25.0 points) real at alpha 0.05: evaluate more questions to tell (or `--min-questions` to fail runs "
+        "this small)"
+    )
+    assert compare_command(str(candidate), str(reference), 2.0, None, as_json=False) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "gate: a regression is a drop beyond the tolerance that the paired test says is real" in out
+    assert "not real" in out and "PASS" in out
+
+
+def test_the_gate_rule_and_min_questions(small_runs, capsys):
+    candidate, reference = small_runs
+    assert compare_command(str(candidate), str(reference), 2.0, None, as_json=True, rule="drop") == 1
+    assert _json(capsys)["regressions"][0]["evidence"] == "McNemar p = 1.000"
+    assert compare_command(str(candidate), str(reference), 2.0, None, as_json=False, min_questions=100) == 1
+    assert "TOO SMALL: fewer than 100 questions" in " ".join(capsys.readouterr().out.split())
+    # the rule is a recipe field: report.gate of the recipe that produced A
+    done = candidate / "eval" / "DONE.json"
+    record = json.loads(done.read_text())
+    record["recipe"]["report"].update(gate="drop", tolerance=2.0)
+    done.write_text(json.dumps(record))
+    assert compare_command(str(candidate), str(reference), None, None, as_json=True) == 1
+    assert _json(capsys)["gate"]["statement"] == "any drop beyond the tolerance"
+
+
+def test_the_gate_options_on_the_command_line(small_runs):
+    from harness.cli import main
+
+    candidate, reference = small_runs
+    assert main(["compare", str(candidate), str(reference), "--tolerance", "2"]) == 0
+    assert main(["compare", str(candidate), str(reference), "--tolerance", "2", "--gate", "drop"]) == 1
+    assert main(["compare", str(candidate), str(reference), "--tolerance", "2", "--min-questions", "50"]) == 1
+    assert main(["compare", str(candidate), str(reference), "--tolerance", "2", "--alpha", "1.5"]) == 2

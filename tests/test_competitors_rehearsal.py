@@ -82,7 +82,7 @@ def test_slam_qalign_and_mathoctopus_side_by_side_with_measured_costs(work):  # 
 
     harness(
         "run",
-        str(REPO / "recipes" / "slam_7b.yaml"),
+        str(REPO / "harness" / "recipes" / "slam_7b.yaml"),
         *model,
         *SMALL,
         f"training.data.source={data['train']}",
@@ -95,7 +95,7 @@ def test_slam_qalign_and_mathoctopus_side_by_side_with_measured_costs(work):  # 
     )
     result, _ = harness(
         "run",
-        str(REPO / "recipes" / "competitors" / "qalign_7b.yaml"),
+        str(REPO / "harness" / "recipes" / "competitors" / "qalign_7b.yaml"),
         *model,
         *small("stages.0.training."),
         f"stages.0.training.data.source={questions}",
@@ -109,7 +109,7 @@ def test_slam_qalign_and_mathoctopus_side_by_side_with_measured_costs(work):  # 
     assert "training stage 1/2: question_alignment" in result.stderr
     harness(
         "run",
-        str(REPO / "recipes" / "competitors" / "mathoctopus_7b.yaml"),
+        str(REPO / "harness" / "recipes" / "competitors" / "mathoctopus_7b.yaml"),
         *model,
         *SMALL,
         f"training.data.source={data['train']}",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import write_mgsm_folder, write_xcsqa_folder
+
 from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.score import list_tasks, score_generations
@@ -101,6 +101,7 @@ def test_bad_input_exits_2(tmp_path, mgsm_dir, capsys):
     assert "have no generation" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "missing.jsonl"), "--task", "mgsm"]) == 2
     assert main(["score", str(file), "--task", "gsm8k"]) == 2
+    assert "invalid choice: 'gsm8k' (choose from 'demo', 'mgsm', 'msvamp', 'xcsqa')" in capsys.readouterr().err
 
 
 def test_null_response_counts_as_wrong(tmp_path, mgsm_dir):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.runs import Run, die_with_parent
+from harness.runs import die_with_parent
 
 pytestmark = pytest.mark.integration
 
@@ -292,7 +292,7 @@ ONE_LINE_CASES = [
 
 @pytest.mark.parametrize("case", ONE_LINE_CASES, ids=lambda case: case.__name__.strip("_"))
 def test_6_one_line_and_exit_2(run, case, tmp_path, capsys):
-    recipe, root, before = run
+    recipe, root, _before = run
     args, expected = case(recipe, root, tmp_path)
     touched = finished_files(root)  # what the case itself changed on purpose
     code, err = harness(capsys, *args)
@@ -354,7 +354,7 @@ def test_8_nan_or_inf_tolerance_is_refused(run, capsys):
 
 @pytest.mark.parametrize("damage", ["truncate", "edit", "delete"])
 def test_9_changed_outputs_are_reported_with_the_fix(run, capsys, damage):
-    recipe, root, before = run
+    recipe, root, _before = run
     target = root / "train" / "train.json"
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[:10])
@@ -380,3 +380,38 @@ def test_9_force_gets_past_a_corrupt_done_json(run, capsys):
     assert {k: v for k, v in finished_files(root).items() if not k.startswith("report")} == {
         k: v for k, v in before.items() if not k.startswith("report")
     }
+
+
+# -- issue 21: files the harness writes are never written through a planted symbolic link ------
+
+
+@pytest.mark.parametrize("name", [".lock", "invocations.jsonl"])
+def test_21_run_bookkeeping_is_not_written_through_a_planted_link(run, capsys, tmp_path, name):
+    recipe, root, before = run
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's file\n")
+    (root / name).unlink(missing_ok=True)
+    (root / name).symlink_to(victim)
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 2 and f"{name}: a symbolic link" in first_error(err), err
+    assert victim.read_text() == "the user's file\n"
+    assert finished_files(root) == before
+
+
+# -- issue 21: a damaged tokenisation cache entry is named and rebuilt -------------------------
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty"])
+def test_21_a_damaged_token_cache_entry_is_named_and_rebuilt(run, capsys, damage):
+    recipe, root, _before = run
+    entry = Path(json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["folder"])
+    arrow = next(entry.glob("*.arrow"))
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 2] if damage == "truncate" else b"")
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "train")
+    assert code == 0, err
+    assert f"warning: the tokenisation cache entry {entry} is damaged ({arrow.name} is " in err and "rebuilding" in err
+    report = json.loads((root / "train" / "train.json").read_text())
+    assert report["data"]["tokenized"]["cache"] == "miss" and report["data"]["tokenized"]["folder"] == str(entry)
+    code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "train")
+    assert code == 0 and "rebuilding it" not in err
+    assert json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["cache"] == "hit"

@@ -54,7 +54,7 @@ def test_paper_recipes_pin_the_papers_layers(llama2_dirs, recipe, size, layers, 
     from harness.recipe import load_recipe
     from harness.training.plan import recipe_plan
 
-    loaded = load_recipe(REPO / "recipes" / f"{recipe}.yaml", [f"model.source={llama2_dirs / size}"])
+    loaded = load_recipe(REPO / "harness" / "recipes" / f"{recipe}.yaml", [f"model.source={llama2_dirs / size}"])
     plan, origin = recipe_plan(loaded, run_dir="/nonexistent")
     assert plan.layers == layers and f"{plan.share:.1%}" == share
     assert "pinned" in origin and "check" in origin
@@ -64,15 +64,15 @@ def test_paper_recipes_pin_the_papers_layers(llama2_dirs, recipe, size, layers, 
 def test_derivation_recipes_let_the_probe_decide():
     from harness.recipe import load_recipe
 
-    for file in sorted((REPO / "recipes" / "derivation").glob("*.yaml")):
+    for file in sorted((REPO / "harness" / "recipes" / "derivation").glob("*.yaml")):
         recipe = load_recipe(file)
         assert recipe.selection.layers.policy == "slam_msd" and recipe.selection.check is None
         assert recipe.name.startswith("derive_layers_")
-    assert len(list((REPO / "recipes" / "derivation").glob("*.yaml"))) == 5
+    assert len(list((REPO / "harness" / "recipes" / "derivation").glob("*.yaml"))) == 5
 
 
 def test_recipe_headers_note_the_authors_7b_script():
-    text = (REPO / "recipes" / "slam_7b.yaml").read_text()
+    text = (REPO / "harness" / "recipes" / "slam_7b.yaml").read_text()
     assert "layers 0-4" in text and "six" in text and "TABLES.md" in text
 
 
@@ -80,29 +80,44 @@ def test_open_choices_name_their_origin():
     from harness.open_choices import ORIGINS, open_choices
     from harness.recipe import load_recipe
 
-    recipe = load_recipe(REPO / "recipes" / "slam_7b.yaml")
+    recipe = load_recipe(REPO / "harness" / "recipes" / "slam_7b.yaml")
     choices = {c["field"]: c for c in open_choices(recipe)}
     assert choices["selection.probe.firing_share"]["origin"] == "ours"
     assert choices["selection.check.peak_search"]["value"] == "all_layers"
     assert choices["selection.probe.dataset"]["value"] == "translation"
     assert "disjoint" in choices["selection.probe.dataset"]["note"]
     assert choices["training.data.prompt"] == {**choices["training.data.prompt"], "value": "table7", "origin": "paper"}
-    assert choices["evaluation.stop"]["origin"] == "ours"
+    assert choices["evaluation.stop"] == {**choices["evaluation.stop"], "value": "metamath", "origin": "paper"}
+    assert "MetaMath's (Yu et al.) inference settings" in choices["evaluation.stop"]["note"]
+    assert choices["evaluation.extraction"]["origin"] == "paper" and "4.4" in choices["evaluation.extraction"]["note"]
+    assert (
+        choices["selection.probe.max_tokens"]["value"] == 256 and "raw" in choices["selection.probe.max_tokens"]["note"]
+    )
+    loss = choices["(no field: transformers' Trainer)"]
+    assert (
+        loss["what"] == "loss normalisation" and "global batch" in loss["value"] and "per micro-batch" in loss["note"]
+    )
+    assert loss in open_choices(recipe, "training") and loss not in open_choices(recipe, "evaluation")
     assert all(c["origin"] in ORIGINS for c in choices.values())
     assert "evaluation.choice_label" not in choices  # no X-CSQA task in this recipe
     mgsm = load_recipe(
-        REPO / "recipes" / "slam_7b.yaml",
-        ["selection.probe.dataset=mgsm", "evaluation.stop=metamath", "training.data.prompt=llama_factory"],
+        REPO / "harness" / "recipes" / "slam_7b.yaml",
+        ["selection.probe.dataset=mgsm", "evaluation.stop=harness", "training.data.prompt=llama_factory"],
     )
     choices = {c["field"]: c for c in open_choices(mgsm)}
     assert "the same set this run is scored on" in choices["selection.probe.dataset"]["note"]
-    assert choices["evaluation.stop"]["origin"] == "authors' code"
+    assert choices["evaluation.stop"]["origin"] == "ours"
     assert choices["training.data.prompt"]["origin"] == "authors' code"
     xcsqa = load_recipe(
-        REPO / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"]
+        REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml",
+        ["evaluation.choice_label=authors", "evaluation.max_new_tokens=1024"],
     )
     choices = {c["field"]: c for c in open_choices(xcsqa, "evaluation")}
     assert choices["evaluation.choice_label"]["origin"] == "authors' code"
+    assert "The answer is (X)." in choices["evaluation.choice_label"]["note"]
+    assert choices["(no field: tasks/_choice_template_yaml)"]["origin"] == "ours"
+    first = load_recipe(REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first"])
+    assert {c["field"]: c for c in open_choices(first, "evaluation")}["evaluation.choice_label"]["origin"] == "ours"
     assert choices["evaluation.max_new_tokens"]["origin"] == "authors' code"
 
 
@@ -129,6 +144,13 @@ def test_label_rule_and_stop_sequences():
     assert bracket_label(response) == "C" and bracket_label(response, which="first") == "A"
     assert score_response("choice", response, "A", "first")["correct"]["paper"] is True
     assert score_response("choice", response, "A")["correct"]["paper"] is False
+    # the authors' script: the first "The answer is (X)."; no such sentence counts wrong
+    worded = "(A) is wrong because of (B). The answer is (C). Or is it? The answer is (D)."
+    assert [bracket_label(worded, which=rule) for rule in ("authors", "first", "last")] == ["C", "A", "D"]
+    assert bracket_label(response, which="authors") is None
+    assert score_response("choice", response, "C", "authors")["correct"] == {"paper": False, "strict": False}
+    assert bracket_label("the answer is （Ｂ）", "strict", "authors") == "B"
+    assert bracket_label("the answer is (B)", "paper", "authors") is None  # the script's exact wording
     assert task_config("mgsm", "en", stop="metamath")["generation_kwargs"]["until"] == METAMATH_STOP
     assert "### Instruction" in task_config("mgsm", "en")["generation_kwargs"]["until"]
 
@@ -198,10 +220,11 @@ def test_filter_by_side_equals_filter_pairs_and_counts_per_side():
 
 
 def test_probe_check_warns_when_the_probe_disagrees():
+    import torch
+
     from harness.selection.config import SelectionConfig
     from harness.selection.stage import probe_check
     from harness.selection.statistics import analyze_sets
-    import torch
 
     # English and German: layers 0-1 language-specific (low overlap), peak at 2
     en = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)
@@ -235,7 +258,7 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
         main(
             [
                 "data",
-                str(REPO / "recipes" / "slam_7b.yaml"),
+                str(REPO / "harness" / "recipes" / "slam_7b.yaml"),
                 f"training.data.source={folder}",
                 "training.data.sides=questions",
                 "training.data.missing_languages=skip",
@@ -258,7 +281,7 @@ def test_harness_data_on_a_question_folder(tmp_path, capsys):
     with pytest.raises(HarnessError, match="no `training:` section"):
         from harness.training.accounting import account_recipe_data
 
-        account_recipe_data(load_recipe(REPO / "recipes" / "eval" / "metamath_7b.yaml"))
+        account_recipe_data(load_recipe(REPO / "harness" / "recipes" / "eval" / "metamath_7b.yaml"))
 
 
 def test_base_model_outside_the_published_interval_is_flagged():

@@ -119,8 +119,6 @@ def test_score_and_rescore_reproduce_scores_json(finished_run, tmp_path):
 
 def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
     from huggingface_hub import ModelCard
-    from lm_eval import simple_evaluate
-    from lm_eval.tasks import TaskManager
     from transformers import AutoModelForCausalLM
 
     work, _, run, _ = finished_run
@@ -140,32 +138,52 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
     )
     assert "name: tiny_pipeline" in (out / "harness_recipe.yaml").read_text()
 
-    # plain lm-eval on the exported folder answers exactly as the harness's evaluation did
-    evaluated = simple_evaluate(
-        model="hf",
-        model_args=f"pretrained={out}",
-        tasks=["slam_demo_de"],
-        limit=2,
-        gen_kwargs="max_gen_toks=8",
-        batch_size=4,
-        device="cpu",
-        log_samples=True,
-        task_manager=TaskManager(include_path=str(REPO / "tasks"), include_defaults=False),
-    )
-    theirs = {s["doc_id"]: s["filtered_resps"][0] for s in evaluated["samples"]["slam_demo_de"]}
+    # what the run measured: first and last loss, rounded (train_loss is the mean)
+    train = json.loads((run / "train" / "train.json").read_text())
+    first, last = train["loss_curve"][0], train["loss_curve"][-1]
+    assert f"training loss {first['loss']:.3f} (step {first['step']}) -> {last['loss']:.3f}" in card.text
+    assert f"mean over training {train['train_loss']:.3f}" in card.text
+    # usual permissions (save_pretrained writes model.safetensors 0600 through a temporary file)
+    assert {oct(path.stat().st_mode & 0o777) for path in out.iterdir()} == {"0o644"}
+
+    # the card's lm-eval command, run by lm-eval's own CLI, answers exactly as the run's evaluation did
+    import shlex
+
+    from lm_eval._cli import HarnessCLI
+
+    from harness.export import TASKS_PATH_SHELL
+
+    command = next(line for line in card.text.splitlines() if line.startswith("lm_eval run "))
+    command = command.replace(TASKS_PATH_SHELL, shlex.quote(str(REPO / "harness" / "tasks"))).replace("PATH", str(out))
+    argv = [*shlex.split(command)[1:], "--output_path", str(tmp_path / "lm_eval_out"), "--log_samples"]
+    assert "--limit" in argv and argv[argv.index("--limit") + 1] == "3"
+    cli = HarnessCLI()
+    cli.execute(cli._parser.parse_args(argv))
+    theirs = {}
+    for file in (tmp_path / "lm_eval_out").rglob("samples_slam_demo_*.jsonl"):
+        for sample in map(json.loads, file.read_text().splitlines()):
+            theirs[(sample["doc"]["lang"], sample["doc_id"])] = sample["filtered_resps"][0]
     ours = {
-        r["doc_id"]: r["response"]
+        (r["lang"], r["doc_id"]): r["response"]
         for r in map(json.loads, (run / "eval" / "demo" / "samples.jsonl").read_text().splitlines())
-        if r["model"] == "trained" and r["lang"] == "de" and r["doc_id"] < 2
+        if r["model"] == "trained"
     }
-    assert theirs == ours
+    assert theirs == ours and len(ours) == 12
+
+    # the card's harness command validates as the run's recipe on the export
+    from harness.recipe import load_recipe
+
+    harness_command = next(line for line in card.text.splitlines() if line.startswith("harness evaluate "))
+    _, _, recipe_file, *overrides, _, _ = shlex.split(harness_command.replace("PATH", str(out)))
+    evaluated = load_recipe(recipe_file, overrides)
+    assert evaluated.evaluation.models == ["base"] and evaluated.model.source == str(out)
 
     again = harness("export", str(run), "--out", str(out), cwd=work)
     assert again.returncode == 2 and "exists and is not empty" in again.stderr
 
 
 def test_report_shows_the_loss_curve(finished_run):
-    work, _, run, _ = finished_run
+    _work, _, run, _ = finished_run
     assert (run / "report" / "loss_curve.png").is_file()
     assert "Training loss per optimizer step" in (run / "report" / "report.md").read_text()
     # lm-eval's own files, read by lm-eval's table script

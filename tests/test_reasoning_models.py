@@ -16,7 +16,7 @@ from harness.evaluation.extraction import score_response
 from harness.evaluation.runner import resolve_tasks, run_models
 
 REPO = Path(__file__).resolve().parents[1]
-THINKING_RECIPE = REPO / "recipes" / "templates" / "qwen3_thinking.yaml"
+THINKING_RECIPE = REPO / "harness" / "recipes" / "templates" / "qwen3_thinking.yaml"
 
 # Qwen3's chat template, reduced to what decides the prompt: the system turn, the user turns, and
 # the empty <think></think> the template writes into the prompt when thinking is switched off.

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.recipe import load_recipe, recipe_files, validate_paths
+from harness.preflight import validate_paths
+from harness.recipe import load_recipe, recipe_files
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,7 +28,7 @@ def write(tmp_path: Path, text: str, name: str = "recipe.yaml") -> Path:
 
 
 def test_every_shipped_recipe_validates():
-    count, problems = validate_paths([str(REPO / "recipes")])
+    count, problems = validate_paths([str(REPO / "harness" / "recipes")])
     assert count >= 1
     assert problems == []
 

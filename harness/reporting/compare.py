@@ -8,9 +8,12 @@ kept per-question outputs (``eval/<task>/samples.jsonl``), the exact McNemar tes
 questions.
 
 Scores of different task versions or answer extractions are not comparable: the comparison is
-refused (exit 2) rather than printed as if they were. Exit 1 when any drop (B - A) exceeds the
-tolerance, in accuracy points (``--tolerance``, else the ``report.tolerance`` of A's recipe);
-exit 0 otherwise.
+refused (exit 2) rather than printed as if they were. The gate (exit 1) fails on a drop beyond
+the tolerance, in accuracy points (``--tolerance``, else the ``report.tolerance`` of A's recipe),
+that the paired test says is real (``report.gate: drop_and_test``, the default: McNemar p <
+``alpha``), or on any drop beyond it (``drop``); a drop it lets pass is listed with a note of how
+small a drop the run's questions could show; ``--min-questions`` fails a run too small to tell.
+Exit 0 otherwise.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.artifacts import MARKER, Done, Scores, read_artifact, read_samples, redo
+from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
@@ -34,8 +39,9 @@ class Side:
     reference: str
     label: str
     run_root: Path | None = None
-    role: str | None = None
-    scores: dict | None = None
+    role: str = ""
+    scores: dict[str, Any] = field(default_factory=dict)
+    """scores.json of the run (empty for a published row)."""
     baseline: Baseline | None = None
     samples: dict[str, dict[str, dict[str, bool]] | None] = field(default_factory=dict)
 
@@ -81,7 +87,7 @@ class Side:
         return self.samples[task]
 
     def describe(self) -> dict:
-        out = {"reference": self.reference, "label": self.label}
+        out: dict[str, Any] = {"reference": self.reference, "label": self.label}
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_json()
         else:
@@ -154,31 +160,37 @@ def parse_side(text: str, which: str) -> Side:
     return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
 
 
-def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
-    """``report.tolerance`` of the recipe that produced A's results, and where it was read.
+def _recorded_report(side: Side) -> tuple[dict, str | None]:
+    """The ``report:`` section of the recipe that produced A's results, and where it was read.
 
     From the report stage's DONE.json when that report was built on A's scores, else from the
     evaluate stage's: the settings of the results compared, never those of a later command
     (which may have failed, or changed only the manifest).
     """
     if side.run_root is None:
-        return None, None
+        return {}, None
     evaluated = side.run_root / "eval" / MARKER
     if not evaluated.is_file():
-        return None, None
+        return {}, None
     done = read_artifact(evaluated, Done, redo("evaluate"))
     report = side.run_root / "report" / MARKER
     if report.is_file():
         report_done = read_artifact(report, Done, redo("report"))
         if report_done.upstream.get("evaluate") == done.output_id and report_done.recipe is not None:
             done, evaluated = report_done, report
-    value = ((done.recipe or {}).get("report") or {}).get("tolerance")
+    return ((done.recipe or {}).get("report") or {}), f"the recipe recorded in {evaluated}"
+
+
+def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
+    """``report.tolerance`` of the recipe that produced A's results, and where it was read."""
+    section, where = _recorded_report(side)
+    value = section.get("tolerance")
     if value is None:
         return None, None
     value = float(value)
     if not math.isfinite(value):
-        raise HarnessError(f"{evaluated}: recipe.report.tolerance is {value}: not a finite number; pass --tolerance")
-    return value, f"report.tolerance of the recipe recorded in {evaluated}"
+        raise HarnessError(f"{where}: recipe.report.tolerance is {value}: not a finite number; pass --tolerance")
+    return value, f"report.tolerance of {where}"
 
 
 # -- comparing -------------------------------------------------------------------------------
@@ -187,13 +199,14 @@ def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
 def compare(a: Side, b: Side, task: str | None = None) -> dict:
     """The comparison as data (what ``--json`` prints, less the verdict)."""
     a_tasks, b_tasks = set(a.tasks()), set(b.tasks())
+    tasks: list[str]
     warnings: list[str] = []
     if task is not None:
-        for side, tasks in ((a, a_tasks), (b, b_tasks)):
-            if task not in tasks:
+        for side, present in ((a, a_tasks), (b, b_tasks)):
+            if task not in present:
                 raise HarnessError(
                     f"--task {task}: {side.reference} has no {task!r} scores "
-                    f"(it has: {', '.join(sorted(tasks)) or 'none'})"
+                    f"(it has: {', '.join(sorted(present)) or 'none'})"
                 )
         tasks = [task]
     else:
@@ -255,6 +268,12 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                     f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
                     f"{sb.get(key)!r}): greedy generations can differ slightly between them"
                 )
+        ha, hb = sa.get("hardware"), sb.get("hardware")
+        if ha and hb and not same_hardware(ha, hb):
+            warnings.append(
+                f"the runs ran on different hardware ({a.reference}: {describe_hardware(ha)}, {b.reference}: "
+                f"{describe_hardware(hb)}): bf16 generations and speed can differ between them"
+            )
     else:
         if _chat_template(a):
             warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
@@ -313,7 +332,7 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
     if b.baseline is None:
-        for key in ("data", "limit"):
+        for key in ("data", "data_commit", "limit"):
             va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
             if va != vb:
                 warnings.append(
@@ -326,7 +345,7 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         acc_b, ci_b, n_b = b.accuracy(task, lang)
         if acc_a is None or acc_b is None:
             continue
-        row = {
+        row: dict[str, Any] = {
             "a": acc_a,
             "b": acc_b,
             "delta": round(acc_a - acc_b, 4),
@@ -386,38 +405,131 @@ def _round(interval: list[float] | None) -> list[float] | None:
     return [round(x, 4) for x in interval] if interval else None
 
 
-def regressions(result: dict, tolerance: float | None) -> list[dict]:
-    """Every language or average whose drop (B - A) exceeds the tolerance."""
+GATES = {
+    "drop_and_test": "a drop beyond the tolerance that the paired test says is real (McNemar p < {alpha:g}; "
+    "against a published number: the 95% interval of the difference below 0)",
+    "drop": "any drop beyond the tolerance",
+}
+"""`report.gate` / `--gate`: what makes a drop a regression, as the output states it."""
+
+
+def detectable_questions(alpha: float) -> int:
+    """The fewest questions, all lost by A, that the exact two-sided McNemar test calls real at
+    ``alpha`` (6 at 0.05: p = 2 / 2^6 = 0.031): a smaller drop is never significant, at any n."""
+    return max(1, math.ceil(math.log2(2 / alpha)))
+
+
+def _evidence(row: dict, alpha: float) -> tuple[bool | None, str]:
+    """(whether the paired test says A's drop is real, how it was told); None: no test possible."""
+    paired = row.get("paired")
+    if paired and paired.get("p_value") is not None:
+        p = paired["p_value"]
+        return p < alpha, f"McNemar p = {p:.3f}"
+    interval = row.get("ci95")
+    if interval:
+        return interval[1] < 0, f"95% interval of the difference [{interval[0]:+.1f}, {interval[1]:+.1f}]"
+    return None, "no per-question outputs or interval"
+
+
+def _power_note(task: str, lang: str, row: dict, tolerance: float, alpha: float, how: str) -> str:
+    """Why a drop beyond the tolerance was not called a regression, and how small the run is."""
+    paired = row.get("paired") or {}
+    n = paired.get("n") or row.get("n_a")
+    text = f"{task} {lang}: a {abs(row['delta']):.1f}-point drop is beyond the tolerance of {tolerance:g}"
+    if paired:
+        lost = paired["only_b"] - paired["only_a"]
+        text += f", {lost} question(s) net of {n}"
+    text += f", but not shown to be real ({how})"
+    if not paired:
+        return text + ": without per-question outputs on both sides, only the sides' own intervals count"
+    if n:
+        k = detectable_questions(alpha)
+        floor = 100 * k / n
+        if floor > tolerance:
+            text += (
+                f"; with {n} questions the paired test cannot call a drop smaller than {k} questions "
+                f"({floor:.1f} points) real at alpha {alpha:g}: evaluate more questions to tell "
+                f"(or `--min-questions` to fail runs this small)"
+            )
+    return text
+
+
+def gate(
+    result: dict, tolerance: float | None, rule: str = "drop_and_test", alpha: float = 0.05, min_questions=None
+) -> dict:
+    """The gate's verdict: the regressions under ``rule``, the drops beyond the tolerance it let
+    pass (each with a note), and the languages with fewer than ``min_questions`` questions."""
+    regressions: list[dict] = []
+    notes: list[str] = []
+    too_small: list[dict] = []
     if tolerance is None:
-        return []
-    found = []
+        return {"regressions": regressions, "notes": notes, "too_small": too_small}
     for task, data in result["tasks"].items():
-        for lang, row in data["languages"].items():
-            if row["delta"] < -tolerance - 1e-9:
-                found.append({"task": task, "language": lang, "delta": row["delta"]})
-        average = data["average"]
-        if average.get("delta") is not None and average["delta"] < -tolerance - 1e-9:
-            found.append({"task": task, "language": "avg", "delta": average["delta"]})
-    return found
+        for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
+            n = (row.get("paired") or {}).get("n") or row.get("n_a")
+            if min_questions is not None and lang != "avg" and n is not None and n < min_questions:
+                too_small.append({"task": task, "language": lang, "n": n})
+            delta = row.get("delta")
+            if delta is None or delta >= -tolerance - 1e-9:
+                continue
+            real, how = _evidence(row, alpha)
+            found = {"task": task, "language": lang, "delta": delta, "evidence": how}
+            if rule == "drop" or real is not False:  # no test possible: the drop alone decides
+                regressions.append(found)
+            else:
+                notes.append(_power_note(task, lang, row, tolerance, alpha, how))
+    return {"regressions": regressions, "notes": notes, "too_small": too_small}
 
 
-def compare_sides(a: str, b: str, tolerance: float | None = None, task: str | None = None) -> dict:
-    """`harness compare A B`: the comparison, the tolerance it was held to, the regressions beyond
-    it, and the exit code (1 on a regression)."""
+def regressions(result: dict, tolerance: float | None, rule: str = "drop_and_test", alpha: float = 0.05) -> list[dict]:
+    """Every language or average whose drop (B - A) is a regression under ``rule``."""
+    return gate(result, tolerance, rule, alpha)["regressions"]
+
+
+def compare_sides(
+    a: str,
+    b: str,
+    tolerance: float | None = None,
+    task: str | None = None,
+    rule: str | None = None,
+    alpha: float | None = None,
+    min_questions: int | None = None,
+) -> dict:
+    """`harness compare A B`: the comparison, the gate it was held to (tolerance, rule, alpha:
+    the command line's, else the ``report:`` of A's recipe, else the defaults), the regressions
+    under it, the drops it let pass with their notes, and the exit code (1 on a regression or a
+    run smaller than ``min_questions``)."""
     if tolerance is not None and tolerance < 0:
         raise HarnessError(f"--tolerance {tolerance}: must be 0 or more (accuracy points)")
+    if rule is not None and rule not in GATES:
+        raise HarnessError(f"--gate {rule!r}: choose from {', '.join(GATES)}")
+    if alpha is not None and not 0 < alpha < 1:
+        raise HarnessError(f"--alpha {alpha}: a significance level between 0 and 1, e.g. 0.05")
+    if min_questions is not None and min_questions < 1:
+        raise HarnessError(f"--min-questions {min_questions}: must be 1 or more")
     side_a, side_b = parse_side(a, "A"), parse_side(b, "B")
     result = compare(side_a, side_b, task)
     source = "command line" if tolerance is not None else None
     if tolerance is None:
         tolerance, source = _tolerance_of(side_a)
-    found = regressions(result, tolerance)
+    recorded, _ = _recorded_report(side_a)
+    rule = rule or recorded.get("gate") or "drop_and_test"
+    alpha = alpha if alpha is not None else float(recorded.get("alpha") or 0.05)
+    if min_questions is None:
+        min_questions = recorded.get("min_questions")
+    verdict = gate(result, tolerance, rule, alpha, min_questions)
     return {
         "a": side_a.describe(),
         "b": side_b.describe(),
         "tolerance": tolerance,
         "tolerance_source": source,
+        "gate": {
+            "rule": rule,
+            "alpha": alpha,
+            "min_questions": min_questions,
+            "statement": GATES[rule].format(alpha=alpha),
+        },
         **result,
-        "regressions": found,
-        "exit_code": 1 if found else 0,
+        **verdict,
+        "exit_code": 1 if verdict["regressions"] or verdict["too_small"] else 0,
     }

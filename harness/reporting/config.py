@@ -21,14 +21,24 @@ class ReportConfig(Section):
     """The published system this recipe trains (`SLAM`, `QAlign`, `MathOctopus`, `QAlign +LoRA (r=256)`):
     `harness cost` sets its published cost (relative to SLAM) beside the one this harness measures."""
     formats: list[Literal["terminal", "markdown", "latex", "html"]] = Field(
-        default_factory=lambda: ["terminal", "markdown", "latex", "html"]
+        default_factory=lambda: ["terminal", "markdown", "latex", "html"]  # type: ignore[arg-type]
     )
     """Where the tables go: printed (`terminal`) and written as report.md, report.tex,
     report.html (self-contained); report.json (the table data) is always written."""
     plots: bool = True
     """Per-language bars of the run against the baselines, and the selection plot."""
     tolerance: float | None = Field(None, ge=0)
-    """`harness compare`: fail (exit 1) when an accuracy drops by more than this many points."""
+    """`harness compare`: the largest drop in accuracy points that is not a regression."""
+    gate: Literal["drop_and_test", "drop"] = "drop_and_test"
+    """`harness compare`'s rule (exit 1): `drop_and_test`, a drop beyond the tolerance that the
+    paired test says is real (exact McNemar p < alpha on the questions both sides answered; against
+    a published number, which has no per-question outputs, the 95% interval of the difference lies
+    below 0); `drop`, any drop beyond the tolerance, however few questions it is."""
+    alpha: float = Field(0.05, gt=0, lt=1)
+    """Significance level of the gate's paired test."""
+    min_questions: int | None = Field(None, gt=0)
+    """`harness compare`: fail (exit 1) when a compared language has fewer questions than this
+    (a run too small to tell a regression from noise); None: only a note says so."""
 
     @field_validator("method")
     @classmethod
@@ -42,14 +52,12 @@ class ReportConfig(Section):
             return names
         from harness.errors import HarnessError
         from harness.registry import suggest
-        from harness.reporting.baselines import BASELINES_DIR, _norm, load_baselines
+        from harness.reporting.baselines import _norm, load_baselines
 
-        if not BASELINES_DIR.is_dir():  # an install without the repository's data: nothing to check
-            return names
         try:
             rows = load_baselines().rows
-        except HarnessError:
-            return names  # a broken baselines file is reported by `harness ls baselines`
+        except HarnessError as error:  # the shipped data must load: a broken install is said, not skipped
+            raise ValueError(f"the published baselines cannot be read to check these names: {error}") from None
         known = {_norm(r.system): r.system for r in rows} | {_norm(r.label): r.label for r in rows}
         for name in names:
             if _norm(name) not in known:

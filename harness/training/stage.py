@@ -27,7 +27,7 @@ from pathlib import Path
 
 from harness.artifacts import TRAIN_FILE, TrainRecord, parse_artifact, redo
 from harness.errors import HarnessError
-from harness.runs import die_with_parent, read_json, write_json
+from harness.runs import PARENT_ENV, die_with_parent, parent_identity, read_json, write_json
 from harness.training.trainer import DEEPSPEED_FILE, deepspeed_config, gradient_accumulation, train_in_process
 
 RECIPE_FILE = "recipe.json"
@@ -100,11 +100,8 @@ def run_train(recipe, run, out) -> None:
         train_in_process(recipe, run, out)
     else:
         _launch(recipe, run, out, world)
-    from harness import presentation
-
     report = read_json(out / TRAIN_FILE)
     parse_artifact(out / TRAIN_FILE, TrainRecord, report, redo("train"))  # the shape later stages read
-    presentation.trained(report)
 
 
 def _launch(recipe, run, out: Path, world: int) -> None:
@@ -117,8 +114,9 @@ def _launch(recipe, run, out: Path, world: int) -> None:
         check_shared_folder(out, list(read_hostfile(recipe.training.hostfile)))
     port = master_port(recipe.training)
     command, env = launch_command(recipe, run, out, world, port)
-    # The launcher holds the run's lock with us (a re-run cannot start beside it) and gets
-    # SIGTERM when this process dies, even by kill -9; it passes that on to its workers.
+    # The launcher holds the run's lock with us and gets SIGTERM when this process dies, even by
+    # kill -9. DeepSpeed's launcher neither passes that on nor keeps the lock open for its
+    # workers: they watch this process and hold the run's workers lock themselves (worker.py).
     lock = (run.lock_fd,) if getattr(run, "lock_fd", None) is not None else ()
     record = out / LAUNCH_PORT
     previous = record.read_text().strip() if record.exists() else ""  # left by an attempt that was killed
@@ -143,6 +141,7 @@ def launch_command(recipe, run, out: Path, world: int, port: int | None = None) 
     """The command line and environment that run the worker under the recipe's launcher."""
     training = recipe.training
     env = dict(os.environ)
+    env[PARENT_ENV] = parent_identity()  # the workers end when this process does
     worker = ["harness.training.worker", "--run-dir", str(Path(run.root).resolve()), "--out", str(out.resolve())]
     port = port or master_port(training)
     if training.launcher == "none":  # deepspeed in one process: a private distributed environment

@@ -6,7 +6,8 @@ fingerprint (its serialised fast-tokenizer JSON and special-token ids), ``max_le
 run on the same data, and every rank of a multi-process run read the same folder. The first
 process to arrive builds it under a file lock (the others wait, then read), writes it as an
 Arrow dataset (`datasets.Dataset.save_to_disk`) into a temporary folder and renames it into
-place, so a half-written cache is never read.
+place, so a half-written cache is never read; an entry damaged later is named and rebuilt
+(:mod:`harness.caches`).
 
 The folder is ``$HARNESS_CACHE/tokenized``, else ``$XDG_CACHE_HOME/harness/tokenized``
 (``~/.cache/harness/tokenized``): like ``HF_DATASETS_CACHE``, it moves the cache, nothing else.
@@ -17,14 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
-import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
-FORMAT = "harness-tokenized-v1"
-"""Bump when the tokenisation code changes what it makes from the same texts."""
+from harness.errors import HarnessError
+
+FORMAT = "harness-tokenized-v2"
+"""Bump when the tokenisation code changes what it makes from the same texts (v2: entries carry
+ENTRY.json, see :mod:`harness.caches`)."""
 
 
 def cache_root() -> Path:
@@ -78,23 +80,28 @@ def tokenize_cached(
     Returns (examples, record): examples[i] is None where ``tokenize`` returned None (the
     example did not fit); the record says whether the cache was hit, its key and the seconds.
     """
-    from filelock import FileLock
+    from harness.caches import cached_entry
 
     started = time.perf_counter()
     root = Path(root) if root is not None else cache_root()
     key = cache_key(texts, tokenizer, max_length)
-    folder = root / key
-    root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root / f"{key}.lock")):
-        hit = folder.is_dir()
-        if hit:
-            examples = _read(folder)
-            if len(examples) != len(texts):  # not ours after all (a hand-edited folder): rebuild
-                shutil.rmtree(folder)
-                hit = False
-        if not hit:
-            examples = [tokenize(i) for i in range(len(texts))]
-            _write(folder, examples)
+
+    def build(staging: Path) -> None:
+        _write(staging, [tokenize(i) for i in range(len(texts))])
+
+    folder, hit = cached_entry(root / key, build, "the tokenisation cache entry")
+    try:
+        examples = _read(folder)
+    except Exception as error:  # passed its size check yet unreadable: not a file this code wrote
+        raise HarnessError(
+            f"{folder}: the tokenisation cache entry is unreadable ({type(error).__name__}: {error}); delete that "
+            "folder and run again"
+        ) from None
+    if len(examples) != len(texts):
+        raise HarnessError(
+            f"{folder}: the tokenisation cache entry holds {len(examples)} examples, not {len(texts)}; delete that "
+            "folder and run again"
+        )
     return examples, {
         "cache": "hit" if hit else "miss",
         "key": key,
@@ -106,20 +113,18 @@ def tokenize_cached(
 def _write(folder: Path, examples: list[dict | None]) -> None:
     import datasets
 
-    columns = {"input_ids": [], "labels": [], "fits": []}
+    columns: dict[str, list] = {"input_ids": [], "labels": [], "fits": []}
     for example in examples:
         columns["fits"].append(example is not None)
         columns["input_ids"].append(example["input_ids"] if example else [])
         columns["labels"].append(example["labels"] if example else [])
-    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}")
     bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()  # one line per stage step in the log, not a bar per file
     try:
-        datasets.Dataset.from_dict(columns).save_to_disk(str(staging))
+        datasets.Dataset.from_dict(columns).save_to_disk(str(folder))
     finally:
         if bars:
             datasets.enable_progress_bars()
-    os.replace(staging, folder)
 
 
 def _read(folder: Path) -> list[dict | None]:
@@ -128,6 +133,6 @@ def _read(folder: Path) -> list[dict | None]:
     table = datasets.load_from_disk(str(folder)).data.table
     ids, labels, fits = (table.column(name).to_pylist() for name in ("input_ids", "labels", "fits"))
     return [
-        {"input_ids": i, "attention_mask": [1] * len(i), "labels": l} if ok else None
-        for i, l, ok in zip(ids, labels, fits)
+        {"input_ids": tokens, "attention_mask": [1] * len(tokens), "labels": targets} if ok else None
+        for tokens, targets, ok in zip(ids, labels, fits)
     ]

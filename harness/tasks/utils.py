@@ -4,11 +4,13 @@
 `dataset_kwargs`: `benchmark` and `lang` (set by each task's YAML), and optionally `path` (a
 local folder in the benchmark's original format) or `docs` (the questions, already loaded by
 harness's evaluate stage). A limit is lm-eval's own `--limit`. Under plain
-`lm_eval --include_path tasks`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
+`lm_eval --include_path "$(harness ls tasks --path)"`, `--metadata '{"mgsm_path": "DIR"}'` (or `msvamp_path`,
 `xcsqa_path`, `demo_path`) points a benchmark at local files; without it, the hub is used.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import datasets
 
@@ -31,14 +33,15 @@ def load_docs(
     """
     if docs is None:
         path = path or metadata.get(f"{benchmark}_path")
-        docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path)]
+        revision = None if path else metadata.get(f"{benchmark}_revision")  # `--metadata '{"mgsm_revision": ...}'`
+        docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path, revision=revision)]
     reasoning_end = reasoning_end or metadata.get("reasoning_end")
     if reasoning_end:
         docs = [{**doc, "reasoning_end": reasoning_end} for doc in docs]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
-def _metrics(kind: str, doc: dict, results: list[str]) -> dict[str, float]:
+def _metrics(kind: Literal["math", "choice"], doc: dict, results: list[str]) -> dict[str, float]:
     correct = score_response(kind, results[0], doc["answer"], reasoning_end=doc.get("reasoning_end"))["correct"]
     return {"acc": float(correct["paper"]), "acc_strict": float(correct["strict"])}
 
