@@ -20,7 +20,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_paper_rehearsal import MATH, REPO, harness, problems, work, write_math_data  # noqa: F401 (work: fixture)
 
 pytestmark = pytest.mark.integration
@@ -73,7 +72,7 @@ def write_metamathqa(path: Path, count: int) -> Path:
     return path
 
 
-def test_slam_qalign_and_mathoctopus_side_by_side_with_measured_costs(work):  # noqa: F811
+def test_slam_qalign_and_mathoctopus_side_by_side_with_measured_costs(work):
     data = write_math_data(work / "competitors")  # 8 problems per language, both sides
     questions = write_qalign_questions(work / "gsm8kinstruct_question", 1)
     metamath = write_metamathqa(work / "MetaMathQA-395K.json", 57)
