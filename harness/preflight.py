@@ -72,7 +72,7 @@ def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
         needs += _model_needs(recipe)
     if "select" in stages and recipe.selection is not None:
         probe = recipe.selection.probe
-        if recipe.selection.layers.needs_probe or probe.always or recipe.selection.check is not None:
+        if recipe.selection.runs_probe:
             if probe.dataset != "translation":
                 needs += _benchmark_need("selection.probe.dataset", probe.dataset, probe.path)
             elif not probe.path:

@@ -137,7 +137,7 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
     import wandb
     from lm_eval.loggers import WandbLogger
 
-    from harness.evaluation.lm_eval_files import LM_EVAL_DIR, latest_results
+    from harness.artifacts import LM_EVAL_DIR, latest_results
 
     environment = wandb_environment(run_root, recipe.name)
     written = []

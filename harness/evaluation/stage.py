@@ -10,6 +10,8 @@ import os
 import shutil
 from pathlib import Path
 
+from harness import console as terminal
+from harness.errors import HarnessError
 from harness.evaluation.backends import EvaluationJob, lm_factory
 from harness.evaluation.runner import resolve_tasks, run_models
 
@@ -52,7 +54,7 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         scores = run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
         steps = _train_steps(train_dir)
         for written in tracking.log_evaluation(recipe, Path(run.root), Path(out), scores, steps):
-            presentation.console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
+            terminal.console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
         return scores
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)

@@ -278,8 +278,9 @@ def release_memory() -> None:
 
     import torch
 
-    gc.collect()
-    if torch.cuda.is_available():
+    gc.collect()  # reference cycles (Trainer <-> callbacks, the Accelerator) hold models too
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
         torch.cuda.empty_cache()
 
 

@@ -47,6 +47,7 @@ from harness.reporting.tables import (
     TrainingRecord,
     empty,
     impossible_caveat,
+    mark_best,
     number,
     published_average,
     published_label,
@@ -415,7 +416,7 @@ def leaderboard_table(
     avg = [c.name for c in columns].index("Avg")
     run_rows.sort(key=lambda r: -(value if (value := r.cells[avg].value) is not None else -1))
     groups.append(Group("Runs", run_rows))
-    _mark_best(groups, columns)
+    mark_best((row for group in groups for row in group.rows), columns)  # over the whole table
 
     first = entries[0]
     settings = "; ".join(f"{name} {value(first, task)!r}" for name, value in COMPARABILITY)
@@ -442,23 +443,6 @@ def leaderboard_table(
         + "; best per column in bold."
     )
     return Table(table_id, title, columns, groups, caption, notes)
-
-
-def _mark_best(groups: list[Group], columns: list[Column]) -> None:
-    """Bold the highest comparable value of each accuracy column over the whole table."""
-    for index, column in enumerate(columns):
-        if not column.best:
-            continue
-        cells = [row.cells[index] for group in groups for row in group.rows if row.ranked]
-        cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
-        if len(cells) < 2:
-            continue
-        shown = [round(c.value, 1) for c in cells if c.value is not None]
-        top = max(shown)
-        if all(value == top for value in shown):
-            continue  # a tie of every row marks nothing
-        for cell in cells:
-            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 # -- building and rendering ----------------------------------------------------------------------

@@ -223,7 +223,7 @@ def run_select(recipe, run, out) -> None:
     }
     analysis = None
     names_by_layer = None  # from the probed model when there is one, else the family's layout
-    if policy.needs_probe or selection.probe.always or selection.check is not None:
+    if selection.runs_probe:
         statistics.check_languages(languages)
         questions, question_info = probe_question_set(
             selection.probe, languages, recipe.training.data if recipe.training is not None else None

@@ -324,22 +324,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     collected, the CUDA cache emptied): the next stage of the pipeline, a vLLM engine or an
     evaluation worker, gets the GPU memory back.
     """
+    from harness.models import release_memory
+
     try:
         return _train(recipe, run, out)
     finally:
         release_memory()
-
-
-def release_memory() -> None:
-    """Collect reference cycles (Trainer <-> callbacks, the Accelerator) and empty the CUDA cache."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
 
 
 def bind_device(local_rank: int, cuda: bool) -> str:
@@ -360,7 +350,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     from harness.models import load_model, load_tokenizer
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import ExampleDataset, PadCollator, build_training_data
+    from harness.training.data import PadCollator, build_training_data
     from harness.training.plan import build_plan
 
     started = time.time()
@@ -438,7 +428,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         trainer_class = length_grouped_trainer(trainer_class)
     from harness.training.ranks import SeenExamples, rank_record
 
-    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
+    dataset = SeenExamples(data.examples)  # which examples this rank draws (a list is a map-style dataset)
     trainer = trainer_class(
         model=model,
         args=args,
