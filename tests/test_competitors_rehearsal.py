@@ -10,8 +10,8 @@ values (the texts here are short and alike, and a tiny model's step costs little
 
 Checked: every stage trains what its recipe says (SLAM: the six pinned layers on translation pairs;
 QAlign: all parameters on question pairs, then all parameters on MetaMathQA from stage 1's model;
-MathOctopus: all parameters on instruction rows); `harness cost` sets the three methods in one table with their measured ratios to SLAM beside the
-published ones.
+MathOctopus: all parameters on instruction rows); `harness cost` sets the three methods in one table
+with their measured ratios to SLAM beside the published ones.
 """
 
 from __future__ import annotations

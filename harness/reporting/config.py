@@ -43,7 +43,9 @@ class ReportConfig(Section):
     @field_validator("method")
     @classmethod
     def _known_method(cls, name: str | None) -> str | None:
-        return None if name is None else cls._known_systems([name])[0]
+        if name is not None:
+            cls._known_systems([name])
+        return name
 
     @field_validator("baselines")
     @classmethod

@@ -99,9 +99,8 @@ def published_ratio(method: str | None, size: str | None) -> float | None:
 def cost_table(runs: list[str], reference: str | None = None) -> dict[str, Any]:
     """The costs of ``runs`` and their ratios to ``reference`` (default: the first run whose recipe trains SLAM)."""
     costs = [run_cost(root) for root in runs]
-    if reference is not None:
-        base = run_cost(reference)
-    else:
+    base: RunCost | None = run_cost(reference) if reference is not None else None
+    if base is None:
         base = next((cost for cost in costs if cost.method == "SLAM"), None)
     for cost in costs:
         if base is not None and base.hours and cost.hours is not None:

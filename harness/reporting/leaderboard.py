@@ -182,9 +182,9 @@ def measured_costs(entries: list[Entry]) -> None:
     the published rows' unit (the paper's SLAM = 1.0x)."""
     from dataclasses import replace
 
-    from harness.reporting.cost import published_ratio, run_cost
+    from harness.reporting.cost import RunCost, published_ratio, run_cost
 
-    costs = {}
+    costs: dict[Path, RunCost | None] = {}
     for entry in entries:
         if entry.role == "trained" and entry.training is not None and entry.run not in costs:
             try:
@@ -192,6 +192,7 @@ def measured_costs(entries: list[Entry]) -> None:
             except HarnessError:
                 costs[entry.run] = None
     slam = next((cost for cost in costs.values() if cost and cost.method == "SLAM" and cost.hours), None)
+    slam_hours = slam.hours if slam is not None else None
     for entry in entries:
         cost = costs.get(entry.run)
         if entry.role != "trained" or entry.training is None or cost is None or cost.hours is None:
@@ -201,12 +202,12 @@ def measured_costs(entries: list[Entry]) -> None:
             for stage in cost.stages
         )
         measured = f"measured by this harness: {cost.hours:.3g} device-hours ({stages})"
-        if slam is None:
+        if slam is None or not slam_hours:
             entry.training = replace(entry.training, cost_description=measured)
             continue
-        ratio = cost.hours / slam.hours
+        ratio = cost.hours / slam_hours
         paper = published_ratio(cost.method, cost.size)
-        description = f"{measured}, over the SLAM run {slam.run.name}'s {slam.hours:.3g} on the same machine" + (
+        description = f"{measured}, over the SLAM run {slam.run.name}'s {slam_hours:.3g} on the same machine" + (
             f"; the paper: {paper:.1f}x" if paper is not None else ""
         )
         entry.training = replace(
