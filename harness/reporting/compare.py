@@ -28,7 +28,7 @@ from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import Run, parse_model_ref
-from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
+from harness.stats import drop_beyond, mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 
 @dataclass
@@ -465,7 +465,7 @@ def gate(
             if min_questions is not None and lang != "avg" and n is not None and n < min_questions:
                 too_small.append({"task": task, "language": lang, "n": n})
             delta = row.get("delta")
-            if delta is None or delta >= -tolerance - 1e-9:
+            if not drop_beyond(delta, tolerance):
                 continue
             real, how = _evidence(row, alpha)
             found = {"task": task, "language": lang, "delta": delta, "evidence": how}
