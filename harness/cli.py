@@ -375,7 +375,8 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
 
 def _plan_one(recipe, as_json: bool, run_dir) -> dict:
     from harness import presentation
-    from harness.training.plan import recipe_memory, recipe_plan, zero_options
+    from harness.training.memory import recipe_memory, zero_options
+    from harness.training.plan import recipe_plan
 
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
