@@ -26,6 +26,7 @@ from harness.artifacts import (
     MARKER,
     SCORES_FILE,
     SELECTION_FILE,
+    STAGES_DIR,
     TRAIN_FILE,
     Scores,
     TrainRecord,
@@ -83,7 +84,7 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
     )
-    if training is not None and recipe.stages:
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
         training = chained_cost(training, run.root)
     baselines = load_baselines()
 
@@ -356,7 +357,7 @@ def show_report(recipe, run) -> Path:
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
     )
-    if training is not None and recipe.stages:
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
         training = chained_cost(training, run.root)
     if "terminal" in config.formats:
         tables = report_tables(scores, load_baselines(), TableOptions(config.size, config.baselines), training)
