@@ -85,6 +85,18 @@ class Recipe(Section):
         names = [stage.name for stage in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stages: two stages share a name ({', '.join(names)}); each names a folder")
+        if self.selection is not None and self.selection.after_training:
+            selection = self.selection
+            if self.training is None or self.evaluation is None:
+                raise ValueError(
+                    "selection.after_training probes the trained model after the evaluate stage: the recipe needs "
+                    "`training:` and `evaluation:` sections"
+                )
+            if not (selection.layers.needs_probe or selection.check is not None or selection.probe.always):
+                raise ValueError(
+                    "selection.after_training compares with the probe of the base model, which this policy does "
+                    "not run: add `selection.check: {policy: slam_msd}` or `selection.probe.always: true`"
+                )
         if self.selection is not None and "en" not in self.languages:
             raise ValueError("languages must include 'en': SLAM measures overlap with English")
         return self

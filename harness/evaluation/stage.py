@@ -24,7 +24,7 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json."""
     import torch
 
-    from harness import tracking
+    from harness.evaluation import tracking
 
     evaluation = recipe.evaluation
     tracking.check_installed(recipe)

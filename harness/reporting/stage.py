@@ -36,7 +36,13 @@ from harness.artifacts import (
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
+from harness.reporting.plots import (
+    copy_selection_plot,
+    language_bars,
+    loss_curve_plot,
+    overlap_before_after_plot,
+    plot_baselines,
+)
 from harness.reporting.render import (
     Document,
     Image,
@@ -161,6 +167,24 @@ def build_document(
                 ]
                 if plot
                 else [],
+            )
+        )
+
+    from harness.selection.after_training import PROBE_TRAINED_FILE, describe
+
+    after_file = run.stage_dir("evaluate") / PROBE_TRAINED_FILE
+    if after_file.is_file():
+        after = read_json_file(after_file)
+        plot = overlap_before_after_plot(after, out / "overlap_before_after.png") if config.plots else None
+        caption = (
+            "Overlap of each language's activated neurons with English's per layer, before and after "
+            "training (the paper's Figures 6 and 9; eval/probe_trained.json)"
+        )
+        sections.append(
+            Section(
+                "Overlap with English before and after training",
+                text=[describe(after)],
+                images=[Image(caption, plot)] if plot else [],
             )
         )
 

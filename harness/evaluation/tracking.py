@@ -16,14 +16,13 @@ Both are optional installs (``pip install harness[tensorboard]``, ``harness[wand
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 from harness.artifacts import SAMPLES_FILE
 from harness.errors import HarnessError
+from harness.tracker_runs import wandb_environment
 
 TENSORBOARD_DIR = "tensorboard"
 SAMPLES_SHOWN = 20
@@ -53,29 +52,13 @@ def check_installed(recipe) -> None:
             )
 
 
-def tracker_run_id(run_root: Path) -> str:
-    """One W&B run id per run directory: training and evaluation log into the same run."""
-    return "harness-" + hashlib.sha1(str(Path(run_root).resolve()).encode()).hexdigest()[:12]
-
-
-def wandb_environment(run_root: Path, recipe_name: str) -> dict[str, str]:
-    """What the Trainer's W&B callback reads: the run's id (resumed), group, folder and project."""
-    return {
-        "WANDB_RUN_ID": tracker_run_id(run_root),
-        "WANDB_RESUME": "allow",
-        "WANDB_RUN_GROUP": recipe_name,
-        "WANDB_NAME": recipe_name,
-        "WANDB_DIR": str(Path(run_root).resolve()),
-        "WANDB_PROJECT": os.environ.get("WANDB_PROJECT", "harness"),
-    }
-
-
 def log_evaluation(recipe, run_root: Path, out: Path, scores: dict, train_steps: int | None) -> list[str]:
     """Send the evaluation to every tracker the recipe names; returns what was written, for the log."""
     written = []
     names = trackers(recipe)
     if "tensorboard" in names:
-        written.append(str(log_tensorboard(out, scores, train_steps)))
+        log_tensorboard(out, scores, train_steps)
+        written.append(f"TensorBoard ({Path(out).name.removesuffix('.partial')}/{TENSORBOARD_DIR}/)")
     if "wandb" in names:
         written += log_wandb(recipe, run_root, out, scores)
     return written
@@ -142,7 +125,8 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
 
     environment = wandb_environment(run_root, recipe.name)
     written = []
-    for model in scores["models"]:
+    # the trained model first: it attaches to the training's run when that is still open here
+    for model in sorted(scores["models"], key=lambda name: name != "trained"):
         results_file = latest_results(out, model)
         if results_file is None:
             continue
@@ -154,6 +138,8 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
                 lines = files[-1].read_text(encoding="utf-8").splitlines()
                 samples[name] = [_as_in_memory(json.loads(line)) for line in lines if line.strip()]
         run_id = environment["WANDB_RUN_ID"] + ("" if model == "trained" else f"-{model}")
+        if wandb.run is not None and wandb.run.id != run_id:  # lm-eval's logger would attach to it
+            wandb.run.finish()
         logger = WandbLogger(
             init_args={
                 "project": environment["WANDB_PROJECT"],
