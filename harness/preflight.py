@@ -14,7 +14,7 @@ from typing import Literal
 
 from harness import hub
 from harness.errors import HarnessError
-from harness.recipe import Recipe, check_local_paths, load_recipe, recipe_files
+from harness.recipe import Recipe, check_local_paths, load_recipe, local_paths, recipe_files
 
 
 @dataclass(frozen=True)
@@ -217,16 +217,11 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
             resolve(source)
         except HarnessError as error:
             problems.append(str(error))
-    folders = []
-    if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
-        folders.append(("selection.probe.path", recipe.selection.probe.path))
-    if "evaluate" in stages and recipe.evaluation is not None:
-        folders += [
-            (f"evaluation.tasks.{i}.path", task.path) for i, task in enumerate(recipe.evaluation.tasks) if task.path
-        ]
-    if "train" in stages and recipe.training is not None and recipe.training.hostfile:
-        folders.append(("training.hostfile", recipe.training.hostfile))
-    problems += [f"{place} {path!r}: not found" for place, path in folders if not Path(path).expanduser().exists()]
+    problems += [
+        f"{place} {path!r}: not found"
+        for place, path in local_paths(recipe, stages)
+        if not Path(path).expanduser().exists()
+    ]
     return problems
 
 
