@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import artifacts
 from harness import console as terminal
+from harness.artifacts import STAGES_DIR
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
@@ -175,7 +176,6 @@ def model_identity(model: dict) -> dict:
 
 # -- training stages before `training:` (recipe.stages) -----------------------------------------
 
-STAGES_DIR = "stages"
 CHAINED = ("select", "train")
 """The stages that work on the model the earlier training stages trained (evaluation's `base` stays `model`)."""
 

@@ -86,3 +86,19 @@ def test_the_leaderboards_cost_cells_are_the_measured_ratios_to_the_slam_run(tmp
     assert trained["slam_7b"].cost_display == "1.00x" and trained["mathoctopus_7b"].cost_display == "0.50x"
     assert "the paper: 0.8x" in trained["mathoctopus_7b"].cost_description
     assert entries[0].training.cost_display == "1 s"  # a base model's row is left as it was
+
+
+def test_a_chained_runs_report_counts_every_stage(tmp_path):
+    from harness.reporting.stage import chained_cost
+    from harness.reporting.tables import TrainingRecord
+
+    run = write_run(
+        tmp_path / "qalign",
+        "qalign_7b",
+        "QAlign",
+        "7B",
+        {"question_alignment": train_record(3600, 2, 1.0, 1.0), "training": train_record(7200, 1, 1.0, 1.0)},
+    )
+    cell = chained_cost(TrainingRecord(100.0, "2.00 GPU-h", 2.0, "the last stage"), run)
+    assert cell.cost_value == pytest.approx(4.0) and cell.cost_display == "4 device-h"
+    assert "question_alignment: 2 h on 2 cuda" in cell.cost_description and cell.trained_share == 100.0

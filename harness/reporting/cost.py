@@ -17,10 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import STAGES_DIR
 from harness.errors import HarnessError
 from harness.runs import read_json
-
-STAGES_DIR = "stages"
 
 
 @dataclass
