@@ -44,6 +44,7 @@ LANGUAGES = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--model", default=SMOLLM2, help="model source (default: SmolLM2-135M)")
     parser.add_argument("--global-batch", type=int, default=512)
     parser.add_argument("--micro-batch", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=1024)
@@ -60,7 +61,7 @@ def main() -> None:
     from harness.training.plan import apply_plan, build_plan
 
     torch.set_num_threads(args.threads)
-    model_config = ModelConfig(source=SMOLLM2, dtype="float32")
+    model_config = ModelConfig(source=args.model, dtype="float32")
     tokenizer = load_tokenizer(model_config, padding_side="right")
     config = TranslationDataConfig(source=args.data, missing_languages="skip")
 
