@@ -138,14 +138,16 @@ def main() -> None:
         max_new_tokens=args.max_new_tokens,
     )
     tasks = resolve_tasks(evaluation, languages)
-    docs = {lang: rows[: args.limit] for (_, lang), rows in read_questions([(tasks[0], l) for l in languages]).items()}
+    docs = {
+        lang: rows[: args.limit] for (_, lang), rows in read_questions([(tasks[0], lang) for lang in languages]).items()
+    }
     prompts: list[str] = []
     groups: list[list[int]] = []
     for lang in languages:
         texts, generation = task_prompts(lang, docs[lang], args.max_new_tokens)
         groups.append(list(range(len(prompts), len(prompts) + len(texts))))
         prompts += texts
-    stop = list(generation["until"]) + [tokenizer.eos_token]
+    stop = [*list(generation["until"]), tokenizer.eos_token]
     print(
         f"workload: demo task, {len(languages)} languages x {args.limit} questions = {len(prompts)} prompts, "
         f"batch {args.batch_size}, max {args.max_new_tokens} new tokens, greedy, {len(stop)} stop strings"

@@ -14,7 +14,8 @@ batch) on the same batches, each in a fresh process so that peak memory is its o
 Reported per configuration: trainable parameters and share, median step time (the first step,
 which allocates the optimizer state, is left out), peak resident memory during training, and
 the bytes held by AdamW's state (exp_avg + exp_avg_sq) and by the gradients. Ratios printed:
-step time selective / full, the median over steps of the ratio on the same batch (target <= 0.75) and optimizer memory selective / full beside the
+step time selective / full, the median over steps of the ratio on the same batch (target <= 0.75)
+and optimizer memory selective / full beside the
 trainable share (they should match: the state is two fp32 tensors per trainable parameter).
 """
 
@@ -39,7 +40,7 @@ def one(mode: str, args) -> dict:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from harness.models import ModelConfig, load_model, load_tokenizer
-    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.data import PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
     from harness.training.trainer import PeakMemory
     from harness.translation import TranslationDataConfig
@@ -95,7 +96,7 @@ def one(mode: str, args) -> dict:
         trainer = Trainer(
             model=model,
             args=training_args,
-            train_dataset=ExampleDataset(examples),
+            train_dataset=examples,
             data_collator=PadCollator(tokenizer.pad_token_id),
             callbacks=[StepTimer()],
         )
@@ -150,7 +151,7 @@ def main() -> None:
     for mode in ("selective", "full"):
         command = [sys.executable, __file__, "--one", mode, *sys.argv[1:]]
         done = subprocess.run(command, capture_output=True, text=True)
-        line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+        line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
         if done.returncode != 0 or line is None:
             sys.exit(f"{mode} run failed:\n{done.stderr[-3000:]}")
         results[mode] = json.loads(line[len("RESULT ") :])

@@ -102,7 +102,7 @@ def main() -> None:
         f"{tokens_per_s:,.0f} tokens/s from step 2 of {args.steps}, {share}"
     )
     print(
-        f"peak memory at the plan's worst case: measured "
+        "peak memory at the plan's worst case: measured "
         + (f"{measured / gib:.2f} GiB" if measured is not None else "n/a (no CUDA)")
         + f", harness plan {estimate / gib:.2f} GiB"
         + (f" (measured / plan {measured / estimate:.2f})" if measured else "")

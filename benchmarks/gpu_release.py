@@ -51,7 +51,8 @@ def main() -> None:
     def held() -> str:
         if not cuda:
             return "no CUDA"
-        return f"{torch.cuda.memory_allocated() / gib:.2f} GiB allocated, {torch.cuda.memory_reserved() / gib:.2f} GiB reserved"
+        allocated, reserved = torch.cuda.memory_allocated() / gib, torch.cuda.memory_reserved() / gib
+        return f"{allocated:.2f} GiB allocated, {reserved:.2f} GiB reserved"
 
     before = held()
     result = gpu_train_stage.run_config("plain", args)

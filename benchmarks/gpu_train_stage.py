@@ -259,7 +259,7 @@ def main() -> None:
             if args.peak_tflops:
                 command += ["--peak-tflops", str(args.peak_tflops)]
             done = subprocess.run(command, capture_output=True, text=True)
-            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+            line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(f"{name}: FAILED (exit {done.returncode})\n{done.stderr[-3000:]}", file=sys.stderr)
                 results.append({"config": name, "error": done.stderr[-3000:]})
@@ -271,7 +271,8 @@ def main() -> None:
     if ok:
         print(
             f"device: {ok[0]['device']}; model {args.model_dir if args.model_dir else ''}; "
-            f"{args.global_batch} x {args.max_length} max tokens per step, per-device batch {args.batch}, {args.steps} steps"
+            f"{args.global_batch} x {args.max_length} max tokens per step, "
+            f"per-device batch {args.batch}, {args.steps} steps"
         )
         print(
             f"{'config':<10}{'gpus':>5}{'steady tok/s':>13}{'overall':>9}{'padding':>9}{'of peak':>9}"
@@ -284,7 +285,8 @@ def main() -> None:
             steady = f"{r['steady_tokens_per_s']:,.0f}" if r["steady_tokens_per_s"] else "n/a"
             print(
                 f"{r['config']:<10}{r['gpus']:>5}{steady:>13}{r['overall_tokens_per_s']:>9,.0f}{padding:>9}{share:>9}"
-                f"{cuda_peak:>11}{r['plan_estimate_bytes'] / gib:>8.1f}G  {', '.join(f'{x:.4f}' for x in r['loss_curve'])}"
+                f"{cuda_peak:>11}{r['plan_estimate_bytes'] / gib:>8.1f}G  "
+                f"{', '.join(f'{x:.4f}' for x in r['loss_curve'])}"
             )
         print("steady: optimizer steps from the second on, synchronized, checkpoint saves apart; FLOPs per token")
         print("  2 N + 2 N_above + 2 T (forward; input gradients down to the lowest trained layer; trained weights)")

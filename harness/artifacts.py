@@ -39,6 +39,8 @@ SELECTION_FILE = "selection.json"
 TRAIN_FILE = "train.json"
 SCORES_FILE = "scores.json"
 SAMPLES_FILE = "samples.jsonl"
+LM_EVAL_DIR = "lm_eval"
+"""eval/lm_eval/<model>/: lm-eval's own results and samples files, in lm-eval's schema."""
 
 
 class Artifact(BaseModel):
@@ -256,3 +258,9 @@ def read_samples(path: Path, fix: str = redo("evaluate")) -> list[SampleRow]:
         except ValidationError as error:
             raise shape_error(path, error, fix, line=number) from None
     return rows
+
+
+def latest_results(eval_dir: Path, model: str) -> Path | None:
+    """The newest lm-eval ``results_*.json`` of a model in a run's eval folder."""
+    files = sorted((Path(eval_dir) / LM_EVAL_DIR / model).glob("results_*.json"))
+    return files[-1] if files else None

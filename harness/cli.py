@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__
-from harness.errors import HarnessError, RegressionDetected
+from harness.errors import HarnessError
 
 STAGE_COMMANDS = {
     "select": "measure activations and choose the multilingualism-handling layers",
@@ -219,8 +219,18 @@ def cmd_run(args) -> int:
     check_packages(recipe, pending)  # a missing tracker or DeepSpeed stops the run before it selects
     check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
-    run_pipeline(recipe, run, tuple(args.force))
+    run_pipeline(recipe, run, tuple(args.force), shown=show_stage_result)
     return 0
+
+
+def show_stage_result(name: str, run) -> None:
+    """What a stage that has just run prints beside its files: the training's summary."""
+    if name == "train":
+        from harness import presentation
+        from harness.artifacts import TRAIN_FILE
+        from harness.runs import read_json
+
+        presentation.trained(read_json(run.stage_dir("train") / TRAIN_FILE))
 
 
 def cmd_stage(args) -> int:
@@ -233,17 +243,28 @@ def cmd_stage(args) -> int:
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     if getattr(args, "rescore", False):
-        from harness.evaluation.rescore import rescore_run
+        import time
 
-        rescore_run(recipe, run)
+        from harness.console import console
+        from harness.pipeline import rescore_evaluation
+
+        started = time.time()
+        result, kept = rescore_evaluation(recipe, run)
+        for line in result.changes():
+            console(stderr=True).print(line, highlight=False)
+        console(stderr=True).print(
+            f"re-scored {run.stage_dir('evaluate') / 'scores.json'} from samples.jsonl in "
+            f"{time.time() - started:.2f} s; the previous result is kept in {kept}",
+            highlight=False,
+        )
         return 0
-    run_stage(recipe, run, args.command, force=args.force)
+    run_stage(recipe, run, args.command, force=args.force, shown=show_stage_result)
     return 0
 
 
 def cmd_validate(args) -> int:
     from harness import presentation
-    from harness.recipe import validate_paths
+    from harness.preflight import validate_paths
 
     count, problems = validate_paths(args.paths)
     presentation.validation(count, problems)
@@ -275,7 +296,8 @@ def cmd_ls(args) -> int:
             presentation.recipes(rows)
             if args.folder is None:
                 print(
-                    "run one by name from any folder (harness run recipes/quickstart.yaml); harness cp RECIPE DEST copies one to edit"
+                    "run one by name from any folder (harness run recipes/quickstart.yaml); "
+                    "harness cp RECIPE DEST copies one to edit"
                 )
         return 0
     if args.what == "tasks":
@@ -363,14 +385,14 @@ def cmd_data(args) -> int:
     """`harness data RECIPE [--json]`: training pairs kept per language and side against Table 1."""
     from harness import presentation
     from harness.recipe import load_recipe
-    from harness.training.accounting import account_recipe_data, format_accounting
+    from harness.training.accounting import account_recipe_data
 
     table = account_recipe_data(load_recipe(args.recipe, args.overrides))
     if args.json:
         presentation.print_json(table)
     else:
         print(f"training data: {table['origin']} (before tokenising: too_long is counted in train.json)")
-        print(format_accounting(table))
+        print(presentation.format_accounting(table))
     return 0
 
 
@@ -508,9 +530,6 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except HarnessError as error:
         print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    except RegressionDetected as error:
-        print(f"regression: {error}", file=sys.stderr)
         return error.exit_code
     except BrokenPipeError:  # `harness ls tasks | head`: the reader left, nothing is wrong
         sys.stderr.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from lm_eval.api.model import LM
 
@@ -106,6 +106,6 @@ def _engine_core() -> None:
     pass
 
 
-def engine_lm_factory(recipe, train_dir, device, export_dir):
+def engine_lm_factory(job, train_dir, device, export_dir):
     """`harness.evaluation.sharding.ShardedLM`'s ``factory`` for :class:`EngineLM`."""
     return lambda name: (EngineLM(), "stand-in engine")

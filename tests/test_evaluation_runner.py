@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import GoldLM, write_mgsm_folder, write_xcsqa_folder
+
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import PARTS_DIR, EvalTask, resolve_tasks, run_models

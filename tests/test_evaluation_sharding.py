@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import write_mgsm_folder
+
 from harness.errors import HarnessError
 
 
@@ -55,11 +55,11 @@ def test_a_worker_may_start_a_process_of_its_own_as_vllms_engine_does(tmp_path):
     """Fails with daemonic workers: "daemonic processes are not allowed to have children"."""
     from lm_eval.api.instance import Instance
 
+    from harness.evaluation.backends import EvaluationJob
     from harness.evaluation.sharding import ShardedLM
 
-    lm = ShardedLM(
-        minimal_recipe(tmp_path), "base", None, [None], tmp_path, factory="evaluation_fixtures:engine_lm_factory"
-    )
+    job = EvaluationJob.of(minimal_recipe(tmp_path))
+    lm = ShardedLM(job, "base", None, [None], tmp_path, factory="evaluation_fixtures:engine_lm_factory")
     try:
         requests = [Instance("generate_until", {}, (prompt, {"until": ["\n"]}), i) for i, prompt in enumerate("ab")]
         assert lm.generate_until(requests) == ["1 characters, engine exit 0"] * 2

@@ -225,8 +225,8 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     import torch
 
     from harness.models import load_model
-    from harness.recipe import Recipe
     from harness.models.delta import load_trained_model
+    from harness.recipe import Recipe
 
     layers = list(range(6))
     recipe = Recipe.model_validate(

@@ -37,11 +37,11 @@ from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import presentation
+from harness import console as terminal
 from harness.artifacts import SAMPLES_FILE, SCORES_FILE
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
-from harness.evaluation.extraction import score_response
+from harness.evaluation.extraction import LabelRule, score_response
 from harness.evaluation.lm_eval_files import lm_eval_record, write_lm_eval_files
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
@@ -50,7 +50,7 @@ from harness.textfiles import read_json_lines
 
 PARTS_DIR = ".parts"
 
-console = presentation.console(stderr=True)
+console = terminal.console(stderr=True)
 CHAT_PROMPT = "{{question}}"
 """A math question's user turn under ``evaluation.chat_template``: the question alone. Inside a
 chat turn the Alpaca scaffold ("... ### Response: Let's think step by step.") made
@@ -122,7 +122,7 @@ def evaluate_language(
     max_new_tokens: int,
     seed: int,
     stop: str = "harness",
-    label_rule: str = "last",
+    label_rule: LabelRule = "last",
     chat_template: bool = False,
     system_prompt: str | None = None,
     reasoning_end: str | None = None,
@@ -151,7 +151,7 @@ def evaluate_languages(
     max_new_tokens: int,
     seed: int,
     stop: str = "harness",
-    label_rule: str = "last",
+    label_rule: LabelRule = "last",
     chat_template: bool = False,
     system_prompt: str | None = None,
     reasoning_end: str | None = None,
@@ -207,7 +207,7 @@ def evaluate_languages(
 
 
 def _language_rows(
-    results: dict, task: EvalTask, lang: str, config: dict, model: str, label_rule: str, reasoning_end: str | None
+    results: dict, task: EvalTask, lang: str, config: dict, model: str, label_rule: LabelRule, reasoning_end: str | None
 ) -> tuple[list[dict], Any, dict]:
     """One language's rows, task version and lm-eval record out of a call over several languages."""
     name = task_name(task.benchmark, lang)
@@ -402,7 +402,9 @@ def run_models(
 
     for task in tasks:
         _write_samples(out, task, models, done[task.benchmark])
-    write_lm_eval_files(out, tasks, models, done, settings, seed)
+    from harness.runs import git_commit
+
+    write_lm_eval_files(out, tasks, models, done, settings, seed, evaluation, git_commit())
     scores = build_scores(evaluation, tasks, done, seed, settings)
     write_json(out / SCORES_FILE, scores)
     for task in tasks:

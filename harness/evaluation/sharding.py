@@ -25,6 +25,7 @@ never holds a vLLM engine, and the base and trained models never share a process
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import traceback
@@ -35,6 +36,7 @@ from typing import Any
 from lm_eval.api.model import LM
 
 from harness.errors import HarnessError
+from harness.evaluation.backends import EvaluationJob, model_source, trained_folder
 
 
 def device_groups(evaluation, device_count: int, visible: str | None = None) -> list[str | None]:
@@ -67,8 +69,19 @@ def needs_workers(evaluation, groups: list[str | None]) -> bool:
     return len(groups) > 1 or evaluation.backend == "vllm"
 
 
-LM_FACTORY = "harness.evaluation.stage:lm_factory"
-"""``module:function`` that builds a worker's LM: ``(recipe, train_dir, device, export_dir) -> make_lm``."""
+LM_FACTORY = "harness.evaluation.backends:lm_factory"
+"""``module:function`` that builds a worker's LM: ``(job, train_dir, device, export_dir) -> make_lm``."""
+
+
+def sharded_factory(job: EvaluationJob, train_dir: Path | None, groups: list[str | None], export_dir: Path):
+    """model name -> (ShardedLM, source): one worker process per device group."""
+
+    def make_sharded(name: str):
+        if job.evaluation.backend == "vllm" and name == "trained":
+            trained_folder(job.model, train_dir, export_dir)  # once, before the workers read it
+        return ShardedLM(job, name, train_dir, groups, export_dir), model_source(job, name, train_dir)
+
+    return make_sharded
 
 
 class ShardedLM(LM):
@@ -76,7 +89,7 @@ class ShardedLM(LM):
 
     def __init__(
         self,
-        recipe,
+        job: EvaluationJob,
         model: str,
         train_dir: Path | None,
         groups: list[str | None],
@@ -87,14 +100,14 @@ class ShardedLM(LM):
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: CUDA not yet initialised
         self._workers = []
         self._tokenizer_name: str | None = None
-        resolved = recipe.resolved()
+        job_data = job.model_dump(mode="json")
         for group in groups:
             parent, child = context.Pipe()
             process = context.Process(
                 target=_worker,
                 daemon=False,  # vLLM's engine starts a child process: not allowed in a daemonic one
                 args=(
-                    resolved,
+                    job_data,
                     model,
                     str(train_dir) if train_dir else None,
                     str(export_dir),
@@ -169,11 +182,9 @@ def _receive(process, connection) -> Any:
 
 
 def _stop(workers) -> None:
-    for process, connection in workers:
-        try:
+    for _process, connection in workers:
+        with contextlib.suppress(BrokenPipeError, OSError):
             connection.send(None)
-        except (BrokenPipeError, OSError):
-            pass
     for process, connection in workers:
         process.join(timeout=60)
         if process.is_alive():
@@ -183,7 +194,7 @@ def _stop(workers) -> None:
 
 
 def _worker(
-    resolved: dict,
+    job_data: dict,
     model: str,
     train_dir: str | None,
     export_dir: str,
@@ -207,13 +218,11 @@ def _worker(
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
         from lm_eval.api.instance import Instance
 
-        from harness.recipe import Recipe
-
         module, _, function = factory.partition(":")
         lm_factory = getattr(importlib.import_module(module), function)
-        recipe = Recipe.model_validate(resolved)
+        job = EvaluationJob.model_validate(job_data)
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        make_lm = lm_factory(recipe, Path(train_dir) if train_dir else None, device, Path(export_dir))
+        make_lm = lm_factory(job, Path(train_dir) if train_dir else None, device, Path(export_dir))
         lm, _ = make_lm(model)
     except HarnessError as error:
         connection.send(("harness_error", str(error)))

@@ -14,8 +14,9 @@ delta rows: trained - base, and the run's model - the paper's SLAM row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from harness import presentation
 from harness.artifacts import TrainRecord
@@ -128,7 +129,7 @@ class Table:
 # -- formatting ------------------------------------------------------------------------------
 
 
-def empty(reason: str) -> Cell:
+def empty(reason: str | None) -> Cell:
     return Cell(None, "", None, reason)
 
 
@@ -208,7 +209,7 @@ class TrainingRecord:
     cost_description: str | None = None
 
     @classmethod
-    def from_record(cls, record: TrainRecord | None) -> "TrainingRecord | None":
+    def from_record(cls, record: TrainRecord | None) -> TrainingRecord | None:
         """From train/train.json (:class:`harness.artifacts.TrainRecord`)."""
         if record is None:
             return None
@@ -343,7 +344,7 @@ def accuracy_table(
     if run_group_name is None:
         groups.append(Group("This run", run_rows))
     for group in groups:
-        _mark_best(group, columns)
+        mark_best(group.rows, columns)
 
     title = f"{TASK_TITLES.get(task, task)}: accuracy (%)"
     if published:
@@ -399,9 +400,9 @@ def published_notes(published: list[Baseline], baselines: Baselines, main_table:
     notes = []
     newer = [r for r in published if not r.from_slam]
     if newer:
-        sources = {}
+        sources: dict[str, list[str]] = {}
         for r in newer:
-            where = r.provenance.url + (f" at {r.provenance.version[:12]}" if r.provenance.version else "")
+            where = (r.provenance.url or "") + (f" at {r.provenance.version[:12]}" if r.provenance.version else "")
             sources.setdefault(f"{r.provenance.table} ({where})", []).append(r.label)
         notes.append(
             f"{NEWER_MARK} published outside the SLAM paper, evaluated by their authors with their own prompts "
@@ -654,7 +655,7 @@ def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
             value = float(entry[f"accuracy_{mode}"])
             differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
             cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
-        average = (model.task.get("average") or {}).get(f"accuracy_{mode}")
+        average = ((model.task or {}).get("average") or {}).get(f"accuracy_{mode}")
         cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
         if differs:
             rows.append(Row(cells[0].display, cells, "strict", model.source))
@@ -702,8 +703,9 @@ def _delta_rows(
             test = paired.get(column) if column is not None else (comparison or {}).get("all")
             cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model" + _paired_text(test)))
         rows.append(Row(cells[0].display, cells, "delta", "trained minus base, in accuracy points"))
-    slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
+    slam_rows = [r for r in published if r.system == "SLAM" and r.primary] if head is not None else []
     for slam in slam_rows:
+        assert head is not None
         mine = values(head)
         cells = [
             Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
@@ -724,23 +726,22 @@ def _delta_rows(
     return rows
 
 
-def _mark_best(group: Group, columns: list[Column]) -> None:
-    """Bold the highest value of each accuracy column among the group's baseline and run rows."""
+def mark_best(rows: Iterable[Row], columns: list[Column]) -> None:
+    """Bold the highest comparable value of each accuracy column among the ranked baseline and run rows."""
+    ranked = [row for row in rows if row.kind in ("baseline", "run") and row.ranked]
     for index, column in enumerate(columns):
         if not column.best:
             continue
-        candidates = [row.cells[index] for row in group.rows if row.kind in ("baseline", "run") and row.ranked]
-        candidates = [
-            c for c in candidates if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)
-        ]
-        if len(candidates) < 2:
+        cells = [row.cells[index] for row in ranked]
+        cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
+        if len(cells) < 2:
             continue
-        shown = [round(c.value, 1) for c in candidates]
+        shown = [round(c.value, 1) for c in cells if c.value is not None]
         top = max(shown)
         if shown.count(top) == len(shown):  # every row ties (e.g. all 0.0): nothing stands out
             continue
-        for cell in candidates:
-            cell.best = round(cell.value, 1) == top
+        for cell in cells:
+            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 def pcr_table(task: str, scores: dict) -> Table:
@@ -779,7 +780,7 @@ def pcr_table(task: str, scores: dict) -> Table:
             cells.append(delta(trained_cell.value, base_cell.value, trained_cell.footnote, base_cell.footnote))
         rows.append(Row(cells[0].display, cells, "delta"))
     group = Group("This run", rows)
-    _mark_best(group, columns)
+    mark_best(group.rows, columns)
     notes = [
         "PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
         "other language (paper, section 5)."

@@ -21,10 +21,10 @@ import functools
 import os
 import re
 import shutil
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from harness.console import say
 from harness.errors import HarnessError
 
 TRAINABLE_FILE = "trainable.safetensors"
@@ -70,11 +70,7 @@ def is_complete(folder: Path) -> bool:
     return (folder / STATE_FILE).is_file() and has_weights
 
 
-def _say(line: str) -> None:
-    print(f"train: {line}", file=sys.stderr, flush=True)
-
-
-def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _say, clean: bool = True) -> Path | None:
+def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = say, clean: bool = True) -> Path | None:
     """The newest complete checkpoint under ``checkpoints`` (None if there is none).
 
     Whatever an interrupted save left (the ``.saving`` folder, or a ``checkpoint-N`` without its
@@ -85,16 +81,16 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
     if not checkpoints.is_dir():
         return None
     incomplete = sorted((checkpoints / STAGING).glob("checkpoint-*"))
-    complete = []
+    complete: list[Path] = []
     for folder in checkpoints.iterdir():
         match = _CHECKPOINT.match(folder.name)
         if match and folder.is_dir():
             (complete if is_complete(folder) else incomplete).append(folder)
-    complete.sort(key=lambda f: int(_CHECKPOINT.match(f.name).group(1)))
+    complete.sort(key=lambda f: int(f.name.removeprefix("checkpoint-")))
     newest = complete[-1] if complete else None
     for folder in incomplete:
         say(
-            f"skipping incomplete checkpoint {folder} (its save did not finish); "
+            f"train: skipping incomplete checkpoint {folder} (its save did not finish); "
             f"{'resuming from ' + newest.name if newest else 'no complete checkpoint: starting from step 0'}"
         )
         if clean:

@@ -7,15 +7,14 @@ token after it; a pair whose prompt alone fills ``max_length`` is dropped as ``t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.languages import language_name
 from harness.training.prompts import PROMPTS
-from harness.training.prompts import TABLE7 as PROMPT  # the default prompt (paper, Table 7)
 from harness.translation import SIDES, TranslationPair, load_pairs, mix_pairs
-
 
 # -- prompts and tokens ------------------------------------------------------------------------
 
@@ -158,19 +157,6 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     return TranslationData(examples, langs, report)
 
 
-class ExampleDataset:
-    """A map-style dataset over tokenised examples (what Trainer's sampler indexes)."""
-
-    def __init__(self, examples: list[dict[str, list[int]]]):
-        self.examples = examples
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    def __getitem__(self, index: int) -> dict[str, list[int]]:
-        return self.examples[index]
-
-
 TOKEN_COUNTS = "token_counts"
 """A batch's (non-padding, target, padded) token counts, host integers the collator computes so
 that counting never waits for the GPU; the trainer takes them out before the forward pass."""
@@ -195,7 +181,7 @@ class PadCollator:
 
         batch = list(batch)
         width = max(len(item["input_ids"]) for item in batch)
-        out = {
+        out: dict[str, Any] = {
             "input_ids": torch.full((len(batch), width), self.pad_token_id, dtype=torch.long),
             "labels": torch.full((len(batch), width), -100, dtype=torch.long),
         }

@@ -156,10 +156,7 @@ def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = Fa
     extra = sum(dict(inputs[role] for role in roles).values())
     trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
     layer_bytes = [frozen + extra] * trained_layers + [frozen] * (plan.num_layers - trained_layers)
-    if checkpointing:
-        per_token = 2 * h * plan.num_layers + max(layer_bytes)
-    else:
-        per_token = sum(layer_bytes)
+    per_token = 2 * h * plan.num_layers + max(layer_bytes) if checkpointing else sum(layer_bytes)
     layers = ACTIVATION_SCALE * per_token * tokens
     logits = LOGIT_BYTES * vocab * tokens
     return {
@@ -234,16 +231,14 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
     shapes = {name: p.numel() for name, p in model.named_parameters()}  # tied: first name only
     base_total = count_parameters(model)
     if mode == "full":
-        names = list(shapes)
-        counts = dict(shapes)
         return TrainablePlan(
             config.model_type,
             mode,
             list(range(num_layers)),
             "all",
             num_layers,
-            names,
-            counts,
+            list(shapes),
+            dict(shapes),
             base_total,
             base_total,
             base_total,

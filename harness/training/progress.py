@@ -9,8 +9,9 @@ Replaces Trainer's own progress output (a tqdm bar and a raw dict per log) with 
 
 from __future__ import annotations
 
-import sys
 import time
+
+from harness.console import say
 
 
 def step_lines_callback():
@@ -18,12 +19,12 @@ def step_lines_callback():
 
     class StepLines(TrainerCallback):
         def __init__(self):
-            self.started = None
+            self.started = time.time()
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.time()
             if state.is_world_process_zero and state.global_step:
-                _say(f"train: resumed at step {state.global_step}/{state.max_steps}")
+                say(f"train: resumed at step {state.global_step}/{state.max_steps}")
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -38,13 +39,9 @@ def step_lines_callback():
             if logs.get("steady_tokens_per_second") is not None:
                 parts.append(f"{float(logs['steady_tokens_per_second']):,.0f} tokens/s steady")
             parts.append(f"{time.time() - self.started:.1f} s")
-            _say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
+            say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
 
     return StepLines()
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def use_step_lines(trainer) -> None:

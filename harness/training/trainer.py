@@ -121,7 +121,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.02):
         self.interval = interval
         self.peak_rss = 0
-        self.cuda_peak = None
+        self.cuda_peak: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,7 +137,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_rss = max(self.peak_rss, self._rss())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         import torch
 
         self.peak_rss = self._rss()
@@ -199,10 +199,10 @@ def _counting_trainer_class():
             """Add every rank's pending counts to the totals (one all-reduce, none on one rank)."""
             import torch
 
-            local = self.pending[:3] + [self.steady.get("local_tokens", 0) - self.steady.get("summed_local", 0)]
+            local = [*self.pending[:3], self.steady.get("local_tokens", 0) - self.steady.get("summed_local", 0)]
             if self.args.world_size > 1:
-                summed = torch.tensor(local, dtype=torch.int64, device=self.args.device)
-                summed = self.accelerator.reduce(summed, reduction="sum").tolist()
+                totals = torch.tensor(local, dtype=torch.int64, device=self.args.device)
+                summed = self.accelerator.reduce(totals, reduction="sum").tolist()
             else:
                 summed = local
             self.state.num_input_tokens_seen += int(summed[0])
@@ -219,8 +219,9 @@ def _counting_trainer_class():
         def log(self, logs, start_time=None):
             logs["target_tokens_seen"] = self.target_tokens_seen
             logs["padded_tokens_seen"] = self.padded_tokens_seen
-            if "loss" in logs and self.steady_tokens_per_second() is not None:
-                logs["steady_tokens_per_second"] = round(self.steady_tokens_per_second(), 2)
+            steady = self.steady_tokens_per_second()
+            if "loss" in logs and steady is not None:
+                logs["steady_tokens_per_second"] = round(steady, 2)
             super().log(logs, start_time)
 
     class FlushCounts(TrainerCallback):
@@ -230,9 +231,12 @@ def _counting_trainer_class():
             self.trainer = trainer
 
         def on_step_end(self, args, state, control, **kwargs):
-            if control.should_log or control.should_save or control.should_training_stop:
-                self.trainer.flush_counts()
-            elif state.max_steps and state.global_step >= state.max_steps:
+            if (
+                control.should_log
+                or control.should_save
+                or control.should_training_stop
+                or (state.max_steps and state.global_step >= state.max_steps)
+            ):
                 self.trainer.flush_counts()
 
         def on_epoch_end(self, args, state, control, **kwargs):
@@ -320,22 +324,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     collected, the CUDA cache emptied): the next stage of the pipeline, a vLLM engine or an
     evaluation worker, gets the GPU memory back.
     """
+    from harness.models import release_memory
+
     try:
         return _train(recipe, run, out)
     finally:
         release_memory()
-
-
-def release_memory() -> None:
-    """Collect reference cycles (Trainer <-> callbacks, the Accelerator) and empty the CUDA cache."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
 
 
 def bind_device(local_rank: int, cuda: bool) -> str:
@@ -354,9 +348,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     from transformers import TrainingArguments
 
     from harness.models import load_model, load_tokenizer
-    from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import ExampleDataset, PadCollator, build_training_data
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
+    from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
+    from harness.training.data import PadCollator, build_training_data
     from harness.training.plan import build_plan
 
     started = time.time()
@@ -391,6 +385,12 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     if "tensorboard" in training.report_to or "all" in training.report_to:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
+    if "wandb" in training.report_to or "all" in training.report_to:
+        from harness.tracking import wandb_environment
+
+        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
+            os.environ.setdefault(key, value)
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=training.per_device_batch_size,
@@ -427,7 +427,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         trainer_class = length_grouped_trainer(trainer_class)
     from harness.training.ranks import SeenExamples, rank_record
 
-    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
+    dataset = SeenExamples(data.examples)  # which examples this rank draws (a list is a map-style dataset)
     trainer = trainer_class(
         model=model,
         args=args,
@@ -564,9 +564,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
 def steady_speed(trainer, flops: dict[str, Any], cuda: bool) -> dict[str, Any]:
     """train.json's steady-state figures (:mod:`harness.training.speed`): tokens/s from the second
     step on, checkpoint saves apart, and the share of the bf16 peak of every GPU of the run."""
-    from harness.training.speed import peak_tflops
-
     import torch
+
+    from harness.training.speed import peak_tflops
 
     steady = trainer.steady_tokens_per_second()
     world = trainer.args.world_size
