@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE
 from harness.errors import HarnessError
 from harness.runs import Run, read_json
 
@@ -32,7 +33,7 @@ RECIPE_FILE = "harness_recipe.yaml"
 def _recipe_of(run_root: Path):
     from harness.recipe import Recipe
 
-    manifest = run_root / "manifest.json"
+    manifest = run_root / MANIFEST
     if not manifest.is_file():
         raise HarnessError(f"{run_root}: no manifest.json; is this a run directory (`harness run ... --run-dir`)?")
     resolved = read_json(manifest).get("recipe") or {}
@@ -316,8 +317,8 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     recipe, resolved = _recipe_of(run_root)
     run = Run(run_root)
     train_dir = run.require("train")
-    train = read_json(train_dir / "train.json")
-    scores_path = run.stage_dir("evaluate") / "scores.json"
+    train = read_json(train_dir / TRAIN_FILE)
+    scores_path = run.stage_dir("evaluate") / SCORES_FILE
     scores = read_json(scores_path) if run.is_done("evaluate") and scores_path.is_file() else None
 
     dtype = trained_dtype(train_dir, train)

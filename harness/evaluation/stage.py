@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 from harness import console as terminal
+from harness.artifacts import TRAIN_FILE
 from harness.errors import HarnessError
 from harness.evaluation.backends import EvaluationJob, lm_factory
 from harness.evaluation.runner import resolve_tasks, run_models
@@ -23,7 +24,7 @@ def run_evaluate(recipe, run, out: Path) -> dict:
     """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json."""
     import torch
 
-    from harness import tracking
+    from harness.evaluation import tracking
 
     evaluation = recipe.evaluation
     tracking.check_installed(recipe)
@@ -62,7 +63,7 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
 def _train_steps(train_dir: Path | None) -> int | None:
     """The trained model's last optimizer step (where its scores go on the training's axis)."""
-    record = Path(train_dir) / "train.json" if train_dir is not None else None
+    record = Path(train_dir) / TRAIN_FILE if train_dir is not None else None
     if record is None or not record.is_file():
         return None
     from harness.runs import read_json

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import presentation
-from harness.artifacts import Scores, TrainRecord, read_artifact, redo
+from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
@@ -53,7 +53,7 @@ from harness.reporting.tables import (
     published_label,
     published_notes,
 )
-from harness.runs import read_json
+from harness.runs import Run, read_json
 
 ROLES = ("base", "trained")
 SIGNIFICANCE = 0.05
@@ -102,7 +102,7 @@ class Entry:
         from harness.reporting.compare import _read_samples
 
         if task not in self._outcomes:
-            path = self.run / "eval" / task / "samples.jsonl"
+            path = Run(self.run).samples_file(task)
             self._outcomes[task] = _read_samples(path, self.role, self.scores.get("extraction") or "paper")
         return self._outcomes[task]
 
@@ -148,7 +148,7 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if sep and tail in ROLES:
             root_text, role = head, tail
         root = Path(root_text)
-        scores_path = root / "eval" / "scores.json"
+        scores_path = Run(root).stage_dir("evaluate") / SCORES_FILE
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
         if not scores_path.is_file():
@@ -160,13 +160,13 @@ def load_entries(specs: list[str]) -> list[Entry]:
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
-        train_json = root / "train" / "train.json"
+        train_json = Run(root).stage_dir("train") / TRAIN_FILE
         training = (
             TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
             if train_json.is_file()
             else None
         )
-        manifest = read_json(root / "manifest.json") if (root / "manifest.json").is_file() else {}
+        manifest = read_json(root / MANIFEST) if (root / MANIFEST).is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
         for name in [role] if role else [r for r in ROLES if r in models]:
             entry = Entry(root, name, scores, training, recipe)

@@ -133,7 +133,7 @@ def _launch(recipe, run, out: Path, world: int) -> None:
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
         raise RuntimeError(f"training exited with code {result.returncode} (its output is above): {' '.join(command)}")
-    if not (out / "train.json").exists():
+    if not (out / TRAIN_FILE).exists():
         raise RuntimeError(f"training finished but wrote no {out / 'train.json'}")
 
 

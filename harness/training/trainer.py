@@ -312,9 +312,8 @@ def train_layers(recipe, run) -> list[int] | None:
     """The layers this run trains: from the select stage (None for full fine-tuning)."""
     if recipe.training.mode == "full":
         return None
-    from harness.selection.stage import selected_layers
-
-    return selected_layers(run.require("select"))
+    run.require("select")
+    return run.selection().chosen_layers(run.stage_dir("select"))
 
 
 def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
@@ -386,9 +385,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
     if "wandb" in training.report_to or "all" in training.report_to:
-        from harness.tracking import wandb_environment
+        from harness.tracker_runs import wandb_environment
 
-        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        # the evaluate stage logs its results into this same W&B run (harness/evaluation/tracking.py)
         for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
             os.environ.setdefault(key, value)
     args = TrainingArguments(
