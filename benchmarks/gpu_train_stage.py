@@ -171,7 +171,7 @@ def run_config(name: str, args) -> dict:
         report = json.loads((run.stage_dir("train") / "train.json").read_text())
     from transformers import AutoConfig
 
-    from harness.training.plan import recipe_memory
+    from harness.training.memory import recipe_memory
 
     plan = build_plan(AutoConfig.from_pretrained(args.model_dir), LAYERS, "up_down")
     estimate = recipe_memory(plan, recipe.training)  # what `harness plan` prints for this recipe
