@@ -36,9 +36,23 @@ NODE_ENV_PREFIXES = (
     "MKL_NUM_THREADS",
     "CUDA_HOME",
     "PYTORCH_",
+    "HARNESS_",  # the harness's own (HARNESS_CACHE: the tokenisation cache every rank reads)
+    "WANDB_",  # the trackers of training.report_to: project, entity, mode, run group
+    "MLFLOW_",
+    "COMET_",
+    "TENSORBOARD_",
 )
-NODE_ENV_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_TOKEN")
-"""Never written to a file in the run folder: each node reads its own token (``hf auth login``)."""
+NODE_ENV_SECRETS = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HUB_TOKEN",
+    "WANDB_API_KEY",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
+    "COMET_API_KEY",
+)
+"""Never written to a file in the run folder: each node reads its own credentials (``hf auth
+login``, ``wandb login``, ~/.netrc)."""
 
 
 def visible_gpu_ids(num_gpus: int, env: Mapping[str, str] | None = None) -> list[str] | None:
