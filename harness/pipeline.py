@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import artifacts
 from harness import console as terminal
+from harness.artifacts import STAGES_DIR
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
@@ -175,7 +176,6 @@ def model_identity(model: dict) -> dict:
 
 # -- training stages before `training:` (recipe.stages) -----------------------------------------
 
-STAGES_DIR = "stages"
 CHAINED = ("select", "train")
 """The stages that work on the model the earlier training stages trained (evaluation's `base` stays `model`)."""
 
@@ -273,6 +273,7 @@ def run_stage(
     stage = get_stage(name)
     if not stage.enabled(recipe):
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
+    manifest = recipe.resolved()  # the run's recipe, stages included, whatever model a stage starts from
     if name in CHAINED and recipe.stages:
         if earlier:
             run_earlier_stages(recipe, run, shown)
@@ -294,7 +295,7 @@ def run_stage(
             )
             if stage.on_restore:
                 stage.on_restore(recipe, run, run.stage_dir(name))
-            run.write_manifest(recipe.resolved(), recipe.seed)
+            run.write_manifest(manifest, recipe.seed)
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
@@ -312,7 +313,7 @@ def run_stage(
         raise disk from error
     if shown is not None:
         shown(name, run)
-    run.write_manifest(recipe.resolved(), recipe.seed)
+    run.write_manifest(manifest, recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 

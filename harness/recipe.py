@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +335,19 @@ def recipe_summaries(folder: str | Path | None = None) -> list[dict]:
     return rows
 
 
+def local_paths(recipe: Recipe, stages: Iterable[str] = ("select", "train", "evaluate")) -> list[tuple[str, str]]:
+    """(recipe key, path) of the local files the stages read besides models and training data: the
+    probe's questions, the tasks' data, the hostfile."""
+    paths = []
+    if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
+        paths.append(("selection.probe.path", recipe.selection.probe.path))
+    if "evaluate" in stages and recipe.evaluation is not None:
+        paths += [(f"evaluation.tasks.{i}.path", t.path) for i, t in enumerate(recipe.evaluation.tasks) if t.path]
+    if "train" in stages and recipe.training is not None and recipe.training.hostfile:
+        paths.append(("training.hostfile", recipe.training.hostfile))
+    return paths
+
+
 def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
     """Problems with local files the recipe names (models and datasets), without loading them."""
     from harness.models.loading import resolve_source
@@ -344,14 +357,7 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
         resolve_source(recipe.model.source)
     except HarnessError as error:
         problems.append(f"{origin}: model.source: {str(error).removeprefix('model.source ')}")
-    local = []
-    if recipe.selection is not None and recipe.selection.probe.path:
-        local.append(("selection.probe.path", recipe.selection.probe.path))
-    if recipe.evaluation is not None:
-        local += [(f"evaluation.tasks.{i}.path", t.path) for i, t in enumerate(recipe.evaluation.tasks) if t.path]
-    if recipe.training is not None and recipe.training.hostfile:
-        local.append(("training.hostfile", recipe.training.hostfile))
-    for where, value in local:
+    for where, value in local_paths(recipe):
         if not Path(value).exists():
             problems.append(
                 f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"

@@ -26,6 +26,7 @@ from harness.artifacts import (
     MARKER,
     SCORES_FILE,
     SELECTION_FILE,
+    STAGES_DIR,
     TRAIN_FILE,
     Scores,
     TrainRecord,
@@ -83,6 +84,8 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
     )
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
+        training = chained_cost(training, run.root)
     baselines = load_baselines()
 
     document = build_document(recipe, run, scores, training, baselines, config, out)
@@ -118,6 +121,27 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
         file=sys.stderr,
     )
     return published
+
+
+def chained_cost(training: TrainingRecord, root: Path) -> TrainingRecord:
+    """The cost cell of a run with `stages:`: every stage's device-hours, not the last stage's alone."""
+    from dataclasses import replace
+
+    from harness.reporting.cost import run_cost
+
+    cost = run_cost(root)
+    if cost.hours is None:
+        return training
+    stages = "; ".join(
+        f"{stage.stage}: {stage.hours:.3g} h on {stage.processes} {stage.device}" for stage in cost.stages
+    )
+    return replace(
+        training,
+        cost_value=cost.hours,
+        cost_display=f"{cost.hours:.3g} device-h",
+        cost_description=f"measured by this run over its {len(cost.stages)} training stages ({stages}); "
+        "`harness cost` gives the ratio to a SLAM run; the paper's costs are training time relative to SLAM's",
+    )
 
 
 def build_document(
@@ -333,6 +357,8 @@ def show_report(recipe, run) -> Path:
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
     )
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
+        training = chained_cost(training, run.root)
     if "terminal" in config.formats:
         tables = report_tables(scores, load_baselines(), TableOptions(config.size, config.baselines), training)
         print_terminal([t for t in tables if not t.id.endswith("_details")])

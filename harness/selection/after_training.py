@@ -27,7 +27,8 @@ def probe_trained(recipe, run, out: Path) -> dict:
     from harness.models import release_memory
     from harness.models.delta import load_trained_model
     from harness.models.loading import load_tokenizer
-    from harness.selection.stage import _device, _probe_with_progress, probe_question_set
+    from harness.selection.questions import probe_question_set
+    from harness.selection.stage import _device, _probe_with_progress
 
     selection = recipe.selection
     before_file = run.stage_dir("select") / SELECTION_FILE
