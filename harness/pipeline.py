@@ -214,6 +214,8 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
         get_stage(name)
     run = Run.create(Path(run_dir) if run_dir else default_run_dir(recipe))
     run.lock()
+    for stage in run.finish_publishes():
+        console.print(f"[green]{stage}: finished publishing the result an interrupted invocation left complete[/green]")
     run.check_recipe(recipe.name)
     run.log_invocation(recipe.resolved())
     if not run.manifest_path.exists():

@@ -501,6 +501,30 @@ class Run:
         self.check_outputs(stage, done)
         return done
 
+    def finish_publishes(self) -> list[str]:
+        """Complete the publish of any stage killed between its two renames; returns those stages.
+
+        A ``.partial`` folder with DONE.json, no ATTEMPT.json and every output as DONE.json lists
+        it is a finished result: it is put in place (the previous one, if still there, goes to
+        history), never recomputed.
+        """
+        finished = []
+        for stage in STAGE_DIRS:
+            work = self.partial_dir(stage)
+            if not (work / MARKER).is_file() or (work / ATTEMPT).exists():
+                continue
+            try:
+                done = read_artifact(work / MARKER, Done, "")
+            except HarnessError:
+                continue
+            if done.outputs is None or changed_outputs(work, done.outputs):
+                continue
+            self._retire(stage)
+            os.replace(work, self.stage_dir(stage))
+            _fsync_path(self.root)
+            finished.append(stage)
+        return finished
+
     # -- history ----------------------------------------------------------------------------
     def from_history(self, stage: str, inputs: str) -> Path | None:
         """An intact earlier result of ``stage`` on exactly these inputs, if history has one."""

@@ -415,3 +415,64 @@ def test_21_a_damaged_token_cache_entry_is_named_and_rebuilt(run, capsys, damage
     code, err = harness(capsys, "run", recipe, "--run-dir", root, "--force", "train")
     assert code == 0 and "rebuilding it" not in err
     assert json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["cache"] == "hit"
+
+
+# -- issue 21: a kill between the two renames of a publish loses nothing ----------------------
+
+KILL_AFTER_RETIRE = """
+import os, signal, sys
+import harness.runs as runs
+retire = runs.Run._retire
+def retire_then_die(self, stage):
+    retire(self, stage)
+    if stage == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGKILL)  # between moving the old result away and renaming the new one in
+runs.Run._retire = retire_then_die
+from harness.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def killed_between_renames(stage: str, *args) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_RETIRE, stage, *map(str, args)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == -9, result.stderr[-2000:]
+
+
+def test_21_a_kill_between_the_renames_of_a_publish_keeps_the_finished_result(run, capsys):
+    recipe, root, before = run
+    killed_between_renames("report", "run", recipe, "report.formats=[latex]", "--run-dir", root)
+    assert not (root / "report").exists() and (root / "report.partial" / "DONE.json").is_file()
+    finished_id = json.loads((root / "report.partial" / "DONE.json").read_text())["output_id"]
+    code, err = harness(capsys, "run", recipe, "report.formats=[latex]", "--run-dir", root)
+    assert code == 0 and "report: finished publishing the result an interrupted invocation left complete" in err
+    assert "report: up to date, skipped" in err
+    assert json.loads((root / "report" / "DONE.json").read_text())["output_id"] == finished_id
+    assert (root / "report" / "report.tex").is_file() and not (root / "report.partial").exists()
+    assert {k: v for k, v in finished_files(root).items() if not k.startswith("report")} == {
+        k: v for k, v in before.items() if not k.startswith("report")
+    }
+
+
+def test_21_an_interrupted_rescore_is_finished_not_regenerated(run, capsys):
+    recipe, root, before = run
+    killed_between_renames("evaluate", "evaluate", recipe, "--rescore", "--run-dir", root)
+    assert not (root / "eval").exists()
+    code, err = harness(capsys, "evaluate", recipe, "--rescore", "--run-dir", root)
+    assert code == 0, err
+    assert "evaluate: finished publishing" in err and "samples.jsonl: not found" not in err
+    assert (root / "eval" / "scores.json").is_file()
+
+
+def test_21_a_rescore_with_eval_in_history_reads_the_responses_there(run, capsys):
+    recipe, root, before = run
+    (root / "history").mkdir(exist_ok=True)
+    (root / "eval").rename(root / "history" / "eval-moved")
+    code, err = harness(capsys, "evaluate", recipe, "--rescore", "--run-dir", root)
+    assert code == 0, err
+    assert f"re-scoring the responses kept in {root / 'history' / 'eval-moved'}" in err
+    assert json.loads((root / "eval" / "scores.json").read_text())["models"].keys() == {"base", "trained"}

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
+from harness.artifacts import HISTORY, MARKER, STAGE_DIRS, Done, read_artifact
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
 from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
 from harness.evaluation.lm_eval_files import LM_EVAL_DIR
-from harness.runs import read_json, write_json
+from harness.runs import changed_outputs, read_json, write_json
 
 
 def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
@@ -70,6 +72,26 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
             raise HarnessError(f"{where}: also holds {', '.join(extra)}, which the recipe no longer evaluates; {fix}")
 
 
+def _stored_evaluation(run) -> Path:
+    """The finished evaluation whose responses are re-scored: ``eval/``, else (an invocation was
+    killed after moving it to history/) the latest intact one in history/."""
+    if run.finished("evaluate") is not None:
+        return run.require("evaluate")
+    kept = []
+    for folder in (Path(run.root) / HISTORY).glob(f"{STAGE_DIRS['evaluate']}-*"):
+        try:
+            done = read_artifact(folder / MARKER, Done, "")
+        except HarnessError:
+            continue
+        if done.outputs is not None and not changed_outputs(folder, done.outputs):
+            kept.append((done.finished, folder))
+    if not kept:
+        return run.require("evaluate")  # its message: run the evaluation first
+    folder = max(kept)[1]
+    print(f"evaluate: eval/ is not in place; re-scoring the responses kept in {folder}", file=sys.stderr)
+    return folder
+
+
 def rescore_run(recipe, run) -> dict:
     """Rebuild ``<run>/eval/scores.json`` (and samples.jsonl's scoring) from the stored responses."""
     from harness.pipeline import get_stage, stage_inputs, upstream_outputs
@@ -77,7 +99,7 @@ def rescore_run(recipe, run) -> dict:
     started = time.time()
     if recipe.evaluation is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
-    eval_dir = run.require("evaluate")
+    eval_dir = _stored_evaluation(run)
     scores_path = eval_dir / SCORES_FILE
     previous = read_json(scores_path)
     tasks = resolve_tasks(recipe.evaluation, recipe.languages)

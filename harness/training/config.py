@@ -132,7 +132,9 @@ class TrainingConfig(Section):
         if (self.offload_optimizer or self.offload_parameters or self.zero_stage != 2) and not self.deepspeed:
             raise ValueError("zero_stage and offload_* are DeepSpeed settings; set deepspeed: true")
         if self.mode == "lora" and self.zero_stage == 3:
-            raise ValueError("LoRA trains with zero_stage: 2 (the adapters' state is small; ZeRO-3's shards cannot be merged)")
+            raise ValueError(
+                "LoRA trains with zero_stage: 2 (the adapters' state is small; ZeRO-3's shards cannot be merged)"
+            )
         if self.offload_parameters and self.zero_stage != 3:
             raise ValueError("offload_parameters needs zero_stage: 3 (only ZeRO-3 shards the weights)")
         if self.hostfile is not None and self.launcher != "deepspeed":
