@@ -23,7 +23,8 @@ from pathlib import Path
 import yaml
 
 from harness.errors import HarnessError
-from harness.runs import Run, read_json
+from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
+from harness.runs import Run, read_json, verified_output
 
 CARD_FILE = "README.md"
 RECIPE_FILE = "harness_recipe.yaml"
@@ -316,9 +317,14 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     recipe, resolved = _recipe_of(run_root)
     run = Run(run_root)
     train_dir = run.require("train")
-    train = read_json(train_dir / "train.json")
-    scores_path = run.stage_dir("evaluate") / "scores.json"
-    scores = read_json(scores_path) if run.is_done("evaluate") and scores_path.is_file() else None
+    train = read_json(verified_output(run_root, "train", TRAIN_FILE))
+    scores = (
+        read_artifact(
+            verified_output(run_root, "evaluate", SCORES_FILE), Scores, redo("evaluate", run_root)
+        ).model_dump()
+        if run.is_done("evaluate")
+        else None
+    )
 
     dtype = trained_dtype(train_dir, train)
     dtype_name = str(dtype).removeprefix("torch.")

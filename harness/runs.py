@@ -51,6 +51,7 @@ from harness.artifacts import (
     parse_artifact,
     read_artifact,
     redo,
+    seal_of,
 )
 from harness.artifacts import read_json_file as read_json  # the name the stages import from here
 from harness.errors import HarnessError
@@ -328,6 +329,39 @@ def changed_outputs(folder: Path, recorded: dict[str, OutputFile]) -> list[str]:
     return problems
 
 
+def verified_output(root: Path, stage: str, relative: str) -> Path:
+    """``<root>/<stage folder>/<relative>``, checked against the stage's DONE.json (size and sha256).
+
+    What every reader of a run's results (report, compare, leaderboard, export) goes through: a
+    file edited after its stage finished is refused, as ``harness run`` refuses it.
+    """
+    folder = Path(root) / STAGE_DIRS[stage]
+    path = folder / relative
+    marker = folder / MARKER
+    if not marker.is_file():
+        raise HarnessError(
+            f"{path}: stage {stage!r} has not finished in run {root} (no {marker.name}); run it first "
+            f"(`harness {stage} RECIPE --run-dir {root}`)"
+        )
+    done = read_artifact(marker, Done, redo(stage, root))
+    if done.outputs is None:  # written before outputs were recorded: nothing to check against
+        return path
+    recorded = done.outputs.get(relative)
+    if recorded is None:
+        raise HarnessError(f"{path}: not among the files stage {stage!r} finished with; {redo(stage, root)}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise HarnessError(f"{path}: vanished since stage {stage!r} finished; {redo(stage, root)}") from None
+    if size != recorded.size:
+        why = f"{size} bytes, not {recorded.size}"
+    elif file_digest(path) != recorded.sha256:
+        why = "its sha256 differs"
+    else:
+        return path
+    raise HarnessError(f"{path}: changed since stage {stage!r} finished ({why}); it is not read; {redo(stage, root)}")
+
+
 @dataclass
 class Run:
     """One run directory."""
@@ -594,7 +628,8 @@ class Run:
             upstream=upstream or {},
             recipe=recipe,
         )
-        write_json(work / MARKER, done.model_dump(exclude_none=True))
+        marker = done.model_dump(exclude_none=True)
+        write_json(work / MARKER, {**marker, "seal": seal_of(marker)})
         self._retire(stage)
         os.replace(work, self.stage_dir(stage))
         _fsync_path(self.root)  # the renames themselves

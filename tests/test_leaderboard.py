@@ -12,6 +12,7 @@ from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
+from harness.runs import Run
 from harness.reporting.leaderboard import build_leaderboard, markdown_table
 
 
@@ -26,15 +27,16 @@ def make_run(tmp_path, name, rules, extraction="paper", settings=None, limit=Non
         max_new_tokens=16,
         extraction=extraction,
     )
-    run = tmp_path / name
-    run_models(
-        config,
-        resolve_tasks(config, ["en"]),
-        run / "eval",
-        lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
-        settings=settings,
-    )
-    return run
+    run = Run.create(tmp_path / name)
+    with run.stage("evaluate", f"test-{name}") as out:  # published with its DONE.json, which readers check
+        run_models(
+            config,
+            resolve_tasks(config, ["en"]),
+            out,
+            lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
+            settings=settings,
+        )
+    return run.root
 
 
 STRONG = {"base": lambda doc: doc["index"] < 4, "trained": lambda doc: doc["index"] < 16}

@@ -99,7 +99,8 @@ def test_open_choices_name_their_origin():
     assert choices["evaluation.stop"]["origin"] == "authors' code"
     assert choices["training.data.prompt"]["origin"] == "authors' code"
     xcsqa = load_recipe(
-        REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"]
+        REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml",
+        ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"],
     )
     choices = {c["field"]: c for c in open_choices(xcsqa, "evaluation")}
     assert choices["evaluation.choice_label"]["origin"] == "authors' code"

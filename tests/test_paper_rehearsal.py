@@ -261,7 +261,14 @@ def test_slam_7b_on_two_ranks_through_all_four_stages(work):
     one = work / "slam_7b_one_rank"
     one_rank_overrides = [*overrides, "training.num_gpus=1", "selection.check=null"]  # the same pinned layers, no probe
     for stage in ("select", "train"):
-        harness(stage, str(REPO / "harness" / "recipes" / "slam_7b.yaml"), *one_rank_overrides, "--run-dir", str(one), cwd=work)
+        harness(
+            stage,
+            str(REPO / "harness" / "recipes" / "slam_7b.yaml"),
+            *one_rank_overrides,
+            "--run-dir",
+            str(one),
+            cwd=work,
+        )
     two_ranks, one_rank = losses(run / "train"), losses(one / "train")
     print(
         f"\nrehearsal slam_7b: {seconds:.0f} s for all four stages on two ranks ("
@@ -303,7 +310,9 @@ def test_slam_xcsqa_7b_on_two_ranks_through_all_four_stages(work):
         "evaluation.tasks.0.limit=1",
     ]
     run = work / "slam_xcsqa_7b"
-    harness("run", str(REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml"), *overrides, "--run-dir", str(run), cwd=work)
+    harness(
+        "run", str(REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml"), *overrides, "--run-dir", str(run), cwd=work
+    )
     selection = json.loads((run / "selection" / "selection.json").read_text())
     assert selection["selected_layers"] == [0, 1, 2, 3] and selection["probe_check"]["pinned_layers"] == [0, 1, 2, 3]
     train = check_training(run, work / "model")  # two ranks, disjoint draws, planned tensors only, one delta

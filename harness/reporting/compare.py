@@ -22,9 +22,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.artifacts import MARKER, Done, Scores, read_artifact, read_samples, redo
+from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, read_samples, redo
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
+from harness.runs import verified_output
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 ROLES = ("base", "trained")
@@ -146,7 +147,7 @@ def parse_side(text: str, which: str) -> Side:
             f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
             f"(`harness evaluate RECIPE --run-dir {root}`)"
         )
-    scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
+    scores = read_artifact(verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)).model_dump()
     models = scores["models"]
     if role is None:
         role = "trained" if "trained" in models else "base"

@@ -50,8 +50,8 @@ from harness.reporting.tables import (
     published_label,
     published_notes,
 )
-from harness.artifacts import Scores, TrainRecord, read_artifact, redo
-from harness.runs import read_json
+from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.runs import read_json, verified_output
 
 ROLES = ("base", "trained")
 SIGNIFICANCE = 0.05
@@ -154,13 +154,17 @@ def load_entries(specs: list[str]) -> list[Entry]:
                 f"{spec}: {scores_path} not found; has the evaluate stage finished? "
                 f"(`harness evaluate RECIPE --run-dir {root}`)"
             )
-        scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
+        scores = read_artifact(
+            verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)
+        ).model_dump()
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
         train_json = root / "train" / "train.json"
         training = (
-            TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
+            TrainingRecord.from_record(
+                read_artifact(verified_output(root, "train", TRAIN_FILE), TrainRecord, redo("train", root))
+            )
             if train_json.is_file()
             else None
         )

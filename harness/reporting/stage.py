@@ -36,8 +36,17 @@ from harness.reporting.render import (
 )
 from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, read_json_file, redo
-from harness.runs import atomic_write_text, write_json
+from harness.artifacts import (
+    SCORES_FILE,
+    SELECTION_FILE,
+    TRAIN_FILE,
+    Scores,
+    TrainRecord,
+    read_artifact,
+    read_json_file,
+    redo,
+)
+from harness.runs import atomic_write_text, verified_output, write_json
 
 OWNER_FILE = "REPORT_OF.json"
 """Written into every report folder: which run directory it belongs to."""
@@ -61,10 +70,12 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
             f"{scores_path}: not found; the report needs the evaluate stage "
             f"(`harness evaluate RECIPE --run-dir {run.root}`)"
         )
-    scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
+    scores = read_artifact(verified_output(run.root, "evaluate", SCORES_FILE), Scores, redo("evaluate")).model_dump()
     train_json = run.stage_dir("train") / TRAIN_FILE
     training = TrainingRecord.from_record(
-        read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
+        read_artifact(verified_output(run.root, "train", TRAIN_FILE), TrainRecord, redo("train"))
+        if train_json.is_file()
+        else None
     )
     baselines = load_baselines()
 
