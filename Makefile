@@ -1,6 +1,9 @@
-# make quickstart: install (CPU) and run the embedded default job.
-# make test:       install (CPU) and run the test suite offline.
-.PHONY: install quickstart test test-fast
+# make quickstart:  install (CPU) and run the embedded default job.
+# make test:        install (CPU) and run the test suite offline.
+# make check-wheel: build the wheel, install it in a fresh venv and run it from another folder (CI).
+# make test-floors: the fast tests on the lowest transformers and lm-eval pyproject.toml allows
+#                   (downloads them; not in CI's `make test`, run it when a floor changes).
+.PHONY: install quickstart test test-fast check-wheel test-floors
 
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
@@ -18,3 +21,9 @@ test: install
 
 test-fast: install
 	$(OFFLINE) .venv/bin/pytest -q -m "not integration and not slow"
+
+check-wheel: install
+	bash scripts/check-wheel.sh
+
+test-floors: install
+	bash scripts/test-floors.sh

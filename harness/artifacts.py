@@ -67,6 +67,8 @@ class Manifest(Artifact):
     git_commit: str | None = None
     seed: int
     host: dict[str, Any]
+    environment: dict[str, Any] | None = None
+    """`harness env`'s record (versions, Python, OS, CPU, GPUs, driver, CUDA); None in older runs."""
 
 
 class Invocation(Artifact):

@@ -72,7 +72,8 @@ class Benchmark:
     local_layout: str
     """Where the files of one language lie under a local folder, e.g. `mgsm_<lang>.tsv`."""
     read_local: Callable[[Path, str], list[Example]] = field(repr=False)
-    read_hub: Callable[[str], list[Example]] | None = field(default=None, repr=False)
+    read_hub: Callable[[str, str | None], list[Example]] | None = field(default=None, repr=False)
+    """(language, revision) -> the questions from the hub."""
     default_path: Callable[[], Path] | None = field(default=None, repr=False)
     """A local folder used when no path is given (the demo set ships with the package)."""
 
@@ -94,8 +95,11 @@ def get_benchmark(name: str) -> Benchmark:
     return BENCHMARKS.get(name)
 
 
-def load_benchmark(name: str, lang: str, path: str | Path | None = None, limit: int | None = None) -> list[Example]:
-    """The questions of one benchmark in one language, from ``path`` (local files) or the hub.
+def load_benchmark(
+    name: str, lang: str, path: str | Path | None = None, limit: int | None = None, revision: str | None = None
+) -> list[Example]:
+    """The questions of one benchmark in one language, from ``path`` (local files) or the hub (at
+    ``revision``; the commit read is then in :func:`hub_source`).
 
     Raises HarnessError for an unknown benchmark or language, a missing file, or a file in the
     wrong format (naming the file, line and field).
@@ -117,7 +121,7 @@ def load_benchmark(name: str, lang: str, path: str | Path | None = None, limit: 
             )
         examples = benchmark.read_local(file, lang)
     else:
-        examples = benchmark.read_hub(lang)
+        examples = benchmark.read_hub(lang, revision)
     if not examples:
         raise HarnessError(f"{name} ({lang}): no questions found{f' in {file}' if folder else ''}")
     return examples[:limit] if limit else examples
@@ -210,36 +214,43 @@ def read_xcsqa_jsonl(file: Path, lang: str) -> list[Example]:
     return examples
 
 
-def _hub_split(benchmark: str, hub_id: str, config: str, split: str):
+HUB_SOURCES: dict[tuple[str, str | None], Any] = {}
+"""(benchmark, revision) -> the :class:`harness.hub_datasets.HubSource` its last hub load read."""
+
+
+def hub_source(benchmark: str, revision: str | None = None) -> dict | None:
+    """What the last hub load of ``benchmark`` at ``revision`` read (commit, ref), as JSON."""
+    source = HUB_SOURCES.get((benchmark, revision))
+    return source.as_json() if source is not None else None
+
+
+def _hub_split(benchmark: str, hub_id: str, config: str, split: str, revision: str | None = None):
     from harness import hub
+    from harness.hub_datasets import load_split
 
     layout = BENCHMARKS.get(benchmark).local_layout.format(lang="<lang>", Language="<Language>")
     local = f"local files in the original format ({layout})"
     hub.require_hub_dataset(hub_id, benchmark, f"point its `path` (or `harness score --path`) at {local}")
-    import datasets
-
-    try:
-        return datasets.load_dataset(hub_id, config, split=split)
-    except Exception as error:  # offline, unknown config, network: all the same to a user
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise HarnessError(
-            f"{benchmark}: could not load {hub_id} ({config}, split {split}) from the hub "
-            f"({type(error).__name__}: {first}); when offline, point the task's `path` at local files "
-            f"in the original format"
-        ) from None
+    rows, source = load_split(hub_id, config, split, revision, benchmark, offline=not hub.hub_reachable())
+    HUB_SOURCES[(benchmark, revision)] = source
+    return rows
 
 
-def _hub_rows(benchmark: str, hub_id: str, config: str, split: str, fields: tuple[str, ...]):
-    rows = _hub_split(benchmark, hub_id, config, split)
+def _hub_rows(
+    benchmark: str, hub_id: str, config: str, split: str, fields: tuple[str, ...], revision: str | None = None
+):
+    rows = _hub_split(benchmark, hub_id, config, split, revision)
     missing = [name for name in fields if name not in rows.column_names]
     if missing:
         raise HarnessError(f"{hub_id} ({config}): columns {missing} missing; it has {rows.column_names}")
     return rows
 
 
-def _hub_math(benchmark: str, hub_id: str, lang: str, question: str, answer: str) -> list[Example]:
+def _hub_math(
+    benchmark: str, hub_id: str, lang: str, question: str, answer: str, revision: str | None = None
+) -> list[Example]:
     """A math benchmark's hub split: the question field and its numeric answer field."""
-    rows = _hub_rows(benchmark, hub_id, lang, "test", (question, answer))
+    rows = _hub_rows(benchmark, hub_id, lang, "test", (question, answer), revision)
     return [
         Example(
             str(i), i, lang, row[question].strip(), _numeric_answer(row[answer], f"{hub_id} ({lang}) row {i}: {answer}")
@@ -248,16 +259,16 @@ def _hub_math(benchmark: str, hub_id: str, lang: str, question: str, answer: str
     ]
 
 
-def hub_mgsm(lang: str) -> list[Example]:
-    return _hub_math("mgsm", "juletxara/mgsm", lang, "question", "answer_number")
+def hub_mgsm(lang: str, revision: str | None = None) -> list[Example]:
+    return _hub_math("mgsm", "juletxara/mgsm", lang, "question", "answer_number", revision)
 
 
-def hub_msvamp(lang: str) -> list[Example]:
-    return _hub_math("msvamp", "Mathoctopus/MSVAMP", lang, "m_query", "response")
+def hub_msvamp(lang: str, revision: str | None = None) -> list[Example]:
+    return _hub_math("msvamp", "Mathoctopus/MSVAMP", lang, "m_query", "response", revision)
 
 
-def hub_xcsqa(lang: str) -> list[Example]:
-    rows = _hub_rows("xcsqa", "INK-USC/xcsr", f"X-CSQA-{lang}", "validation", ("id", "question", "answerKey"))
+def hub_xcsqa(lang: str, revision: str | None = None) -> list[Example]:
+    rows = _hub_rows("xcsqa", "INK-USC/xcsr", f"X-CSQA-{lang}", "validation", ("id", "question", "answerKey"), revision)
     examples = []
     for i, row in enumerate(rows):
         choices = row["question"].get("choices") or {}

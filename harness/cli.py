@@ -32,10 +32,38 @@ def _add_recipe_args(parser: argparse.ArgumentParser, run_dir: bool = True) -> N
         parser.add_argument("--run-dir", help="run directory (default: runs/<recipe name>)")
 
 
+EXAMPLES = """\
+examples:
+  harness run recipes/quickstart.yaml                 the whole pipeline on a CPU, in minutes
+  harness run recipes/slam_13b.yaml --dry-run         the resolved recipe and what would run
+  harness run recipes/slam_7b.yaml training.num_gpus=4 --run-dir runs/slam_7b_4gpu
+  harness cp templates/new_base_model.yaml mine.yaml  a shipped recipe to edit
+  harness validate mine.yaml recipes/                 every problem at once
+  harness plan recipes/slam_7b.yaml                   what would be trained, from the config alone
+  harness score generations.jsonl --task mgsm         score answers made elsewhere
+  harness compare runs/candidate runs/reference --tolerance 2
+  harness env                                         what this install runs on (for a bug report)
+
+A recipe is a file, or a shipped recipe by name (`harness ls recipes`).
+
+exit codes:
+  0    done (compare: no regression)
+  1    compare: a regression beyond the tolerance (the regression gate)
+  2    a user mistake: bad recipe or override, missing file, unknown name, missing package;
+       one line names the place and the fix, and nothing already computed is touched
+  130  interrupted (Ctrl-C): finished stages are kept; the same command resumes
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from harness.benchmarks import BENCHMARKS
+
+    benchmarks = sorted(BENCHMARKS.names())
     parser = argparse.ArgumentParser(
         prog="harness",
         description="Reproduce and extend SLAM (arXiv 2501.03681) from declarative recipes.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -100,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("file", help="generations JSONL file, RUN/eval/TASK/samples.jsonl or lm-eval's samples_*.jsonl")
     score.add_argument("--model", choices=["base", "trained"], help="which model's answers (a run's samples.jsonl)")
-    score.add_argument("--task", required=True, help="benchmark: mgsm, msvamp, xcsqa, demo")
+    score.add_argument("--task", required=True, choices=benchmarks, help="the benchmark the answers are for")
     score.add_argument("--extraction", choices=["paper", "strict"], default="paper")
     score.add_argument("--path", help="local benchmark files (original format) for the gold answers")
     score.add_argument(
@@ -125,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--min-questions", type=int, metavar="N", help="fail when a compared language has fewer than N questions"
     )
-    compare.add_argument("--task", help="only this benchmark")
+    compare.add_argument("--task", choices=benchmarks, help="only this benchmark")
     compare.add_argument("--json", action="store_true")
 
     export = commands.add_parser(
@@ -136,9 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
     export.add_argument("--private", action="store_true", help="create the hub repository as private")
 
+    env = commands.add_parser(
+        "env",
+        help="what this install runs on (versions, Python, OS, CPU, GPUs, driver, CUDA): start a bug report with it",
+    )
+    env.add_argument("--json", action="store_true")
+
     board = commands.add_parser("leaderboard", help="many runs in one table beside the published rows")
     board.add_argument("runs", nargs="+", metavar="RUN", help="run directory (optionally RUN:base or RUN:trained)")
-    board.add_argument("--task", help="only this benchmark")
+    board.add_argument("--task", choices=benchmarks, help="only this benchmark")
     board.add_argument("--size", help="the paper's size group to show (7B, 13B; default: every size)")
     board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
     board.add_argument("--json", action="store_true")
@@ -172,7 +206,7 @@ def os_error_message(error: OSError) -> str:
 def cmd_run(args) -> int:
     from harness import presentation
     from harness.pipeline import default_run_dir, open_run, plan_stages, run_pipeline
-    from harness.preflight import check_hub, machine_warnings
+    from harness.preflight import check_hub, check_packages, machine_warnings
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
@@ -182,6 +216,7 @@ def cmd_run(args) -> int:
     if args.dry_run:
         presentation.dry_run(recipe.resolved(), run_dir, states, machine_warnings(recipe, pending))
         return 0
+    check_packages(recipe, pending)  # a missing tracker or DeepSpeed stops the run before it selects
     check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force))
@@ -190,10 +225,11 @@ def cmd_run(args) -> int:
 
 def cmd_stage(args) -> int:
     from harness.pipeline import open_run, run_stage
-    from harness.preflight import check_hub
+    from harness.preflight import check_hub, check_packages
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    check_packages(recipe, [args.command])
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     if getattr(args, "rescore", False):
@@ -371,6 +407,18 @@ def cmd_compare(args) -> int:
     )
 
 
+def cmd_env(args) -> int:
+    from harness import presentation
+    from harness.environment import environment, format_environment
+
+    record = environment()
+    if args.json:
+        presentation.print_json(record)
+    else:
+        print(format_environment(record))
+    return 0
+
+
 def cmd_export(args) -> int:
     from harness.export import export_run
 
@@ -441,6 +489,7 @@ COMMANDS = {
     "compare": cmd_compare,
     "leaderboard": cmd_leaderboard,
     "export": cmd_export,
+    "env": cmd_env,
     **{name: cmd_stage for name in STAGE_COMMANDS},
 }
 
@@ -451,7 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     if not sys.stderr.isatty():  # a log file: the stages' own lines, not the libraries' bars
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse has printed (exit 2)
+        return int(done.code or 0) if not isinstance(done.code, str) else 2
     try:
         return COMMANDS[args.command](args)
     except HarnessError as error:

@@ -30,6 +30,8 @@ class OpenChoice:
     """recipe -> the value (None: the recipe has no such section)."""
     origin: Callable[[Any, Any], tuple[str, str]]
     """(value, recipe) -> (origin, note)."""
+    section: str | None = None
+    """The stage section that records it, for a choice no recipe field sets (``field`` then says where it is made)."""
 
     def entry(self, recipe) -> dict[str, Any] | None:
         value = self.read(recipe)
@@ -106,7 +108,7 @@ def _sublayers(value, recipe):
         )
     if value == "ffn":
         return PAPER, "the FFN as the paper words it (gate, up, down): 12.0% of a 7B model, not 8.0%"
-    return OURS, "an ablation (the paper's Table 5 sub-layer study)"
+    return OURS, "an ablation (the paper's sub-layer study, Figures 5 and 8)"
 
 
 def _prompt(value, recipe):
@@ -133,6 +135,13 @@ def _filter(value, recipe):
     return OURS, "no filter: every pair of the source"
 
 
+def _caps(value, recipe):
+    return OURS, (
+        "Table 1's counts (57,817 questions, 65,968 answers) spread evenly over the languages and sides: "
+        "the paper prints no per-language counts"
+    )
+
+
 def _scheduler(value, recipe):
     return OURS, "not stated: LLaMA-Factory's usual cosine schedule"
 
@@ -140,6 +149,8 @@ def _scheduler(value, recipe):
 def _stop(value, recipe):
     from harness.evaluation.choices import STOP_ORIGINS
 
+    if value == "metamath" and not any(t.name in ("mgsm", "msvamp") for t in recipe.evaluation.tasks):
+        return OURS, "MetaMath's eval_gsm8k.py list, on tasks the paper adopts no MetaMath setting for"
     return STOP_ORIGINS[value]
 
 
@@ -159,8 +170,32 @@ def _max_new_tokens(value, recipe):
 
 def _extraction(value, recipe):
     if value == "paper":
-        return AUTHORS, "the last number by the authors' extract_last_num (MathOctopus/QAlign), which SLAM reuses"
+        return PAPER, (
+            "the paper's rule (section 4.4: the last number of the response), implemented as "
+            "MathOctopus/QAlign's extract_last_num reads it"
+        )
     return OURS, "strict reading of numbers (signs, separators, fractions, every script)"
+
+
+def _probe_input(value, recipe):
+    return OURS, ("not stated: each probe question is fed raw (no prompt template, no answer), cut at this many tokens")
+
+
+XCSQA_LAYOUT = "the question, then 'Answer Choices: (A) ... (E) ...' on one line, inside Table 9's prompt"
+
+
+def _xcsqa_layout(value, recipe):
+    return OURS, "Table 9 gives the instruction, not how the question and its five choices are laid out"
+
+
+LOSS_NORMALISATION = "mean over the target tokens of the whole global batch"
+
+
+def _loss_normalisation(value, recipe):
+    return OURS, (
+        "not stated: transformers' Trainer averages over every target token of an optimizer step "
+        "(all micro-batches and devices); the authors' stack averaged per micro-batch, then over them"
+    )
 
 
 CHOICES: tuple[OpenChoice, ...] = (
@@ -189,6 +224,12 @@ CHOICES: tuple[OpenChoice, ...] = (
         _probe_n,
     ),
     OpenChoice(
+        "selection.probe.max_tokens",
+        "probe input (format and length)",
+        lambda r: r.selection.probe.max_tokens if _probe_runs(r) else None,
+        _probe_input,
+    ),
+    OpenChoice(
         "selection.sublayers",
         "trained sub-layers of the selected layers",
         lambda r: r.selection.sublayers if r.selection else None,
@@ -202,6 +243,21 @@ CHOICES: tuple[OpenChoice, ...] = (
         "quality filter of the translation pairs",
         lambda r: r.training.data.filter if r.training else None,
         _filter,
+    ),
+    OpenChoice(
+        "(no field: transformers' Trainer)",
+        "loss normalisation",
+        lambda r: LOSS_NORMALISATION if r.training else None,
+        _loss_normalisation,
+        "training",
+    ),
+    OpenChoice(
+        "training.data.max_pairs_per_language",
+        "per-language cap of the training pairs",
+        lambda r: (
+            "table1" if r.training and getattr(r.training.data, "max_pairs_per_language", None) == "table1" else None
+        ),
+        _caps,
     ),
     OpenChoice(
         "training.lr_scheduler",
@@ -219,6 +275,13 @@ CHOICES: tuple[OpenChoice, ...] = (
             r.evaluation.choice_label if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks) else None
         ),
         _label,
+    ),
+    OpenChoice(
+        "(no field: tasks/_choice_template_yaml)",
+        "X-CSQA question layout",
+        lambda r: XCSQA_LAYOUT if r.evaluation and any(t.name == "xcsqa" for t in r.evaluation.tasks) else None,
+        _xcsqa_layout,
+        "evaluation",
     ),
     OpenChoice(
         "evaluation.max_new_tokens",
@@ -240,7 +303,7 @@ def open_choices(recipe, section: str | None = None) -> list[dict[str, Any]]:
     ``evaluation``), with its value, origin and a note."""
     out = []
     for choice in CHOICES:
-        if section is not None and not choice.field.startswith(section + "."):
+        if section is not None and (choice.section or choice.field.split(".")[0]) != section:
             continue
         entry = choice.entry(recipe)
         if entry is not None:

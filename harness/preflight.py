@@ -7,6 +7,7 @@ data fails in about a second and leaves nothing behind; ``machine_warnings`` is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -113,6 +114,65 @@ def check_hub(recipe: Recipe, stages: list[str]) -> None:
         )
 
 
+TRACKER_PACKAGES = {
+    "tensorboard": (("tensorboard", "tensorboardX"), "harness[tensorboard]"),
+    "wandb": (("wandb",), "harness[wandb]"),
+    "mlflow": (("mlflow",), "mlflow"),
+    "trackio": (("trackio",), "trackio"),
+    "comet_ml": (("comet_ml",), "comet_ml"),
+    "neptune": (("neptune",), "neptune"),
+    "clearml": (("clearml",), "clearml"),
+    "azure_ml": (("azureml",), "azureml-core"),
+    "codecarbon": (("codecarbon",), "codecarbon"),
+    "dagshub": (("dagshub",), "dagshub"),
+    "dvclive": (("dvclive",), "dvclive"),
+    "flyte": (("flytekit",), "flytekit"),
+    "swanlab": (("swanlab",), "swanlab"),
+}
+"""A `report_to` tracker: the modules transformers looks for (any one will do) and what to install."""
+
+ALL_STAGES = ("select", "train", "evaluate", "report")
+
+
+def _installed(*modules: str) -> bool:
+    import importlib.util
+
+    return any(importlib.util.find_spec(module) is not None for module in modules)
+
+
+def missing_packages(recipe: Recipe, stages: Iterable[str] = ALL_STAGES) -> list[str]:
+    """Packages the stages need that this install lacks: one line each, the place and what to install.
+
+    Checked by `harness validate`, `harness run --dry-run` and before any stage starts, so a missing
+    tracker or DeepSpeed stops a run before it selects, not after."""
+    problems = []
+    training = recipe.training if "train" in stages else None
+    if training is not None:
+        for name in training.report_to:
+            modules, install = TRACKER_PACKAGES.get(name, ((), ""))
+            if modules and not _installed(*modules):
+                problems.append(
+                    f"training.report_to: {name!r} needs the {modules[0]} package, which is not installed: "
+                    f"pip install '{install}' (or report_to: [none])"
+                )
+        if (training.deepspeed or training.launcher == "deepspeed") and not _installed("deepspeed"):
+            place = "training.deepspeed" if training.deepspeed else "training.launcher"
+            problems.append(f"{place}: DeepSpeed is not installed: pip install 'harness[train]'")
+    evaluation = recipe.evaluation if "evaluate" in stages else None
+    if evaluation is not None and evaluation.backend == "vllm" and not _installed("vllm"):
+        problems.append(
+            "evaluation.backend: vllm is not installed: pip install 'harness[vllm]' on a GPU machine (or backend: hf)"
+        )
+    return problems
+
+
+def check_packages(recipe: Recipe, stages: Iterable[str]) -> None:
+    """Fail before a run starts when the stages need a package this install lacks."""
+    missing = missing_packages(recipe, stages)
+    if missing:
+        raise HarnessError("\n".join(f"recipe {recipe.name}: {line}" for line in missing))
+
+
 def _gpu_count() -> int:
     import torch
 
@@ -152,7 +212,7 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
 
 def machine_warnings(recipe: Recipe, stages: list[str]) -> list[str]:
     """What this machine lacks for the stages: GPUs, hub access, local files. Empty when nothing."""
-    warnings = []
+    warnings = list(missing_packages(recipe, stages))
     training = recipe.training if "train" in stages else None
     if training is not None and training.launcher != "none" and training.hostfile is None:
         gpus = _gpu_count()

@@ -7,6 +7,7 @@ the functions here, which print it. Nothing here computes a result.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, Iterable
 
@@ -17,11 +18,82 @@ PIPE_WIDTH = 200
 
 
 def console(stderr: bool = False):
-    """A rich console on stdout (or stderr): as wide as the terminal, or PIPE_WIDTH columns."""
+    """A rich console on stdout (or stderr): as wide as the terminal (or ``$COLUMNS``), else
+    PIPE_WIDTH columns."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else PIPE_WIDTH)
+    return Console(stderr=stderr, width=None if stream.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
+
+
+TEXT_MIN_WIDTH = 10
+"""The narrowest a wrapping text column gets before the numbers are split into another table."""
+
+
+def print_table(table, out=None) -> None:
+    """Print a rich table so that no number is ever cut at any width.
+
+    Columns that do not wrap (numbers, short names) keep their full width; text columns (those
+    that wrap) give up width first. When even that is too wide for the console, the columns after
+    the first are dealt into several tables, each repeating the first column (as pandas wraps a
+    wide frame), so every cell prints whole."""
+    out = out or console()
+    for part in fit_columns(table, out.width):
+        out.print(part)
+
+
+def _cell_width(cell) -> int:
+    from rich.cells import cell_len
+
+    text = cell.plain if hasattr(cell, "plain") else str(cell)
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def _column_width(column) -> int:
+    """What a column needs on the screen, its padding and border included."""
+    content = max([_cell_width(column.header), *(_cell_width(c) for c in column.cells)])
+    return (min(content, TEXT_MIN_WIDTH) if not column.no_wrap else content) + 3
+
+
+def fit_columns(table, width: int) -> list:
+    """``table`` itself when its numbers fit in ``width`` columns, else several narrower tables."""
+    import dataclasses
+
+    from rich.table import Table
+
+    for column in table.columns:
+        if column.no_wrap:  # a column that cannot wrap must not be squeezed to "…" either
+            column.min_width = max([_cell_width(column.header), *(_cell_width(c) for c in column.cells)])
+    needed = [_column_width(column) for column in table.columns]
+    if 1 + sum(needed) <= width or len(table.columns) < 3:
+        return [table]
+    key, rest = table.columns[0], list(enumerate(table.columns))[1:]
+    parts: list[list[int]] = [[]]
+    room = width - 1 - needed[0]
+    used = 0
+    for index, _ in rest:
+        if parts[-1] and used + needed[index] > room:
+            parts.append([])
+            used = 0
+        parts[-1].append(index)
+        used += needed[index]
+    tables = []
+    for number, indices in enumerate(parts):
+        title = table.title if number == 0 else None
+        part = Table(
+            title=f"{title}" if title else None,
+            title_justify=table.title_justify,
+            caption=table.caption if number == len(parts) - 1 else None,
+            caption_justify=table.caption_justify,
+            box=table.box,
+            show_lines=table.show_lines,
+        )
+        for column in (key, *(table.columns[i] for i in indices)):
+            part.columns.append(dataclasses.replace(column, _cells=list(column.cells), _index=len(part.columns)))
+        for row in table.rows:
+            part.rows.append(dataclasses.replace(row))
+        tables.append(part)
+    return tables
 
 
 def print_json(data: Any) -> None:
@@ -75,6 +147,14 @@ def _table(title: str | None, columns: Iterable[str], left: Iterable[str] = ()):
     return table
 
 
+def _wrapping(table, *names: str):
+    """Let these text columns wrap (fold long names) so that they give up width before the numbers."""
+    for column in table.columns:
+        if column.header in names:
+            column.no_wrap, column.overflow = False, "fold"
+    return table
+
+
 # -- harness run --dry-run, validate, ls -------------------------------------------------------
 
 
@@ -103,6 +183,7 @@ def validation(count: int, problems: list[str]) -> None:
 def recipes(rows: list[dict]) -> None:
     """`harness ls recipes`: file, and what it reproduces (or its description, or its error)."""
     table = _table(None, ("recipe", "reproduces / description"), left=("recipe", "reproduces / description"))
+    _wrapping(table, "reproduces / description")
     for row in rows:
         text = row.get("reproduces") or row.get("description") or ""
         table.add_row(row["file"], f"[red]error:[/] {row['error']}" if "error" in row else text)
@@ -133,6 +214,11 @@ def baselines(data) -> None:
     the printed average beside the mean of the printed cells; under each table, where it was read
     and each row's base model, what it trains and its provenance."""
     out = console()
+    out.print(
+        "avg and non-en: the published averages, as printed; mean: the mean of the printed cells; "
+        "?: a cell that cannot be a score of the benchmark; !: an average that differs from its cells",
+        highlight=False,
+    )
     groups: dict[tuple[str, str, str], list] = {}
     for row in data.rows:
         groups.setdefault((row.provenance.table, row.benchmark, row.provenance.file), []).append(row)
@@ -143,8 +229,9 @@ def baselines(data) -> None:
         has_avg = any(r.average is not None for r in rows)
         has_cells = any(r.mean_over(r.languages) is not None for r in rows)
         columns = ["compare as", "size", "system", *(["cost", "trained"] * has_cost), *languages]
-        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["cells' mean"] * has_cells
+        columns += ["non-en"] * has_non_en + ["avg"] * has_avg + ["mean"] * has_cells
         table = _table(f"{table_name}: {benchmark} ({file})", columns, left=("compare as", "size", "system"))
+        _wrapping(table, "compare as", "system")
         notes = []
         first = rows[0].provenance
         if first.url:
@@ -164,7 +251,7 @@ def baselines(data) -> None:
             )
             cite = _short_cite(r) if r.provenance.url else r.provenance.cite()
             notes.append(f"{r.label}: " + "; ".join(filter(None, [model, cite])))
-        out.print(table)
+        print_table(table, out)
         for note in notes:
             out.print(f"  {note}", highlight=False, soft_wrap=False, overflow="fold")
         out.print()
@@ -333,7 +420,7 @@ def scores(task: str, extraction: str, other: str, scores: dict, out=None) -> No
             f"response, scored wrong: {listed}"
         )
     table.caption_justify = "left"
-    (out or console()).print(table)
+    print_table(table, out)
 
 
 # -- harness compare ---------------------------------------------------------------------------
@@ -379,7 +466,7 @@ def comparison(doc: dict) -> None:
                 status = "" if delta is None else ("REGRESSION" if regression else "not real" if beyond else "ok")
                 cells.append(Text(status, style="bold red" if regression else "yellow" if beyond else "green"))
             table.add_row(*cells)
-        out.print(table)
+        print_table(table, out)
     for warning in doc["warnings"]:
         out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if tolerance is None:

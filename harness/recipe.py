@@ -347,7 +347,10 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
 
 
 def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
-    """Validate recipe files: (number of files checked, every problem found)."""
+    """Validate recipe files: (number of files checked, every problem found): the schema, the local
+    files they name, and the packages their settings need (trackers, DeepSpeed, vLLM)."""
+    from harness.preflight import missing_packages
+
     problems: list[str] = []
     files = recipe_files(paths)
     for file in files:
@@ -357,4 +360,5 @@ def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
             problems += str(error).splitlines()
             continue
         problems += check_local_paths(recipe, str(file))
+        problems += [f"{file}: {line}" for line in missing_packages(recipe)]
     return len(files), problems

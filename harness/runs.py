@@ -120,6 +120,12 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def environment() -> dict:
+    from harness.environment import environment as record
+
+    return record()
+
+
 def git_commit() -> str | None:
     """The harness checkout's commit (with "-dirty" when it has local changes), if any."""
     root = Path(__file__).resolve().parent.parent
@@ -140,16 +146,9 @@ def git_commit() -> str | None:
 
 
 def package_versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
+    from harness.environment import package_versions as versions
 
-    names = ["harness", "torch", "transformers", "lm-eval", "deepspeed", "datasets", "peft"]
-    found: dict[str, str | None] = {}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = None
-    return found
+    return versions()
 
 
 def code_version() -> str:
@@ -469,6 +468,7 @@ class Run:
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                 },
+                "environment": environment(),  # what `harness env` prints: GPUs, driver, CUDA, CPU
             },
         )
 

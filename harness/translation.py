@@ -45,7 +45,7 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -83,8 +83,11 @@ class TranslationDataConfig(Section):
     Line-parallel folders hold question translations only."""
     mixing: Literal["natural", "balanced"] = "natural"
     """`natural` keeps every pair; `balanced` caps each language at the smallest language's count."""
-    max_pairs_per_language: int | None = Field(None, gt=0)
-    """Keep at most this many pairs per language (a seeded sample, after filtering)."""
+    max_pairs_per_language: Annotated[int, Field(gt=0)] | Literal["table1"] | None = None
+    """Keep at most this many pairs per language (a seeded sample, after filtering). `table1`: the
+    preset that matches the paper's Table 1 (ours: the paper prints totals only): each language and
+    side capped at its share of Table 1's count (57,817 questions, 65,968 answers over the nine
+    non-English languages: 6,424 / 7,330 each, the remainder to the first languages)."""
     prompt: Literal["table7", "alma", "llama_factory", "qalign"] = "table7"
     """Training prompt: `table7` (the paper's Table 7 as printed, `[{source_lang}]` in brackets),
     `alma` (ALMA's prompt, which the paper says it adopts: no brackets) or `llama_factory` (Table 7
@@ -429,11 +432,45 @@ def _length_filter(items: list[TranslationPair], limit: float, dropped: Counter)
     return sorted(kept, key=lambda p: order[id(p)])
 
 
-def mix_pairs(pairs: PairSet, mixing: str, max_per_language: int | None, seed: int) -> dict[str, list[TranslationPair]]:
-    """Cap each language (seeded sample, order kept): ``max_per_language``, then for ``balanced``
-    the smallest language's count."""
+TABLE1_PAIRS = {
+    "math": {"question": 57_817, "answer": 65_968},
+    "common_sense": {"question": 16_110 + 14_955},
+}
+"""SLAM's Table 1: the X->English training pairs per side, after the authors' filtering (math:
+MGSM8KInstruct; common sense: X-CSQA test 16,110 + Flores-200 dev 14,955)."""
+
+
+def table1_caps(languages: list[str]) -> dict[str, dict[str, int]]:
+    """lang -> side -> cap: Table 1's count of each side spread over the languages (the first
+    languages, in sorted order, take one more until the remainder is used)."""
+    from harness.languages import MATH_LANGUAGES
+
+    reference = "common_sense" if any(lang not in MATH_LANGUAGES for lang in languages) else "math"
+    ordered = sorted(languages)
+    caps: dict[str, dict[str, int]] = {lang: {} for lang in ordered}
+    for side, total in TABLE1_PAIRS[reference].items():
+        share, remainder = divmod(total, len(ordered))
+        for index, lang in enumerate(ordered):
+            caps[lang][side] = share + (index < remainder)
+    return caps
+
+
+def mix_pairs(
+    pairs: PairSet, mixing: str, max_per_language: int | str | None, seed: int
+) -> dict[str, list[TranslationPair]]:
+    """Cap each language (seeded sample, order kept): ``max_per_language`` (``table1``: each
+    language and side at its share of Table 1, :func:`table1_caps`), then for ``balanced`` the
+    smallest language's count."""
     rng = random.Random(seed)
-    chosen = {lang: _sample(items, max_per_language, rng) for lang, items in pairs.pairs.items()}
+    if max_per_language == "table1":
+        caps = table1_caps(list(pairs.pairs))
+        chosen = {}
+        for lang, items in pairs.pairs.items():
+            by_side = {side: [p for p in items if p.side == side] for side in dict.fromkeys(p.side for p in items)}
+            kept = {id(p) for side, group in by_side.items() for p in _sample(group, caps[lang].get(side, 0), rng)}
+            chosen[lang] = [p for p in items if id(p) in kept]
+    else:
+        chosen = {lang: _sample(items, max_per_language, rng) for lang, items in pairs.pairs.items()}
     if mixing == "balanced" and chosen:
         smallest = min(len(items) for items in chosen.values())
         chosen = {lang: _sample(items, smallest, rng) for lang, items in chosen.items()}

@@ -169,56 +169,103 @@ def test_demo_set_ships_with_the_package():
     assert [e.answer for e in english] == [e.answer for e in bengali]  # parallel
 
 
-# -- the hub (datasets.load_dataset stubbed: no network in tests) ------------------------------
+# -- the hub: repositories of both eras as local folders laid out as the hub lays them out ------
 
 
 @pytest.fixture
-def fake_hub(monkeypatch):
-    import datasets
+def local_hub(tmp_path, monkeypatch):
+    from hub_fixtures import LocalHub
 
-    calls = []
-    tables = {
-        ("juletxara/mgsm", "de", "test"): [
-            {"question": "Wie viele?", "answer": None, "answer_number": 18, "equation_solution": None}
-        ],
-        ("Mathoctopus/MSVAMP", "bn", "test"): [{"m_query": "কত?", "response": "8.0", "query": "how many ?"}],
-        ("INK-USC/xcsr", "X-CSQA-fr", "validation"): [
-            {
-                "id": "abc",
-                "lang": "fr",
-                "answerKey": "C",
-                "question": {"stem": "Où?", "choices": {"label": list("ABCDE"), "text": list("vwxyz")}},
-            }
-        ],
-    }
+    from harness import benchmarks, hub_datasets
 
-    def load_dataset(path, name=None, split=None, **kwargs):
-        calls.append((path, name, split))
-        if (path, name, split) not in tables:
-            raise ConnectionError(f"Couldn't reach '{path}' on the Hub (offline)")
-        return datasets.Dataset.from_list(tables[(path, name, split)])
-
-    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    hub = LocalHub(tmp_path / "hub")
+    monkeypatch.setattr(hub_datasets, "HUB", hub)
     monkeypatch.setattr("harness.hub.hub_reachable", lambda: True)  # a hub that answers
-    return calls
+    hub_datasets._listing.cache_clear()
+    monkeypatch.setattr(benchmarks, "HUB_SOURCES", {})
+    yield hub
+    hub_datasets._listing.cache_clear()
 
 
-def test_hub_loaders(fake_hub):
+@pytest.mark.parametrize("era", ["script", "parquet"])
+def test_mgsm_and_xcsqa_load_from_repositories_of_both_eras(local_hub, era):
+    from hub_fixtures import mgsm_rows, parquet_era_repo, script_era_repo, xcsqa_rows
+
+    from harness.benchmarks import hub_source
+
+    make = script_era_repo if era == "script" else parquet_era_repo
+    make(local_hub.root, "juletxara/mgsm", {lang: {"test": mgsm_rows(lang)} for lang in ("en", "de")})
+    make(local_hub.root, "INK-USC/xcsr", {f"X-CSQA-{lang}": {"validation": xcsqa_rows(lang)} for lang in ("en", "fr")})
+
     mgsm = load_benchmark("mgsm", "de")
-    assert (mgsm[0].question, mgsm[0].answer) == ("Wie viele?", "18")
-    msvamp = load_benchmark("msvamp", "bn")
-    assert (msvamp[0].question, msvamp[0].answer) == ("কত?", "8.0")
-    xcsqa = load_benchmark("xcsqa", "fr")
-    assert (xcsqa[0].id, xcsqa[0].answer, xcsqa[0].choices[2]) == ("abc", "C", ("C", "x"))
-    assert fake_hub == [
-        ("juletxara/mgsm", "de", "test"),
-        ("Mathoctopus/MSVAMP", "bn", "test"),
-        ("INK-USC/xcsr", "X-CSQA-fr", "validation"),
+    assert [(e.id, e.question, e.answer) for e in mgsm] == [
+        ("0", "[de] 0 + 10?", "10"),
+        ("1", "[de] 1 + 10?", "11"),
+        ("2", "[de] 2 + 10?", "12"),
     ]
+    xcsqa = load_benchmark("xcsqa", "fr")
+    assert (xcsqa[2].id, xcsqa[2].answer, xcsqa[2].choices[2]) == ("q2", "C", ("C", "x"))
+
+    for name in ("mgsm", "xcsqa"):
+        source = hub_source(name)
+        assert len(source["commit"]) == 40 and source["revision"] is None
+        if era == "script":  # datasets refuses the script: the hub's parquet conversion is read
+            assert source["ref"] == "refs/convert/parquet"
+            assert source["layout"] == "parquet conversion of a loading-script dataset"
+        else:
+            assert (source["ref"], source["layout"]) == ("main", "data files")
 
 
-def test_hub_failure_is_a_clear_error(fake_hub):
+def test_a_pinned_revision_is_read_and_recorded(local_hub):
+    from hub_fixtures import mgsm_rows, script_era_repo
+
+    from harness.benchmarks import hub_source
+
+    script_era_repo(local_hub.root, "juletxara/mgsm", {"en": {"test": mgsm_rows("en", 2)}})
+    assert len(load_benchmark("mgsm", "en", revision="refs/convert/parquet")) == 2
+    assert hub_source("mgsm", "refs/convert/parquet")["layout"] == "parquet conversion (refs/convert/parquet)"
+    # a revision pinned to the script: the fix is named
     with pytest.raises(
-        HarnessError, match=r"could not load juletxara/mgsm \(en, split test\).*point the task's `path` at local files"
+        HarnessError, match=r"revision 'main' is a loading-script dataset.*`revision: refs/convert/parquet`"
     ):
+        load_benchmark("mgsm", "en", revision="main")
+    with pytest.raises(
+        HarnessError, match=r"at revision 'v9' not found on the hub.*check the dataset id and `revision`"
+    ):
+        load_benchmark("mgsm", "en", revision="v9")
+
+
+def test_a_missing_config_names_those_there(local_hub):
+    from hub_fixtures import script_era_repo, xcsqa_rows
+
+    script_era_repo(local_hub.root, "INK-USC/xcsr", {"X-CSQA-en": {"validation": xcsqa_rows("en")}})
+    with pytest.raises(HarnessError, match=r"has no X-CSQA-fr/validation; it has configs: X-CSQA-en"):
+        load_benchmark("xcsqa", "fr")
+
+
+def test_hub_failure_is_a_clear_error(local_hub):
+    with pytest.raises(HarnessError, match=r"mgsm: juletxara/mgsm not found on the hub"):
         load_benchmark("mgsm", "en")
+
+
+def test_the_evaluation_records_the_commit_it_read(local_hub, tmp_path):
+    """evaluation.tasks.N.revision through the runner: scores.json names the revision and commit."""
+    from evaluation_fixtures import GoldLM
+    from hub_fixtures import mgsm_rows, script_era_repo
+
+    from harness.evaluation.config import EvaluationConfig, TaskConfig
+    from harness.evaluation.runner import resolve_tasks, run_models
+
+    script_era_repo(local_hub.root, "juletxara/mgsm", {lang: {"test": mgsm_rows(lang)} for lang in ("en", "de")})
+    commit, _ = local_hub.listing("juletxara/mgsm", "refs/convert/parquet")
+    evaluation = EvaluationConfig(
+        tasks=[TaskConfig(name="mgsm", languages=["en", "de"], revision=commit)], models=["base"], max_new_tokens=8
+    )
+    scores = run_models(
+        evaluation, resolve_tasks(evaluation, ["en", "de"]), tmp_path / "eval", lambda m: (GoldLM(), "x")
+    )
+    entry = scores["models"]["base"]["tasks"]["mgsm"]
+    assert (entry["data"], entry["revision"], entry["data_commit"]) == ("juletxara/mgsm", commit, commit)
+    assert entry["languages"]["de"]["accuracy"] == 100.0
+    with pytest.raises(ValueError, match="revision pins the hub dataset, path reads local files"):
+        TaskConfig(name="mgsm", path="x", revision="main")

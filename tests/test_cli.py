@@ -18,6 +18,8 @@ def test_help_lists_the_contract_commands():
     assert result.returncode == 0
     for command in ("run", "validate", "ls", "select", "train", "evaluate", "report", "plan", "score", "compare"):
         assert command in result.stdout
+    for text in ("cp", "env", "examples:", "harness run recipes/quickstart.yaml", "exit codes:", "130  interrupted"):
+        assert text in result.stdout
 
 
 def test_bad_recipe_is_exit_2_without_traceback(tmp_path):

@@ -101,6 +101,7 @@ def test_bad_input_exits_2(tmp_path, mgsm_dir, capsys):
     assert "have no generation" in capsys.readouterr().err
     assert main(["score", str(tmp_path / "missing.jsonl"), "--task", "mgsm"]) == 2
     assert main(["score", str(file), "--task", "gsm8k"]) == 2
+    assert "invalid choice: 'gsm8k' (choose from 'demo', 'mgsm', 'msvamp', 'xcsqa')" in capsys.readouterr().err
 
 
 def test_null_response_counts_as_wrong(tmp_path, mgsm_dir):

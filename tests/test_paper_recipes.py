@@ -87,23 +87,37 @@ def test_open_choices_name_their_origin():
     assert choices["selection.probe.dataset"]["value"] == "translation"
     assert "disjoint" in choices["selection.probe.dataset"]["note"]
     assert choices["training.data.prompt"] == {**choices["training.data.prompt"], "value": "table7", "origin": "paper"}
-    assert choices["evaluation.stop"]["origin"] == "ours"
+    assert choices["evaluation.stop"] == {**choices["evaluation.stop"], "value": "metamath", "origin": "paper"}
+    assert "MetaMath's (Yu et al.) inference settings" in choices["evaluation.stop"]["note"]
+    assert choices["evaluation.extraction"]["origin"] == "paper" and "4.4" in choices["evaluation.extraction"]["note"]
+    assert (
+        choices["selection.probe.max_tokens"]["value"] == 256 and "raw" in choices["selection.probe.max_tokens"]["note"]
+    )
+    loss = choices["(no field: transformers' Trainer)"]
+    assert (
+        loss["what"] == "loss normalisation" and "global batch" in loss["value"] and "per micro-batch" in loss["note"]
+    )
+    assert loss in open_choices(recipe, "training") and loss not in open_choices(recipe, "evaluation")
     assert all(c["origin"] in ORIGINS for c in choices.values())
     assert "evaluation.choice_label" not in choices  # no X-CSQA task in this recipe
     mgsm = load_recipe(
         REPO / "harness" / "recipes" / "slam_7b.yaml",
-        ["selection.probe.dataset=mgsm", "evaluation.stop=metamath", "training.data.prompt=llama_factory"],
+        ["selection.probe.dataset=mgsm", "evaluation.stop=harness", "training.data.prompt=llama_factory"],
     )
     choices = {c["field"]: c for c in open_choices(mgsm)}
     assert "the same set this run is scored on" in choices["selection.probe.dataset"]["note"]
-    assert choices["evaluation.stop"]["origin"] == "authors' code"
+    assert choices["evaluation.stop"]["origin"] == "ours"
     assert choices["training.data.prompt"]["origin"] == "authors' code"
     xcsqa = load_recipe(
         REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml",
-        ["evaluation.choice_label=first", "evaluation.max_new_tokens=1024"],
+        ["evaluation.choice_label=authors", "evaluation.max_new_tokens=1024"],
     )
     choices = {c["field"]: c for c in open_choices(xcsqa, "evaluation")}
     assert choices["evaluation.choice_label"]["origin"] == "authors' code"
+    assert "The answer is (X)." in choices["evaluation.choice_label"]["note"]
+    assert choices["(no field: tasks/_choice_template_yaml)"]["origin"] == "ours"
+    first = load_recipe(REPO / "harness" / "recipes" / "slam_xcsqa_7b.yaml", ["evaluation.choice_label=first"])
+    assert {c["field"]: c for c in open_choices(first, "evaluation")}["evaluation.choice_label"]["origin"] == "ours"
     assert choices["evaluation.max_new_tokens"]["origin"] == "authors' code"
 
 
@@ -130,6 +144,13 @@ def test_label_rule_and_stop_sequences():
     assert bracket_label(response) == "C" and bracket_label(response, which="first") == "A"
     assert score_response("choice", response, "A", "first")["correct"]["paper"] is True
     assert score_response("choice", response, "A")["correct"]["paper"] is False
+    # the authors' script: the first "The answer is (X)."; no such sentence counts wrong
+    worded = "(A) is wrong because of (B). The answer is (C). Or is it? The answer is (D)."
+    assert [bracket_label(worded, which=rule) for rule in ("authors", "first", "last")] == ["C", "A", "D"]
+    assert bracket_label(response, which="authors") is None
+    assert score_response("choice", response, "C", "authors")["correct"] == {"paper": False, "strict": False}
+    assert bracket_label("the answer is （Ｂ）", "strict", "authors") == "B"
+    assert bracket_label("the answer is (B)", "paper", "authors") is None  # the script's exact wording
     assert task_config("mgsm", "en", stop="metamath")["generation_kwargs"]["until"] == METAMATH_STOP
     assert "### Instruction" in task_config("mgsm", "en")["generation_kwargs"]["until"]
 

@@ -73,6 +73,8 @@ def test_run_skips_finished_stages_and_redoes_changed_ones(tmp_path, fake_pipeli
     manifest = json.loads((run.root / "manifest.json").read_text())
     assert manifest["recipe"]["name"] == "fake" and manifest["versions"]["torch"]
     assert manifest["seed"] == 42 and "host" in manifest
+    environment = manifest["environment"]  # `harness env`'s record
+    assert environment["cpu"]["model"] and "devices" in environment["gpus"] and environment["versions"]["lm-eval"]
 
     CALLS.clear()
     pipeline.run_pipeline(recipe, run)

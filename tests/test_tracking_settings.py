@@ -8,6 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.reporting.plots import loss_curve_plot
 from harness.training.config import TrainingConfig
@@ -41,3 +42,44 @@ def test_loss_curve_plot_from_train_json(tmp_path):
     )
     path = loss_curve_plot(train, tmp_path / "loss.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _hide_modules(monkeypatch, *hidden: str) -> None:
+    """find_spec answers None for these modules, as on an install without them."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in hidden else real(name, *a))
+
+
+def test_a_tracker_that_is_not_installed_is_named_with_its_extra_by_validate_and_dry_run(tmp_path, monkeypatch):
+    from harness.cli import main
+    from harness.preflight import check_packages, missing_packages
+    from harness.recipe import load_recipe, validate_paths
+
+    _hide_modules(monkeypatch, "tensorboard", "tensorboardX", "deepspeed")
+    recipe_file = tmp_path / "r.yaml"
+    recipe_file.write_text("defaults: recipes/quickstart.yaml\ntraining: {report_to: [tensorboard], deepspeed: true}\n")
+    recipe = load_recipe(recipe_file)
+    assert missing_packages(recipe) == [
+        "training.report_to: 'tensorboard' needs the tensorboard package, which is not installed: "
+        "pip install 'harness[tensorboard]' (or report_to: [none])",
+        "training.deepspeed: DeepSpeed is not installed: pip install 'harness[train]'",
+    ]
+    assert missing_packages(recipe, ["evaluate", "report"]) == []  # only the train stage needs them
+    count, problems = validate_paths([str(recipe_file)])
+    assert count == 1 and problems == [f"{recipe_file}: {line}" for line in missing_packages(recipe)]
+    with pytest.raises(HarnessError, match=r"harness\[tensorboard\]"):
+        check_packages(recipe, ["select", "train"])
+
+    run_dir = tmp_path / "run"
+    assert main(["run", str(recipe_file), "--run-dir", str(run_dir)]) == 2
+    assert not run_dir.exists()  # stopped before the select stage made anything
+
+
+def test_the_new_model_template_needs_no_extra_tracker():
+    from harness.preflight import TRACKER_PACKAGES
+    from harness.recipe import load_recipe
+
+    template = load_recipe("recipes/templates/new_base_model.yaml")
+    assert not set(template.training.report_to) & set(TRACKER_PACKAGES)

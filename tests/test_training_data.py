@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,8 @@ from harness.translation import (
     load_pairs,
     mix_pairs,
 )
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def write_lines(folder, lang, source, target):
@@ -193,3 +196,38 @@ def test_hub_dataset_offline_is_a_clear_error():
         "the local datasets cache; point it at local files",
     ):
         load_pairs(TranslationDataConfig(source="Mathoctopus/GSM8KInstruct_Parallel"), ["de"])
+
+
+def test_table1_cap_preset_matches_the_papers_counts_and_a_gap_beyond_5_percent_warns():
+    from harness.training.accounting import table1_warnings
+    from harness.translation import PairSet, TranslationPair, mix_pairs, table1_caps
+
+    languages = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es"]
+    pairs = PairSet(
+        {
+            lang: [
+                TranslationPair(lang, f"{lang} {side} {i}", f"en {i}", side)
+                for side in ("question", "answer")
+                for i in range(7_473)
+            ]
+            for lang in languages
+        },
+        "test",
+    )
+    mixed = mix_pairs(pairs, "natural", "table1", seed=0)
+    totals = {side: sum(p.side == side for items in mixed.values() for p in items) for side in ("question", "answer")}
+    assert totals == {"question": 57_817, "answer": 65_968}
+    assert (
+        table1_caps(languages)["bn"] == {"question": 6_425, "answer": 7_330}
+        and table1_caps(languages)["zh"]["question"] == 6_424
+    )
+    from harness.open_choices import open_choices
+    from harness.recipe import load_recipe
+
+    recipe = load_recipe(REPO / "harness" / "recipes" / "slam_7b.yaml", ["training.data.max_pairs_per_language=table1"])
+    (cap,) = [c for c in open_choices(recipe) if c["field"] == "training.data.max_pairs_per_language"]
+    assert cap["value"] == "table1" and cap["origin"] == "ours"
+    # the natural mixing keeps 7,473 per language and side: 16% above Table 1 on questions
+    natural = {"question": {"used": 9 * 7_473, "paper": 57_817}, "answer": {"used": 65_968 + 3_000, "paper": 65_968}}
+    (warning,) = table1_warnings(natural)
+    assert "67,257 question pairs, +16.3%" in warning and "max_pairs_per_language=table1" in warning

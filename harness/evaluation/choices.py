@@ -1,10 +1,13 @@
 """Evaluation choices the paper leaves open: stop sequences and the X-CSQA label rule.
 
-- ``evaluation.stop``: ``harness`` (the task templates' list: the next ``### Instruction``, a new
-  Alpaca preamble, and the end-of-text tokens of common tokenizers) or ``metamath`` (the list of
-  MetaMath's own evaluation script, eval_gsm8k.py, whose prompt the paper's Table 8 adopts).
-- ``evaluation.choice_label``: ``last`` (the paper: the last bracketed label of the response) or
-  ``first`` (the authors' X-CSQA script: the first match; it also generates up to 1,024 tokens).
+- ``evaluation.stop``: ``metamath`` (the list of MetaMath's own evaluation script, eval_gsm8k.py:
+  the paper adopts MetaMath's inference settings and prompt, Table 8; the paper recipes' default)
+  or ``harness`` (the task templates' list: the next ``### Instruction``, a new Alpaca preamble,
+  and the end-of-text tokens of common tokenizers; the default elsewhere).
+- ``evaluation.choice_label``: ``last`` (the paper: the last bracketed label of the response),
+  ``authors`` (the authors' X-CSQA script: the first "The answer is (X)."; a response without one
+  counts wrong; it also generates up to 1,024 tokens) or ``first`` (ours: the first bracketed
+  label anywhere, which reads "(A) is wrong ... The answer is (C)." as A where the authors get C).
 """
 
 from __future__ import annotations
@@ -27,11 +30,20 @@ METAMATH_STOP = [
 
 STOP_ORIGINS = {
     "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
-    "metamath": (AUTHORS, "MetaMath's eval_gsm8k.py list (Question, USER, ASSISTANT, Instruction, Response)"),
+    "metamath": (
+        PAPER,
+        "the paper adopts MetaMath's (Yu et al.) inference settings: the stop list of MetaMath's "
+        "eval_gsm8k.py (Question, USER, ASSISTANT, Instruction, Response)",
+    ),
 }
 LABEL_ORIGINS = {
     "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
-    "first": (AUTHORS, "the first bracketed label, as the authors' X-CSQA script reads it (with 1,024 new tokens)"),
+    "authors": (
+        AUTHORS,
+        'the first "The answer is (X)." of the response, as the authors\' X-CSQA script reads it (none: '
+        "wrong; the script generates up to 1,024 new tokens)",
+    ),
+    "first": (OURS, 'the first bracketed label anywhere in the response (not the authors\' "The answer is (X).")'),
 }
 
 

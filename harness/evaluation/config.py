@@ -21,6 +21,10 @@ class TaskConfig(Section):
     """Local files in the benchmark's original format instead of the hub."""
     limit: int | None = Field(None, gt=0)
     """Evaluate only the first N questions per language."""
+    revision: str | None = None
+    """Hub revision of the benchmark's dataset (branch, tag or commit) to pin; the commit read is
+    recorded in scores.json either way. A loading-script repository is read from the hub's parquet
+    conversion (`refs/convert/parquet`), which current `datasets` can load."""
 
     @model_validator(mode="after")
     def _known_benchmark_and_languages(self) -> "TaskConfig":
@@ -32,6 +36,8 @@ class TaskConfig(Section):
                 f"unknown benchmark {self.name!r}{suggest(self.name, BENCHMARKS.names())}; "
                 f"choose from: {', '.join(BENCHMARKS.names())} (`harness ls tasks`)"
             )
+        if self.path and self.revision:
+            raise ValueError("revision pins the hub dataset, path reads local files: set one of them")
         known = BENCHMARKS.get(self.name).languages
         unknown = [lang for lang in self.languages or [] if lang not in known]
         if unknown:
@@ -75,8 +81,9 @@ class EvaluationConfig(Section):
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
-    choice_label: Literal["last", "first"] = "last"
-    """X-CSQA label rule: `last` bracketed label (the paper) or `first` (the authors' script)."""
+    choice_label: Literal["last", "authors", "first"] = "last"
+    """X-CSQA label rule: `last` bracketed label (the paper); `authors` the first "The answer is (X)."
+    (the authors' script: none counts wrong); `first` the first bracketed label anywhere (ours)."""
     extraction: Literal["paper", "strict"] = "paper"
     """Answer extraction of record: `paper` (the authors' rule) or `strict`; both are stored."""
     data_parallel_size: int | None = Field(None, gt=0)

@@ -13,16 +13,24 @@ from harness.numbers import MODES, Mode, gold_number, last_number, numbers_equal
 
 _LABEL_PAPER = re.compile(r"\(([A-E])\)")
 _LABEL_STRICT = re.compile(r"[(\uff08]\s*([A-E\uff21-\uff25])\s*[)\uff09]")
+_ANSWER_IS_PAPER = re.compile(r"The answer is \(([A-E])\)")
+_ANSWER_IS_STRICT = re.compile(r"[Tt]he answer is:?\s*[(\uff08]\s*([A-E\uff21-\uff25])\s*[)\uff09]")
+
+LabelRule = Literal["last", "first", "authors"]
 
 
-def bracket_label(text: str | None, mode: Mode = "paper", which: Literal["last", "first"] = "last") -> str | None:
-    """The last (or ``which="first"``: the first) bracketed label "(A)".."(E)" of an X-CSQA
-    response, or None.
+def bracket_label(text: str | None, mode: Mode = "paper", which: LabelRule = "last") -> str | None:
+    """The label "(A)".."(E)" of an X-CSQA response, or None: ``last`` the last bracketed label
+    (the paper), ``first`` the first one, ``authors`` the label of the first "The answer is (X)."
+    (the authors' script; a response without that sentence has none).
 
     ``strict`` also reads full-width brackets and letters (``（Ｂ）``) and spaces inside.
     """
     text = text or ""
-    pattern = _LABEL_PAPER if mode == "paper" else _LABEL_STRICT
+    if which == "authors":
+        pattern = _ANSWER_IS_PAPER if mode == "paper" else _ANSWER_IS_STRICT
+    else:
+        pattern = _LABEL_PAPER if mode == "paper" else _LABEL_STRICT
     found = pattern.findall(text)
     if not found:
         return None
@@ -55,7 +63,7 @@ def score_response(
     kind: Literal["math", "choice"],
     response: str | None,
     answer: str,
-    label_rule: Literal["last", "first"] = "last",
+    label_rule: LabelRule = "last",
     reasoning_end: str | None = None,
 ) -> dict:
     """Extracted answer and correctness of one response in both modes.

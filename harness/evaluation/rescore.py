@@ -145,6 +145,7 @@ def rescore_run(recipe, run) -> dict:
                     "source": stored["source"],
                     "task_version": task_entry.get("task_version"),
                     "prompt_sha": task_entry.get("prompt_sha"),
+                    "hub_source": {"commit": task_entry.get("data_commit"), "ref": task_entry.get("data_ref")},
                     "rows": [],
                 },
             )["rows"].append(row)

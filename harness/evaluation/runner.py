@@ -62,6 +62,7 @@ class EvalTask:
     languages: tuple[str, ...]
     path: str | None = None
     limit: int | None = None
+    revision: str | None = None
 
 
 def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]:
@@ -79,7 +80,7 @@ def resolve_tasks(evaluation, recipe_languages: Sequence[str]) -> list[EvalTask]
                 f"{where}: none of the recipe's languages ({', '.join(recipe_languages)}) is in "
                 f"{task.name!r} ({', '.join(benchmark.languages)}); set {where}.languages"
             )
-        tasks.append(EvalTask(task.name, languages, task.path, task.limit))
+        tasks.append(EvalTask(task.name, languages, task.path, task.limit, task.revision))
     return tasks
 
 
@@ -192,9 +193,17 @@ def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str
     docs: dict[tuple[str, str], list[dict]] = {}
     for task, lang in pairs:
         if (task.benchmark, lang) not in docs:
-            examples = load_benchmark(task.benchmark, lang, task.path)
+            examples = load_benchmark(task.benchmark, lang, task.path, revision=task.revision)
             docs[(task.benchmark, lang)] = [example.as_doc() for example in examples]
     return docs
+
+
+def data_sources(tasks: Sequence[EvalTask], docs: dict) -> dict[str, dict | None]:
+    """Per benchmark read from the hub in this process, what was read (ref and commit)."""
+    from harness.benchmarks import hub_source
+
+    read = {benchmark for benchmark, _ in docs}
+    return {t.benchmark: hub_source(t.benchmark, t.revision) for t in tasks if t.benchmark in read and not t.path}
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -224,6 +233,10 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
                     "source": model["source"],
                     "task_version": model["tasks"][task.benchmark]["task_version"],
                     "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"),
+                    "hub_source": {
+                        "commit": model["tasks"][task.benchmark].get("data_commit"),
+                        "ref": model["tasks"][task.benchmark].get("data_ref"),
+                    },
                     "rows": [],
                 },
             )
@@ -271,6 +284,7 @@ def run_models(
         for model in models
     }
     docs = read_questions([pair for pairs in pending.values() for pair in pairs])
+    sources = data_sources(tasks, docs)
     for model in models:
         if not pending[model]:
             console.print(f"[dim]{model}: every task already evaluated in {out}, skipped[/dim]")
@@ -325,6 +339,7 @@ def run_models(
                     "source": source,
                     "task_version": version,
                     "prompt_sha": lm_eval["prompt_sha"],
+                    "hub_source": sources.get(task.benchmark),
                     "rows": rows,
                     "lm_eval": lm_eval,
                 }
@@ -354,6 +369,14 @@ def prompting_settings(evaluation) -> dict:
     }
 
 
+def _pinned(task: EvalTask, part: dict) -> dict:
+    """scores.json's record of a hub dataset: the revision asked for and the commit read."""
+    if task.path or get_benchmark(task.benchmark).hub_id is None:
+        return {}
+    source = part.get("hub_source") or {}
+    return {"revision": task.revision, "data_commit": source.get("commit"), "data_ref": source.get("ref")}
+
+
 def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, settings: dict | None) -> dict:
     """scores.json from the finished samples of every (model, task, language)."""
     from importlib.metadata import version
@@ -379,6 +402,10 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
         },
         "models": {},
     }
+    if "hardware" not in scores["settings"]:  # a re-score keeps the hardware that generated the answers
+        from harness.environment import hardware
+
+        scores["settings"]["hardware"] = hardware()
     outcomes: dict[str, dict[str, dict]] = {model: {} for model in models}
     for model in models:
         first = done[tasks[0].benchmark][(model, tasks[0].languages[0])]
@@ -397,6 +424,7 @@ def build_scores(evaluation, tasks: Sequence[EvalTask], done: dict, seed: int, s
                 "task_version": finished[task.languages[0]]["task_version"],
                 "prompt_sha": finished[task.languages[0]].get("prompt_sha"),
                 "data": task.path or benchmark.hub_id or "bundled with harness",
+                **_pinned(task, finished[task.languages[0]]),
                 "limit": task.limit,
                 **task_scores(by_mode, evaluation.extraction, benchmark.average_languages),
             }

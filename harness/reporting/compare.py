@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, read_samples, redo
+from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
 from harness.runs import verified_output
@@ -265,6 +266,12 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                     f"{key.replace('_', ' ')} differs ({a.reference}: {sa.get(key)!r}, {b.reference}: "
                     f"{sb.get(key)!r}): greedy generations can differ slightly between them"
                 )
+        ha, hb = sa.get("hardware"), sb.get("hardware")
+        if ha and hb and not same_hardware(ha, hb):
+            warnings.append(
+                f"the runs ran on different hardware ({a.reference}: {describe_hardware(ha)}, {b.reference}: "
+                f"{describe_hardware(hb)}): bf16 generations and speed can differ between them"
+            )
     else:
         if _chat_template(a):
             warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
@@ -323,7 +330,7 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
     if b.baseline is None:
-        for key in ("data", "limit"):
+        for key in ("data", "data_commit", "limit"):
             va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
             if va != vb:
                 warnings.append(

@@ -68,15 +68,16 @@ def terminal_table(table: Table):
     rich = RichTable(title=table.title, title_justify="left", caption_justify="left", show_lines=False)
     last = len(table.columns) - 1
     for position, column in enumerate(table.columns):
-        # Numbers and names stay on one line; a closing text column (notes, reasons) wraps, so a
-        # long note cannot squeeze the columns before it to "…".
-        wraps = position == last and not column.numeric and position > 0
+        # Numbers stay on one line and whole; the row labels and a closing text column (notes,
+        # reasons) wrap, so they give up width first and a number is never squeezed to "…"
+        # (presentation.print_table splits the numbers into more tables when even that is too wide).
+        wraps = not column.numeric and (position == last or position == 0)
         rich.add_column(
             column.name,
             justify="right" if column.numeric else "left",
             no_wrap=not wraps,
             overflow="fold" if wraps else "ellipsis",
-            ratio=1 if wraps else None,
+            ratio=1 if wraps and position > 0 else None,
         )
     for index, group in enumerate(table.groups):
         if index:
@@ -110,7 +111,7 @@ def terminal_table(table: Table):
 def print_terminal(tables: list[Table], console=None) -> None:
     console = console or presentation.console()
     for table in tables:
-        console.print(terminal_table(table))
+        presentation.print_table(terminal_table(table), console)
         console.print()
 
 

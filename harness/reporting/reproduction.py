@@ -251,6 +251,11 @@ def reproduction_section(recipe, run, scores: dict, baselines, size: str | None)
     warnings += notes
     tables += open_choices_table(recorded_choices(selection, train, scores))
     tables += data_table(train)
+    accounting = ((train or {}).get("data") or {}).get("accounting") or {}
+    if "totals" in accounting:
+        from harness.training.accounting import table1_warnings
+
+        warnings += table1_warnings(accounting["totals"])
     source = str(getattr(getattr(recipe, "model", None), "source", ""))
     part, notes = base_check(scores, baselines, size, source)
     tables += part

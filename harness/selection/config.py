@@ -11,11 +11,13 @@ from harness.selection.policies import LayerPolicy, SlamMsdPolicy
 
 
 class ProbeConfig(Section):
-    dataset: str = "mgsm"
-    """Where the parallel probe questions come from: a benchmark dataset name (`mgsm`, `msvamp`,
-    `xcsqa`, `demo`) or `translation`: the question side of X->English translation pairs, matched
-    across languages through their English side (English: that English side); not parallel, and
-    said so in selection.json, when no English sentence is translated into every language."""
+    dataset: str = "translation"
+    """Where the parallel probe questions come from: `translation` (the default): the question side
+    of X->English translation pairs (the recipe's training data unless `path` says otherwise),
+    matched across languages through their English side (English: that English side), disjoint
+    from the test sets; not parallel, and said so in selection.json, when no English sentence is
+    translated into every language. Or a benchmark's questions (`mgsm`, `msvamp`, `xcsqa`, `demo`):
+    a test set, which the layers are then chosen on."""
     path: str | None = None
     """Local files for `dataset` in their original format, instead of the hub. For `translation`:
     a local folder or JSONL file of pairs (as `training.data.source`); when unset, the recipe's

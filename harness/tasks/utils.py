@@ -31,7 +31,8 @@ def load_docs(
     """
     if docs is None:
         path = path or metadata.get(f"{benchmark}_path")
-        docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path)]
+        revision = None if path else metadata.get(f"{benchmark}_revision")  # `--metadata '{"mgsm_revision": ...}'`
+        docs = [example.as_doc() for example in load_benchmark(benchmark, lang, path, revision=revision)]
     reasoning_end = reasoning_end or metadata.get("reasoning_end")
     if reasoning_end:
         docs = [{**doc, "reasoning_end": reasoning_end} for doc in docs]

@@ -17,12 +17,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from harness.translation import PairSet, filter_pairs
+from harness.translation import TABLE1_PAIRS, PairSet, filter_pairs
 
 REASONS = ("unaligned", "empty", "duplicate", "untranslated", "repetitive", "length_ratio", "too_long")
 """Why a pair is not trained on, in the order the filters run (harness.translation, then too_long)."""
 
-PAPER_PAIRS = {"question": 57_817, "answer": 65_968}
+PAPER_PAIRS = TABLE1_PAIRS["math"]
 """SLAM Table 1: MGSM8KInstruct X->English question and answer pairs used for training."""
 PAPER_REFERENCES = {
     "math": (
@@ -30,10 +30,12 @@ PAPER_REFERENCES = {
         "SLAM (arXiv 2501.03681) Table 1: MGSM8KInstruct questions / answers (X-English), after filtering",
     ),
     "common_sense": (
-        {"question": 16_110 + 14_955},
+        TABLE1_PAIRS["common_sense"],
         "SLAM (arXiv 2501.03681) Table 1: X-CSQA test (X-English) 16,110 + Flores-200 dev 14,955",
     ),
 }
+WARN_SHARE = 0.05
+"""A side whose pairs trained on differ from Table 1's count by more than this share is warned about."""
 
 
 def paper_reference(languages) -> str:
@@ -133,10 +135,26 @@ def accounting(
         "paper": {**{s: counts.get(s) for s in sides}, "source": source, "reference": reference},
         "by_language": by_language,
         "totals": totals,
+        "warnings": table1_warnings(totals),
         "missing_languages": dict(skipped),
         "note": "used - paper = sum of difference_by_reason; languages missing from the source "
         "count in 'source vs paper'",
     }
+
+
+def table1_warnings(totals: dict[str, Any]) -> list[str]:
+    """A warning per side whose pairs trained on are more than WARN_SHARE away from Table 1's."""
+    out = []
+    for side, total in totals.items():
+        paper = total.get("paper")
+        if not paper or abs(total["used"] - paper) <= WARN_SHARE * paper:
+            continue
+        out.append(
+            f"Training data: {total['used']:,} {side} pairs, {100 * (total['used'] - paper) / paper:+.1f}% from the "
+            f"paper's Table 1 ({paper:,}), beyond {100 * WARN_SHARE:.0f}%; training.data.max_pairs_per_language=table1 "
+            "caps each language and side at its share of Table 1"
+        )
+    return out
 
 
 def format_accounting(table: dict[str, Any]) -> str:
@@ -168,6 +186,7 @@ def format_accounting(table: dict[str, Any]) -> str:
         else:
             lines.append(f"the paper gives no {side} count for this training set")
         lines.append("")
+    lines += [f"warning: {w}" for w in table.get("warnings") or []]
     return "\n".join(lines).rstrip()
 
 
