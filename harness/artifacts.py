@@ -232,6 +232,8 @@ def read_json_file(path: Path) -> Any:
         raise HarnessError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise HarnessError(f"{path}: nested too deeply to be a file the harness wrote") from None
 
 
 def shape_error(path: Path, error: ValidationError, fix: str, line: int | None = None) -> HarnessError:

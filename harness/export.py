@@ -16,7 +16,9 @@ huggingface_hub (``HF_TOKEN`` or ``huggingface-cli login``).
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -112,7 +114,9 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
             score_lines.append(f"| {task} | average ({len(covered)}) | | {average['accuracy']:.1f} |")
 
     name = f"{recipe.name}-slam"
-    base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
+    base = html.escape(
+        recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else ""), quote=False
+    )
     card_data = ModelCardData(
         model_name=name,
         base_model=_hub_id(recipe.model.source),
@@ -140,7 +144,8 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         f"- **Trained share**: {share:.2%} of {plan.get('total', 0):,} parameters"
         if share is not None
         else "- **Trained share**: not recorded",
-        f"- **Data**: {data.get('source', '?')} ({data.get('sides', '?')}); translation pairs after filtering: "
+        f"- **Data**: {html.escape(str(data.get('source', '?')), quote=False)} ({data.get('sides', '?')}); "
+        "translation pairs after filtering: "
         + (", ".join(f"{lang} {n}" for lang, n in pairs.items()) or "not recorded")
         + f"; examples trained on: {data.get('examples_total', sum(examples.values()))}",
         f"- **Steps**: {train.get('steps')}; {_loss_line(train)}",
@@ -178,12 +183,18 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "",
         f"The run's resolved recipe (also in `{RECIPE_FILE}`):",
         "",
-        "```yaml",
-        yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(),
-        "```",
+        *_code_block(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(), "yaml"),
         "",
     ]
     return ModelCard.from_template(card_data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
+
+
+def _code_block(text: str, language: str) -> list[str]:
+    """A fenced block that no text in it can close: the fence is longer than any backtick run inside
+    (a recipe's description may hold ```)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", text, fence]
 
 
 def _loss_line(train: dict) -> str:

@@ -115,9 +115,18 @@ def get_stage(name: str) -> Stage:
     raise HarnessError(f"unknown stage {name!r}; stages: {', '.join(STAGE_NAMES)}")
 
 
+RESULT_NEUTRAL = {
+    "training": ("gpu_memory_gib", "logging_steps", "report_to", "keep_checkpoints", "master_port"),
+}
+"""Fields that change how a stage runs or logs, never its result: a change of one retrains nothing."""
+
+
 def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
-    """The fingerprint of everything a stage's output depends on."""
+    """The fingerprint of everything a stage's output depends on (and of nothing else)."""
     sections = {k: recipe.resolved()[k] for k in stage.sections}
+    for section, fields in RESULT_NEUTRAL.items():
+        if isinstance(sections.get(section), dict):
+            sections[section] = {k: v for k, v in sections[section].items() if k not in fields}
     if "model" in sections:
         sections["model"] = model_identity(sections["model"])
     return fingerprint(stage.name, sections, upstream_outputs(recipe, run, stage), code_version())
@@ -306,22 +315,44 @@ def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
             run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False)
 
 
-def plan_stages(recipe: Recipe, run_dir: Path) -> list[tuple[str, str]]:
-    """For --dry-run: what each stage would do, without creating anything."""
+def plan_stages(recipe: Recipe, run_dir: Path, force: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """For --dry-run: what each stage would do, without creating anything.
+
+    A stage downstream of one that would run (or be restored from history) would run too: its
+    inputs include that stage's new output, which no fingerprint computed now can know.
+    """
     run = Run(run_dir)
     rows = []
+    changing: set[str] = set()
     for entry, sub in zip(recipe.stages, stage_recipes(recipe, run_dir)):
         for name, state in plan_stages(sub, stage_run_dir(run_dir, entry.name)):
             if state != "not in recipe":
                 rows.append((f"{STAGES_DIR}/{entry.name}: {name}", state))
+                if state != "up to date, would skip":
+                    changing.update(CHAINED)  # the model the chained stages start from changes
     for stage in STAGES:
         if not stage.enabled(recipe):
             rows.append((stage.name, "not in recipe"))
             continue
-        try:
-            inputs = stage_inputs(start_recipe(recipe, run_dir) if stage.name in CHAINED else recipe, run, stage)
-        except HarnessError:
-            rows.append((stage.name, "would run"))
-            continue
-        rows.append((stage.name, "up to date, would skip" if run.is_done(stage.name, inputs) else "would run"))
+        state = _planned_state(recipe, run, run_dir, stage, changing, force)
+        if state != "up to date, would skip":
+            changing.add(stage.name)
+        rows.append((stage.name, state))
     return rows
+
+
+def _planned_state(recipe: Recipe, run: Run, run_dir: Path, stage: Stage, changing: set[str], force) -> str:
+    if stage.name in force:
+        return "would run"
+    after = [name for name in stage.upstream(recipe) if name in changing]
+    if after or stage.name in changing:
+        return f"would run (after {', '.join(after)})" if after else "would run"
+    try:
+        inputs = stage_inputs(start_recipe(recipe, run_dir) if stage.name in CHAINED else recipe, run, stage)
+    except HarnessError:
+        return "would run"
+    if run.is_done(stage.name, inputs):
+        return "up to date, would skip"
+    if run.root.is_dir() and run.from_history(stage.name, inputs) is not None:
+        return "would be restored from history/"
+    return "would run"

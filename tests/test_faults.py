@@ -341,9 +341,8 @@ def test_6_disk_full_is_one_line(run, capsys, monkeypatch, tmp_path):
 
 def test_8_nan_or_inf_tolerance_is_refused(run, capsys):
     recipe, root, before = run
-    with pytest.raises(SystemExit) as exit_info:
-        main(["compare", str(root), f"{root}:base", "--tolerance", "nan"])
-    assert exit_info.value.code == 2 and "not a finite number" in capsys.readouterr().err
+    code, err = harness(capsys, "compare", root, f"{root}:base", "--tolerance", "nan")
+    assert code == 2 and "not a finite number" in err
     code, err = harness(capsys, "run", recipe, "report.tolerance=.inf", "--run-dir", root)
     assert code == 2 and "report.tolerance: Input should be a finite number" in first_error(err)
     assert finished_files(root) == before
@@ -540,3 +539,110 @@ def test_21_a_hand_edited_fingerprint_in_done_json_is_not_trusted(run, capsys):
     line = first_error(err)
     assert code == 2 and "train/DONE.json" in line and "not trusted" in line and "--force train" in line, err
     assert finished_files(root) == {**before, "train/DONE.json": hashlib.sha256(marker.read_bytes()).hexdigest()}
+
+
+# -- issue 21: leaderboard --out writes through no planted link, replaces only when asked ------
+
+
+def test_21_leaderboard_out_neither_follows_a_planted_link_nor_replaces_unasked(run, capsys, tmp_path):
+    recipe, root, before = run
+    board = tmp_path / "board"
+    code, err = harness(capsys, "leaderboard", root, "--out", board)
+    assert code == 0, err
+    png = next(board.glob("*.png"))
+    first = {p.name: p.read_bytes() for p in board.iterdir()}
+    code, err = harness(capsys, "leaderboard", root, "--out", board)
+    assert code == 2 and "already holds leaderboard.md" in first_error(err) and "--replace" in first_error(err)
+    assert {p.name: p.read_bytes() for p in board.iterdir()} == first
+
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"the user's picture")
+    png.unlink()
+    png.symlink_to(victim)
+    code, err = harness(capsys, "leaderboard", root, "--out", board)
+    assert code == 2 and png.name in first_error(err)
+    code, err = harness(capsys, "leaderboard", root, "--out", board, "--replace")
+    assert code == 0, err
+    assert victim.read_bytes() == b"the user's picture"
+    assert not png.is_symlink() and png.read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in board.iterdir()) == sorted(first)  # no staging folder left
+    assert finished_files(root) == before
+
+
+# -- issue 21: fingerprints cover what changes results, and nothing else ----------------------
+
+
+def test_21_fields_that_change_no_weight_retrain_nothing(run, capsys):
+    recipe, root, before = run
+    neutral = [
+        "training.logging_steps=3",
+        "training.keep_checkpoints=true",
+        "training.report_to=[none]",
+        "training.gpu_memory_gib=40",
+    ]
+    harness(capsys, "run", recipe, *neutral, "--run-dir", root, "--dry-run")
+    assert "# train: up to date, would skip" in capsys.readouterr().out
+    code, err = harness(capsys, "run", recipe, *neutral, "--run-dir", root)
+    assert code == 0 and err.count("up to date, skipped") == 4, err
+    assert finished_files(root) == before
+
+
+def test_21_dry_run_says_what_runs_and_a_new_training_reuses_the_base_evaluation(run, capsys):
+    recipe, root, before = run
+    code, _ = harness(capsys, "run", recipe, "training.learning_rate=1e-3", "--run-dir", root, "--dry-run")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "# select: up to date, would skip" in out and "# train: would run" in out
+    assert "# evaluate: would run (after train)" in out and "# report: would run (after train, evaluate)" in out
+    code, err = harness(capsys, "run", recipe, "training.learning_rate=1e-3", "--run-dir", root)
+    assert code == 0, err
+    assert f"evaluate: the base model's results reused from {root / 'eval'}" in err
+    assert "evaluate base " not in err and "evaluate trained " in err
+    old = [json.loads(line) for line in (root / "history").glob("eval-*/demo/samples.jsonl").__next__().open()]
+    new = [json.loads(line) for line in (root / "eval" / "demo" / "samples.jsonl").open()]
+    assert [r for r in new if r["model"] == "base"] == [r for r in old if r["model"] == "base"]
+
+
+# -- issue 21: Markdown outputs show HTML as text; the model card's blocks hold ----------------
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _html_in_markdown(text: str) -> list[str]:
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").parse(text)
+    inline = [child for token in tokens for child in (token.children or [])]
+    return [t.content for t in [*tokens, *inline] if t.type in ("html_block", "html_inline")]
+
+
+def test_21_report_and_leaderboard_markdown_show_html_as_text(run, capsys, tmp_path):
+    recipe, root, before = run
+    hostile = tmp_path / HOSTILE
+    shutil.copytree(root, hostile, symlinks=True)
+    code, err = harness(capsys, "run", recipe, "--run-dir", hostile, "--force", "report")
+    assert code == 0, err
+    report = (hostile / "report" / "report.md").read_text()
+    assert HOSTILE not in report and _html_in_markdown(report) == []
+    code, err = harness(capsys, "leaderboard", hostile, "--out", tmp_path / "board")
+    assert code == 0, err
+    board = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "&lt;img src=x" in board and _html_in_markdown(board) == []
+
+
+def test_21_the_model_card_cannot_be_closed_by_a_description():
+    from huggingface_hub import ModelCard
+    from markdown_it import MarkdownIt
+
+    from harness.export import model_card
+    from harness.recipe import load_recipe
+
+    description = f"mine\n---\nlicense: evil\n{HOSTILE}\n```\n# injected\n````"
+    recipe = load_recipe(REPO / "harness" / "recipes" / "quickstart.yaml", [f"description={description}"])
+    card = str(model_card(recipe, recipe.resolved(), {}, None, "float32"))
+    assert "license" not in ModelCard(card).data.to_dict()  # the front matter is the harness's alone
+    tokens = MarkdownIt("commonmark").parse(card.split("\n---\n", 1)[1])
+    fences = [t for t in tokens if t.type == "fence"]
+    assert any("# injected" in t.content and HOSTILE in t.content for t in fences)
+    assert not [t for t in tokens if t.type == "heading_open" and t.map and "injected" in t.content]
+    assert _html_in_markdown(card.split("\n---\n", 1)[1]) == []

@@ -30,6 +30,8 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
     groups = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
     groups = groups if needs_workers(evaluation, groups) else None
+    if "base" in evaluation.models:
+        reuse_base_evaluation(recipe, run, Path(out), tasks)
     make_lm = lm_factory(recipe, train_dir, device, Path(out) / TRAINED_EXPORT, groups)
     settings = {"device": device, "dtype": _dtype_name(recipe, device), "processes": len(groups) if groups else 1}
     try:
@@ -39,6 +41,68 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         return run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
+
+
+def base_inputs(resolved: dict) -> str:
+    """The fingerprint of the base model's evaluation: the model, languages, seed and evaluation
+    settings (but which models are evaluated). Training and selection are not in it: the base model
+    does not change with them."""
+    from harness.pipeline import model_identity
+    from harness.runs import code_version, fingerprint
+
+    evaluation = {k: v for k, v in (resolved.get("evaluation") or {}).items() if k != "models"}
+    return fingerprint(
+        "evaluate:base",
+        model_identity(resolved.get("model") or {}),
+        resolved.get("languages"),
+        resolved.get("seed"),
+        evaluation,
+        code_version(),
+    )
+
+
+def reuse_base_evaluation(recipe, run, out: Path, tasks) -> Path | None:
+    """Seed ``out`` with the base model's results of an earlier evaluation on the same base inputs.
+
+    Looked for in the finished ``eval/`` and in ``history/``; a folder whose files changed since it
+    finished is passed over. Returns the folder reused, if any.
+    """
+    from harness.artifacts import HISTORY, MARKER, STAGE_DIRS, Done, read_artifact
+    from harness.evaluation.lm_eval_files import LM_EVAL_DIR
+    from harness.evaluation.runner import _part_file, _read_done
+    from harness.runs import changed_outputs, write_json
+
+    wanted = base_inputs(recipe.resolved())
+    root = Path(run.root)
+    candidates = [root / STAGE_DIRS["evaluate"], *sorted((root / HISTORY).glob(f"{STAGE_DIRS['evaluate']}-*"))]
+    for folder in candidates:
+        try:
+            done = read_artifact(folder / MARKER, Done, "")
+        except HarnessError:
+            continue
+        if done.recipe is None or base_inputs(done.recipe) != wanted:
+            continue
+        if done.outputs is None or changed_outputs(folder, done.outputs):
+            continue
+        try:
+            found = {task.benchmark: _read_done(folder, task) for task in tasks}
+        except (OSError, ValueError, KeyError):
+            continue
+        if not all(("base", lang) in found[t.benchmark] for t in tasks for lang in t.languages):
+            continue
+        for task in tasks:
+            for lang in task.languages:
+                write_json(_part_file(out, task.benchmark, "base", lang), found[task.benchmark][("base", lang)])
+        if (folder / LM_EVAL_DIR / "base").is_dir():
+            shutil.rmtree(out / LM_EVAL_DIR / "base", ignore_errors=True)
+            shutil.copytree(folder / LM_EVAL_DIR / "base", out / LM_EVAL_DIR / "base")
+        presentation.console(stderr=True).print(
+            f"evaluate: the base model's results reused from {folder} (same model, languages, seed and "
+            "evaluation settings; training does not change the base model)",
+            soft_wrap=True,
+        )
+        return folder
+    return None
 
 
 def _dtype_name(recipe, device: str) -> str:
