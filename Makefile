@@ -1,9 +1,10 @@
 # make quickstart:  install (CPU) and run the embedded default job.
 # make test:        install (CPU) and run the test suite offline.
 # make check-wheel: build the wheel, install it in a fresh venv and run it from another folder (CI).
+# make lint:        ruff (lint, format check), mypy on harness/, the import-linter contracts (pyproject.toml).
 # make test-floors: the fast tests on the lowest transformers and lm-eval pyproject.toml allows
 #                   (downloads them; not in CI's `make test`, run it when a floor changes).
-.PHONY: install quickstart test test-fast check-wheel test-floors
+.PHONY: install quickstart test test-fast lint check-wheel test-floors
 
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 
@@ -21,6 +22,12 @@ test: install
 
 test-fast: install
 	$(OFFLINE) .venv/bin/pytest -q -m "not integration and not slow"
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 check-wheel: install
 	bash scripts/check-wheel.sh

@@ -60,8 +60,8 @@ def main() -> None:
     import torch
     from transformers import Trainer, TrainingArguments
 
-    from harness.recipe import load_recipe
     from harness.models import load_model, load_tokenizer
+    from harness.recipe import load_recipe
     from harness.training.checkpoints import checkpointing_trainer
     from harness.training.data import ExampleDataset, PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
@@ -75,7 +75,7 @@ def main() -> None:
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
     data = build_translation_data(
         recipe.training.data,
-        [l for l in recipe.languages if l != "en"],
+        [lang for lang in recipe.languages if lang != "en"],
         tokenizer,
         recipe.training.max_length,
         recipe.seed,

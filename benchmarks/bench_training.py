@@ -14,7 +14,8 @@ batch) on the same batches, each in a fresh process so that peak memory is its o
 Reported per configuration: trainable parameters and share, median step time (the first step,
 which allocates the optimizer state, is left out), peak resident memory during training, and
 the bytes held by AdamW's state (exp_avg + exp_avg_sq) and by the gradients. Ratios printed:
-step time selective / full, the median over steps of the ratio on the same batch (target <= 0.75) and optimizer memory selective / full beside the
+step time selective / full, the median over steps of the ratio on the same batch (target <= 0.75)
+and optimizer memory selective / full beside the
 trainable share (they should match: the state is two fp32 tensors per trainable parameter).
 """
 
@@ -149,7 +150,7 @@ def main() -> None:
     for mode in ("selective", "full"):
         command = [sys.executable, __file__, "--one", mode, *sys.argv[1:]]
         done = subprocess.run(command, capture_output=True, text=True)
-        line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+        line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
         if done.returncode != 0 or line is None:
             sys.exit(f"{mode} run failed:\n{done.stderr[-3000:]}")
         results[mode] = json.loads(line[len("RESULT ") :])

@@ -1,4 +1,4 @@
-"""Evaluation over several processes: the same answers as one, the wall time, and the paper's
+"""Evaluation over several processes: the order and answers against one, the wall time, and the paper's
 evaluation time per backend and GPU count, extrapolated from the measured slice.
 
     python benchmarks/eval_time.py                                # CPU: SmolLM2-135M, 1 vs 2 processes
@@ -9,7 +9,9 @@ Each measurement is the evaluate stage itself (``run_evaluate``: lm-eval request
 scoring, samples.jsonl, scores.json) on ``--limit`` questions per language of ``--languages``,
 the base model only, with ``evaluation.data_parallel_size`` = the process count (on GPUs, one
 GPU per process; on a CPU the cores are split between them). Every run's answers are compared
-with the first run's: the samples must be identical, so must the scores.
+with the first run's: the samples must come in the same order (language, question); the answers
+are the same at batch 1 or in float32, while on GPUs in bf16 at batch > 1 a few may differ (other
+batch shapes, other kernels: a greedy near-tie can flip), so the count of differing answers is shown.
 
 Extrapolation: the paper's evaluation is two models (base and trained) on MGSM (250 questions x
 10 languages) and MSVAMP (1,000 x 10): 25,000 prompts. With t seconds per prompt measured on one
@@ -119,12 +121,14 @@ def main() -> None:
         if r["processes"] not in runs or r["seconds"] < runs[r["processes"]]["seconds"]:
             runs[r["processes"]] = r  # the best of repeated counts (less disturbed by other load)
         first = by_backend[r["backend"]][counts[0]]
-        same_answers = r["answers"] == reference["answers"]
+        same_order = [a[:2] for a in r["answers"]] == [a[:2] for a in reference["answers"]]
+        differing = sum(a != b for a, b in zip(r["answers"], reference["answers"]))
         same_scores = r["correct"] == reference["correct"]
+        answers = "ORDER!" if not same_order else "identical" if not differing else f"{differing} differ"
         print(
             f"{r['backend']:<8}{r['processes']:>6}{r['seconds']:>9.1f}{r['seconds_per_prompt']:>10.3f}"
-            f"{first['seconds'] / r['seconds']:>9.2f}x{'identical' if same_answers else 'DIFFER':>11}"
-            f"{'same' if same_scores else 'DIFFER':>9}"
+            f"{first['seconds'] / r['seconds']:>9.2f}x{answers:>11}"
+            f"{'same' if same_scores else 'differ':>9}"
         )
     print(
         f"\nthe paper's evaluation ({PAPER_PROMPTS:,} prompts: 2 models x (MGSM 2,500 + MSVAMP 10,000)), extrapolated:"

@@ -17,15 +17,20 @@ with real question+answer pairs). Tokenizer: ``--tokenizer`` (a folder), else a 
 trained here on the data's text (no download), which cuts text into fewer tokens than Llama-2's.
 
 Configurations (each in a fresh process, so each peak memory is its own):
-- ``deepspeed``: ZeRO-2, bf16, one process (what the paper recipes run per GPU);
+- ``launcher``: ZeRO-2, bf16, through the ``deepspeed`` launcher on every visible GPU (what the
+  paper recipes run);
+- ``deepspeed``: ZeRO-2, bf16, one process without a launcher;
 - ``plain``: the Trainer without DeepSpeed, frozen weights bf16, trained ones fp32 (one GPU);
 - ``plain_ckpt``: the same with gradient checkpointing (what the 13B recipes need).
 
-Reported per configuration: steps, non-padding tokens/s (what the issue measured), the share of
-padding among computed tokens, the model FLOPs per non-padding token (forward 2N, backward
-through every layer above the lowest trained one 2N, weight gradients 2T; attention scores and
-recomputation left out) and their share of the GPU's dense bf16 peak, CUDA peak allocated
-memory against `harness plan`'s estimate. The JSON goes to $OUT/gpu_train_stage.json when $OUT
+Reported per configuration: steps, steady-state non-padding tokens/s (train.json's
+``steady_tokens_per_second``: from the second step on, synchronized, checkpoint saves apart)
+beside the Trainer's overall figure, the share of padding among computed tokens, SLAM's FLOPs
+per non-padding token (harness/training/speed.py: 2 N + 2 N_above + 2 T) and their share of the
+GPUs' dense bf16 peak, CUDA peak allocated memory against `harness plan`'s estimate, the losses.
+
+Data sides: ``--sides questions`` (default; the demo pairs and QAlign's question folders have
+questions only) or ``both`` for pairs that carry answers too. The JSON goes to $OUT/gpu_train_stage.json when $OUT
 is set (the device tool).
 """
 
@@ -56,31 +61,13 @@ TINY = {
     "num_key_value_heads": 2,
     "vocab_size": 2000,
 }
-PEAK_BF16_TFLOPS = {
-    "H200": 989.4,
-    "H100 NVL": 835.0,
-    "H100 PCIe": 756.0,
-    "H100": 989.4,
-    "GH200": 989.4,
-    "A100": 312.0,
-    "A800": 312.0,
-    "L40S": 362.0,
-    "B200": 2250.0,
-}
-"""Dense bf16 tensor-core peaks (vendor data sheets, without sparsity), by device name."""
 CONFIGS = {
+    "launcher": {"deepspeed": True, "launcher": "deepspeed"},
     "deepspeed": {"deepspeed": True},
     "plain": {"deepspeed": False},
     "plain_ckpt": {"deepspeed": False, "gradient_checkpointing": True},
 }
 LAYERS = list(range(6))
-
-
-def peak_tflops(name: str) -> float | None:
-    for key, value in PEAK_BF16_TFLOPS.items():  # the longer names first (H100 NVL before H100)
-        if key in name:
-            return value
-    return None
 
 
 def build_model(folder: Path, shape: dict, data: str, tokenizer_dir: str | None) -> None:
@@ -149,15 +136,13 @@ def run_config(name: str, args) -> dict:
     from harness.training.stage import run_train
 
     cuda = torch.cuda.is_available()
+    gpus = torch.cuda.device_count() if name == "launcher" and cuda else 1
     training = {
         # the demo folder has question translations only; real pairs: questions and answers (the paper)
-        "data": {
-            "source": args.data,
-            "missing_languages": "skip",
-            "sides": "questions" if args.data == "demo" else "both",
-        },
+        "data": {"source": args.data, "missing_languages": "skip", "sides": args.sides},
         "max_steps": args.steps,
         "global_batch_size": args.global_batch,
+        "num_gpus": gpus,
         "per_device_batch_size": args.batch,
         "max_length": args.max_length,
         "precision": "bf16" if cuda else "fp32",
@@ -186,31 +171,31 @@ def run_config(name: str, args) -> dict:
         report = json.loads((run.stage_dir("train") / "train.json").read_text())
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(args.model_dir)
-    plan = build_plan(config, LAYERS, "up_down")
-    recipe_training = recipe.training
-    estimate = plan.memory(
-        1, args.batch * args.max_length, recipe_training.gradient_checkpointing, recipe_training.deepspeed
-    )
-    matmul = plan.total - config.vocab_size * config.hidden_size  # the embedding lookup does no FLOPs
-    flops_per_token = 2 * matmul + 2 * matmul + 2 * plan.trainable
+    from harness.training.plan import recipe_memory
+
+    plan = build_plan(AutoConfig.from_pretrained(args.model_dir), LAYERS, "up_down")
+    estimate = recipe_memory(plan, recipe.training)  # what `harness plan` prints for this recipe
     seen = report["tokens_seen"]
-    runtime = report["train_runtime_s"]
-    tokens_per_s = report["throughput_tokens_per_s"]  # the Trainer's runtime: first-step warm-up included
-    device = torch.cuda.get_device_name() if cuda else "cpu"
-    peak = (args.peak_tflops or peak_tflops(device) or 0) * 1e12
+    steady = report["steady_tokens_per_second"]
+    flops = report["flops"]["flops_per_token"]
+    share = report["share_of_bf16_peak"]
+    if args.peak_tflops and steady:
+        share = steady * flops / (args.peak_tflops * 1e12 * gpus)
     return {
         "config": name,
-        "device": device,
+        "device": report.get("device_name"),
+        "gpus": gpus,
         "steps": report["steps"],
-        "train_runtime_s": runtime,
+        "train_runtime_s": report["train_runtime_s"],
         "stage_wall_s": round(wall, 1),
         "non_pad_tokens": seen["non_pad"],
         "padded_tokens": seen.get("padded"),
         "padding_share": 1 - seen["non_pad"] / seen["padded"] if seen.get("padded") else None,
-        "tokens_per_s": tokens_per_s,
-        "flops_per_token": flops_per_token,
-        "share_of_peak": tokens_per_s * flops_per_token / peak if peak else None,
+        "overall_tokens_per_s": report["throughput_tokens_per_s"],  # Trainer runtime: warm-up and saves in
+        "steady_tokens_per_s": steady,
+        "steady": report["steady"],
+        "flops_per_token": flops,
+        "share_of_peak": share,
         "cuda_peak_bytes": report["peak_memory"]["cuda_max_allocated_bytes"],
         "plan_estimate_bytes": estimate["peak"],
         "loss_curve": [p["loss"] for p in report["loss_curve"]],
@@ -225,6 +210,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="per-device batch")
     parser.add_argument("--max-length", type=int, default=1024)
     parser.add_argument("--data", default="demo", help="training.data.source (default: the demo pairs)")
+    parser.add_argument("--sides", default="questions", choices=["questions", "both"], help="training.data.sides")
     parser.add_argument("--tokenizer", help="a tokenizer folder (default: a BPE trained on the data)")
     parser.add_argument("--model-dir", help="an existing model folder (default: build the random 7B shape)")
     parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if not in the table")
@@ -267,11 +253,13 @@ def main() -> None:
                 str(args.max_length),
                 "--data",
                 args.data,
+                "--sides",
+                args.sides,
             ]
             if args.peak_tflops:
                 command += ["--peak-tflops", str(args.peak_tflops)]
             done = subprocess.run(command, capture_output=True, text=True)
-            line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+            line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
             if done.returncode != 0 or line is None:
                 print(f"{name}: FAILED (exit {done.returncode})\n{done.stderr[-3000:]}", file=sys.stderr)
                 results.append({"config": name, "error": done.stderr[-3000:]})
@@ -283,22 +271,35 @@ def main() -> None:
     if ok:
         print(
             f"device: {ok[0]['device']}; model {args.model_dir if args.model_dir else ''}; "
-            f"{args.global_batch} x {args.max_length} max tokens per step, per-device batch {args.batch}, {args.steps} steps"
+            f"{args.global_batch} x {args.max_length} max tokens per step, "
+            f"per-device batch {args.batch}, {args.steps} steps"
         )
-        header = f"{'config':<12}{'tokens/s':>11}{'padding':>9}{'of peak':>9}{'CUDA peak':>11}{'plan':>9}{'loss first->last':>20}"
-        print(header)
+        print(
+            f"{'config':<10}{'gpus':>5}{'steady tok/s':>13}{'overall':>9}{'padding':>9}{'of peak':>9}"
+            f"{'CUDA peak':>11}{'plan':>9}  losses"
+        )
         for r in ok:
             share = f"{r['share_of_peak']:.1%}" if r["share_of_peak"] is not None else "n/a"
             padding = f"{r['padding_share']:.0%}" if r["padding_share"] is not None else "n/a"
             cuda_peak = f"{r['cuda_peak_bytes'] / gib:.1f}G" if r["cuda_peak_bytes"] else "n/a"
-            losses = r["loss_curve"]
+            steady = f"{r['steady_tokens_per_s']:,.0f}" if r["steady_tokens_per_s"] else "n/a"
             print(
-                f"{r['config']:<12}{r['tokens_per_s']:>11,.0f}{padding:>9}{share:>9}{cuda_peak:>11}"
-                f"{r['plan_estimate_bytes'] / gib:>8.1f}G{losses[0]:>10.3f} -> {losses[-1]:.3f}"
+                f"{r['config']:<10}{r['gpus']:>5}{steady:>13}{r['overall_tokens_per_s']:>9,.0f}{padding:>9}{share:>9}"
+                f"{cuda_peak:>11}{r['plan_estimate_bytes'] / gib:>8.1f}G  "
+                f"{', '.join(f'{x:.4f}' for x in r['loss_curve'])}"
             )
+        print("steady: optimizer steps from the second on, synchronized, checkpoint saves apart; FLOPs per token")
+        print("  2 N + 2 N_above + 2 T (forward; input gradients down to the lowest trained layer; trained weights)")
+        by_name = {r["config"]: r for r in ok}
+        if "deepspeed" in by_name and "plain" in by_name:
+            ds, plain = by_name["deepspeed"]["loss_curve"], by_name["plain"]["loss_curve"]
+            gap = max(abs(a - b) for a, b in zip(ds, plain))
+            print(f"DeepSpeed vs plain Trainer losses: largest difference {gap:.2e} over {len(ds)} steps")
         base = ok[0]
         for r in ok[1:]:
-            print(f"{r['config']} / {base['config']} tokens/s: {r['tokens_per_s'] / base['tokens_per_s']:.2f}x")
+            if r["steady_tokens_per_s"] and base["steady_tokens_per_s"]:
+                ratio = r["steady_tokens_per_s"] / base["steady_tokens_per_s"]
+                print(f"{r['config']} / {base['config']} steady tokens/s: {ratio:.2f}x")
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "gpu_train_stage.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results))

@@ -205,7 +205,7 @@ def main() -> None:
         done = subprocess.run(
             [sys.executable, __file__, "--one", mode, *sys.argv[1:]], capture_output=True, text=True, env=env
         )
-        line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+        line = next((out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None)
         if done.returncode != 0 or line is None:
             results[mode] = {"error": done.stderr[-4000:], "returncode": done.returncode}
             print(f"{mode}: FAILED\n{done.stderr[-4000:]}", file=sys.stderr)

@@ -159,6 +159,9 @@ class TrainRecord(Artifact):
     wall_time_s: float | None = None
     train_runtime_s: float | None = None
     throughput_tokens_per_s: float | None = None
+    steady_tokens_per_second: float | None = None
+    """Non-padding tokens/s from the second step on, checkpoint saves apart (harness/training/speed.py)."""
+    share_of_bf16_peak: float | None = None
     gpu_hours: float | None = None
     outputs: dict[str, Any] = {}
 

@@ -15,13 +15,14 @@ Questions are parallel across languages: ``Example.id`` is the same question in 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from harness.errors import HarnessError
-from harness.numbers import last_number
 from harness.languages import LANGUAGE_NAMES, MATH_LANGUAGES, XCSQA_LANGUAGES
+from harness.numbers import last_number
 from harness.registry import Registry, suggest
 from harness.textfiles import read_json_lines, text_lines
 
@@ -121,6 +122,7 @@ def load_benchmark(
             )
         examples = benchmark.read_local(file, lang)
     else:
+        assert benchmark.read_hub is not None, "a benchmark without local files reads the hub"
         examples = benchmark.read_hub(lang, revision)
     if not examples:
         raise HarnessError(f"{name} ({lang}): no questions found{f' in {file}' if folder else ''}")
@@ -176,7 +178,7 @@ def read_msvamp_jsonl(file: Path, lang: str) -> list[Example]:
     return examples
 
 
-def _xcsqa_example(row: dict, choices: list, index: int, lang: str, where: str) -> Example:
+def _xcsqa_example(row: dict, choices: list | None, index: int, lang: str, where: str) -> Example:
     """Check one X-CSQA row (choices already as a list of {label, text}) and build its Example."""
     example_id = row.get("id")
     if not isinstance(example_id, str) or not example_id:
@@ -201,7 +203,7 @@ def _xcsqa_example(row: dict, choices: list, index: int, lang: str, where: str) 
     labels = [label for label, _ in pairs]
     if answer not in labels:
         raise HarnessError(f"{where}: field 'answerKey': {answer!r} is not one of the choices' labels {labels}")
-    return Example(example_id, index, lang, stem, answer, tuple(pairs))
+    return Example(example_id, index, lang, stem, str(answer), tuple(pairs))
 
 
 def read_xcsqa_jsonl(file: Path, lang: str) -> list[Example]:

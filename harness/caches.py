@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.runs import changed_outputs, fsync_tree, output_files, write_json
+from harness.runs import changed_outputs, file_digest, fsync_tree, output_files, write_json
 
 ENTRY = "ENTRY.json"
 
@@ -38,8 +38,7 @@ def file_sha256(path: Path, memo: Path) -> str:
             return value
     except (OSError, UnicodeDecodeError):
         pass
-    with open(path, "rb") as handle:
-        value = hashlib.file_digest(handle, "sha256").hexdigest()
+    value = file_digest(path)
     memo.mkdir(parents=True, exist_ok=True)
     staging = remembered.with_name(f".{remembered.name}.{uuid.uuid4().hex[:8]}")
     staging.write_text(value + "\n", encoding="ascii")

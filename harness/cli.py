@@ -220,8 +220,18 @@ def cmd_run(args) -> int:
     check_packages(recipe, pending)  # a missing tracker or DeepSpeed stops the run before it selects
     check_hub(recipe, pending)  # before the run folder exists: a run that cannot start leaves none
     run = open_run(recipe, args.run_dir, tuple(args.force))
-    run_pipeline(recipe, run, tuple(args.force))
+    run_pipeline(recipe, run, tuple(args.force), shown=show_stage_result)
     return 0
+
+
+def show_stage_result(name: str, run) -> None:
+    """What a stage that has just run prints beside its files: the training's summary."""
+    if name == "train":
+        from harness import presentation
+        from harness.artifacts import TRAIN_FILE
+        from harness.runs import read_json
+
+        presentation.trained(read_json(run.stage_dir("train") / TRAIN_FILE))
 
 
 def cmd_stage(args) -> int:
@@ -234,17 +244,28 @@ def cmd_stage(args) -> int:
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)
     if getattr(args, "rescore", False):
-        from harness.evaluation.rescore import rescore_run
+        import time
 
-        rescore_run(recipe, run)
+        from harness.console import console
+        from harness.pipeline import rescore_evaluation
+
+        started = time.time()
+        result, kept = rescore_evaluation(recipe, run)
+        for line in result.changes():
+            console(stderr=True).print(line, highlight=False)
+        console(stderr=True).print(
+            f"re-scored {run.stage_dir('evaluate') / 'scores.json'} from samples.jsonl in "
+            f"{time.time() - started:.2f} s; the previous result is kept in {kept}",
+            highlight=False,
+        )
         return 0
-    run_stage(recipe, run, args.command, force=args.force)
+    run_stage(recipe, run, args.command, force=args.force, shown=show_stage_result)
     return 0
 
 
 def cmd_validate(args) -> int:
     from harness import presentation
-    from harness.recipe import validate_paths
+    from harness.preflight import validate_paths
 
     count, problems = validate_paths(args.paths)
     presentation.validation(count, problems)
@@ -276,7 +297,8 @@ def cmd_ls(args) -> int:
             presentation.recipes(rows)
             if args.folder is None:
                 print(
-                    "run one by name from any folder (harness run recipes/quickstart.yaml); harness cp RECIPE DEST copies one to edit"
+                    "run one by name from any folder (harness run recipes/quickstart.yaml); "
+                    "harness cp RECIPE DEST copies one to edit"
                 )
         return 0
     if args.what == "tasks":

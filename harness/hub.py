@@ -15,6 +15,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 
@@ -77,8 +78,9 @@ def use_cache_only() -> None:
 
     constants.HF_HUB_OFFLINE = True
     if "datasets.config" in sys.modules:
-        sys.modules["datasets.config"].HF_HUB_OFFLINE = True
-        sys.modules["datasets.config"].HF_DATASETS_OFFLINE = True
+        datasets_config: Any = sys.modules["datasets.config"]
+        datasets_config.HF_HUB_OFFLINE = True
+        datasets_config.HF_DATASETS_OFFLINE = True
 
 
 def why_unreachable() -> str:

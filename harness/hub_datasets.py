@@ -62,6 +62,7 @@ class Hub:
         from huggingface_hub import HfApi
 
         info = HfApi().dataset_info(repo, revision=revision)
+        assert info.sha is not None, "the hub answers with the commit it read"
         return info.sha, [sibling.rfilename for sibling in info.siblings or []]
 
     def load(self, repo: str, commit: str | None, config: str, split: str):

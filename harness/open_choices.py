@@ -12,8 +12,9 @@ we could find: this project's choice).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 PAPER = "paper"
 AUTHORS = "authors' code"
@@ -111,12 +112,49 @@ def _sublayers(value, recipe):
     return OURS, "an ablation (the paper's sub-layer study, Figures 5 and 8)"
 
 
+PROMPT_ORIGINS = {
+    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
+    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
+    "llama_factory": (
+        AUTHORS,
+        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
+    ),
+    "qalign": (
+        AUTHORS,
+        "QAlign's question-alignment prompt (NJUNLP/QAlign gsmtrans.py + finetune.py: Alpaca, "
+        "'Translate the following sentences from X to English.')",
+    ),
+}
+"""training.data.prompt (the prompts themselves: harness/training/prompts.py)."""
+TEMPLATE_ORIGINS = {
+    "alpaca": "Alpaca's prompt without input, as QAlign's finetune.py and MetaMath's train_math.py train",
+    "mathoctopus": "MathOctopus's training prompt: Alpaca's, naming the language to answer in",
+    "as_is": "the query field already holds the whole prompt (MathOctopus's hub rows: `prompt`)",
+}
+"""training.data.prompt of instruction data (the templates themselves: harness/training/instructions.py)."""
+STOP_ORIGINS = {
+    "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
+    "metamath": (
+        PAPER,
+        "the paper adopts MetaMath's (Yu et al.) inference settings: the stop list of MetaMath's "
+        "eval_gsm8k.py (Question, USER, ASSISTANT, Instruction, Response)",
+    ),
+}
+"""evaluation.stop (the lists themselves: harness/evaluation/choices.py)."""
+LABEL_ORIGINS = {
+    "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
+    "authors": (
+        AUTHORS,
+        'the first "The answer is (X)." of the response, as the authors\' X-CSQA script reads it (none: '
+        "wrong; the script generates up to 1,024 new tokens)",
+    ),
+    "first": (OURS, 'the first bracketed label anywhere in the response (not the authors\' "The answer is (X).")'),
+}
+"""evaluation.choice_label."""
+
+
 def _prompt(value, recipe):
-    from harness.training.prompts import PROMPT_ORIGINS
-
     if recipe.training.data.kind == "instructions":
-        from harness.training.instructions import TEMPLATE_ORIGINS
-
         if value in TEMPLATE_ORIGINS:
             return AUTHORS, TEMPLATE_ORIGINS[value]
         return OURS, "the recipe's own template"
@@ -147,16 +185,12 @@ def _scheduler(value, recipe):
 
 
 def _stop(value, recipe):
-    from harness.evaluation.choices import STOP_ORIGINS
-
     if value == "metamath" and not any(t.name in ("mgsm", "msvamp") for t in recipe.evaluation.tasks):
         return OURS, "MetaMath's eval_gsm8k.py list, on tasks the paper adopts no MetaMath setting for"
     return STOP_ORIGINS[value]
 
 
 def _label(value, recipe):
-    from harness.evaluation.choices import LABEL_ORIGINS
-
     return LABEL_ORIGINS[value]
 
 

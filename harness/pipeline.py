@@ -12,16 +12,20 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from harness import presentation
+from harness import console as terminal
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
 
-console = presentation.console(stderr=True)
+if TYPE_CHECKING:
+    from harness.evaluation.rescore import Rescored
+
+console = terminal.console(stderr=True)
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,10 @@ def _trained_by(folder: Path, recipe: Recipe):
     return ModelConfig(source=f"{RUN_PREFIX}{folder}", tokenizer=recipe.model.tokenizer, dtype=recipe.model.dtype)
 
 
+Shown = Callable[[str, Run], None]
+"""Called as ``shown(stage name, run)`` after a stage has computed its result: the CLI prints it."""
+
+
 def start_recipe(recipe: Recipe, run_root: Path) -> Recipe:
     """The recipe as its select and train stages see it: `model` is what the last earlier stage trained."""
     if not recipe.stages:
@@ -192,7 +200,7 @@ def start_recipe(recipe: Recipe, run_root: Path) -> Recipe:
     return recipe.model_copy(update={"model": model, "stages": []})
 
 
-def run_earlier_stages(recipe: Recipe, run: Run) -> None:
+def run_earlier_stages(recipe: Recipe, run: Run, shown: Shown | None = None) -> None:
     """Train ``recipe.stages`` in order, each in its own run (skipped when up to date, resumed when cut)."""
     subs = stage_recipes(recipe, run.root)
     for index, (stage, sub) in enumerate(zip(recipe.stages, subs), 1):
@@ -200,7 +208,7 @@ def run_earlier_stages(recipe: Recipe, run: Run) -> None:
         sub_run = open_run(sub, stage_run_dir(run.root, stage.name))
         for name in CHAINED:
             if get_stage(name).enabled(sub):
-                run_stage(sub, sub_run, name)
+                run_stage(sub, sub_run, name, shown=shown)
     console.rule(f"[bold]training stage {len(subs) + 1}/{len(subs) + 1}: training")
 
 
@@ -232,7 +240,9 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
     return run
 
 
-def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier: bool = True) -> bool:
+def run_stage(
+    recipe: Recipe, run: Run, name: str, force: bool = False, earlier: bool = True, shown: Shown | None = None
+) -> bool:
     """Run one stage unless it is up to date; returns whether it ran (or was restored).
 
     For a recipe with ``stages:``, select and train first bring the earlier training stages up to
@@ -243,7 +253,7 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
     if name in CHAINED and recipe.stages:
         if earlier:
-            run_earlier_stages(recipe, run)
+            run_earlier_stages(recipe, run, shown)
         recipe = start_recipe(recipe, run.root)
     upstream = upstream_outputs(recipe, run, stage)
     inputs = stage_inputs(recipe, run, stage)
@@ -253,12 +263,11 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
             run.check_outputs(name, done)
             console.print(f"[dim]{name}: up to date, skipped ({run.stage_dir(name)})[/dim]")
             return False
-        earlier = run.from_history(name, inputs)
-        if earlier is not None:
-            run.restore(name, earlier)
+        kept = run.from_history(name, inputs)
+        if kept is not None:
+            run.restore(name, kept)
             console.print(
-                f"[green]{name}: restored from {earlier} (same inputs; not recomputed)[/green] "
-                f"-> {run.stage_dir(name)}",
+                f"[green]{name}: restored from {kept} (same inputs; not recomputed)[/green] -> {run.stage_dir(name)}",
                 soft_wrap=True,
             )
             if stage.on_restore:
@@ -279,6 +288,8 @@ def run_stage(recipe: Recipe, run: Run, name: str, force: bool = False, earlier:
         if disk is None:
             raise
         raise disk from error
+    if shown is not None:
+        shown(name, run)
     run.write_manifest(recipe.resolved(), recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
@@ -304,15 +315,37 @@ def disk_error(error: Exception, folder: Path) -> OSError | None:
     return None
 
 
-def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = ()) -> None:
+def rescore_evaluation(recipe: Recipe, run: Run) -> tuple[Rescored, Path]:
+    """`harness evaluate --rescore`: the stored responses scored again, published as a new result of
+    the evaluate stage (its new output id makes the report stage render again). Returns the result
+    and the history folder that keeps the previous one."""
+    from harness.evaluation.rescore import rescore, write_rescored
+
+    if recipe.evaluation is None:
+        raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
+    eval_dir = run.result_or_kept("evaluate")
+    if eval_dir != run.stage_dir("evaluate"):
+        console.print(f"evaluate: eval/ is not in place; re-scoring the responses kept in {eval_dir}", soft_wrap=True)
+    result = rescore(recipe, eval_dir)
+    stage = get_stage("evaluate")
+    upstream = upstream_outputs(recipe, run, stage)
+    inputs = stage_inputs(recipe, run, stage)
+    with run.stage("evaluate", inputs, recipe=recipe.resolved(), upstream=upstream, fresh=True) as out:
+        write_rescored(result, eval_dir, out)
+    run.write_manifest(recipe.resolved(), recipe.seed)
+    kept = sorted((Path(run.root) / "history").glob("eval-*"), key=lambda p: p.stat().st_mtime)[-1]
+    return result, kept
+
+
+def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = (), shown: Shown | None = None) -> None:
     """Every enabled stage in order; ``force`` names stages to redo even if up to date."""
     for name in force:
         get_stage(name)  # open_run checked them already; kept for direct callers
     if recipe.stages:
-        run_earlier_stages(recipe, run)
+        run_earlier_stages(recipe, run, shown)
     for stage in STAGES:
         if stage.enabled(recipe):
-            run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False)
+            run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False, shown=shown)
 
 
 def plan_stages(recipe: Recipe, run_dir: Path, force: tuple[str, ...] = ()) -> list[tuple[str, str]]:

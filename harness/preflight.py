@@ -7,14 +7,14 @@ data fails in about a second and leaves nothing behind; ``machine_warnings`` is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from harness import hub
 from harness.errors import HarnessError
-from harness.recipe import Recipe
+from harness.recipe import Recipe, check_local_paths, load_recipe, recipe_files
 
 
 @dataclass(frozen=True)
@@ -185,16 +185,16 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
     from harness.translation import resolve_source as data_source
 
     problems = []
-    checks = []
+    sources: list[tuple[Callable[[str], object], str]] = []
     if {"select", "train", "evaluate"} & set(stages):
-        checks += [lambda: model_source(recipe.model.source)]
+        sources.append((model_source, recipe.model.source))
         if recipe.model.tokenizer:
-            checks += [lambda: model_source(recipe.model.tokenizer)]
+            sources.append((model_source, recipe.model.tokenizer))
     if "train" in stages and recipe.training is not None:
-        checks += [lambda: data_source(recipe.training.data.source)]
-    for check in checks:
+        sources.append((data_source, recipe.training.data.source))
+    for resolve, source in sources:
         try:
-            check()
+            resolve(source)
         except HarnessError as error:
             problems.append(str(error))
     folders = []
@@ -237,3 +237,19 @@ def machine_warnings(recipe: Recipe, stages: list[str]) -> list[str]:
         )
     warnings += _missing_paths(recipe, stages)
     return warnings
+
+
+def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
+    """Validate recipe files: (number of files checked, every problem found): the schema, the local
+    files they name, and the packages their settings need (trackers, DeepSpeed, vLLM)."""
+    problems: list[str] = []
+    files = recipe_files(paths)
+    for file in files:
+        try:
+            recipe = load_recipe(file)
+        except HarnessError as error:
+            problems += str(error).splitlines()
+            continue
+        problems += check_local_paths(recipe, str(file))
+        problems += [f"{file}: {line}" for line in missing_packages(recipe)]
+    return len(files), problems

@@ -7,25 +7,14 @@ the functions here, which print it. Nothing here computes a result.
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
+
+from harness.console import console
 
 EMPTY = "–"
 """What a missing value prints as."""
-PIPE_WIDTH = 200
-"""Columns of a table printed to a pipe or a file (a terminal uses its own width)."""
-
-
-def console(stderr: bool = False):
-    """A rich console on stdout (or stderr): as wide as the terminal (or ``$COLUMNS``), else
-    PIPE_WIDTH columns."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() or "COLUMNS" in os.environ else PIPE_WIDTH)
-
-
 TEXT_MIN_WIDTH = 10
 """The narrowest a wrapping text column gets before the numbers are split into another table."""
 
@@ -360,13 +349,23 @@ def _memory_sum(estimate: dict) -> str:
     )
 
 
+def _speed(report: dict) -> str:
+    """Steady-state tokens/s (and share of the bf16 peak), else the Trainer's overall figure."""
+    steady = report.get("steady_tokens_per_second")
+    if steady is None:
+        return f"{report['throughput_tokens_per_s']} tokens/s overall"
+    share = report.get("share_of_bf16_peak")
+    peak = f", {share:.1%} of the bf16 peak" if share is not None else ""
+    return f"{steady:,.0f} tokens/s in steady state{peak} ({report['throughput_tokens_per_s']:,.0f} overall)"
+
+
 def trained(report: dict) -> None:
     """One line (stderr) when the train stage finishes: what was trained, the loss, the throughput."""
     curve = report.get("loss_curve") or []
     first, last = (number(curve[0]["loss"], 3), number(curve[-1]["loss"], 3)) if curve else (EMPTY, EMPTY)
     console(stderr=True).print(
         f"trained {report['plan']['trainable']:,} parameters ({report['plan']['share']:.1%}) for "
-        f"{report['steps']} steps; loss {first} -> {last}; {report['throughput_tokens_per_s']} tokens/s; "
+        f"{report['steps']} steps; loss {first} -> {last}; {_speed(report)}; "
         f"saved {', '.join(report['outputs'])}",
         highlight=False,
     )

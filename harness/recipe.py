@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from harness.models.config import ModelConfig
 from harness.registry import suggest
 from harness.reporting.config import ReportConfig
 from harness.schema import Section
-from harness.shipped import display_name, locate_recipe, shipped_folder
 from harness.selection.config import SelectionConfig
+from harness.shipped import display_name, locate_recipe, shipped_folder
 from harness.training.config import TrainingConfig, TrainingStage
 
 DEFAULTS_KEY = "defaults"
@@ -71,7 +72,7 @@ class Recipe(Section):
         return languages
 
     @model_validator(mode="after")
-    def _stages_fit_together(self) -> "Recipe":
+    def _stages_fit_together(self) -> Recipe:
         if self.training is not None and self.training.mode != "full" and self.selection is None:
             raise ValueError("training.mode is selective or lora, which needs a `selection:` section")
         if self.evaluation is not None and "trained" in self.evaluation.models and self.training is None:
@@ -312,7 +313,7 @@ def _check_is_a_recipe(path: Path, data: dict) -> None:
     raise HarnessError(f"{path}: not a recipe: no name: or model:, and {', '.join(foreign)} are not recipe sections")
 
 
-def recipe_files(paths: list[str]) -> list[Path]:
+def recipe_files(paths: Sequence[str | Path]) -> list[Path]:
     """Recipe files named directly or found in folders; ``_*.yaml`` are shared fragments."""
     files: list[Path] = []
     for name in paths:
@@ -374,21 +375,3 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
                 f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"
             )
     return problems
-
-
-def validate_paths(paths: list[str]) -> tuple[int, list[str]]:
-    """Validate recipe files: (number of files checked, every problem found): the schema, the local
-    files they name, and the packages their settings need (trackers, DeepSpeed, vLLM)."""
-    from harness.preflight import missing_packages
-
-    problems: list[str] = []
-    files = recipe_files(paths)
-    for file in files:
-        try:
-            recipe = load_recipe(file)
-        except HarnessError as error:
-            problems += str(error).splitlines()
-            continue
-        problems += check_local_paths(recipe, str(file))
-        problems += [f"{file}: {line}" for line in missing_packages(recipe)]
-    return len(files), problems

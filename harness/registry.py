@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import difflib
-from typing import Generic, Iterator, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Generic, TypeVar
 
 from harness.errors import HarnessError
 
 T = TypeVar("T")
 
 
-def suggest(name: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+def suggest(name: str, choices: Iterable[str]) -> str:
     """Return a " (did you mean ...?)" hint, or "" when nothing is close."""
     close = difflib.get_close_matches(name, sorted(choices), n=3, cutoff=0.6)
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""

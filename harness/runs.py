@@ -28,10 +28,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from harness.artifacts import (
     ATTEMPT,
@@ -53,7 +54,7 @@ from harness.artifacts import (
     redo,
     seal_of,
 )
-from harness.artifacts import read_json_file as read_json  # the name the stages import from here
+from harness.artifacts import read_json_file as read_json  # noqa: F401 (the name the stages import from here)
 from harness.errors import HarnessError
 
 _UMASK = os.umask(0)
@@ -291,8 +292,11 @@ def now() -> str:
 
 
 def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()  # hashlib.file_digest is 3.11+; the package supports 3.10
     with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def output_files(folder: Path) -> dict[str, OutputFile]:
@@ -370,18 +374,17 @@ class Run:
     """The open lock file while this process holds the run (passed on to worker processes)."""
 
     @classmethod
-    def create(cls, root: Path) -> "Run":
+    def create(cls, root: Path) -> Run:
         """Open (creating if absent) a run folder that the harness owns; refuse any other."""
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise HarnessError(f"--run-dir {root}: exists and is not a folder; choose another path")
         mark = root / OWNER_MARK
-        if root.is_dir() and any(root.iterdir()) and not mark.is_file():
-            if not _legacy_run(root):
-                raise HarnessError(
-                    f"--run-dir {root}: a non-empty folder that is not a harness run (no {OWNER_MARK}); "
-                    "nothing was changed; pass a new or empty folder"
-                )
+        if root.is_dir() and any(root.iterdir()) and not mark.is_file() and not _legacy_run(root):
+            raise HarnessError(
+                f"--run-dir {root}: a non-empty folder that is not a harness run (no {OWNER_MARK}); "
+                "nothing was changed; pass a new or empty folder"
+            )
         root.mkdir(parents=True, exist_ok=True)
         if not mark.is_file():
             write_json(mark, OwnerMark(harness_run=True, created=now()).model_dump())
@@ -558,6 +561,23 @@ class Run:
             _fsync_path(self.root)
             finished.append(stage)
         return finished
+
+    def result_or_kept(self, stage: str) -> Path:
+        """The stage's finished folder; else (an invocation was killed after moving it to history/)
+        the latest intact result in history/; else the error of :meth:`require`."""
+        if self.finished(stage) is not None:
+            return self.require(stage)
+        kept = []
+        for folder in (self.root / HISTORY).glob(f"{STAGE_DIRS[stage]}-*"):
+            try:
+                done = read_artifact(folder / MARKER, Done, "")
+            except HarnessError:
+                continue
+            if done.outputs is not None and not changed_outputs(folder, done.outputs):
+                kept.append((done.finished, folder))
+        if not kept:
+            return self.require(stage)
+        return max(kept)[1]
 
     # -- history ----------------------------------------------------------------------------
     def from_history(self, stage: str, inputs: str) -> Path | None:

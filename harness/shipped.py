@@ -89,7 +89,8 @@ def copy_recipe(name: str, dest: str | Path) -> tuple[Path, str | None]:
 
         known = [display_name(p) for p in sorted(shipped_folder("recipes").rglob("*.yaml"))]
         raise HarnessError(
-            f"{name}: no shipped recipe of that name{suggest(RECIPE_PREFIX + str(name).removeprefix(RECIPE_PREFIX), known)}; "
+            f"{name}: no shipped recipe of that name"
+            f"{suggest(RECIPE_PREFIX + str(name).removeprefix(RECIPE_PREFIX), known)}; "
             "`harness ls recipes` lists them"
         )
     target = Path(dest)

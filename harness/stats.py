@@ -14,8 +14,9 @@ analytic "independent languages" formula would ignore.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,7 @@ class McNemarResult:
         return {"n": self.n, "only_a": self.only_a, "only_b": self.only_b, "p_value": self.p_value}
 
 
-def mcnemar_exact(a: Outcomes, b: Outcomes) -> McNemarResult:
+def mcnemar_exact(a: Mapping[Any, bool], b: Mapping[Any, bool]) -> McNemarResult:
     """Compare two runs question by question (paired by id) with the exact McNemar test.
 
     Under the null hypothesis each discordant question is equally likely to favour either run,

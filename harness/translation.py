@@ -456,7 +456,7 @@ def table1_caps(languages: list[str]) -> dict[str, dict[str, int]]:
 
 
 def mix_pairs(
-    pairs: PairSet, mixing: str, max_per_language: int | str | None, seed: int
+    pairs: PairSet, mixing: str, max_per_language: int | Literal["table1"] | None, seed: int
 ) -> dict[str, list[TranslationPair]]:
     """Cap each language (seeded sample, order kept): ``max_per_language`` (``table1``: each
     language and side at its share of Table 1, :func:`table1_caps`), then for ``balanced`` the

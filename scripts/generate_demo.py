@@ -591,7 +591,7 @@ def build() -> dict:
             }
         )
     pairs = {}
-    for i, lang in enumerate(l for l in MATH_LANGUAGES if l != "en"):
+    for i, lang in enumerate(code for code in MATH_LANGUAGES if code != "en"):
         rng = random.Random(SEED + 1 + i)
         templates = rng.sample(PROBLEMS + STATEMENTS, len(PROBLEMS + STATEMENTS))
         draws = _draws(rng, templates, N_PAIRS, set(eval_texts))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from lm_eval.api.model import LM
 
@@ -68,3 +68,44 @@ def write_xcsqa_folder(folder, languages=("en", "fr"), n=4):
         ]
         (folder / lang / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return folder
+
+
+class EngineLM(LM):
+    """A stand-in for lm-eval's vLLM model: its engine starts a child process (as vLLM's engine
+    core does), answers every prompt with its length, and has a chat template."""
+
+    def __init__(self):
+        super().__init__()
+        import multiprocessing
+
+        engine = multiprocessing.get_context("fork").Process(target=_engine_core)
+        engine.start()  # "daemonic processes are not allowed to have children" in a daemonic worker
+        engine.join()
+        self.engine_exit_code = engine.exitcode
+
+    tokenizer_name = "engine-stand-in"
+
+    def chat_template(self, chat_template=False):
+        return "<u>{{content}}</u><a>"
+
+    def apply_chat_template(self, chat_history, add_generation_prompt=True):
+        turns = "".join(f"<{turn['role']}>{turn['content']}</{turn['role']}>" for turn in chat_history)
+        return turns + ("<assistant>" if add_generation_prompt else "")
+
+    def generate_until(self, requests, disable_tqdm: bool = False):
+        return [f"{len(request.args[0])} characters, engine exit {self.engine_exit_code}" for request in requests]
+
+    def loglikelihood(self, requests, disable_tqdm: bool = False):
+        raise NotImplementedError
+
+    def loglikelihood_rolling(self, requests, disable_tqdm: bool = False):
+        raise NotImplementedError
+
+
+def _engine_core() -> None:
+    pass
+
+
+def engine_lm_factory(job, train_dir, device, export_dir):
+    """`harness.evaluation.sharding.ShardedLM`'s ``factory`` for :class:`EngineLM`."""
+    return lambda name: (EngineLM(), "stand-in engine")

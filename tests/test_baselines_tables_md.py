@@ -140,7 +140,7 @@ def test_table10_xcsqa_cells():
     data = _yaml("table10_xcsqa.yaml")
     langs = header[1:-1]
     assert data["languages"] == langs and len(data["rows"]) == len(md_rows)
-    for index, (cells, row) in enumerate(zip(md_rows, data["rows"]), 1):
+    for _index, (cells, row) in enumerate(zip(md_rows, data["rows"]), 1):
         assert _label(row) == cells[0]
         for lang, cell in zip(langs, cells[1:-1]):
             assert row["scores"][lang] == _num(cell), f"Table 10 {cells[0]} {lang}"

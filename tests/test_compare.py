@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
 from harness.cli import compare_command
 from harness.errors import HarnessError
 from harness.stats import newcombe_interval, paired_interval
-from reporting_fixtures import BASE_13B, TRAINED_13B, make_run
 
 DROPPED = {**TRAINED_13B, "bn": TRAINED_13B["bn"] - 6}  # 45.6 -> 43.2: a 2.4-point drop in bn
 

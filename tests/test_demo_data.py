@@ -55,8 +55,8 @@ def read_pairs(lang: str) -> tuple[list[str], list[str]]:
 
 def test_folders():
     assert demo_math_dir().parent == DEMO_ROOT == demo_translation_dir().parent
-    assert sorted(p.name for p in demo_math_dir().iterdir()) == sorted(f"mgsm_{l}.tsv" for l in MATH_LANGUAGES)
-    assert sorted(p.name for p in demo_translation_dir().iterdir()) == sorted(f"{l}-en" for l in NON_EN)
+    assert sorted(p.name for p in demo_math_dir().iterdir()) == sorted(f"mgsm_{lang}.tsv" for lang in MATH_LANGUAGES)
+    assert sorted(p.name for p in demo_translation_dir().iterdir()) == sorted(f"{lang}-en" for lang in NON_EN)
 
 
 def test_templates_cover_every_language():

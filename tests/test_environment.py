@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import stat
 
+from reporting_fixtures import TRAINED_13B, make_run
+
 from harness.cli import compare_command, main
 from harness.environment import describe_hardware, environment, gpus, same_hardware
-from reporting_fixtures import TRAINED_13B, make_run
 
 SMI = """#!/bin/sh
 if [ "$1" = "--query-gpu=name,memory.total,driver_version" ]; then

@@ -4,6 +4,7 @@ its own as the user turn), and scores.json says so."""
 from __future__ import annotations
 
 from evaluation_fixtures import GoldLM, write_mgsm_folder
+
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
 
@@ -58,6 +59,7 @@ def test_without_it_the_prompt_is_the_papers(tmp_path):
 
 def test_a_log_gets_one_line_per_language_and_no_lm_eval_bars(tmp_path, tiny_llama_dir, capfd):
     from evaluation_fixtures import write_mgsm_folder as mgsm
+
     from harness.evaluation.stage import run_evaluate
     from harness.recipe import Recipe
     from harness.runs import Run

@@ -7,7 +7,6 @@ import pytest
 from harness.evaluation.extraction import bracket_label, format_number, score_response
 from harness.numbers import last_number, normalize_digits, numbers_equal
 
-
 # -- paper: the authors' extract_last_num --------------------------------------------------------
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import GoldLM, write_mgsm_folder, write_xcsqa_folder
+
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import PARTS_DIR, EvalTask, resolve_tasks, run_models
@@ -148,26 +148,33 @@ def test_a_finished_evaluation_is_not_redone(tmp_path):
 
 
 def test_resume_after_a_kill_redoes_only_what_is_missing(tmp_path):
-    config = evaluation_config(tmp_path, models=("base",))
+    """A task's languages are answered in one call: a kill keeps every finished (model, task)."""
+    config = evaluation_config(tmp_path)
     tasks = resolve_tasks(config, ["en"])
     out = tmp_path / "eval"
 
     class Killed(Exception):
         pass
 
-    class DiesOnGerman(GoldLM):
+    class Dies(GoldLM):
         def generate_until(self, requests, disable_tqdm=False):
-            if requests[0].doc["lang"] == "de":
-                raise Killed
-            return super().generate_until(requests)
+            raise Killed
+
+    def killed_in_trained(model):
+        return (GoldLM(RULES[model]) if model == "base" else Dies(RULES[model])), f"test:{model}"
 
     with pytest.raises(Killed):
-        run_models(config, tasks, out, lambda model: (DiesOnGerman(RULES[model]), "test:base"))
-    assert sorted(p.name for p in (out / "mgsm" / PARTS_DIR).iterdir()) == ["base.en.json"]
+        run_models(config, tasks, out, killed_in_trained)
+    assert sorted(p.name for p in (out / "mgsm" / PARTS_DIR).iterdir()) == [
+        "base.bn.json",
+        "base.de.json",
+        "base.en.json",
+    ]
 
     factory = Factory(RULES)
     scores = run_models(config, tasks, out, factory)
-    assert {doc["lang"] for _, _, doc in factory.lms["base"].requests} == {"de", "bn"}
+    assert factory.made == ["trained"]
+    assert {doc["lang"] for _, _, doc in factory.lms["trained"].requests} == {"en", "de", "bn"}
     assert scores["models"]["base"]["tasks"]["mgsm"]["languages"]["en"]["correct"] == 3
 
 

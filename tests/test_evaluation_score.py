@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import write_mgsm_folder, write_xcsqa_folder
+
 from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.score import list_tasks, score_generations

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.runs import Run, die_with_parent
+from harness.runs import die_with_parent
 
 pytestmark = pytest.mark.integration
 
@@ -292,7 +292,7 @@ ONE_LINE_CASES = [
 
 @pytest.mark.parametrize("case", ONE_LINE_CASES, ids=lambda case: case.__name__.strip("_"))
 def test_6_one_line_and_exit_2(run, case, tmp_path, capsys):
-    recipe, root, before = run
+    recipe, root, _before = run
     args, expected = case(recipe, root, tmp_path)
     touched = finished_files(root)  # what the case itself changed on purpose
     code, err = harness(capsys, *args)
@@ -353,7 +353,7 @@ def test_8_nan_or_inf_tolerance_is_refused(run, capsys):
 
 @pytest.mark.parametrize("damage", ["truncate", "edit", "delete"])
 def test_9_changed_outputs_are_reported_with_the_fix(run, capsys, damage):
-    recipe, root, before = run
+    recipe, root, _before = run
     target = root / "train" / "train.json"
     if damage == "truncate":
         target.write_bytes(target.read_bytes()[:10])
@@ -402,7 +402,7 @@ def test_21_run_bookkeeping_is_not_written_through_a_planted_link(run, capsys, t
 
 @pytest.mark.parametrize("damage", ["truncate", "empty"])
 def test_21_a_damaged_token_cache_entry_is_named_and_rebuilt(run, capsys, damage):
-    recipe, root, before = run
+    recipe, root, _before = run
     entry = Path(json.loads((root / "train" / "train.json").read_text())["data"]["tokenized"]["folder"])
     arrow = next(entry.glob("*.arrow"))
     arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size // 2] if damage == "truncate" else b"")

@@ -12,7 +12,7 @@ from test_selection_probe import make_recipe, probe_files, run  # noqa: F401 (fi
 
 def test_select_stage_frees_its_model_before_it_writes_the_selection(
     tiny_llama_dir, probe_files, tmp_path, monkeypatch
-):  # noqa: F811
+):
     import harness.models
     import harness.selection.stage as stage
 
@@ -53,7 +53,7 @@ def test_a_merged_export_is_saved_in_the_trained_dtype(tiny_llama_dir, tmp_path)
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, dtype=torch.float32)
     folder = export_merged(model, None, tmp_path / "merged", dtype=torch.bfloat16)
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
-        assert {tensors.get_tensor(name).dtype for name in tensors.keys()} == {torch.bfloat16}
+        assert {tensors.get_tensor(name).dtype for name in tensors.keys()} == {torch.bfloat16}  # noqa: SIM118 (safe_open has no __iter__)
 
 
 def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama_dir, tmp_path):
@@ -61,11 +61,11 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     call (another worker) reuses it."""
     import torch
     from safetensors import safe_open
-
-    from harness.evaluation.stage import _trained_folder
-    from harness.recipe import Recipe
-    from harness.models.delta import save_delta
     from transformers import AutoModelForCausalLM
+
+    from harness.evaluation.backends import trained_folder
+    from harness.models.delta import save_delta
+    from harness.recipe import Recipe
 
     model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir)
     name = "model.layers.0.mlp.up_proj.weight"
@@ -74,11 +74,11 @@ def test_the_trained_model_for_vllm_is_exported_once_in_the_gpu_dtype(tiny_llama
     recipe = Recipe.model_validate(
         {"name": "export", "languages": ["en"], "model": {"source": str(tiny_llama_dir), "dtype": "auto"}}
     )
-    folder = _trained_folder(recipe, train_dir, tmp_path / "export")
+    folder = trained_folder(recipe.model, train_dir, tmp_path / "export")
     with safe_open(str(folder / "model.safetensors"), "pt") as tensors:
         assert tensors.get_tensor(name).dtype == torch.bfloat16
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    assert _trained_folder(recipe, train_dir, tmp_path / "export") == folder
+    assert trained_folder(recipe.model, train_dir, tmp_path / "export") == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
 
 

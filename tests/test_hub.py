@@ -10,14 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from huggingface_hub import constants
+from test_cli import harness
 
 from harness import hub
 from harness.errors import HarnessError
 from harness.models import ModelConfig, load_config, load_tokenizer
 from harness.preflight import check_hub, hub_needs, machine_warnings
 from harness.recipe import load_recipe
-
-from test_cli import harness
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from evaluation_fixtures import GoldLM, write_mgsm_folder
+
 from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
@@ -50,7 +50,7 @@ def runs(tmp_path):
 
 
 def test_leaderboard_of_three_runs(runs, capsys):
-    strong, weak, same = runs
+    _strong, weak, _same = runs
     tables, warnings, entries = build_leaderboard([str(r) for r in runs], size="7B", reference=str(weak))
     assert len(tables) == 1 and not warnings
     table = tables[0]

@@ -220,10 +220,11 @@ def test_filter_by_side_equals_filter_pairs_and_counts_per_side():
 
 
 def test_probe_check_warns_when_the_probe_disagrees():
+    import torch
+
     from harness.selection.config import SelectionConfig
     from harness.selection.stage import probe_check
     from harness.selection.statistics import analyze_sets
-    import torch
 
     # English and German: layers 0-1 language-specific (low overlap), peak at 2
     en = torch.tensor([[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1]], dtype=torch.bool)

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import build_tiny_tokenizer
 
 pytestmark = pytest.mark.integration

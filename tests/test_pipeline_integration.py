@@ -155,7 +155,7 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
 
     command = next(line for line in card.text.splitlines() if line.startswith("lm_eval run "))
     command = command.replace(TASKS_PATH_SHELL, shlex.quote(str(REPO / "harness" / "tasks"))).replace("PATH", str(out))
-    argv = shlex.split(command)[1:] + ["--output_path", str(tmp_path / "lm_eval_out"), "--log_samples"]
+    argv = [*shlex.split(command)[1:], "--output_path", str(tmp_path / "lm_eval_out"), "--log_samples"]
     assert "--limit" in argv and argv[argv.index("--limit") + 1] == "3"
     cli = HarnessCLI()
     cli.execute(cli._parser.parse_args(argv))
@@ -183,7 +183,7 @@ def test_export_loads_in_transformers_and_plain_lm_eval(finished_run, tmp_path):
 
 
 def test_report_shows_the_loss_curve(finished_run):
-    work, _, run, _ = finished_run
+    _work, _, run, _ = finished_run
     assert (run / "report" / "loss_curve.png").is_file()
     assert "Training loss per optimizer step" in (run / "report" / "report.md").read_text()
     # lm-eval's own files, read by lm-eval's table script

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.recipe import load_recipe, recipe_files, validate_paths
+from harness.preflight import validate_paths
+from harness.recipe import load_recipe, recipe_files
 
 REPO = Path(__file__).resolve().parent.parent
 

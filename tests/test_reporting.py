@@ -7,6 +7,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
 from harness.artifacts import TrainRecord
 from harness.reporting.baselines import load_baselines
@@ -31,7 +32,6 @@ from harness.reporting.tables import (
     report_tables,
 )
 from harness.runs import Run
-from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
 TRAIN = {
     "mode": "selective",

@@ -93,7 +93,7 @@ def test_run_skips_finished_stages_and_redoes_changed_ones(tmp_path, fake_pipeli
 
 
 def test_interrupted_stage_keeps_finished_ones_and_resumes(tmp_path, fake_pipeline):
-    recipe_path, recipe, run = fresh_run(tmp_path)
+    _recipe_path, recipe, run = fresh_run(tmp_path)
     fake_pipeline["train"] = fake_stage("train", fail=True)
     with pytest.raises(KeyboardInterrupt):
         pipeline.run_pipeline(recipe, run)
@@ -119,7 +119,7 @@ def test_run_dir_of_another_recipe_is_refused(tmp_path, fake_pipeline):
 
 
 def test_single_stage_needs_its_upstream(tmp_path, fake_pipeline):
-    recipe_path, recipe, run = fresh_run(tmp_path)
+    _recipe_path, recipe, run = fresh_run(tmp_path)
     with pytest.raises(HarnessError, match="stage 'select' has not finished"):
         pipeline.run_stage(recipe, run, "train")
     with pytest.raises(HarnessError, match="unknown stage"):
@@ -155,7 +155,7 @@ def test_a_failed_attempt_leaves_the_previous_result_and_history_restores_it(tmp
 
 
 def test_changed_outputs_are_not_skipped(tmp_path, fake_pipeline):
-    recipe_path, recipe, run = fresh_run(tmp_path)
+    _recipe_path, recipe, run = fresh_run(tmp_path)
     pipeline.run_pipeline(recipe, run)
     (run.root / "train" / "train.json").write_text('{"epochs": 9.0}')  # same size, other content
     with pytest.raises(HarnessError, match=r"stage 'train' changed since it finished \(train.json was edited"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from fractions import Fraction
 
 import pytest
@@ -10,10 +11,10 @@ import torch
 from harness.errors import HarnessError
 from harness.selection import statistics
 from harness.selection.policies import (
-    POLICIES,
     AllPolicy,
     FirstKPolicy,
     FixedPolicy,
+    LayerPolicy,
     RandomPolicy,
     SlamMsdPolicy,
     select_layers,
@@ -143,7 +144,9 @@ def test_literal_rates():
 
 
 def test_policies_fixed_first_k_random_all():
-    assert POLICIES.names() == ["all", "first_k", "fixed", "random", "slam_msd"]
+    policies = typing.get_args(typing.get_args(LayerPolicy)[0])
+    tags = sorted(policy.model_fields["policy"].default for policy in policies)
+    assert tags == ["all", "first_k", "fixed", "random", "slam_msd"]
     assert select_layers(FixedPolicy(layers=[5, 0, 2]), 6) == [0, 2, 5]
     assert select_layers(FirstKPolicy(k=3), 6) == [0, 1, 2]
     assert select_layers(AllPolicy(), 3) == [0, 1, 2]

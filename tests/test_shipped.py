@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.recipe import load_recipe, validate_paths
+from harness.preflight import validate_paths
+from harness.recipe import load_recipe
 from harness.shipped import copy_recipe, locate_recipe, shipped_folder, shipped_recipe
 
 PACKAGE = Path(__file__).resolve().parent.parent / "harness"

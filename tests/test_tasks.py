@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from evaluation_fixtures import GoldLM, write_mgsm_folder, write_xcsqa_folder
+
 from harness.benchmarks import BENCHMARKS, get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.tasks import TASKS_DIR, task_config, task_name, write_task_files

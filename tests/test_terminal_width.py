@@ -9,13 +9,13 @@ import subprocess
 import sys
 
 import pytest
+from reporting_fixtures import BASE_13B, TRAINED_13B, make_scores
 from rich.console import Console
 
 from harness.presentation import number
 from harness.reporting.baselines import load_baselines
 from harness.reporting.render import print_terminal
 from harness.reporting.tables import TableOptions, report_tables
-from reporting_fixtures import BASE_13B, TRAINED_13B, make_scores
 
 QUICKSTART_LANGUAGES = ("en", "es", "de", "fr")
 

@@ -54,8 +54,8 @@ def _hide_modules(monkeypatch, *hidden: str) -> None:
 
 def test_a_tracker_that_is_not_installed_is_named_with_its_extra_by_validate_and_dry_run(tmp_path, monkeypatch):
     from harness.cli import main
-    from harness.preflight import check_packages, missing_packages
-    from harness.recipe import load_recipe, validate_paths
+    from harness.preflight import check_packages, missing_packages, validate_paths
+    from harness.recipe import load_recipe
 
     _hide_modules(monkeypatch, "tensorboard", "tensorboardX", "deepspeed")
     recipe_file = tmp_path / "r.yaml"

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_training_run import PLANNED, make_recipe, make_run
 
 from harness.errors import HarnessError
-from test_training_run import PLANNED, make_recipe, make_run
 
 pytestmark = pytest.mark.integration
 
@@ -131,7 +131,8 @@ def test_disk_full_during_a_checkpoint_save_then_the_same_command_resumes(
     err = capfd.readouterr().err
     with capfd.disabled():
         print(
-            f"\n[disk full during a checkpoint save: {'a real 24 MiB tmpfs filled to ENOSPC' if real else 'an injected ENOSPC (no tmpfs mount here)'}]"
+            "\n[disk full during a checkpoint save: "
+            f"{'a real 24 MiB tmpfs filled to ENOSPC' if real else 'an injected ENOSPC (no tmpfs mount here)'}]"
         )
     assert "skipping incomplete checkpoint" in err and ".saving/checkpoint-6" in err
     assert report["resumed_from"] == "checkpoint-4" and report["steps"] == 6
@@ -185,9 +186,9 @@ def test_a_deepspeed_checkpoint_holds_the_trained_tensors_and_resumes_exactly(ti
     import shutil
 
     import torch
+    from test_training_run import train
 
     from harness.runs import write_json
-    from test_training_run import train
 
     repo = Path(__file__).resolve().parent.parent
     monkeypatch.setenv(

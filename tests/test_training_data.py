@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.training.data import PROMPT, build_translation_data, format_pair, tokenize_pair
+from harness.training.data import build_translation_data, format_pair, tokenize_pair
+from harness.training.prompts import TABLE7
 from harness.translation import (
     PairSet,
     TranslationDataConfig,
@@ -156,9 +157,9 @@ def test_mixing_natural_balanced_and_cap():
 def test_table7_prompt_and_english_only_labels(tiny_llama):
     _, tokenizer = tiny_llama
     pair = TranslationPair("de", "Anna hat 12 Äpfel.", "Anna has 12 apples.")
-    prompt, completion = format_pair(pair)
+    prompt, _completion = format_pair(pair)
     assert prompt == "Translate this from [German] to [English]:\n[German]: Anna hat 12 Äpfel.\n[English]:"
-    assert PROMPT.startswith("Translate this from [{source_lang}] to [English]:\n")
+    assert TABLE7.startswith("Translate this from [{source_lang}] to [English]:\n")
     example = tokenize_pair(pair, tokenizer, max_length=256)
     labels = example["labels"]
     assert labels[-1] == tokenizer.eos_token_id == example["input_ids"][-1]

@@ -13,7 +13,6 @@ import json
 import os
 
 import pytest
-
 from test_training_run import make_recipe, make_run, train
 
 pytestmark = pytest.mark.integration
@@ -55,7 +54,6 @@ def test_deepspeed_in_one_process_without_a_launcher(tiny_llama_dir, tmp_path):
 
 def test_zero3_full_fine_tuning_saves_whole_weights(tiny_llama_dir, tmp_path):
     import torch
-
     from test_training_run import state_dict
 
     settings = {"max_steps": 2, "save": "both", "save_steps": 100, "mode": "full"}

@@ -127,7 +127,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
     original = trainer_module._counting_trainer_class
 
     def interrupted_after_step_3():
-        cls, restore = original()
+        cls, restore, flush = original()
 
         class Interrupted(cls):
             def training_step(self, *args, **kwargs):
@@ -135,7 +135,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
                     raise KeyboardInterrupt
                 return super().training_step(*args, **kwargs)
 
-        return Interrupted, restore
+        return Interrupted, restore, flush
 
     recipe = make_recipe(tiny_llama_dir)
     run = make_run(tmp_path / "run")
@@ -225,8 +225,8 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     import torch
 
     from harness.models import load_model
-    from harness.recipe import Recipe
     from harness.models.delta import load_trained_model
+    from harness.recipe import Recipe
 
     layers = list(range(6))
     recipe = Recipe.model_validate(

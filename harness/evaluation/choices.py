@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-from harness.open_choices import AUTHORS, OURS, PAPER
-
 METAMATH_STOP = [
     "Question:",
     "Question",
@@ -27,24 +25,6 @@ METAMATH_STOP = [
     "Response",
 ]
 """MetaMath's eval_gsm8k.py (vLLM SamplingParams stop list)."""
-
-STOP_ORIGINS = {
-    "harness": (OURS, "the task templates' list: ### Instruction, a new Alpaca preamble, end-of-text tokens"),
-    "metamath": (
-        PAPER,
-        "the paper adopts MetaMath's (Yu et al.) inference settings: the stop list of MetaMath's "
-        "eval_gsm8k.py (Question, USER, ASSISTANT, Instruction, Response)",
-    ),
-}
-LABEL_ORIGINS = {
-    "last": (PAPER, "the last bracketed label (A)-(E) of the response"),
-    "authors": (
-        AUTHORS,
-        'the first "The answer is (X)." of the response, as the authors\' X-CSQA script reads it (none: '
-        "wrong; the script generates up to 1,024 new tokens)",
-    ),
-    "first": (OURS, 'the first bracketed label anywhere in the response (not the authors\' "The answer is (X).")'),
-}
 
 
 def stop_sequences(stop: str, template_until: list[str]) -> list[str]:

@@ -27,7 +27,7 @@ class TaskConfig(Section):
     conversion (`refs/convert/parquet`), which current `datasets` can load."""
 
     @model_validator(mode="after")
-    def _known_benchmark_and_languages(self) -> "TaskConfig":
+    def _known_benchmark_and_languages(self) -> TaskConfig:
         from harness.benchmarks import BENCHMARKS
         from harness.registry import suggest
 
@@ -45,9 +45,22 @@ class TaskConfig(Section):
         return self
 
 
+class HubResultsConfig(Section):
+    """Where lm-eval's EvaluationTracker pushes a run's results (and per-question details)."""
+
+    org: str
+    """Hub user or organisation of the dataset repositories."""
+    results_repo: str = "lm-eval-results"
+    details_repo: str = "lm-eval-results"
+    push_samples: bool = True
+    """Also push the per-question samples (lm-eval's details)."""
+    public: bool = False
+    """Public repositories (else `<repo>-private`, private)."""
+
+
 class EvaluationConfig(Section):
     tasks: list[TaskConfig] = Field(min_length=1)
-    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])
+    models: list[Literal["base", "trained"]] = Field(default_factory=lambda: ["base", "trained"])  # type: ignore[arg-type]
     """Which models to evaluate: the base model, the trained one, or both (before/after)."""
     backend: Literal["hf", "vllm"] = "hf"
     batch_size: Annotated[int, Field(gt=0)] | Literal["auto"] = 8
@@ -78,6 +91,13 @@ class EvaluationConfig(Section):
     from the text after its last occurrence, and a response in which it never appears (the
     reasoning was cut by max_new_tokens) is scored wrong and counted (`reasoning_unfinished` in
     scores.json). The full response is kept in samples.jsonl."""
+    report_to: list[Literal["tensorboard", "wandb", "none"]] | None = None
+    """Trackers the scores and per-question samples are sent to; None: those of
+    `training.report_to` (next to the training curves of the same run); an evaluation-only recipe
+    names its own here."""
+    hub: HubResultsConfig | None = None
+    """Opt-in: push lm-eval's results and samples files to the hub (HF_TOKEN) after the evaluation,
+    through lm-eval's EvaluationTracker; None: the files stay in `eval/lm_eval/`."""
     stop: Literal["harness", "metamath"] = "harness"
     """Stop sequences: `harness` (ours: `### Instruction`, a new Alpaca preamble, end-of-text tokens)
     or `metamath` (MetaMath's own evaluation list: Question, USER, ASSISTANT, Instruction, Response)."""
@@ -89,7 +109,9 @@ class EvaluationConfig(Section):
     data_parallel_size: int | None = Field(None, gt=0)
     """Copies of the model answering different questions, each in its own process (hf: one GPU
     each; vllm: tensor_parallel_size GPUs each). None: as many as the visible GPUs allow (one on
-    a CPU). Greedy answers, hence scores, do not depend on it."""
+    a CPU). The samples come back in the same order whatever it is; the greedy answers are the
+    same at batch size 1 or in float32, but on GPUs in bf16 with larger batches other batch shapes
+    can flip near-tied tokens, so a few answers (and the scores, within that noise) may differ."""
     tensor_parallel_size: int = Field(1, gt=0)
     """vLLM: GPUs one engine spans (for a model too large for one GPU's memory)."""
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1)
@@ -98,7 +120,7 @@ class EvaluationConfig(Section):
     """vLLM: context length (prompt + new tokens); None: the model's. Shorter leaves more KV cache."""
 
     @model_validator(mode="after")
-    def _vllm_settings_need_vllm(self) -> "EvaluationConfig":
+    def _vllm_settings_need_vllm(self) -> EvaluationConfig:
         if self.backend != "vllm" and self.tensor_parallel_size > 1:
             raise ValueError(
                 "tensor_parallel_size is a vLLM setting; set backend: vllm "
@@ -107,7 +129,7 @@ class EvaluationConfig(Section):
         return self
 
     @model_validator(mode="after")
-    def _prompting_fits_together(self) -> "EvaluationConfig":
+    def _prompting_fits_together(self) -> EvaluationConfig:
         if self.chat_template_args and not self.chat_template:
             raise ValueError("chat_template_args are passed to the chat template: set chat_template: true")
         if self.reasoning_end is not None and not self.reasoning_end.strip():
@@ -127,7 +149,7 @@ class EvaluationConfig(Section):
         return self.max_new_tokens.get(model, PAPER_MAX_NEW_TOKENS)  # type: ignore[call-overload]
 
     @model_validator(mode="after")
-    def _each_task_once(self) -> "EvaluationConfig":
+    def _each_task_once(self) -> EvaluationConfig:
         names = [task.name for task in self.tasks]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:

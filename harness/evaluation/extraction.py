@@ -10,7 +10,6 @@ from typing import Literal
 
 from harness.numbers import MODES, Mode, gold_number, last_number, numbers_equal
 
-
 _LABEL_PAPER = re.compile(r"\(([A-E])\)")
 _LABEL_STRICT = re.compile(r"[(\uff08]\s*([A-E\uff21-\uff25])\s*[)\uff09]")
 _ANSWER_IS_PAPER = re.compile(r"The answer is \(([A-E])\)")

@@ -5,7 +5,7 @@ Accuracies are percentages (0-100); the intervals and the test are :mod:`harness
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

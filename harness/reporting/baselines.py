@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -161,7 +161,7 @@ class SamplesFile(_Strict):
     rows: list[SamplesRow] = Field(min_length=1)
 
 
-BaselineFile = Annotated[Union[ScoreFile, SamplesFile], Field(discriminator="kind")]
+BaselineFile = Annotated[ScoreFile | SamplesFile, Field(discriminator="kind")]
 
 
 class _FileModel(BaseModel):
@@ -467,12 +467,12 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
     try:
         parsed = _FileModel.model_validate({"file": data}).file
     except ValidationError as error:
-        problems = [_format_error(path, data, e) for e in error.errors()]
-        raise HarnessError("\n".join(problems)) from None
+        raise HarnessError("\n".join(_format_error(path, data, dict(e)) for e in error.errors())) from None
 
     problems: list[str] = []
     seen: dict[tuple, int] = {}
-    for index, row in enumerate(parsed.rows):
+    parsed_rows: list[ScoreRow | SamplesRow] = list(parsed.rows)
+    for index, row in enumerate(parsed_rows):
         key = (row.size, row.system, row.reading or "") if isinstance(row, ScoreRow) else (row.system,)
         name = " ".join(k for k in key if k)
         if key in seen:
@@ -481,7 +481,7 @@ def load_file(path: Path) -> ScoreFile | SamplesFile:
             )
         else:
             seen[key] = index
-        if isinstance(parsed, ScoreFile):
+        if isinstance(parsed, ScoreFile) and isinstance(row, ScoreRow):
             missing = [lang for lang in parsed.languages if lang not in row.scores]
             extra = [lang for lang in row.scores if lang not in parsed.languages]
             if missing:
@@ -566,7 +566,7 @@ def _load(folder: Path) -> Baselines:
     tables: dict[tuple[str, str], tuple[Path, str]] = {}
     rows: list[Baseline] = []
     samples: list[TrainingSamples] = []
-    by_ref: dict[tuple[str, str, str, str], Baseline] = {}
+    by_ref: dict[tuple[str, str, str, str, str | None], Baseline] = {}
     for path, data in parsed:
         rel = _display_path(path)
         table_key = (data.source.table, getattr(data, "benchmark", "samples"))
@@ -574,13 +574,13 @@ def _load(folder: Path) -> Baselines:
             problems.append(f"{rel}: {data.source.table} ({table_key[1]}) is also in {tables[table_key][1]}")
         tables[table_key] = (path, rel)
         if isinstance(data, SamplesFile):
-            for r in data.rows:
+            for sample_row in data.rows:
                 samples.append(
                     TrainingSamples(
-                        r.system,
-                        r.languages,
-                        r.samples,
-                        Provenance(data.source.paper, data.source.arxiv, data.source.table, r.row, rel),
+                        sample_row.system,
+                        sample_row.languages,
+                        sample_row.samples,
+                        Provenance(data.source.paper, data.source.arxiv, data.source.table, sample_row.row, rel),
                     )
                 )
             continue
@@ -621,7 +621,7 @@ def _load(folder: Path) -> Baselines:
 
     # Recompute every published aggregate; flag (never change) what differs.
     checked: list[Baseline] = []
-    for path, data in parsed:
+    for _path, data in parsed:
         if isinstance(data, SamplesFile):
             continue
         for r in data.rows:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, read_samples, redo
 from harness.environment import describe_hardware, same_hardware
@@ -39,8 +40,9 @@ class Side:
     reference: str
     label: str
     run_root: Path | None = None
-    role: str | None = None
-    scores: dict | None = None
+    role: str = ""
+    scores: dict[str, Any] = field(default_factory=dict)
+    """scores.json of the run (empty for a published row)."""
     baseline: Baseline | None = None
     samples: dict[str, dict[str, dict[str, bool]] | None] = field(default_factory=dict)
 
@@ -86,7 +88,7 @@ class Side:
         return self.samples[task]
 
     def describe(self) -> dict:
-        out = {"reference": self.reference, "label": self.label}
+        out: dict[str, Any] = {"reference": self.reference, "label": self.label}
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_json()
         else:
@@ -198,13 +200,14 @@ def _tolerance_of(side: Side) -> tuple[float | None, str | None]:
 def compare(a: Side, b: Side, task: str | None = None) -> dict:
     """The comparison as data (what ``--json`` prints, less the verdict)."""
     a_tasks, b_tasks = set(a.tasks()), set(b.tasks())
+    tasks: list[str]
     warnings: list[str] = []
     if task is not None:
-        for side, tasks in ((a, a_tasks), (b, b_tasks)):
-            if task not in tasks:
+        for side, present in ((a, a_tasks), (b, b_tasks)):
+            if task not in present:
                 raise HarnessError(
                     f"--task {task}: {side.reference} has no {task!r} scores "
-                    f"(it has: {', '.join(sorted(tasks)) or 'none'})"
+                    f"(it has: {', '.join(sorted(present)) or 'none'})"
                 )
         tasks = [task]
     else:
@@ -343,7 +346,7 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         acc_b, ci_b, n_b = b.accuracy(task, lang)
         if acc_a is None or acc_b is None:
             continue
-        row = {
+        row: dict[str, Any] = {
             "a": acc_a,
             "b": acc_b,
             "delta": round(acc_a - acc_b, 4),

@@ -18,7 +18,7 @@ class ReportConfig(Section):
     (`SLAM`, `QAlign`, `QAlign +LoRA (r=256)`, `LangBridge-9B`, ...); None: every system of the
     benchmark's tables. The plots draw these too (default there: MetaMath, QAlign, SLAM)."""
     formats: list[Literal["terminal", "markdown", "latex", "html"]] = Field(
-        default_factory=lambda: ["terminal", "markdown", "latex", "html"]
+        default_factory=lambda: ["terminal", "markdown", "latex", "html"]  # type: ignore[arg-type]
     )
     """Where the tables go: printed (`terminal`) and written as report.md, report.tex,
     report.html (self-contained); report.json (the table data) is always written."""

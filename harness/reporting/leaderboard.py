@@ -10,7 +10,8 @@ test (``*``: p < 0.05).
 
 Scores are comparable only when the questions were asked and scored the same way: runs that
 differ in task version, answer extraction, prompt (``prompt_sha`` of the task), chat template,
-system prompt, chat template arguments, reasoning end marker or max new tokens go into separate tables, each saying how it differs from the first.
+system prompt, chat template arguments, reasoning end marker or max new tokens go into separate tables,
+each saying how it differs from the first.
 
 Outputs: the terminal (rich); with ``--out DIR``: leaderboard.md (tables by tabulate),
 leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG per table;
@@ -23,22 +24,23 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from harness import presentation
+from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
     LANGUAGE_NOT_EVALUATED,
-    NO_BASELINE_NUMBER,
     MAIN_TABLE,
+    NO_BASELINE_NUMBER,
+    NO_TRAIN_RECORD,
     NOT_COMPARABLE,
     NOT_TRAINED,
-    NO_TRAIN_RECORD,
     PAPER_LANGUAGES,
-    TASK_NOT_RUN,
     TASK_TITLES,
     Cell,
     Column,
@@ -53,7 +55,6 @@ from harness.reporting.tables import (
     published_label,
     published_notes,
 )
-from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.runs import read_json, verified_output
 
 ROLES = ("base", "trained")
@@ -361,7 +362,7 @@ def leaderboard_table(
         label = published_label(row, main_table)
         if len(baselines.readings(row)) > 1:
             label += f" [{row.provenance.table}" + (f" {row.reading}" if row.reading else "") + "]"
-        cells = [Cell(None, label)] + _published_cells(row, languages, paper_languages)
+        cells = [Cell(None, label), *_published_cells(row, languages, paper_languages)]
         if reference is not None:
             cells.append(empty(NO_PAIRED_TEST))
         group = next((g for g in groups if g.name == f"Published {row.size}"), None)
@@ -373,14 +374,14 @@ def leaderboard_table(
 
     run_rows = []
     for entry in entries:
-        cells = [Cell(None, entry.label)] + _run_cells(entry, task, languages, paper_languages)
+        cells = [Cell(None, entry.label), *_run_cells(entry, task, languages, paper_languages)]
         if reference is not None:
             cells.append(
                 _versus(entry, reference, task, reference_comparable or entry.reference == reference.reference)
             )
         run_rows.append(Row(entry.label, cells, "run", f"{entry.source} (recipe {entry.recipe})"))
     avg = [c.name for c in columns].index("Avg")
-    run_rows.sort(key=lambda r: -(r.cells[avg].value if r.cells[avg].value is not None else -1))
+    run_rows.sort(key=lambda r: -(value if (value := r.cells[avg].value) is not None else -1))
     groups.append(Group("Runs", run_rows))
     _mark_best(groups, columns)
 
@@ -420,11 +421,12 @@ def _mark_best(groups: list[Group], columns: list[Column]) -> None:
         cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
         if len(cells) < 2:
             continue
-        top = max(round(c.value, 1) for c in cells)
-        if all(round(c.value, 1) == top for c in cells):
+        shown = [round(c.value, 1) for c in cells if c.value is not None]
+        top = max(shown)
+        if all(value == top for value in shown):
             continue  # a tie of every row marks nothing
         for cell in cells:
-            cell.best = round(cell.value, 1) == top
+            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 # -- building and rendering ----------------------------------------------------------------------
@@ -522,7 +524,7 @@ def leaderboard_plot(table: Table, path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     avg = [c.name for c in table.columns].index("Avg")
-    rows = [(row.label, row.cells[avg].value, row.kind) for row in table.rows() if row.cells[avg].value is not None]
+    rows = [(row.label, value, row.kind) for row in table.rows() if (value := row.cells[avg].value) is not None]
     if not rows:
         return None
     figure, axis = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.4), dpi=110)

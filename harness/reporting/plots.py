@@ -49,7 +49,7 @@ def language_bars(task: str, scores: dict, published: list[Baseline], path: Path
     series: list[tuple[str, list[float | None], str, bool]] = []
     for model in models:
         values = [model.accuracy(lang)[0] for lang in languages]
-        values.append((model.task.get("average") or {}).get("accuracy"))
+        values.append(((model.task or {}).get("average") or {}).get("accuracy"))
         series.append((model.label, values, RUN_COLOURS.get(model.role, "#0969da"), True))
     for colour, row in zip(BASELINE_COLOURS, published):
         values = [row.scores.get(lang) for lang in languages] + [row.average]

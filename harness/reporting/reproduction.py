@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
-from harness.reporting.tables import Column, Group, Row, Table, Cell, number
+from harness.reporting.tables import Cell, Column, Group, Row, Table, number
 
 BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono", "Llama2-mono"))
 """A base model's source (lower case contains) -> its published row in the paper's tables."""
@@ -72,7 +72,7 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
 
 def recorded_choices(selection: dict | None, train: dict | None, scores: dict | None) -> list[dict]:
     """The open choices the stages recorded, in stage order."""
-    out = []
+    out: list[dict] = []
     for record in (selection or {}, train or {}, (scores or {}).get("settings") or {}):
         out += record.get("open_choices") or []
     return out
@@ -221,7 +221,8 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
             warnings.append(
                 f"Base model check: its reference, {row.system} {row.size} {task} en {p:.1f} "
                 f"({row.provenance.table}), {impossible.split(': ', 1)[1]}: the interval is taken around "
-                f"{round(p * n_published / 100)}/{n_published} = {100 * round(p * n_published / 100) / n_published:.1f}; "
+                f"{round(p * n_published / 100)}/{n_published} = "
+                f"{100 * round(p * n_published / 100) / n_published:.1f}; "
                 "the printed number is a misprint or not from the full test set"
             )
     if not rows:
@@ -231,7 +232,8 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
         "Base model: English accuracy against the published base",
         ["task", "published row", "published en", "95% interval", "this run en", "n", "inside"],
         rows,
-        f"Wilson interval at the full test set's size ({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).",
+        "Wilson interval at the full test set's size "
+        f"({', '.join(f'{k} {v}' for k, v in PUBLISHED_TEST_SIZE.items())} per language).",
     )
     return [table], warnings
 

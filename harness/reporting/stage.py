@@ -21,6 +21,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.artifacts import (
+    SCORES_FILE,
+    SELECTION_FILE,
+    TRAIN_FILE,
+    Scores,
+    TrainRecord,
+    read_artifact,
+    read_json_file,
+    redo,
+)
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
@@ -36,16 +46,6 @@ from harness.reporting.render import (
 )
 from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.artifacts import (
-    SCORES_FILE,
-    SELECTION_FILE,
-    TRAIN_FILE,
-    Scores,
-    TrainRecord,
-    read_artifact,
-    read_json_file,
-    redo,
-)
 from harness.runs import atomic_write_text, verified_output, write_json
 
 OWNER_FILE = "REPORT_OF.json"
@@ -142,9 +142,9 @@ def build_document(
         sections.append(Section(TASK_TITLES.get(task, task), task_tables, images))
         for row in baselines.rows:
             benchmark_rows = any(t.id == f"{task}_accuracy" for t in task_tables)
-            if benchmark_rows and row.benchmark == task and row.warnings:
-                if config.size in (None, row.size) and row.primary:
-                    shown_warnings += [w for w in row.warnings if w not in shown_warnings]
+            shown = config.size in (None, row.size) and row.primary
+            if benchmark_rows and row.benchmark == task and row.warnings and shown:
+                shown_warnings += [w for w in row.warnings if w not in shown_warnings]
     selection_file = run.stage_dir("select") / SELECTION_FILE
     selection = read_json_file(selection_file) if selection_file.is_file() else None
     if getattr(recipe, "selection", None) is not None and selection is not None:
@@ -252,7 +252,7 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
     probe = selection.get("probe") or {}
     if not layers:
         return [f"The selection chose no layer: {selection.get('error', 'see selection.json')}"]
-    what = SUBLAYER_WORDS.get(selection.get("sublayers"), str(selection.get("sublayers")))
+    what = SUBLAYER_WORDS.get(str(selection.get("sublayers")), str(selection.get("sublayers")))
     mode = getattr(training, "mode", "selective")
     trained = {
         "full": "Training updates every parameter (training.mode full); the selection below is "

@@ -14,8 +14,9 @@ delta rows: trained - base, and the run's model - the paper's SLAM row.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from harness import presentation
 from harness.artifacts import TrainRecord
@@ -128,7 +129,7 @@ class Table:
 # -- formatting ------------------------------------------------------------------------------
 
 
-def empty(reason: str) -> Cell:
+def empty(reason: str | None) -> Cell:
     return Cell(None, "", None, reason)
 
 
@@ -208,7 +209,7 @@ class TrainingRecord:
     cost_description: str | None = None
 
     @classmethod
-    def from_record(cls, record: TrainRecord | None) -> "TrainingRecord | None":
+    def from_record(cls, record: TrainRecord | None) -> TrainingRecord | None:
         """From train/train.json (:class:`harness.artifacts.TrainRecord`)."""
         if record is None:
             return None
@@ -226,6 +227,9 @@ class TrainingRecord:
             parts.append(f"wall time {seconds:.0f} s")
         if gpu_hours:
             parts.append(f"{gpu_hours:.3f} GPU-hours")
+        if record.steady_tokens_per_second:
+            peak = f", {record.share_of_bf16_peak:.1%} of the bf16 peak" if record.share_of_bf16_peak else ""
+            parts.append(f"{record.steady_tokens_per_second:,.0f} tokens/s in steady state{peak}")
         device = record.hyperparameters.get("device")
         if device and not gpu_hours and cost_display:
             cost_display += f" ({str(device).upper()})"
@@ -396,9 +400,9 @@ def published_notes(published: list[Baseline], baselines: Baselines, main_table:
     notes = []
     newer = [r for r in published if not r.from_slam]
     if newer:
-        sources = {}
+        sources: dict[str, list[str]] = {}
         for r in newer:
-            where = r.provenance.url + (f" at {r.provenance.version[:12]}" if r.provenance.version else "")
+            where = (r.provenance.url or "") + (f" at {r.provenance.version[:12]}" if r.provenance.version else "")
             sources.setdefault(f"{r.provenance.table} ({where})", []).append(r.label)
         notes.append(
             f"{NEWER_MARK} published outside the SLAM paper, evaluated by their authors with their own prompts "
@@ -651,7 +655,7 @@ def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
             value = float(entry[f"accuracy_{mode}"])
             differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
             cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
-        average = (model.task.get("average") or {}).get(f"accuracy_{mode}")
+        average = ((model.task or {}).get("average") or {}).get(f"accuracy_{mode}")
         cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
         if differs:
             rows.append(Row(cells[0].display, cells, "strict", model.source))
@@ -699,8 +703,9 @@ def _delta_rows(
             test = paired.get(column) if column is not None else (comparison or {}).get("all")
             cells.append(delta(a, b, ra, rb, "this run's trained model minus its base model" + _paired_text(test)))
         rows.append(Row(cells[0].display, cells, "delta", "trained minus base, in accuracy points"))
-    slam_rows = [r for r in published if r.system == "SLAM" and r.primary]
+    slam_rows = [r for r in published if r.system == "SLAM" and r.primary] if head is not None else []
     for slam in slam_rows:
+        assert head is not None
         mine = values(head)
         cells = [
             Cell(None, f"Δ {head.role} − SLAM {slam.size} (paper)"),
@@ -732,12 +737,12 @@ def _mark_best(group: Group, columns: list[Column]) -> None:
         ]
         if len(candidates) < 2:
             continue
-        shown = [round(c.value, 1) for c in candidates]
+        shown = [round(c.value, 1) for c in candidates if c.value is not None]
         top = max(shown)
         if shown.count(top) == len(shown):  # every row ties (e.g. all 0.0): nothing stands out
             continue
         for cell in candidates:
-            cell.best = round(cell.value, 1) == top
+            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 def pcr_table(task: str, scores: dict) -> Table:

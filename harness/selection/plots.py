@@ -10,10 +10,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 
-from harness.selection.statistics import PIVOT, LayerAnalysis  # noqa: E402
+from harness.selection.statistics import PIVOT, LayerAnalysis
 
 
 def _layers(analysis: LayerAnalysis) -> list[int]:

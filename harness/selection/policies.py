@@ -3,19 +3,17 @@
 Each policy is both its recipe settings (tagged by `policy:`) and its rule: ``choose`` turns the
 settings, the model's real depth and (for ``slam_msd``) the probe analysis into a sorted list
 of distinct 0-based layer indices, or raises a HarnessError that names the recipe key to fix.
-Only ``slam_msd`` needs the probe. :data:`POLICIES` names them, and the recipe schema's union
-(:data:`LayerPolicy`) is made of the same classes.
+Only ``slam_msd`` needs the probe. The recipe schema's union (:data:`LayerPolicy`) is made of these classes.
 """
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field
 
 from harness.errors import HarnessError
-from harness.registry import Registry
 from harness.schema import Section
 
 if TYPE_CHECKING:  # the analysis holds torch tensors; reading a recipe must not import torch
@@ -27,6 +25,7 @@ WHERE = "selection.layers"
 class Policy(Section):
     """A layer-selection rule and its settings."""
 
+    policy: str
     needs_probe: ClassVar[bool] = False
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
@@ -34,12 +33,6 @@ class Policy(Section):
 
     def describe(self) -> str:
         raise NotImplementedError
-
-    def _check_k(self, num_layers: int) -> None:
-        if self.k > num_layers:
-            raise HarnessError(
-                f"{WHERE}.k: {self.k} layers requested but the model has {num_layers}; use a k from 1 to {num_layers}"
-            )
 
 
 class SlamMsdPolicy(Policy):
@@ -56,6 +49,7 @@ class SlamMsdPolicy(Policy):
     needs_probe: ClassVar[bool] = True
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        assert analysis is not None, "select_layers checks needs_probe"
         if analysis.num_layers != num_layers:
             raise HarnessError(f"the probe saw {analysis.num_layers} layers but the model has {num_layers}")
         if not analysis.language_specific:
@@ -111,7 +105,7 @@ class FirstKPolicy(Policy):
     k: int = Field(gt=0)
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
-        self._check_k(num_layers)
+        _check_k(self.k, num_layers)
         return list(range(self.k))
 
     def describe(self) -> str:
@@ -126,7 +120,7 @@ class RandomPolicy(Policy):
     seed: int = 0
 
     def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
-        self._check_k(num_layers)
+        _check_k(self.k, num_layers)
         return sorted(random.Random(self.seed).sample(range(num_layers), self.k))
 
     def describe(self) -> str:
@@ -145,13 +139,17 @@ class AllPolicy(Policy):
         return "every layer"
 
 
-_ALL = (SlamMsdPolicy, FixedPolicy, FirstKPolicy, RandomPolicy, AllPolicy)
-POLICIES: Registry[type[Policy]] = Registry("selection policy")
-for _policy in _ALL:
-    POLICIES.register(_policy.model_fields["policy"].default, _policy)
-
-LayerPolicy = Annotated[Union[_ALL], Field(discriminator="policy")]
+LayerPolicy = Annotated[
+    SlamMsdPolicy | FixedPolicy | FirstKPolicy | RandomPolicy | AllPolicy, Field(discriminator="policy")
+]
 """`selection.layers`: one of the policies, chosen by its `policy:` tag."""
+
+
+def _check_k(k: int, num_layers: int) -> None:
+    if k > num_layers:
+        raise HarnessError(
+            f"{WHERE}.k: {k} layers requested but the model has {num_layers}; use a k from 1 to {num_layers}"
+        )
 
 
 def select_layers(settings: Policy, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:

@@ -18,9 +18,9 @@ the model's device, so memory does not grow with the number of questions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
 
 import torch
 
@@ -56,7 +56,7 @@ class ProbeCounts:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "ProbeCounts":
+    def from_dict(cls, data: Mapping) -> ProbeCounts:
         return cls(
             fired_tokens=dict(data["fired_tokens"]),
             fired_questions=dict(data["fired_questions"]),
@@ -68,7 +68,7 @@ class ProbeCounts:
         torch.save(self.to_dict(), path)
 
     @classmethod
-    def load(cls, path) -> "ProbeCounts":
+    def load(cls, path) -> ProbeCounts:
         return cls.from_dict(torch.load(path, weights_only=True))
 
 
@@ -87,6 +87,7 @@ class _Accumulator:
             # Per question and neuron: counted tokens on which it fired. A batched matrix product
             # (mask [batch, 1, tokens] x fired) is 3-4x cheaper than masking and summing booleans;
             # float32 is exact for counts up to 2^24 tokens per question.
+            assert self.count_mask is not None, "the hooks run inside a batch"
             per_question = torch.bmm(self.count_mask, fired).squeeze(1).to(torch.int64)
             self.fired_tokens[layer] += per_question.sum(dim=0)
             self.fired_questions[layer] += (per_question > 0).sum(dim=0)

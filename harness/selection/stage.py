@@ -19,11 +19,13 @@ selection.json, and a warning on the terminal when the probe picks other layers)
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any
 
-from harness.errors import HarnessError
+from harness import console as terminal
 from harness.artifacts import SELECTION_FILE, Selection, parse_artifact, redo
+from harness.errors import HarnessError
 from harness.open_choices import open_choices
 from harness.runs import read_json, write_json
 from harness.selection import statistics
@@ -50,7 +52,7 @@ def probe_question_set(probe: ProbeConfig, languages: Sequence[str], training_da
     recipe's ``training.data``) is where ``dataset: translation`` reads pairs when
     ``probe.path`` is not set.
     """
-    info = {"parallel": True}
+    info: dict[str, Any] = {"parallel": True}
     if probe.dataset == "translation":
         by_lang, info = _translation_questions(probe, list(languages), training_data)
     else:
@@ -88,7 +90,9 @@ def _questions(probe: ProbeConfig, lang: str) -> list[str]:
     return [example.question for example in examples][: probe.n]
 
 
-def _translation_questions(probe: ProbeConfig, languages: list[str], training_data) -> dict[str, list[str]]:
+def _translation_questions(
+    probe: ProbeConfig, languages: list[str], training_data
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
     """Parallel questions from X->English translation pairs (question side).
 
     Pairs of different languages are matched through their English side: the questions are the
@@ -117,7 +121,7 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
         pairs = load_pairs(data, others).pairs
     except HarnessError as error:
         raise HarnessError(f"selection.probe.dataset 'translation' (source {data.source!r}): {error}") from None
-    by_english = {lang: {} for lang in others}
+    by_english: dict[str, dict[str, str]] = {lang: {} for lang in others}
     for lang in others:
         for pair in pairs.get(lang, []):
             by_english[lang].setdefault(pair.target.strip(), pair.source)
@@ -126,7 +130,7 @@ def _translation_questions(probe: ProbeConfig, languages: list[str], training_da
     if shared:
         out = {lang: [by_english[lang][text] for text in shared] for lang in others}
         out["en"] = list(shared)
-        info = {"parallel": True, "matched_on": "English side of the pairs"}
+        info: dict[str, Any] = {"parallel": True, "matched_on": "English side of the pairs"}
     else:
         # No English sentence is translated into every language: not a parallel set. Each language
         # gets the source side of its first n pairs; English the English side of the first
@@ -154,13 +158,12 @@ def _device() -> str:
 
 
 def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], probe: ProbeConfig):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from harness import presentation
-    from harness.selection.probe import probe_model
-
     import sys
     import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.selection.probe import probe_model
 
     total = sum(len(q) for q in questions.values())
     seen = dict.fromkeys(questions, 0)
@@ -171,7 +174,7 @@ def _probe_with_progress(model, tokenizer, questions: Mapping[str, list[str]], p
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=True,
-        console=presentation.console(stderr=True),
+        console=terminal.console(stderr=True),
     ) as progress:
         task = progress.add_task("", total=total)
 
@@ -204,7 +207,7 @@ def run_select(recipe, run, out) -> None:
     if not policy.needs_probe:  # fail on a bad list or k before loading any weights
         select_layers(selection.layers, num_layers)
 
-    result = {
+    result: dict[str, Any] = {
         "model": {
             "source": recipe.model.source,
             "revision": recipe.model.revision,
@@ -291,6 +294,7 @@ def question_set_note(probe: ProbeConfig, recipe) -> dict:
 def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, analysis) -> dict:
     """What SLAM's rule (``selection.check``) picks on this model, beside the pinned layers."""
     check = selection.check
+    assert check is not None, "called only when selection.check is set"
     try:
         found, error = select_layers(check, num_layers, analysis), None
     except HarnessError as problem:
@@ -330,9 +334,7 @@ def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, 
 
 def warn_if_different(check: dict) -> None:
     """A visible line on the terminal when the probe disagrees with the pinned layers."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
+    console = terminal.console(stderr=True)
     if check["warning"]:
         console.print(f"[bold yellow]warning: layer check: {check['warning']}[/bold yellow]")
     else:

@@ -12,9 +12,9 @@ rounding noise. Floats are produced only for output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Mapping
 
 import torch
 

@@ -10,6 +10,8 @@ harness's evaluate stage). A limit is lm-eval's own `--limit`. Under plain
 
 from __future__ import annotations
 
+from typing import Literal
+
 import datasets
 
 from harness.benchmarks import load_benchmark
@@ -39,7 +41,7 @@ def load_docs(
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
-def _metrics(kind: str, doc: dict, results: list[str]) -> dict[str, float]:
+def _metrics(kind: Literal["math", "choice"], doc: dict, results: list[str]) -> dict[str, float]:
     correct = score_response(kind, results[0], doc["answer"], reasoning_end=doc.get("reasoning_end"))["correct"]
     return {"acc": float(correct["paper"]), "acc_strict": float(correct["strict"])}
 

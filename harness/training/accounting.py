@@ -99,7 +99,7 @@ def accounting(
     by_language: dict[str, Any] = {}
     totals: dict[str, Any] = {}
     for side in sides:
-        total = {"loaded": 0, "dropped": Counter(), "kept": 0, "capped": 0, "used": 0}
+        total: dict[str, Any] = {"loaded": 0, "dropped": Counter(), "kept": 0, "capped": 0, "used": 0}
         for lang in languages:
             row_dropped = Counter(dropped.get(lang, {}).get(side, {}))
             n_loaded = loaded.get(lang, Counter())[side]

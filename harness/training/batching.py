@@ -16,7 +16,7 @@ consecutive micro-batches of one global batch still make one optimizer step.
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 
 class GlobalBatchLengthSampler:

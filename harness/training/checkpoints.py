@@ -22,10 +22,10 @@ import json
 import os
 import re
 import shutil
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from harness.console import say
 from harness.errors import HarnessError
 
 TRAINABLE_FILE = "trainable.safetensors"
@@ -89,11 +89,7 @@ def is_complete(folder: Path) -> bool:
     return checkpoint_problem(folder) is None
 
 
-def _say(line: str) -> None:
-    print(f"train: {line}", file=sys.stderr, flush=True)
-
-
-def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _say, clean: bool = True) -> Path | None:
+def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = say, clean: bool = True) -> Path | None:
     """The newest complete checkpoint under ``checkpoints`` (None if there is none).
 
     Whatever an interrupted save left (the ``.saving`` folder, or a ``checkpoint-N`` without its
@@ -104,7 +100,7 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
     if not checkpoints.is_dir():
         return None
     incomplete = {folder: "its save did not finish" for folder in sorted((checkpoints / STAGING).glob("checkpoint-*"))}
-    complete = []
+    complete: list[Path] = []
     for folder in checkpoints.iterdir():
         match = _CHECKPOINT.match(folder.name)
         if match and folder.is_dir():
@@ -113,11 +109,11 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = _sa
                 complete.append(folder)
             else:
                 incomplete[folder] = problem
-    complete.sort(key=lambda f: int(_CHECKPOINT.match(f.name).group(1)))
+    complete.sort(key=lambda f: int(f.name.removeprefix("checkpoint-")))
     newest = complete[-1] if complete else None
     for folder, problem in incomplete.items():
         say(
-            f"skipping incomplete checkpoint {folder} ({problem}); "
+            f"train: skipping incomplete checkpoint {folder} ({problem}); "
             f"{'resuming from ' + newest.name if newest else 'no complete checkpoint: starting from step 0'}"
         )
         if clean:

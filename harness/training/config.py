@@ -128,7 +128,7 @@ class TrainingConfig(Section):
         return names
 
     @model_validator(mode="after")
-    def _launcher_fits(self) -> "TrainingConfig":
+    def _launcher_fits(self) -> TrainingConfig:
         if (self.offload_optimizer or self.offload_parameters or self.zero_stage != 2) and not self.deepspeed:
             raise ValueError("zero_stage and offload_* are DeepSpeed settings; set deepspeed: true")
         if self.mode == "lora" and self.zero_stage == 3:
@@ -170,7 +170,7 @@ class TrainingStage(Section):
         return name
 
     @model_validator(mode="after")
-    def _selection_when_needed(self) -> "TrainingStage":
+    def _selection_when_needed(self) -> TrainingStage:
         if self.training.mode != "full" and self.selection is None:
             raise ValueError("training.mode is selective or lora, which needs a `selection:` section in this stage")
         return self

@@ -7,15 +7,14 @@ token after it; a pair whose prompt alone fills ``max_length`` is dropped as ``t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.languages import language_name
 from harness.training.prompts import PROMPTS
-from harness.training.prompts import TABLE7 as PROMPT  # the default prompt (paper, Table 7)
 from harness.translation import SIDES, TranslationPair, load_pairs, mix_pairs
-
 
 # -- prompts and tokens ------------------------------------------------------------------------
 
@@ -171,25 +170,40 @@ class ExampleDataset:
         return self.examples[index]
 
 
-class PadCollator:
-    """Right-pads a batch: pad id for inputs, 0 for the mask, -100 for the labels."""
+TOKEN_COUNTS = "token_counts"
+"""A batch's (non-padding, target, padded) token counts, host integers the collator computes so
+that counting never waits for the GPU; the trainer takes them out before the forward pass."""
 
-    def __init__(self, pad_token_id: int):
+
+class PadCollator:
+    """Right-pads a batch: pad id for inputs, -100 for the labels, and no attention mask.
+
+    With right padding a causal model's real tokens never see the pads that follow them, and pads
+    carry no loss (-100), so the loss and gradients equal those with a padding mask; without a
+    mask PyTorch's SDPA can take its flash kernel (``is_causal``) instead of a masked one.
+
+    ``count_tokens``: add :data:`TOKEN_COUNTS` (for the harness's trainer, which takes it out).
+    """
+
+    def __init__(self, pad_token_id: int, count_tokens: bool = False):
         self.pad_token_id = pad_token_id
+        self.count_tokens = count_tokens
 
     def __call__(self, batch: Iterable[dict[str, list[int]]]):
         import torch
 
         batch = list(batch)
         width = max(len(item["input_ids"]) for item in batch)
-        out = {
+        out: dict[str, Any] = {
             "input_ids": torch.full((len(batch), width), self.pad_token_id, dtype=torch.long),
-            "attention_mask": torch.zeros((len(batch), width), dtype=torch.long),
             "labels": torch.full((len(batch), width), -100, dtype=torch.long),
         }
         for row, item in enumerate(batch):
             n = len(item["input_ids"])
             out["input_ids"][row, :n] = torch.tensor(item["input_ids"])
-            out["attention_mask"][row, :n] = 1
             out["labels"][row, :n] = torch.tensor(item["labels"])
+        if self.count_tokens:
+            non_pad = sum(len(item["input_ids"]) for item in batch)
+            target = sum(label != -100 for item in batch for label in item["labels"])
+            out[TOKEN_COUNTS] = (non_pad, target, len(batch) * width)
         return out

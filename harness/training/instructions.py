@@ -45,11 +45,6 @@ TEMPLATES = {
     "as_is": "{query}",
 }
 """Named prompt templates; a recipe may also give its own text with ``{query}`` (and ``{language}``)."""
-TEMPLATE_ORIGINS = {
-    "alpaca": "Alpaca's prompt without input, as QAlign's finetune.py and MetaMath's train_math.py train",
-    "mathoctopus": "MathOctopus's training prompt: Alpaca's, naming the language to answer in",
-    "as_is": "the query field already holds the whole prompt (MathOctopus's hub rows: `prompt`)",
-}
 PLACEHOLDERS = {"query", "language"}
 REASONS = ("empty", "duplicate", "repetitive", "too_long")
 _NAME_TO_CODE = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
@@ -182,7 +177,7 @@ def build_instruction_data(data: InstructionDataConfig, tokenizer, max_length: i
     wanted = set(data.languages) if data.languages else None
     loaded: Counter = Counter()
     dropped: dict[str, Counter] = defaultdict(Counter)
-    unknown = Counter()
+    unknown: Counter = Counter()
     seen: set[tuple[str, str]] = set()
     kept: list[tuple[str, str, str]] = []  # (lang, query, response)
     for number, row in enumerate(rows, 1):

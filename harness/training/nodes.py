@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -40,7 +41,7 @@ NODE_ENV_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_TOKEN")
 """Never written to a file in the run folder: each node reads its own token (``hf auth login``)."""
 
 
-def visible_gpu_ids(num_gpus: int, env: dict[str, str] | None = None) -> list[str] | None:
+def visible_gpu_ids(num_gpus: int, env: Mapping[str, str] | None = None) -> list[str] | None:
     """The first ``num_gpus`` ids of ``CUDA_VISIBLE_DEVICES``, or None when it is not set."""
     env = os.environ if env is None else env
     visible = env.get("CUDA_VISIBLE_DEVICES")
@@ -60,7 +61,7 @@ def visible_gpu_ids(num_gpus: int, env: dict[str, str] | None = None) -> list[st
     return ids[:num_gpus]
 
 
-def node_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+def node_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables other nodes need to load the same model and data the same way."""
     env = os.environ if env is None else env
     return {

@@ -36,6 +36,11 @@ BYTES_GRAD_ACCUMULATION = 4
 """DeepSpeed's ``data_types.grad_accum_dtype: fp32``: a fp32 gradient partition (ZeRO-2)."""
 DEEPSPEED_BUCKETS = 2 * 200_000_000 * 2
 """Reduce + all-gather bucket of :func:`harness.training.trainer.deepspeed_config` (bf16 elements)."""
+OVERLAP_COMM_BUFFER = 200_000_000 * 2
+"""``overlap_comm`` (on wherever a GPU trains: :func:`harness.training.trainer.deepspeed_config`)
+double-buffers the reduce bucket, so that one bucket's reduction runs while the next fills:
+one more ``reduce_bucket_size`` buffer in the 16-bit gradient dtype (DeepSpeed 0.19,
+``stage_1_and_2.py`` ``setup_buckets``), 0.4 GB in bf16 beside :data:`DEEPSPEED_BUCKETS`."""
 ACTIVATION_SCALE = 1.01
 """Measured over counted: the tensors :func:`activation_memory` counts, times this, match the
 peaks measured on an H100 (2026-11-25, torch 2.11, transformers 5.17, sdpa attention, bf16, a
@@ -151,10 +156,7 @@ def activation_memory(plan: TrainablePlan, tokens: int, checkpointing: bool = Fa
     extra = sum(dict(inputs[role] for role in roles).values())
     trained_layers = plan.num_layers if plan.mode == "full" else len(plan.layers)
     layer_bytes = [frozen + extra] * trained_layers + [frozen] * (plan.num_layers - trained_layers)
-    if checkpointing:
-        per_token = 2 * h * plan.num_layers + max(layer_bytes)
-    else:
-        per_token = sum(layer_bytes)
+    per_token = 2 * h * plan.num_layers + max(layer_bytes) if checkpointing else sum(layer_bytes)
     layers = ACTIVATION_SCALE * per_token * tokens
     logits = LOGIT_BYTES * vocab * tokens
     return {
@@ -229,16 +231,14 @@ def _build_plan(config, layers, sublayers, mode, lora_rank, model) -> TrainableP
     shapes = {name: p.numel() for name, p in model.named_parameters()}  # tied: first name only
     base_total = count_parameters(model)
     if mode == "full":
-        names = list(shapes)
-        counts = dict(shapes)
         return TrainablePlan(
             config.model_type,
             mode,
             list(range(num_layers)),
             "all",
             num_layers,
-            names,
-            counts,
+            list(shapes),
+            dict(shapes),
             base_total,
             base_total,
             base_total,
@@ -502,7 +502,7 @@ def deepspeed_memory(plan: TrainablePlan, training, world: int) -> dict[str, Any
         "gradients": memory["zero2"]["gradients"],
         "optimizer": 0 if training.offload_optimizer else memory["zero2"]["optimizer"],
         "accumulation": 0 if training.offload_optimizer else BYTES_GRAD_ACCUMULATION * plan.trainable / n,
-        "buffers": DEEPSPEED_BUCKETS if bf16 else 2 * DEEPSPEED_BUCKETS,
+        "buffers": (DEEPSPEED_BUCKETS + OVERLAP_COMM_BUFFER) * (1 if bf16 else 2),  # overlap_comm on GPUs
     }
     estimate["total"] = sum(estimate.values())
     cpu = (memory["zero2"]["optimizer"] + BYTES_GRAD_ACCUMULATION * plan.trainable / n) * training.offload_optimizer

@@ -2,13 +2,16 @@
 
 Replaces Trainer's own progress output (a tqdm bar and a raw dict per log) with lines such as
 
-    train step 3/14: loss 2.413, lr 8.6e-05, grad norm 1.92, 1,204 tokens, 7.9 s
+    train step 3/14: loss 2.413, lr 8.6e-05, grad norm 1.92, 1,204 tokens, 160 tokens/s steady, 7.9 s
+
+(steady: from the second step on, checkpoint saves apart; :mod:`harness.training.speed`)
 """
 
 from __future__ import annotations
 
-import sys
 import time
+
+from harness.console import say
 
 
 def step_lines_callback():
@@ -16,12 +19,12 @@ def step_lines_callback():
 
     class StepLines(TrainerCallback):
         def __init__(self):
-            self.started = None
+            self.started = time.time()
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.time()
             if state.is_world_process_zero and state.global_step:
-                _say(f"train: resumed at step {state.global_step}/{state.max_steps}")
+                say(f"train: resumed at step {state.global_step}/{state.max_steps}")
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not state.is_world_process_zero or not logs or "loss" not in logs:
@@ -33,14 +36,12 @@ def step_lines_callback():
                 parts.append(f"grad norm {float(logs['grad_norm']):.3f}")
             if state.num_input_tokens_seen:
                 parts.append(f"{int(state.num_input_tokens_seen):,} tokens")
+            if logs.get("steady_tokens_per_second") is not None:
+                parts.append(f"{float(logs['steady_tokens_per_second']):,.0f} tokens/s steady")
             parts.append(f"{time.time() - self.started:.1f} s")
-            _say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
+            say(f"train step {state.global_step}/{state.max_steps}: {', '.join(parts)}")
 
     return StepLines()
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def use_step_lines(trainer) -> None:

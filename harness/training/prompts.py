@@ -15,8 +15,6 @@ is the only part the loss counts.
 
 from __future__ import annotations
 
-from harness.open_choices import AUTHORS, PAPER
-
 TABLE7 = "Translate this from [{source_lang}] to [English]:\n[{source_lang}]: {source}\n[English]:"
 PROMPTS = {
     "table7": TABLE7,
@@ -26,18 +24,5 @@ PROMPTS = {
         "Below is an instruction that describes a task. Write a response that appropriately completes the request."
         "\n\n### Instruction:\nTranslate the following sentences from {source_lang} to English. {source}"
         "\n\n### Response:"
-    ),
-}
-PROMPT_ORIGINS = {
-    "table7": (PAPER, "Table 7 as printed, with brackets: [{source_lang}]"),
-    "alma": (PAPER, "ALMA's prompt, which the paper says it adopts (no brackets)"),
-    "llama_factory": (
-        AUTHORS,
-        "Table 7 in LLaMA-Factory's default template (Human: ... Assistant:), as the authors' fork trains",
-    ),
-    "qalign": (
-        AUTHORS,
-        "QAlign's question-alignment prompt (NJUNLP/QAlign gsmtrans.py + finetune.py: Alpaca, "
-        "'Translate the following sentences from X to English.')",
     ),
 }

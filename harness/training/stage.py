@@ -100,11 +100,8 @@ def run_train(recipe, run, out) -> None:
         train_in_process(recipe, run, out)
     else:
         _launch(recipe, run, out, world)
-    from harness import presentation
-
     report = read_json(out / TRAIN_FILE)
     parse_artifact(out / TRAIN_FILE, TrainRecord, report, redo("train"))  # the shape later stages read
-    presentation.trained(report)
 
 
 def _launch(recipe, run, out: Path, world: int) -> None:

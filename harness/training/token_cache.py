@@ -113,7 +113,7 @@ def tokenize_cached(
 def _write(folder: Path, examples: list[dict | None]) -> None:
     import datasets
 
-    columns = {"input_ids": [], "labels": [], "fits": []}
+    columns: dict[str, list] = {"input_ids": [], "labels": [], "fits": []}
     for example in examples:
         columns["fits"].append(example is not None)
         columns["input_ids"].append(example["input_ids"] if example else [])
@@ -133,6 +133,6 @@ def _read(folder: Path) -> list[dict | None]:
     table = datasets.load_from_disk(str(folder)).data.table
     ids, labels, fits = (table.column(name).to_pylist() for name in ("input_ids", "labels", "fits"))
     return [
-        {"input_ids": i, "attention_mask": [1] * len(i), "labels": l} if ok else None
-        for i, l, ok in zip(ids, labels, fits)
+        {"input_ids": tokens, "attention_mask": [1] * len(tokens), "labels": targets} if ok else None
+        for tokens, targets, ok in zip(ids, labels, fits)
     ]

@@ -121,7 +121,7 @@ class PeakMemory:
     def __init__(self, interval: float = 0.02):
         self.interval = interval
         self.peak_rss = 0
-        self.cuda_peak = None
+        self.cuda_peak: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,7 +137,7 @@ class PeakMemory:
         while not self._stop.wait(self.interval):
             self.peak_rss = max(self.peak_rss, self._rss())
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         import torch
 
         self.peak_rss = self._rss()
@@ -161,34 +161,86 @@ class PeakMemory:
 def _counting_trainer_class():
     from transformers import Trainer, TrainerCallback
 
-    class CountingTrainer(Trainer):
-        """Trainer that also counts the target (English-side) tokens it trained on.
+    from harness.training.data import TOKEN_COUNTS
 
-        The count is logged with every loss (``target_tokens_seen``) so it is saved in each
-        checkpoint's log history and restored on resume.
+    class CountingTrainer(Trainer):
+        """Trainer that counts, without a host sync per micro-batch, the tokens it trained on.
+
+        The collator counts each batch's non-padding, target (English-side) and padded tokens on
+        the host (:data:`harness.training.data.TOKEN_COUNTS`); they are summed here, and over
+        the ranks only when a step is logged or saved (:class:`FlushCounts`), so the loop never
+        waits for the GPU to count. The totals are logged with every loss (saved in each
+        checkpoint's log history, restored on resume); the non-padding count is the Trainer's
+        own ``num_input_tokens_seen``, which its state keeps.
         """
 
         target_tokens_seen = 0
         padded_tokens_seen = 0
         """Tokens the GPUs computed on, padding included (non-padding / padded = useful share)."""
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.pending = [0, 0, 0, 0]  # non-pad, target, padded, steady non-pad: this rank, not yet summed
+            self.step_tokens = 0
+            self.steady: dict = {}
+
         def get_batch_samples(self, epoch_iterator, num_batches, device):
+            batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
+            self.step_tokens = 0
+            for batch in batches:
+                non_pad, target, padded = batch.pop(TOKEN_COUNTS)
+                self.pending[0] += non_pad
+                self.pending[1] += target
+                self.pending[2] += padded
+                self.step_tokens += non_pad
+            return batches, items
+
+        def flush_counts(self) -> None:
+            """Add every rank's pending counts to the totals (one all-reduce, none on one rank)."""
             import torch
 
-            batches, items = super().get_batch_samples(epoch_iterator, num_batches, device)
-            local = [
-                sum(int((batch["labels"] != -100).sum()) for batch in batches),
-                sum(batch["input_ids"].numel() for batch in batches),
-            ]
-            total = self.accelerator.gather(torch.tensor([local], device=self.args.device)).sum(0).tolist()
-            self.target_tokens_seen += int(total[0])
-            self.padded_tokens_seen += int(total[1])
-            return batches, items
+            local = [*self.pending[:3], self.steady.get("local_tokens", 0) - self.steady.get("summed_local", 0)]
+            if self.args.world_size > 1:
+                totals = torch.tensor(local, dtype=torch.int64, device=self.args.device)
+                summed = self.accelerator.reduce(totals, reduction="sum").tolist()
+            else:
+                summed = local
+            self.state.num_input_tokens_seen += int(summed[0])
+            self.target_tokens_seen += int(summed[1])
+            self.padded_tokens_seen += int(summed[2])
+            self.steady["tokens"] = self.steady.get("tokens", 0) + int(summed[3])
+            self.steady["summed_local"] = self.steady.get("local_tokens", 0)
+            self.pending = [0, 0, 0, 0]
+
+        def steady_tokens_per_second(self) -> float | None:
+            seconds = self.steady.get("seconds")
+            return self.steady.get("tokens", 0) / seconds if seconds else None
 
         def log(self, logs, start_time=None):
             logs["target_tokens_seen"] = self.target_tokens_seen
             logs["padded_tokens_seen"] = self.padded_tokens_seen
+            steady = self.steady_tokens_per_second()
+            if "loss" in logs and steady is not None:
+                logs["steady_tokens_per_second"] = round(steady, 2)
             super().log(logs, start_time)
+
+    class FlushCounts(TrainerCallback):
+        """Sum the counts over the ranks before a step is logged or saved, and at the end."""
+
+        def __init__(self, trainer):
+            self.trainer = trainer
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if (
+                control.should_log
+                or control.should_save
+                or control.should_training_stop
+                or (state.max_steps and state.global_step >= state.max_steps)
+            ):
+                self.trainer.flush_counts()
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            self.trainer.flush_counts()  # an epoch's checkpoint (save_strategy: epoch) follows
 
     class RestoreCounts(TrainerCallback):
         def __init__(self, trainer):
@@ -199,7 +251,7 @@ def _counting_trainer_class():
                 seen = [entry[key] for entry in state.log_history if key in entry]
                 setattr(self.trainer, key, seen[-1] if seen else 0)
 
-    return CountingTrainer, RestoreCounts
+    return CountingTrainer, RestoreCounts, FlushCounts
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -266,14 +318,49 @@ def train_layers(recipe, run) -> list[int] | None:
 
 
 def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
-    """Train in this process (one rank); rank 0 writes the outputs and returns train.json's data."""
+    """Train in this process (one rank); rank 0 writes the outputs and returns train.json's data.
+
+    Returns with the model, its optimizer state and the Trainer gone (their reference cycles
+    collected, the CUDA cache emptied): the next stage of the pipeline, a vLLM engine or an
+    evaluation worker, gets the GPU memory back.
+    """
+    try:
+        return _train(recipe, run, out)
+    finally:
+        release_memory()
+
+
+def release_memory() -> None:
+    """Collect reference cycles (Trainer <-> callbacks, the Accelerator) and empty the CUDA cache."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+
+
+def bind_device(local_rank: int, cuda: bool) -> str:
+    """This rank's device, made current before anything touches CUDA (a model loaded first would
+    open a context on GPU 0 from every rank)."""
+    if not cuda:
+        return "cpu"
+    import torch
+
+    torch.cuda.set_device(local_rank)
+    return f"cuda:{local_rank}"
+
+
+def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     import torch
     from transformers import TrainingArguments
 
     from harness.models import load_model, load_tokenizer
+    from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
     from harness.training.data import ExampleDataset, PadCollator, build_training_data
-    from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.plan import build_plan
 
     started = time.time()
@@ -281,6 +368,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     out = Path(out)
     rank, local_rank, world = distributed_env()
     cuda = torch.cuda.is_available()
+    device = bind_device(local_rank, cuda)
     precision = resolve_precision(training, cuda)
     accumulation = gradient_accumulation(training, world)
     deepspeed_file = out / DEEPSPEED_FILE if training.deepspeed else None
@@ -292,7 +380,6 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
     data = build_training_data(training.data, list(recipe.languages), tokenizer, training.max_length, recipe.seed)
 
-    device = f"cuda:{local_rank}" if cuda else "cpu"
     # bf16: the weights are held in bf16. DeepSpeed keeps fp32 master copies of the trainable ones
     # in its optimizer; without it the trainable ones are held in fp32 themselves (autocast computes
     # in bf16), which costs what DeepSpeed's copies cost without its per-micro-batch overhead.
@@ -308,6 +395,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     if "tensorboard" in training.report_to or "all" in training.report_to:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
+    if "wandb" in training.report_to or "all" in training.report_to:
+        from harness.tracking import wandb_environment
+
+        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
+            os.environ.setdefault(key, value)
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=training.per_device_batch_size,
@@ -331,12 +424,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         use_cpu=not cuda,
         dataloader_pin_memory=cuda,
         remove_unused_columns=False,
-        include_num_input_tokens_seen="non_padding",
+        logging_nan_inf_filter=False,  # its isnan/isinf check waits for the GPU at every micro-batch
         report_to=list(training.report_to),
         deepspeed=str(deepspeed_file) if deepspeed_file else None,
         disable_tqdm=True,  # one line per step instead (harness/training/progress.py)
     )
-    trainer_class, restore_counts = _counting_trainer_class()
+    trainer_class, restore_counts, flush_counts = _counting_trainer_class()
     trainer_class = checkpointing_trainer(trainer_class)
     if training.group_by_length:
         from harness.training.batching import length_grouped_trainer
@@ -349,10 +442,14 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         model=model,
         args=args,
         train_dataset=dataset,
-        data_collator=PadCollator(tokenizer.pad_token_id),
+        data_collator=PadCollator(tokenizer.pad_token_id, count_tokens=True),
         processing_class=tokenizer,
     )
     trainer.add_callback(restore_counts(trainer))
+    from harness.training.speed import flops_per_token, step_timer_callback
+
+    trainer.add_callback(step_timer_callback(trainer))
+    trainer.add_callback(flush_counts(trainer))
     trainer.add_callback(dataset.callback())
     from harness.training.progress import use_step_lines
 
@@ -361,6 +458,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
 
     with PeakMemory() as memory:
         result = trainer.train(resume_from_checkpoint=resume)
+    trainer.flush_counts()
     peaks = _gather_peaks(trainer, memory)
     ranks = rank_record(dataset, trainer.state.global_step, trainer.state.epoch)
     # ZeRO-3 holds each rank's shard of every weight: gather the whole 16-bit tensors (a collective
@@ -395,6 +493,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         outputs["merged"] = str(merged.name)
 
     state = trainer.state
+    flops = flops_per_token(trainer.model, plan)
     wall = time.time() - started
     runtime = result.metrics.get("train_runtime", wall)
     session_tokens = state.num_input_tokens_seen - getattr(trainer, "_initial_num_input_tokens_seen", 0)
@@ -460,6 +559,7 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         "wall_time_s": round(wall, 3),
         "train_runtime_s": round(runtime, 3),
         "throughput_tokens_per_s": round(session_tokens / runtime, 2) if runtime else None,
+        **steady_speed(trainer, flops, cuda),
         "peak_memory": peaks,
         "ranks": ranks,
         "gpu_hours": round(runtime * world / 3600, 6) if cuda else 0.0,
@@ -469,6 +569,34 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(out / TRAIN_FILE, report)
     return report
+
+
+def steady_speed(trainer, flops: dict[str, Any], cuda: bool) -> dict[str, Any]:
+    """train.json's steady-state figures (:mod:`harness.training.speed`): tokens/s from the second
+    step on, checkpoint saves apart, and the share of the bf16 peak of every GPU of the run."""
+    import torch
+
+    from harness.training.speed import peak_tflops
+
+    steady = trainer.steady_tokens_per_second()
+    world = trainer.args.world_size
+    device = torch.cuda.get_device_name() if cuda else "cpu"
+    peak = peak_tflops(device) if cuda else None
+    achieved = steady * flops["flops_per_token"] if steady else None
+    return {
+        "steady_tokens_per_second": round(steady, 2) if steady else None,
+        "steady": {
+            "steps": trainer.steady.get("steps", 0),
+            "seconds": round(trainer.steady.get("seconds", 0.0), 3),
+            "tokens": trainer.steady.get("tokens", 0),
+            "checkpoint_save_s": round(trainer.steady.get("checkpoint_save_s", 0.0), 3),
+            "scope": "optimizer steps from the second of this session on, synchronized, checkpoint saves apart",
+        },
+        "flops": flops,
+        "device_name": device,
+        "peak_bf16_tflops_per_gpu": peak,
+        "share_of_bf16_peak": round(achieved / (peak * 1e12 * world), 4) if achieved and peak else None,
+    }
 
 
 def _zero3(training) -> bool:

@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.local_rank is not None:
         os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
-    if not Path("/dev/nvidiactl").exists():
-        os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    choose_deepspeed_accelerator(os.environ)
     from harness.runs import die_with_parent, hold_workers_lock, watch_launcher
 
     parent = os.getppid()
@@ -77,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     close_process_group(wait=True)
     return 0
+
+
+def choose_deepspeed_accelerator(env) -> None:
+    """``DS_ACCELERATOR=cpu`` unless torch sees a GPU (DeepSpeed would otherwise guess, and warn).
+
+    Decided by torch, not by device files: WSL2's CUDA has no /dev/nvidiactl, and a container may
+    show the device files without a working driver. A value the user set is kept.
+    """
+    import torch
+
+    if not torch.cuda.is_available():
+        env.setdefault("DS_ACCELERATOR", "cpu")
 
 
 def close_process_group(wait: bool) -> None:
