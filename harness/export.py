@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from harness.errors import HarnessError
 from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
+from harness.errors import HarnessError
 from harness.runs import Run, read_json, verified_output
 
 CARD_FILE = "README.md"

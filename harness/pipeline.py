@@ -61,7 +61,22 @@ def train(recipe: Recipe, run: Run, out: Path) -> None:
 def evaluate(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.evaluation.stage import run_evaluate
 
-    run_evaluate(recipe, run, out)
+    run_evaluate(recipe, run, out, base_key=base_evaluation_inputs)
+
+
+def base_evaluation_inputs(resolved: dict) -> str:
+    """The fingerprint of the base model's evaluation: the model, languages, seed and evaluation
+    settings (but which models are evaluated). Selection and training are not in it: they do not
+    change the base model, so a new training does not evaluate it again."""
+    evaluation = {k: v for k, v in (resolved.get("evaluation") or {}).items() if k != "models"}
+    return fingerprint(
+        "evaluate:base",
+        model_identity(resolved.get("model") or {}),
+        resolved.get("languages"),
+        resolved.get("seed"),
+        evaluation,
+        code_version(),
+    )
 
 
 def report(recipe: Recipe, run: Run, out: Path) -> None:

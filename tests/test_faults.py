@@ -458,7 +458,7 @@ def test_21_a_kill_between_the_renames_of_a_publish_keeps_the_finished_result(ru
 
 
 def test_21_an_interrupted_rescore_is_finished_not_regenerated(run, capsys):
-    recipe, root, before = run
+    recipe, root, _before = run
     killed_between_renames("evaluate", "evaluate", recipe, "--rescore", "--run-dir", root)
     assert not (root / "eval").exists()
     code, err = harness(capsys, "evaluate", recipe, "--rescore", "--run-dir", root)
@@ -468,7 +468,7 @@ def test_21_an_interrupted_rescore_is_finished_not_regenerated(run, capsys):
 
 
 def test_21_a_rescore_with_eval_in_history_reads_the_responses_there(run, capsys):
-    recipe, root, before = run
+    recipe, root, _before = run
     (root / "history").mkdir(exist_ok=True)
     (root / "eval").rename(root / "history" / "eval-moved")
     code, err = harness(capsys, "evaluate", recipe, "--rescore", "--run-dir", root)
@@ -504,7 +504,7 @@ def _reseal(root: Path, stage: str) -> None:
 
 @pytest.mark.parametrize("command", ["leaderboard", "compare", "export", "report"])
 def test_21_readers_refuse_a_hand_edited_scores_json(run, capsys, tmp_path, command):
-    recipe, root, before = run
+    recipe, root, _before = run
     _edit_scores(root, 1.0)
     args = {
         "leaderboard": ["leaderboard", root],
@@ -520,7 +520,7 @@ def test_21_readers_refuse_a_hand_edited_scores_json(run, capsys, tmp_path, comm
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_21_non_finite_accuracies_do_not_pass_compare(run, capsys, value):
-    recipe, root, before = run
+    _recipe, root, _before = run
     _edit_scores(root, value)
     _reseal(root, "eval")
     code, err = harness(capsys, "compare", root, f"{root}:base", "--tolerance", "1")
@@ -545,7 +545,7 @@ def test_21_a_hand_edited_fingerprint_in_done_json_is_not_trusted(run, capsys):
 
 
 def test_21_leaderboard_out_neither_follows_a_planted_link_nor_replaces_unasked(run, capsys, tmp_path):
-    recipe, root, before = run
+    _recipe, root, before = run
     board = tmp_path / "board"
     code, err = harness(capsys, "leaderboard", root, "--out", board)
     assert code == 0, err
@@ -588,7 +588,7 @@ def test_21_fields_that_change_no_weight_retrain_nothing(run, capsys):
 
 
 def test_21_dry_run_says_what_runs_and_a_new_training_reuses_the_base_evaluation(run, capsys):
-    recipe, root, before = run
+    recipe, root, _before = run
     code, _ = harness(capsys, "run", recipe, "training.learning_rate=1e-3", "--run-dir", root, "--dry-run")
     out = capsys.readouterr().out
     assert code == 0
@@ -617,7 +617,7 @@ def _html_in_markdown(text: str) -> list[str]:
 
 
 def test_21_report_and_leaderboard_markdown_show_html_as_text(run, capsys, tmp_path):
-    recipe, root, before = run
+    recipe, root, _before = run
     hostile = tmp_path / HOSTILE
     shutil.copytree(root, hostile, symlinks=True)
     code, err = harness(capsys, "run", recipe, "--run-dir", hostile, "--force", "report")

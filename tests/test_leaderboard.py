@@ -12,8 +12,8 @@ from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
-from harness.runs import Run
 from harness.reporting.leaderboard import build_leaderboard, markdown_table
+from harness.runs import Run
 
 
 def make_run(tmp_path, name, rules, extraction="paper", settings=None, limit=None):

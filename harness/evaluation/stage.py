@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from harness import presentation
+from harness.console import console
 from harness.errors import HarnessError
 from harness.evaluation.backends import EvaluationJob, lm_factory
 from harness.evaluation.runner import resolve_tasks, run_models
@@ -19,8 +20,12 @@ TRAINED_EXPORT = ".trained-model"
 """A merged copy of the trained model for vLLM (which needs a folder), removed afterwards."""
 
 
-def run_evaluate(recipe, run, out: Path) -> dict:
-    """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json."""
+def run_evaluate(recipe, run, out: Path, base_key: Callable[[dict], str] | None = None) -> dict:
+    """Evaluate ``recipe.evaluation.models`` on ``recipe.evaluation.tasks``; returns scores.json.
+
+    ``base_key``: resolved recipe -> the fingerprint of its base model's evaluation; with it, the
+    base model's results of an earlier evaluation on the same key are reused, not recomputed.
+    """
     import torch
 
     from harness import tracking
@@ -38,8 +43,8 @@ def run_evaluate(recipe, run, out: Path) -> dict:
 
     devices = device_groups(evaluation, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
     groups = devices if needs_workers(evaluation, devices) else None
-    if "base" in evaluation.models:
-        reuse_base_evaluation(recipe, run, Path(out), tasks)
+    if "base" in evaluation.models and base_key is not None:
+        reuse_base_evaluation(recipe, run, Path(out), tasks, base_key)
     job = EvaluationJob.of(recipe)
     export_dir = Path(out) / TRAINED_EXPORT
     if groups:
@@ -56,31 +61,13 @@ def run_evaluate(recipe, run, out: Path) -> dict:
         scores = run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
         steps = _train_steps(train_dir)
         for written in tracking.log_evaluation(recipe, Path(run.root), Path(out), scores, steps):
-            presentation.console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
+            console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
         return scores
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
 
 
-def base_inputs(resolved: dict) -> str:
-    """The fingerprint of the base model's evaluation: the model, languages, seed and evaluation
-    settings (but which models are evaluated). Training and selection are not in it: the base model
-    does not change with them."""
-    from harness.pipeline import model_identity
-    from harness.runs import code_version, fingerprint
-
-    evaluation = {k: v for k, v in (resolved.get("evaluation") or {}).items() if k != "models"}
-    return fingerprint(
-        "evaluate:base",
-        model_identity(resolved.get("model") or {}),
-        resolved.get("languages"),
-        resolved.get("seed"),
-        evaluation,
-        code_version(),
-    )
-
-
-def reuse_base_evaluation(recipe, run, out: Path, tasks) -> Path | None:
+def reuse_base_evaluation(recipe, run, out: Path, tasks, base_key: Callable[[dict], str]) -> Path | None:
     """Seed ``out`` with the base model's results of an earlier evaluation on the same base inputs.
 
     Looked for in the finished ``eval/`` and in ``history/``; a folder whose files changed since it
@@ -91,7 +78,7 @@ def reuse_base_evaluation(recipe, run, out: Path, tasks) -> Path | None:
     from harness.evaluation.runner import _part_file, _read_done
     from harness.runs import changed_outputs, write_json
 
-    wanted = base_inputs(recipe.resolved())
+    wanted = base_key(recipe.resolved())
     root = Path(run.root)
     candidates = [root / STAGE_DIRS["evaluate"], *sorted((root / HISTORY).glob(f"{STAGE_DIRS['evaluate']}-*"))]
     for folder in candidates:
@@ -99,7 +86,7 @@ def reuse_base_evaluation(recipe, run, out: Path, tasks) -> Path | None:
             done = read_artifact(folder / MARKER, Done, "")
         except HarnessError:
             continue
-        if done.recipe is None or base_inputs(done.recipe) != wanted:
+        if done.recipe is None or base_key(done.recipe) != wanted:
             continue
         if done.outputs is None or changed_outputs(folder, done.outputs):
             continue
@@ -115,7 +102,7 @@ def reuse_base_evaluation(recipe, run, out: Path, tasks) -> Path | None:
         if (folder / LM_EVAL_DIR / "base").is_dir():
             shutil.rmtree(out / LM_EVAL_DIR / "base", ignore_errors=True)
             shutil.copytree(folder / LM_EVAL_DIR / "base", out / LM_EVAL_DIR / "base")
-        presentation.console(stderr=True).print(
+        console(stderr=True).print(
             f"evaluate: the base model's results reused from {folder} (same model, languages, seed and "
             "evaluation settings; training does not change the base model)",
             soft_wrap=True,
