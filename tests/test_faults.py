@@ -580,7 +580,7 @@ def test_21_fields_that_change_no_weight_retrain_nothing(run, capsys):
         "training.report_to=[none]",
         "training.gpu_memory_gib=40",
     ]
-    harness(capsys, "run", recipe, *neutral, "--run-dir", root, "--dry-run")
+    assert main([str(a) for a in ("run", recipe, *neutral, "--run-dir", root, "--dry-run")]) == 0
     assert "# train: up to date, would skip" in capsys.readouterr().out
     code, err = harness(capsys, "run", recipe, *neutral, "--run-dir", root)
     assert code == 0 and err.count("up to date, skipped") == 4, err
@@ -589,7 +589,7 @@ def test_21_fields_that_change_no_weight_retrain_nothing(run, capsys):
 
 def test_21_dry_run_says_what_runs_and_a_new_training_reuses_the_base_evaluation(run, capsys):
     recipe, root, _before = run
-    code, _ = harness(capsys, "run", recipe, "training.learning_rate=1e-3", "--run-dir", root, "--dry-run")
+    code = main([str(a) for a in ("run", recipe, "training.learning_rate=1e-3", "--run-dir", root, "--dry-run")])
     out = capsys.readouterr().out
     assert code == 0
     assert "# select: up to date, would skip" in out and "# train: would run" in out
