@@ -26,7 +26,7 @@ import yaml
 
 from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
 from harness.errors import HarnessError
-from harness.runs import Run, read_json, verified_output
+from harness.runs import Run, fsync_tree, read_json, verified_output
 
 CARD_FILE = "README.md"
 RECIPE_FILE = "harness_recipe.yaml"
@@ -353,9 +353,20 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
         )
         model_card(recipe, resolved, train, scores, dtype_name).save(staging / CARD_FILE)
         _usual_permissions(staging)
+        fsync_tree(staging)
         if out.exists():
             out.rmdir()  # empty, checked above
         os.replace(staging, out)
+    except Exception as error:  # safetensors and torch report a full disk as their own errors
+        from harness.pipeline import disk_error
+
+        disk = error if isinstance(error, OSError) else disk_error(error, staging)
+        if disk is None:
+            raise
+        raise HarnessError(
+            f"--out {out}: the export could not be written ({os.strerror(disk.errno) if disk.errno else disk}); "
+            "free space (or choose another --out) and run it again; the run is unchanged"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     del model

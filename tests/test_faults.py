@@ -646,3 +646,104 @@ def test_21_the_model_card_cannot_be_closed_by_a_description():
     assert any("# injected" in t.content and HOSTILE in t.content for t in fences)
     assert not [t for t in tokens if t.type == "heading_open" and t.map and "injected" in t.content]
     assert _html_in_markdown(card.split("\n---\n", 1)[1]) == []
+
+
+# -- issue 21: one line, exit 2, for what used to be a traceback ------------------------------
+
+
+def _model_dir(recipe: Path) -> Path:
+    import yaml
+
+    return Path(yaml.safe_load(recipe.read_text())["model"]["source"])
+
+
+def _deep_yaml(recipe, root, tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("name: deep\nmodel: " + "[" * 2000 + "]" * 2000 + "\n")
+    return ["run", deep, "--run-dir", tmp_path / "other"], "nested too deeply for a recipe"
+
+
+def _deep_json(recipe, root, tmp_path):
+    (root / "manifest.json").write_text("[" * 2000 + "]" * 2000)
+    return ["run", recipe, "--run-dir", root], "manifest.json: nested too deeply"
+
+
+def _huge_recipe(recipe, root, tmp_path):
+    huge = tmp_path / "huge.yaml"
+    huge.write_text(recipe.read_text() + "\n" + "# padding\n" * 200_000)
+    return ["run", huge, "--run-dir", root], "more than a recipe holds"
+
+
+def _defaults_not_a_recipe(recipe, root, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    other = tmp_path / "other.yaml"
+    other.write_text(f"defaults: {secret}\nname: other\n")
+    return ["run", other, "--run-dir", tmp_path / "other"], "defaults: names a recipe file"
+
+
+def _a_config_of_100000_layers(recipe, root, tmp_path):
+    folder = tmp_path / "huge-model"
+    folder.mkdir()
+    config = json.loads((_model_dir(recipe) / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 100_000}))
+    return ["plan", recipe, f"model.source={folder}"], "num_hidden_layers 100,000 is more than a model has"
+
+
+def _corrupt_safetensors(recipe, root, tmp_path):
+    folder = tmp_path / "corrupt-model"
+    shutil.copytree(_model_dir(recipe), folder)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    return ["run", recipe, f"model.source={folder}", "--run-dir", tmp_path / "other"], "its weights cannot be read"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [_deep_yaml, _deep_json, _huge_recipe, _defaults_not_a_recipe, _a_config_of_100000_layers, _corrupt_safetensors],
+    ids=lambda case: case.__name__.strip("_"),
+)
+def test_21_one_line_and_exit_2(run, case, tmp_path, capsys):
+    recipe, root, _before = run
+    args, expected = case(recipe, root, tmp_path)
+    touched = finished_files(root)
+    started = time.time()
+    code, err = harness(capsys, *args)
+    assert code == 2 and expected in first_error(err), err
+    assert "Traceback" not in err and sum(line.startswith("error") for line in err.splitlines()) == 1
+    assert "root:x:0:0" not in err
+    assert finished_files(root) == touched
+    assert time.time() - started < 60
+
+
+def test_21_a_full_disk_during_export_is_one_line(run, capsys, tmp_path, monkeypatch):
+    """A real 256 KiB tmpfs under --out where this test may mount one (root), else a save raising
+    safetensors' own error for ENOSPC."""
+    _recipe, root, before = run
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(small)], capture_output=True
+        ).returncode
+        == 0
+    )
+    try:
+        if not mounted:
+            from safetensors import SafetensorError
+
+            import harness.export as export
+
+            def full(*args, **kwargs):
+                raise SafetensorError("Error while serializing: IoError(No space left on device (os error 28))")
+
+            monkeypatch.setattr(export, "fsync_tree", full)
+        code, err = harness(capsys, "export", root, "--out", small / "model")
+        line = first_error(err)
+        assert code == 2 and "--out" in line and "No space left on device" in line and "Traceback" not in err, err
+        assert not (small / "model").exists() and not list(small.glob(".model*"))
+        assert finished_files(root) == before
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(small)], check=False)
