@@ -37,6 +37,9 @@ class Stage:
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
+    on_skip: Callable[[Recipe, Run, Path], object] | None = None
+    """Called as ``function(recipe, run, folder)`` when the stage is up to date (to mend its effects
+    outside the run folder that an interrupted invocation left behind)."""
     on_restore: Callable[[Recipe, Run, Path], object] | None = None
     """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
     history (to redo its effects outside the run folder)."""
@@ -91,6 +94,12 @@ def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
     republish(recipe, run, folder)
 
 
+def republish_stale_report(recipe: Recipe, run: Run, folder: Path) -> None:
+    from harness.reporting.stage import republish_if_stale
+
+    republish_if_stale(recipe, run, folder)
+
+
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
     return ("train",) if recipe.evaluation and "trained" in recipe.evaluation.models else ()
 
@@ -121,7 +130,8 @@ STAGES: tuple[Stage, ...] = (
         ("name", "languages", "report"),
         lambda r: r.evaluation is not None,
         _report_upstream,
-        republish_report,
+        on_skip=republish_stale_report,
+        on_restore=republish_report,
     ),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
@@ -277,6 +287,8 @@ def run_stage(
         if done is not None and done.fingerprint == inputs:
             run.check_outputs(name, done)
             console.print(f"[dim]{name}: up to date, skipped ({run.stage_dir(name)})[/dim]")
+            if stage.on_skip:
+                stage.on_skip(recipe, run, run.stage_dir(name))
             return False
         kept = run.from_history(name, inputs)
         if kept is not None:

@@ -747,3 +747,39 @@ def test_21_a_full_disk_during_export_is_one_line(run, capsys, tmp_path, monkeyp
     finally:
         if mounted:
             subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+KILL_AFTER_RESTORE = """
+import os, signal, sys
+import harness.runs as runs
+restore = runs.Run.restore
+def restore_then_die(self, stage, folder):
+    restore(self, stage, folder)
+    if stage == sys.argv[1]:
+        os.kill(os.getpid(), signal.SIGKILL)  # the result is back in place; reports/ not yet copied
+runs.Run.restore = restore_then_die
+from harness.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_21_reports_copy_is_mended_after_a_kill_during_a_restore_from_history(run, capsys, tmp_path):
+    recipe, root, _ = run
+    code, err = harness(capsys, "run", recipe, "report.formats=[latex]", "--run-dir", root)
+    assert code == 0, err
+    published = tmp_path / "reports" / root.name
+    assert (published / "report.tex").is_file()
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_RESTORE, "report", "run", str(recipe), "--run-dir", str(root)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == -9, result.stderr[-2000:]
+    assert (root / "report" / "report.md").is_file() and not (published / "report.md").is_file()  # stale
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 0 and "report: up to date, skipped" in err
+    assert f"report: {Path('reports') / root.name} was stale" in err or f"report: {published} was stale" in err, err
+    assert (published / "report.md").read_bytes() == (root / "report" / "report.md").read_bytes()
+    code, err = harness(capsys, "run", recipe, "--run-dir", root)
+    assert code == 0 and "was stale" not in err

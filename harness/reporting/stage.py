@@ -308,6 +308,25 @@ def republish(recipe, run, folder: Path) -> Path:
     return published
 
 
+def republish_if_stale(recipe, run, folder: Path) -> Path | None:
+    """When the report stage is up to date but this run's copy in ``reports/`` differs from it (an
+    invocation was killed between restoring a report from history and copying it there), copy it again."""
+    root = reports_root()
+    owner = str(Path(run.root).resolve())
+    copies = [p for p in root.glob(f"{Path(run.root).resolve().name}*") if p.is_dir() and _belongs_to(p, owner)]
+    if not copies:
+        return None
+    files = [
+        p for p in Path(folder).iterdir() if p.is_file() and p.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE)
+    ]
+    copy = copies[0]
+    if all((copy / p.name).is_file() and (copy / p.name).read_bytes() == p.read_bytes() for p in files):
+        return None
+    published = publish(Path(folder), Path(run.root), root)
+    print(f"report: {published} was stale (an earlier invocation was interrupted); copied again", file=sys.stderr)
+    return published
+
+
 def publish(out: Path, run_root: Path, root: Path) -> Path:
     """Copy the report files of ``out`` to ``root/<run folder name>``; never over another run's."""
     owner = {"run": str(run_root.resolve())}
