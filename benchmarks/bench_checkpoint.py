@@ -63,7 +63,7 @@ def main() -> None:
     from harness.models import load_model, load_tokenizer
     from harness.recipe import load_recipe
     from harness.training.checkpoints import checkpointing_trainer
-    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.data import PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
 
     torch.set_num_threads(args.threads)
@@ -80,7 +80,7 @@ def main() -> None:
         recipe.training.max_length,
         recipe.seed,
     )
-    examples = ExampleDataset(data.examples[:4])
+    examples = data.examples[:4]
 
     results = {}
     full_bytes = share = None

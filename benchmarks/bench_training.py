@@ -40,7 +40,7 @@ def one(mode: str, args) -> dict:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from harness.models import ModelConfig, load_model, load_tokenizer
-    from harness.training.data import ExampleDataset, PadCollator, build_translation_data
+    from harness.training.data import PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
     from harness.training.trainer import PeakMemory
     from harness.translation import TranslationDataConfig
@@ -96,7 +96,7 @@ def one(mode: str, args) -> dict:
         trainer = Trainer(
             model=model,
             args=training_args,
-            train_dataset=ExampleDataset(examples),
+            train_dataset=examples,
             data_collator=PadCollator(tokenizer.pad_token_id),
             callbacks=[StepTimer()],
         )

@@ -28,6 +28,8 @@ from harness.errors import HarnessError
 
 # -- the run layout ----------------------------------------------------------------------------
 
+RUNS_DIR = "runs"
+"""Where a recipe's run goes unless --run-dir says: ``runs/<recipe name>/``."""
 STAGE_DIRS = {"select": "selection", "train": "train", "evaluate": "eval", "report": "report"}
 MARKER = "DONE.json"
 ATTEMPT = "ATTEMPT.json"
@@ -40,6 +42,12 @@ SELECTION_FILE = "selection.json"
 TRAIN_FILE = "train.json"
 SCORES_FILE = "scores.json"
 SAMPLES_FILE = "samples.jsonl"
+LM_EVAL_DIR = "lm_eval"
+"""eval/lm_eval/<model>/: lm-eval's own results and samples files, in lm-eval's schema."""
+
+
+def default_run_dir(recipe_name: str) -> Path:
+    return Path(RUNS_DIR) / recipe_name
 
 
 class Artifact(BaseModel):
@@ -129,10 +137,48 @@ class Attempt(Artifact):
 # -- stage outputs -----------------------------------------------------------------------------
 
 
-class Selection(Artifact):
-    """``selection/selection.json`` (the fields later stages read; the rest is kept)."""
+class SelectedModel(Artifact):
+    source: str
+    revision: str | None = None
+    model_type: str | None = None
+    architecture: str | None = None
+    num_layers: int
+    d_inter: int | None = None
+    """The FFN's intermediate size (neurons per layer the probe watches)."""
 
+
+class Selection(Artifact):
+    """``selection/selection.json``: the model, languages, policy and probe settings; per layer the
+    activation rate of each language, the overlap of each non-English language with English and
+    its average, and the MSD; the language-specific boundary, theta, and the selected layers.
+
+    Only ``selected_layers`` is required (what training reads); the probe's fields are None when
+    the policy ran without it."""
+
+    model: SelectedModel | None = None
+    languages: list[str] = []
+    policy: dict[str, Any] = {}
+    """The `selection.layers` settings and their description."""
+    probe: dict[str, Any] | None = None
+    """The probe's settings, questions and tokens; None when the probe did not run."""
+    layers: list[dict[str, Any]] | None = None
+    """Per layer: ``activation_rate`` per language, ``overlap_with_en`` per non-English language,
+    ``average_overlap``, ``msd``."""
+    boundary: int | None = None
+    theta: float | None = None
+    language_specific_layers: list[int] | None = None
+    msd_selected: list[int] | None = None
     selected_layers: list[int]
+    sublayers: str = "up_down"
+    parameter_names: dict[str, list[str]] = {}
+    probe_check: dict[str, Any] | None = None
+    open_choices: list[dict[str, Any]] = []
+
+    def chosen_layers(self, where: Path | str) -> list[int]:
+        """The selected layers, or an error when the selection chose none."""
+        if not self.selected_layers:
+            raise HarnessError(f"{where}: the selection chose no layer; see its 'error' and rerun `harness select`")
+        return list(self.selected_layers)
 
 
 class TrainPlan(Artifact):
@@ -280,3 +326,9 @@ def read_samples(path: Path, fix: str = redo("evaluate")) -> list[SampleRow]:
         except ValidationError as error:
             raise shape_error(path, error, fix, line=number) from None
     return rows
+
+
+def latest_results(eval_dir: Path, model: str) -> Path | None:
+    """The newest lm-eval ``results_*.json`` of a model in a run's eval folder."""
+    files = sorted((Path(eval_dir) / LM_EVAL_DIR / model).glob("results_*.json"))
+    return files[-1] if files else None

@@ -9,9 +9,3 @@ class HarnessError(Exception):
     """
 
     exit_code = 2
-
-
-class RegressionDetected(Exception):
-    """`harness compare` found a drop beyond tolerance: exit code 1."""
-
-    exit_code = 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
+from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
 from harness.errors import HarnessError
 from harness.runs import Run, fsync_tree, read_json, verified_output
 
@@ -35,7 +35,7 @@ RECIPE_FILE = "harness_recipe.yaml"
 def _recipe_of(run_root: Path):
     from harness.recipe import Recipe
 
-    manifest = run_root / "manifest.json"
+    manifest = run_root / MANIFEST
     if not manifest.is_file():
         raise HarnessError(f"{run_root}: no manifest.json; is this a run directory (`harness run ... --run-dir`)?")
     resolved = read_json(manifest).get("recipe") or {}

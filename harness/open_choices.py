@@ -59,10 +59,7 @@ def _boundary_field(recipe) -> str:
 
 
 def _probe_runs(recipe) -> bool:
-    selection = recipe.selection
-    return selection is not None and (
-        selection.layers.policy == "slam_msd" or selection.check is not None or selection.probe.always
-    )
+    return recipe.selection is not None and recipe.selection.runs_probe
 
 
 def _firing_share(value, recipe):

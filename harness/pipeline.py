@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness import artifacts
 from harness import console as terminal
 from harness.errors import HarnessError
 from harness.recipe import Recipe
@@ -43,6 +44,8 @@ class Stage:
     on_restore: Callable[[Recipe, Run, Path], object] | None = None
     """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
     history (to redo its effects outside the run folder)."""
+    on_up_to_date: Callable[[Recipe, Run], object] | None = None
+    """Called by `harness run` when the stage was up to date (the report: its results again)."""
 
 
 # Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
@@ -86,6 +89,12 @@ def report(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.reporting.stage import run_report
 
     run_report(recipe, run, out)
+
+
+def show_report(recipe: Recipe, run: Run) -> None:
+    from harness.reporting.stage import show_report as show
+
+    show(recipe, run)
 
 
 def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
@@ -132,6 +141,7 @@ STAGES: tuple[Stage, ...] = (
         _report_upstream,
         on_skip=republish_stale_report,
         on_restore=republish_report,
+        on_up_to_date=show_report,
     ),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
@@ -243,7 +253,7 @@ def upstream_outputs(recipe: Recipe, run: Run, stage: Stage) -> dict[str, str]:
 
 
 def default_run_dir(recipe: Recipe) -> Path:
-    return Path("runs") / recipe.name
+    return artifacts.default_run_dir(recipe.name)
 
 
 def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] = ()) -> Run:
@@ -372,7 +382,9 @@ def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = (), shown: S
         run_earlier_stages(recipe, run, shown)
     for stage in STAGES:
         if stage.enabled(recipe):
-            run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False, shown=shown)
+            ran = run_stage(recipe, run, stage.name, force=stage.name in force, earlier=False, shown=shown)
+            if not ran and stage.on_up_to_date is not None:
+                stage.on_up_to_date(recipe, run)
 
 
 def plan_stages(recipe: Recipe, run_dir: Path, force: tuple[str, ...] = ()) -> list[tuple[str, str]]:

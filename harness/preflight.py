@@ -71,7 +71,7 @@ def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
         needs += _model_needs(recipe)
     if "select" in stages and recipe.selection is not None:
         probe = recipe.selection.probe
-        if recipe.selection.layers.needs_probe or probe.always or recipe.selection.check is not None:
+        if recipe.selection.runs_probe:
             if probe.dataset != "translation":
                 needs += _benchmark_need("selection.probe.dataset", probe.dataset, probe.path)
             elif not probe.path:
@@ -145,19 +145,35 @@ def missing_packages(recipe: Recipe, stages: Iterable[str] = ALL_STAGES) -> list
 
     Checked by `harness validate`, `harness run --dry-run` and before any stage starts, so a missing
     tracker or DeepSpeed stops a run before it selects, not after."""
-    problems = []
-    training = recipe.training if "train" in stages else None
-    if training is not None:
-        for name in training.report_to:
+    problems: list[str] = []
+    stages = list(stages)
+    trackers: list[tuple[str, list[str]]] = []  # where the recipe names them, and the names
+    if "train" in stages and recipe.training is not None:
+        trackers.append(("training.report_to", list(recipe.training.report_to)))
+    if "evaluate" in stages and recipe.evaluation is not None:  # the evaluation logs there too
+        if recipe.evaluation.report_to is not None:
+            trackers.append(("evaluation.report_to", list(recipe.evaluation.report_to)))
+        elif recipe.training is not None:
+            trackers.append(("training.report_to", list(recipe.training.report_to)))
+    for place, names in trackers:
+        for name in names:
             modules, install = TRACKER_PACKAGES.get(name, ((), ""))
-            if modules and not _installed(*modules):
-                problems.append(
-                    f"training.report_to: {name!r} needs the {modules[0]} package, which is not installed: "
-                    f"pip install '{install}' (or report_to: [none])"
-                )
-        if (training.deepspeed or training.launcher == "deepspeed") and not _installed("deepspeed"):
-            place = "training.deepspeed" if training.deepspeed else "training.launcher"
-            problems.append(f"{place}: DeepSpeed is not installed: pip install 'harness[train]'")
+            line = (
+                f"{place}: {name!r} needs the {modules[0]} package, which is not installed: "
+                f"pip install '{install}' (or report_to: [none])"
+                if modules
+                else ""
+            )
+            if modules and not _installed(*modules) and line not in problems:
+                problems.append(line)
+    training = recipe.training if "train" in stages else None
+    if (
+        training is not None
+        and (training.deepspeed or training.launcher == "deepspeed")
+        and not _installed("deepspeed")
+    ):
+        place = "training.deepspeed" if training.deepspeed else "training.launcher"
+        problems.append(f"{place}: DeepSpeed is not installed: pip install 'harness[train]'")
     evaluation = recipe.evaluation if "evaluate" in stages else None
     if evaluation is not None and evaluation.backend == "vllm" and not _installed("vllm"):
         problems.append(

@@ -498,3 +498,39 @@ def comparison(doc: dict) -> None:
         out.print(
             f"[bold green]PASS[/]: no regression beyond {tolerance:g} point(s) under the gate's rule", highlight=False
         )
+
+
+# -- harness data ------------------------------------------------------------------------------
+
+
+def format_accounting(table: dict[str, Any]) -> str:
+    """The accounting as a plain-text table (terminal)."""
+    from tabulate import tabulate
+
+    lines = [f"paper: {table['paper']['source']}"]
+    for side, total in table["totals"].items():
+        rows = []
+        for lang, entry in table["by_language"].items():
+            e = entry[side]
+            reasons = ", ".join(f"{r} {n:,}" for r, n in e["dropped"].items()) or "-"
+            rows.append([lang, f"{e['loaded']:,}", reasons, f"{e['kept']:,}", f"{e['used']:,}", e.get("missing", "")])
+        reasons = ", ".join(f"{r} {n:,}" for r, n in total["dropped"].items()) or "-"
+        rows.append(["all", f"{total['loaded']:,}", reasons, f"{total['kept']:,}", f"{total['used']:,}", ""])
+        if total["paper"] is not None:
+            rows.append(["paper (Table 1)", "", "", "", f"{total['paper']:,}", ""])
+        lines.append(f"{side} pairs:")
+        lines.append(
+            tabulate(
+                rows, headers=["lang", "loaded", "dropped (reason n)", "kept", "used", "missing"], tablefmt="simple"
+            )
+        )
+        if total["difference"] is not None:
+            lines.append(
+                f"difference used - paper = {total['difference']:+,} = "
+                + " ".join(f"{n:+,} ({what})" for what, n in total["difference_by_reason"].items())
+            )
+        else:
+            lines.append(f"the paper gives no {side} count for this training set")
+        lines.append("")
+    lines += [f"warning: {w}" for w in table.get("warnings") or []]
+    return "\n".join(lines).rstrip()

@@ -42,15 +42,24 @@ from harness.artifacts import (
     MANIFEST,
     MARKER,
     OWNER_MARK,
+    SAMPLES_FILE,
+    SCORES_FILE,
+    SELECTION_FILE,
     STAGE_DIRS,
+    TRAIN_FILE,
     Attempt,
     Done,
     Invocation,
     Manifest,
     OutputFile,
     OwnerMark,
+    SampleRow,
+    Scores,
+    Selection,
+    TrainRecord,
     parse_artifact,
     read_artifact,
+    read_samples,
     redo,
     seal_of,
 )
@@ -493,6 +502,27 @@ class Run:
     def stage_dir(self, stage: str) -> Path:
         """The finished output folder of a stage (may not exist yet)."""
         return self.root / STAGE_DIRS[stage]
+
+    # -- the stages' files, read back typed ---------------------------------------------------
+    def selection(self) -> Selection:
+        """``selection/selection.json``."""
+        return read_artifact(self.stage_dir("select") / SELECTION_FILE, Selection, redo("select", self.root))
+
+    def train_record(self) -> TrainRecord:
+        """``train/train.json``."""
+        return read_artifact(self.stage_dir("train") / TRAIN_FILE, TrainRecord, redo("train", self.root))
+
+    def scores(self) -> Scores:
+        """``eval/scores.json``."""
+        return read_artifact(self.stage_dir("evaluate") / SCORES_FILE, Scores, redo("evaluate", self.root))
+
+    def samples_file(self, task: str) -> Path:
+        return self.stage_dir("evaluate") / task / SAMPLES_FILE
+
+    def samples(self, task: str, role: str | None = None) -> list[SampleRow]:
+        """The rows of ``eval/<task>/samples.jsonl`` (of one model, ``base`` or ``trained``, when given)."""
+        rows = read_samples(self.samples_file(task), redo("evaluate", self.root))
+        return [row for row in rows if role is None or row.model == role]
 
     def partial_dir(self, stage: str) -> Path:
         return self.root / (STAGE_DIRS[stage] + ".partial")

@@ -19,7 +19,7 @@ from typing import Literal
 
 from harness.errors import HarnessError
 
-Kind = Literal["tasks", "baselines", "recipes"]
+Kind = Literal["tasks", "baselines", "recipes", "model_configs"]
 RECIPE_PREFIX = "recipes/"
 """What the README's commands write before a shipped recipe (`harness run recipes/quickstart.yaml`)."""
 

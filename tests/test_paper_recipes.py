@@ -73,7 +73,7 @@ def test_derivation_recipes_let_the_probe_decide():
 
 def test_recipe_headers_note_the_authors_7b_script():
     text = (REPO / "harness" / "recipes" / "slam_7b.yaml").read_text()
-    assert "layers 0-4" in text and "six" in text and "TABLES.md" in text
+    assert "layers 0-4" in text and "six" in text and "appendix A" in text
 
 
 def test_open_choices_name_their_origin():

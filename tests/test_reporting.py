@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -318,6 +319,21 @@ def _recipe(name="slam13", size="13B", **report):
     return SimpleNamespace(
         name=name, reproduces="SLAM Table 2, 13B", selection=None, report=ReportConfig(size=size, **report)
     )
+
+
+def test_an_up_to_date_report_prints_its_results_and_where_it_is(tmp_path, capsys, monkeypatch):
+    from harness.reporting.stage import run_report, show_report
+
+    monkeypatch.chdir(tmp_path)  # reports/ is published under the current folder
+    root = make_run(tmp_path / "runs" / "slam13", {"mgsm": {"base": BASE_13B, "trained": TRAINED_13B}}, train=TRAIN)
+    out = root / "report"
+    out.mkdir()
+    run_report(_recipe(plots=False), Run(root), out)
+    capsys.readouterr()
+    assert show_report(_recipe(plots=False), Run(root)) == Path("reports") / "slam13"
+    captured = capsys.readouterr()
+    assert "This run: trained" in captured.out and "58.4" in captured.out
+    assert "report: reports/slam13/report.md (up to date)" in captured.err
 
 
 def test_run_report_writes_every_format_and_publishes(tmp_path, capsys):

@@ -154,8 +154,9 @@ def run(recipe, tmp_path):
 
 
 def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tmp_path):
+    from harness.artifacts import Selection, read_artifact
     from harness.selection.probe import ProbeCounts
-    from harness.selection.stage import COUNTS_FILE, load_selection, selected_layers
+    from harness.selection.stage import COUNTS_FILE
 
     recipe = make_recipe(tiny_llama_dir, probe_files, {"policy": "first_k", "k": 2}, always=True, batch_size=2)
     out = run(recipe, tmp_path)
@@ -171,7 +172,9 @@ def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tm
     assert [r["firing_share"] for r in data["sensitivity"]] == [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5]
     assert data["selected_layers"] == [0, 1] and data["sublayers"] == "up_down"
     assert data["parameter_names"]["1"] == ["model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.down_proj.weight"]
-    assert selected_layers(out) == [0, 1] and load_selection(out / "selection.json")["policy"]["k"] == 2
+    selection = read_artifact(out / "selection.json", Selection, "")
+    assert selection.chosen_layers(out) == [0, 1] and selection.policy["k"] == 2
+    assert selection.model is not None and selection.model.num_layers == 4 and selection.boundary == data["boundary"]
     assert ProbeCounts.load(out / COUNTS_FILE).questions == {"en": 3, "de": 3, "zh": 3}
     for name in ("selection.png", "activation_rate.png", "overlap.png", "msd.png"):
         assert (out / name).stat().st_size > 1000

@@ -123,3 +123,39 @@ def test_cp_and_validate_from_another_folder(tmp_path):
     assert "recipes/_slam_math.yaml" in copied.stdout
     result = harness("validate", "mine.yaml", "recipes/", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shipped_files_cite_nothing_outside_the_repository():
+    """A user of the wheel has no ../shared/ or /work/ folder: shipped text must not point there."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for kind in ("tasks", "baselines", "recipes")
+        for path in (PACKAGE / kind).rglob("*")
+        if path.is_file()
+        and path.suffix != ".pyc"
+        and ("../shared" in path.read_text() or "/work/" in path.read_text())
+    ]
+    assert offenders == []
+
+
+def test_every_paper_model_has_a_shipped_config_and_plan_works_offline(capsys):
+    from harness.cli import main
+    from harness.models.loading import resolve_source
+
+    sources = set()
+    for path in (PACKAGE / "recipes").rglob("*.yaml"):
+        if path.name.startswith("_") or "templates" in path.parts:
+            continue  # the templates name an example model to replace, not a paper model
+        source = load_recipe(path).model.source
+        if resolve_source(source).kind == "hub" and not source.startswith("models/"):  # not a user's own folder
+            sources.add(source)
+    missing = [
+        s for s in sorted(sources) if not (PACKAGE / "model_configs" / s.replace("/", "--") / "config.json").is_file()
+    ]
+    assert sources and missing == []
+
+    assert main(["plan", "recipes/slam_13b.yaml", "--json"]) == 0  # HF_HUB_OFFLINE=1 in the tests
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert "using the published config that ships with harness" in captured.err
+    assert plan["layers"] == [0, 1, 2, 3, 4, 5] and round(100 * plan["share"], 1) == 6.5  # the paper's 13B share

@@ -89,7 +89,7 @@ def test_lm_eval_reads_the_results_file_with_the_models_name(evaluated):
 def test_tensorboard_gets_the_scores_and_samples(evaluated, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from harness.tracking import log_evaluation
+    from harness.evaluation.tracking import log_evaluation
 
     root, scores = evaluated
     out = tmp_path / "eval"
@@ -108,11 +108,13 @@ def test_tensorboard_gets_the_scores_and_samples(evaluated, tmp_path):
 
 
 def test_wandb_offline_run_holds_results_and_samples(evaluated, tmp_path, monkeypatch):
-    from harness.tracking import log_evaluation, tracker_run_id
+    from harness.evaluation.tracking import log_evaluation
+    from harness.tracker_runs import tracker_run_id
 
     root, scores = evaluated
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_INIT_TIMEOUT", "300")  # a busy machine starts the wandb service slowly
     written = log_evaluation(recipe_with(["wandb"]), tmp_path, root / "eval", scores, train_steps=40)
     run_id = tracker_run_id(tmp_path)
     assert len(written) == 2
@@ -126,8 +128,8 @@ def test_wandb_offline_run_holds_results_and_samples(evaluated, tmp_path, monkey
 
 
 def test_a_tracker_named_but_not_installed_fails_first(monkeypatch):
-    from harness import tracking
     from harness.errors import HarnessError
+    from harness.evaluation import tracking
 
     monkeypatch.setitem(tracking.PACKAGES, "wandb", "wandb_not_installed_here")
     with pytest.raises(

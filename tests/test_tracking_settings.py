@@ -66,7 +66,11 @@ def test_a_tracker_that_is_not_installed_is_named_with_its_extra_by_validate_and
         "pip install 'harness[tensorboard]' (or report_to: [none])",
         "training.deepspeed: DeepSpeed is not installed: pip install 'harness[train]'",
     ]
-    assert missing_packages(recipe, ["evaluate", "report"]) == []  # only the train stage needs them
+    assert missing_packages(recipe, ["report"]) == []
+    # the evaluation logs into the training's trackers too (harness/tracking.py), not to DeepSpeed
+    assert missing_packages(recipe, ["evaluate"]) == missing_packages(recipe)[:1]
+    own = load_recipe(recipe_file, ["evaluation.report_to=[tensorboard]", "training.report_to=[none]"])
+    assert [line.split(":")[0] for line in missing_packages(own)] == ["evaluation.report_to", "training.deepspeed"]
     count, problems = validate_paths([str(recipe_file)])
     assert count == 1 and problems == [f"{recipe_file}: {line}" for line in missing_packages(recipe)]
     with pytest.raises(HarnessError, match=r"harness\[tensorboard\]"):

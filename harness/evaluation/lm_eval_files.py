@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-LM_EVAL_DIR = "lm_eval"
+from harness.artifacts import LM_EVAL_DIR
+
 MERGED_KEYS = ("results", "group_subtasks", "configs", "versions", "n-shot", "higher_is_better", "n-samples")
 GROUP_METRICS = ("acc", "acc_strict")
 
@@ -208,9 +209,3 @@ def hub_arguments(evaluation) -> dict[str, Any]:
         "public_repo": hub.public,
         "token": os.environ.get("HF_TOKEN", ""),
     }
-
-
-def latest_results(eval_dir: Path, model: str) -> Path | None:
-    """The newest ``results_*.json`` of a model in a run's eval folder."""
-    files = sorted((Path(eval_dir) / LM_EVAL_DIR / model).glob("results_*.json"))
-    return files[-1] if files else None

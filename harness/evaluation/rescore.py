@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.artifacts import LM_EVAL_DIR
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
-from harness.evaluation.lm_eval_files import LM_EVAL_DIR
 from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
 from harness.runs import read_json, write_json
 

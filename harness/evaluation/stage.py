@@ -11,7 +11,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.console import console
+from harness import console as terminal
+from harness.artifacts import TRAIN_FILE
 from harness.errors import HarnessError
 from harness.evaluation.backends import EvaluationJob, lm_factory
 from harness.evaluation.runner import resolve_tasks, run_models
@@ -28,7 +29,7 @@ def run_evaluate(recipe, run, out: Path, base_key: Callable[[dict], str] | None 
     """
     import torch
 
-    from harness import tracking
+    from harness.evaluation import tracking
 
     evaluation = recipe.evaluation
     tracking.check_installed(recipe)
@@ -61,7 +62,7 @@ def run_evaluate(recipe, run, out: Path, base_key: Callable[[dict], str] | None 
         scores = run_models(evaluation, tasks, Path(out), make_lm, seed=recipe.seed, settings=settings)
         steps = _train_steps(train_dir)
         for written in tracking.log_evaluation(recipe, Path(run.root), Path(out), scores, steps):
-            console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
+            terminal.console(stderr=True).print(f"[dim]evaluation logged to {written}[/dim]", highlight=False)
         return scores
     finally:
         shutil.rmtree(Path(out) / TRAINED_EXPORT, ignore_errors=True)
@@ -102,7 +103,7 @@ def reuse_base_evaluation(recipe, run, out: Path, tasks, base_key: Callable[[dic
         if (folder / LM_EVAL_DIR / "base").is_dir():
             shutil.rmtree(out / LM_EVAL_DIR / "base", ignore_errors=True)
             shutil.copytree(folder / LM_EVAL_DIR / "base", out / LM_EVAL_DIR / "base")
-        console(stderr=True).print(
+        terminal.console(stderr=True).print(
             f"evaluate: the base model's results reused from {folder} (same model, languages, seed and "
             "evaluation settings; training does not change the base model)",
             soft_wrap=True,
@@ -113,7 +114,7 @@ def reuse_base_evaluation(recipe, run, out: Path, tasks, base_key: Callable[[dic
 
 def _train_steps(train_dir: Path | None) -> int | None:
     """The trained model's last optimizer step (where its scores go on the training's axis)."""
-    record = Path(train_dir) / "train.json" if train_dir is not None else None
+    record = Path(train_dir) / TRAIN_FILE if train_dir is not None else None
     if record is None or not record.is_file():
         return None
     from harness.runs import read_json

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.artifacts import MANIFEST
 from harness.errors import HarnessError
 from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
@@ -34,7 +35,7 @@ def run_base_model(source: str) -> ModelConfig:
     import json
 
     folder = run_folder(source)
-    manifest = folder / "manifest.json"
+    manifest = folder / MANIFEST
     if not manifest.is_file():
         raise HarnessError(
             f"model.source {source!r}: {folder} is not a harness run (no manifest.json); run the recipe that "
@@ -202,11 +203,35 @@ def _require_hub(cfg: ModelConfig) -> None:
         require_hub_model(cfg.tokenizer, place="model.tokenizer")
 
 
-def load_config(cfg: ModelConfig):
-    """The model's config only: no weights are read (GGUF: read from the cached conversion)."""
+def shipped_config(cfg: ModelConfig) -> Path | None:
+    """The config.json that ships for a paper model (``harness/model_configs``), when the hub
+    cannot be reached and the cache lacks the model; None otherwise (a pinned revision included)."""
+    from harness.shipped import package_path
+
     resolved = resolve_source(cfg.source)
-    _require_hub(cfg)
+    if resolved.kind != "hub" or cfg.revision or model_cached(resolved.location, None):
+        return None
+    folder = package_path("model_configs") / resolved.location.replace("/", "--")
+    if not (folder / "config.json").is_file() or hub_reachable():
+        return None
+    return folder
+
+
+def load_config(cfg: ModelConfig):
+    """The model's config only: no weights are read (GGUF: read from the cached conversion; a
+    paper model without the hub: the config that ships with harness)."""
+    resolved = resolve_source(cfg.source)
     from transformers import AutoConfig
+
+    shipped = shipped_config(cfg)
+    if shipped is not None:
+        print(
+            f"model.source {cfg.source!r}: the hub cannot be reached and the cache lacks it; using the "
+            f"published config that ships with harness ({shipped / 'config.json'})",
+            file=sys.stderr,
+        )
+        return AutoConfig.from_pretrained(shipped)
+    _require_hub(cfg)
 
     if resolved.kind == "hub" and not model_cached(resolved.location, cfg.revision):
         print(f"model.source {cfg.source!r}: fetching its config.json from the hub (no weights)", file=sys.stderr)
@@ -285,8 +310,9 @@ def release_memory() -> None:
 
     import torch
 
-    gc.collect()
-    if torch.cuda.is_available():
+    gc.collect()  # reference cycles (Trainer <-> callbacks, the Accelerator) hold models too
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
         torch.cuda.empty_cache()
 
 

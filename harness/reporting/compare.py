@@ -27,7 +27,7 @@ from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, 
 from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
-from harness.runs import verified_output
+from harness.runs import Run, verified_output
 from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 ROLES = ("base", "trained")
@@ -83,7 +83,7 @@ class Side:
             return None
         if task not in self.samples:
             self.samples[task] = _read_samples(
-                self.run_root / "eval" / task / "samples.jsonl", self.role, self.scores.get("extraction") or "paper"
+                Run(self.run_root).samples_file(task), self.role, self.scores.get("extraction") or "paper"
             )
         return self.samples[task]
 
@@ -144,7 +144,7 @@ def parse_side(text: str, which: str) -> Side:
             f"{which} = {text!r}: no such run directory"
             + ("" if which == "A" else "; B may also be baseline:<benchmark>/<size>/<system>")
         )
-    scores_path = root / "eval" / "scores.json"
+    scores_path = Run(root).stage_dir("evaluate") / SCORES_FILE
     if not scores_path.is_file():
         raise HarnessError(
             f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
@@ -170,11 +170,11 @@ def _recorded_report(side: Side) -> tuple[dict, str | None]:
     """
     if side.run_root is None:
         return {}, None
-    evaluated = side.run_root / "eval" / MARKER
+    evaluated = Run(side.run_root).stage_dir("evaluate") / MARKER
     if not evaluated.is_file():
         return {}, None
     done = read_artifact(evaluated, Done, redo("evaluate"))
-    report = side.run_root / "report" / MARKER
+    report = Run(side.run_root).stage_dir("report") / MARKER
     if report.is_file():
         report_done = read_artifact(report, Done, redo("report"))
         if report_done.upstream.get("evaluate") == done.output_id and report_done.recipe is not None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import presentation
-from harness.artifacts import SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
@@ -50,12 +50,13 @@ from harness.reporting.tables import (
     TrainingRecord,
     empty,
     impossible_caveat,
+    mark_best,
     number,
     published_average,
     published_label,
     published_notes,
 )
-from harness.runs import read_json, verified_output
+from harness.runs import Run, read_json, verified_output
 
 ROLES = ("base", "trained")
 SIGNIFICANCE = 0.05
@@ -104,7 +105,7 @@ class Entry:
         from harness.reporting.compare import _read_samples
 
         if task not in self._outcomes:
-            path = self.run / "eval" / task / "samples.jsonl"
+            path = Run(self.run).samples_file(task)
             self._outcomes[task] = _read_samples(path, self.role, self.scores.get("extraction") or "paper")
         return self._outcomes[task]
 
@@ -150,7 +151,7 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if sep and tail in ROLES:
             root_text, role = head, tail
         root = Path(root_text)
-        scores_path = root / "eval" / "scores.json"
+        scores_path = Run(root).stage_dir("evaluate") / SCORES_FILE
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
         if not scores_path.is_file():
@@ -164,7 +165,7 @@ def load_entries(specs: list[str]) -> list[Entry]:
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
-        train_json = root / "train" / "train.json"
+        train_json = Run(root).stage_dir("train") / TRAIN_FILE
         training = (
             TrainingRecord.from_record(
                 read_artifact(verified_output(root, "train", TRAIN_FILE), TrainRecord, redo("train", root))
@@ -172,7 +173,7 @@ def load_entries(specs: list[str]) -> list[Entry]:
             if train_json.is_file()
             else None
         )
-        manifest = read_json(root / "manifest.json") if (root / "manifest.json").is_file() else {}
+        manifest = read_json(root / MANIFEST) if (root / MANIFEST).is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
         for name in [role] if role else [r for r in ROLES if r in models]:
             entry = Entry(root, name, scores, training, recipe)
@@ -383,7 +384,7 @@ def leaderboard_table(
     avg = [c.name for c in columns].index("Avg")
     run_rows.sort(key=lambda r: -(value if (value := r.cells[avg].value) is not None else -1))
     groups.append(Group("Runs", run_rows))
-    _mark_best(groups, columns)
+    mark_best((row for group in groups for row in group.rows), columns)  # over the whole table
 
     first = entries[0]
     settings = "; ".join(f"{name} {value(first, task)!r}" for name, value in COMPARABILITY)
@@ -410,23 +411,6 @@ def leaderboard_table(
         + "; best per column in bold."
     )
     return Table(table_id, title, columns, groups, caption, notes)
-
-
-def _mark_best(groups: list[Group], columns: list[Column]) -> None:
-    """Bold the highest comparable value of each accuracy column over the whole table."""
-    for index, column in enumerate(columns):
-        if not column.best:
-            continue
-        cells = [row.cells[index] for group in groups for row in group.rows if row.ranked]
-        cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
-        if len(cells) < 2:
-            continue
-        shown = [round(c.value, 1) for c in cells if c.value is not None]
-        top = max(shown)
-        if all(value == top for value in shown):
-            continue  # a tie of every row marks nothing
-        for cell in cells:
-            cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
 # -- building and rendering ----------------------------------------------------------------------

@@ -200,13 +200,9 @@ _LATEX = {
 
 
 def latex_escape(text: str) -> str:
-    return "".join(_LATEX.get(ch, ch) if ord(ch) < 128 or ch in _LATEX else _latex_other(ch) for ch in text)
-
-
-def _latex_other(ch: str) -> str:
     # Anything else outside ASCII (e.g. a model name in another script) is kept; pdflatex users
     # may need a font package, xelatex/lualatex take it as it is.
-    return ch
+    return "".join(_LATEX.get(ch, ch) for ch in text)
 
 
 def latex_table(table: Table) -> str:

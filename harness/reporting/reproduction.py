@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import SELECTION_FILE, TRAIN_FILE
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
 from harness.reporting.tables import Cell, Column, Group, Row, Table, number
 
@@ -246,7 +247,7 @@ def reproduction_section(recipe, run, scores: dict, baselines, size: str | None)
         path = Path(run.stage_dir(stage)) / name
         return read_json(path) if path.is_file() else None
 
-    selection, train = record("select", "selection.json"), record("train", "train.json")
+    selection, train = record("select", SELECTION_FILE), record("train", TRAIN_FILE)
     tables, warnings = [], []
     part, notes = layer_check(selection)
     tables += part

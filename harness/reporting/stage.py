@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 from harness.artifacts import (
+    ATTEMPT,
+    MARKER,
     SCORES_FILE,
     SELECTION_FILE,
     TRAIN_FILE,
@@ -64,7 +66,7 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
     """
     out = Path(out)
     config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
-    scores_path = run.stage_dir("evaluate") / "scores.json"
+    scores_path = run.stage_dir("evaluate") / SCORES_FILE
     if not scores_path.is_file():
         raise HarnessError(
             f"{scores_path}: not found; the report needs the evaluate stage "
@@ -165,7 +167,7 @@ def build_document(
         )
 
     if config.plots:
-        curve = loss_curve_plot(run.stage_dir("train") / "train.json", out / "loss_curve.png")
+        curve = loss_curve_plot(run.stage_dir("train") / TRAIN_FILE, out / "loss_curve.png")
         if curve is not None:
             sections.append(
                 Section("Training", images=[Image("Training loss per optimizer step (train/train.json)", curve)])
@@ -301,6 +303,31 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
     return text
 
 
+def show_report(recipe, run) -> Path:
+    """A run whose report is up to date: its headline tables again, and where the report is."""
+    config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
+    scores = read_artifact(run.stage_dir("evaluate") / "scores.json", Scores, redo("evaluate")).model_dump()
+    train_json = run.stage_dir("train") / TRAIN_FILE
+    training = TrainingRecord.from_record(
+        read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
+    )
+    if "terminal" in config.formats:
+        tables = report_tables(scores, load_baselines(), TableOptions(config.size, config.baselines), training)
+        print_terminal([t for t in tables if not t.id.endswith("_details")])
+    folder = published_folder(Path(run.root), reports_root()) or run.stage_dir("report")
+    print(f"report: {folder}/report.md (up to date)", file=sys.stderr)
+    return folder
+
+
+def published_folder(run_root: Path, root: Path) -> Path | None:
+    """Where :func:`publish` put this run's report (``root/<run name>`` or a suffixed sibling)."""
+    name = run_root.resolve().name
+    for candidate in [root / name, *sorted(root.glob(f"{name}-*"))]:
+        if candidate.is_dir() and _belongs_to(candidate, str(run_root.resolve())):
+            return candidate
+    return None
+
+
 def republish(recipe, run, folder: Path) -> Path:
     """Copy a report restored from the run's history to ``reports/`` again."""
     published = publish(Path(folder), Path(run.root), reports_root())
@@ -348,7 +375,7 @@ def publish(out: Path, run_root: Path, root: Path) -> Path:
         (staging / OWNER_FILE).write_text(json.dumps(owner, indent=2) + "\n", encoding="utf-8")
         os.chmod(staging / OWNER_FILE, 0o666 & ~umask)
         for item in out.iterdir():
-            if item.is_file() and item.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE):
+            if item.is_file() and item.name not in (ATTEMPT, MARKER, OWNER_FILE):
                 shutil.copyfile(item, staging / item.name)
                 os.chmod(staging / item.name, 0o666 & ~umask)
         if target.exists():

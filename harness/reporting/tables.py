@@ -344,7 +344,7 @@ def accuracy_table(
     if run_group_name is None:
         groups.append(Group("This run", run_rows))
     for group in groups:
-        _mark_best(group, columns)
+        mark_best(group.rows, columns)
 
     title = f"{TASK_TITLES.get(task, task)}: accuracy (%)"
     if published:
@@ -726,22 +726,21 @@ def _delta_rows(
     return rows
 
 
-def _mark_best(group: Group, columns: list[Column]) -> None:
-    """Bold the highest value of each accuracy column among the group's baseline and run rows."""
+def mark_best(rows: Iterable[Row], columns: list[Column]) -> None:
+    """Bold the highest comparable value of each accuracy column among the ranked baseline and run rows."""
+    ranked = [row for row in rows if row.kind in ("baseline", "run") and row.ranked]
     for index, column in enumerate(columns):
         if not column.best:
             continue
-        candidates = [row.cells[index] for row in group.rows if row.kind in ("baseline", "run") and row.ranked]
-        candidates = [
-            c for c in candidates if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)
-        ]
-        if len(candidates) < 2:
+        cells = [row.cells[index] for row in ranked]
+        cells = [c for c in cells if c.value is not None and not (c.footnote or "").startswith(NOT_COMPARABLE)]
+        if len(cells) < 2:
             continue
-        shown = [round(c.value, 1) for c in candidates if c.value is not None]
+        shown = [round(c.value, 1) for c in cells if c.value is not None]
         top = max(shown)
         if shown.count(top) == len(shown):  # every row ties (e.g. all 0.0): nothing stands out
             continue
-        for cell in candidates:
+        for cell in cells:
             cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
@@ -781,7 +780,7 @@ def pcr_table(task: str, scores: dict) -> Table:
             cells.append(delta(trained_cell.value, base_cell.value, trained_cell.footnote, base_cell.footnote))
         rows.append(Row(cells[0].display, cells, "delta"))
     group = Group("This run", rows)
-    _mark_best(group, columns)
+    mark_best(group.rows, columns)
     notes = [
         "PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
         "other language (paper, section 5)."

@@ -55,3 +55,9 @@ class SelectionConfig(Section):
     both in selection.json (`probe_check`) and warns visibly when they differ. The pinned layers
     are trained either way. Its `peak_search` is the boundary rule, `probe.firing_share` the
     activation threshold."""
+
+    @property
+    def runs_probe(self) -> bool:
+        """Whether the select stage runs the activation probe: the policy needs it, a check asks for
+        it, or `probe.always`."""
+        return self.layers.needs_probe or self.check is not None or self.probe.always

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import console as terminal
-from harness.artifacts import SELECTION_FILE, Selection, parse_artifact, redo
+from harness.artifacts import SELECTION_FILE
 from harness.errors import HarnessError
 from harness.open_choices import open_choices
-from harness.runs import read_json, write_json
+from harness.runs import write_json
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
 from harness.selection.policies import select_layers
@@ -223,7 +223,7 @@ def run_select(recipe, run, out) -> None:
     }
     analysis = None
     names_by_layer = None  # from the probed model when there is one, else the family's layout
-    if policy.needs_probe or selection.probe.always or selection.check is not None:
+    if selection.runs_probe:
         statistics.check_languages(languages)
         questions, question_info = probe_question_set(
             selection.probe, languages, recipe.training.data if recipe.training is not None else None
@@ -377,21 +377,3 @@ def write_plots(analysis, out: Path, title: str | None = None) -> dict[str, str]
 
 
 # -- for the stages after this one ---------------------------------------------------------------
-
-
-def load_selection(path) -> dict:
-    """selection.json, from its path or its stage folder."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / SELECTION_FILE
-    data = read_json(path)
-    parse_artifact(path, Selection, data, redo("select"))
-    return data
-
-
-def selected_layers(selection_dir) -> list[int]:
-    """The layers the select stage chose (sorted, 0-based)."""
-    layers = load_selection(selection_dir)["selected_layers"]
-    if not layers:
-        raise HarnessError(f"{selection_dir}: the selection chose no layer; see its 'error' and rerun `harness select`")
-    return list(layers)

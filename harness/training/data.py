@@ -157,19 +157,6 @@ def build_translation_data(data, languages: list[str], tokenizer, max_length: in
     return TranslationData(examples, langs, report)
 
 
-class ExampleDataset:
-    """A map-style dataset over tokenised examples (what Trainer's sampler indexes)."""
-
-    def __init__(self, examples: list[dict[str, list[int]]]):
-        self.examples = examples
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    def __getitem__(self, index: int) -> dict[str, list[int]]:
-        return self.examples[index]
-
-
 TOKEN_COUNTS = "token_counts"
 """A batch's (non-padding, target, padded) token counts, host integers the collator computes so
 that counting never waits for the GPU; the trainer takes them out before the forward pass."""

@@ -382,12 +382,13 @@ def plan_layers(recipe, run_dir: str | Path | None = None) -> tuple[list[int] | 
                 "(selection.json: probe_check)"
             )
         return select_layers(settings, num_layers), origin
-    folder = Path(run_dir) if run_dir else Path("runs") / recipe.name
-    selection = folder / "selection" / "selection.json"
-    if selection.exists():
-        from harness.selection.stage import selected_layers
+    from harness.artifacts import SELECTION_FILE, default_run_dir
+    from harness.runs import Run
 
-        return selected_layers(selection.parent), f"selected by the probe ({selection})"
+    run = Run(Path(run_dir) if run_dir else default_run_dir(recipe.name))
+    selection = run.stage_dir("select") / SELECTION_FILE
+    if selection.exists():
+        return run.selection().chosen_layers(selection.parent), f"selected by the probe ({selection})"
     k = min(PAPER_DEFAULT_LAYERS, num_layers)
     return list(range(k)), (
         f"policy slam_msd: the activation probe decides the layers (`harness select`); shown: the "

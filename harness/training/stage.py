@@ -133,7 +133,7 @@ def _launch(recipe, run, out: Path, world: int) -> None:
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
         raise HarnessError(ended_message(result.returncode, out))
-    if not (out / "train.json").exists():
+    if not (out / TRAIN_FILE).exists():
         raise HarnessError(f"{out}: training finished but wrote no train.json (its output is above); run again")
 
 

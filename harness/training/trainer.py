@@ -312,9 +312,8 @@ def train_layers(recipe, run) -> list[int] | None:
     """The layers this run trains: from the select stage (None for full fine-tuning)."""
     if recipe.training.mode == "full":
         return None
-    from harness.selection.stage import selected_layers
-
-    return selected_layers(run.require("select"))
+    run.require("select")
+    return run.selection().chosen_layers(run.stage_dir("select"))
 
 
 def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
@@ -324,22 +323,12 @@ def train_in_process(recipe, run, out: Path) -> dict[str, Any] | None:
     collected, the CUDA cache emptied): the next stage of the pipeline, a vLLM engine or an
     evaluation worker, gets the GPU memory back.
     """
+    from harness.models import release_memory
+
     try:
         return _train(recipe, run, out)
     finally:
         release_memory()
-
-
-def release_memory() -> None:
-    """Collect reference cycles (Trainer <-> callbacks, the Accelerator) and empty the CUDA cache."""
-    import gc
-
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-        torch.cuda.empty_cache()
 
 
 def bind_device(local_rank: int, cuda: bool) -> str:
@@ -360,7 +349,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     from harness.models import load_model, load_tokenizer
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import ExampleDataset, PadCollator, build_training_data
+    from harness.training.data import PadCollator, build_training_data
     from harness.training.plan import build_plan
 
     started = time.time()
@@ -396,9 +385,9 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         # the default (checkpoints/runs/) is deleted with the checkpoints after training
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(out / "tensorboard"))
     if "wandb" in training.report_to or "all" in training.report_to:
-        from harness.tracking import wandb_environment
+        from harness.tracker_runs import wandb_environment
 
-        # the evaluate stage logs its results into this same W&B run (harness/tracking.py)
+        # the evaluate stage logs its results into this same W&B run (harness/evaluation/tracking.py)
         for key, value in wandb_environment(Path(out).resolve().parent, recipe.name).items():
             os.environ.setdefault(key, value)
     args = TrainingArguments(
@@ -437,7 +426,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         trainer_class = length_grouped_trainer(trainer_class)
     from harness.training.ranks import SeenExamples, rank_record
 
-    dataset = SeenExamples(ExampleDataset(data.examples))  # which examples this rank draws
+    dataset = SeenExamples(data.examples)  # which examples this rank draws (a list is a map-style dataset)
     trainer = trainer_class(
         model=model,
         args=args,

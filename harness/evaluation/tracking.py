@@ -16,13 +16,13 @@ Both are optional installs (``pip install harness[tensorboard]``, ``harness[wand
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
 from pathlib import Path
 
+from harness.artifacts import SAMPLES_FILE
 from harness.errors import HarnessError
+from harness.tracker_runs import wandb_environment
 
 TENSORBOARD_DIR = "tensorboard"
 SAMPLES_SHOWN = 20
@@ -52,23 +52,6 @@ def check_installed(recipe) -> None:
             )
 
 
-def tracker_run_id(run_root: Path) -> str:
-    """One W&B run id per run directory: training and evaluation log into the same run."""
-    return "harness-" + hashlib.sha1(str(Path(run_root).resolve()).encode()).hexdigest()[:12]
-
-
-def wandb_environment(run_root: Path, recipe_name: str) -> dict[str, str]:
-    """What the Trainer's W&B callback reads: the run's id (resumed), group, folder and project."""
-    return {
-        "WANDB_RUN_ID": tracker_run_id(run_root),
-        "WANDB_RESUME": "allow",
-        "WANDB_RUN_GROUP": recipe_name,
-        "WANDB_NAME": recipe_name,
-        "WANDB_DIR": str(Path(run_root).resolve()),
-        "WANDB_PROJECT": os.environ.get("WANDB_PROJECT", "harness"),
-    }
-
-
 def log_evaluation(recipe, run_root: Path, out: Path, scores: dict, train_steps: int | None) -> list[str]:
     """Send the evaluation to every tracker the recipe names; returns what was written, for the log."""
     written = []
@@ -81,7 +64,7 @@ def log_evaluation(recipe, run_root: Path, out: Path, scores: dict, train_steps:
 
 
 def _samples(out: Path, task: str, model: str) -> list[dict]:
-    path = out / task / "samples.jsonl"
+    path = out / task / SAMPLES_FILE
     if not path.is_file():
         return []
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -137,7 +120,7 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
     import wandb
     from lm_eval.loggers import WandbLogger
 
-    from harness.evaluation.lm_eval_files import LM_EVAL_DIR, latest_results
+    from harness.artifacts import LM_EVAL_DIR, latest_results
 
     environment = wandb_environment(run_root, recipe.name)
     written = []
