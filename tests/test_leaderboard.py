@@ -87,7 +87,7 @@ def test_leaderboard_of_three_runs(runs, capsys):
 
     markdown = markdown_table(table)
     assert "| System " in markdown and "| *strong (trained)* " in markdown and "**Published 7B**" in markdown
-    assert "* p < 0.05 (exact McNemar test)" in markdown
+    assert "* p &lt; 0.05 (exact McNemar test)" in markdown  # HTML-escaped: Markdown shows "p < 0.05"
 
 
 def test_runs_that_differ_in_extraction_or_chat_template_get_tables_of_their_own(tmp_path):
