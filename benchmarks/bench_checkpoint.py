@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--layers", help="comma-separated layer indices (default: the quickstart's selection)")
     parser.add_argument("--run-dir", help="a quickstart run whose selection to use")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", help="model source (default: the quickstart's)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -72,6 +73,8 @@ def main() -> None:
     else:
         layers, origin = quickstart_layers(args.run_dir)
     recipe = load_recipe(QUICKSTART)
+    if args.model:
+        recipe.model = recipe.model.model_copy(update={"source": args.model})
     tokenizer = load_tokenizer(recipe.model, padding_side="right")
     data = build_translation_data(
         recipe.training.data,

@@ -44,6 +44,7 @@ LANGUAGES = ["bn", "th", "sw", "ja", "zh", "de", "fr", "ru", "es"]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--model", default=SMOLLM2, help="model source (default: SmolLM2-135M)")
     parser.add_argument("--global-batch", type=int, default=512)
     parser.add_argument("--micro-batch", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=1024)
@@ -56,11 +57,11 @@ def main() -> None:
     from harness.models import ModelConfig, load_model, load_tokenizer
     from harness.training.batching import GlobalBatchLengthSampler, padding_share, random_order
     from harness.training.config import TranslationDataConfig
-    from harness.training.data import PadCollator, build_translation_data
+    from harness.training.data import TOKEN_COUNTS, PadCollator, build_translation_data
     from harness.training.plan import apply_plan, build_plan
 
     torch.set_num_threads(args.threads)
-    model_config = ModelConfig(source=SMOLLM2, dtype="float32")
+    model_config = ModelConfig(source=args.model, dtype="float32")
     tokenizer = load_tokenizer(model_config, padding_side="right")
     config = TranslationDataConfig(source=args.data, missing_languages="skip")
 
@@ -96,9 +97,10 @@ def main() -> None:
 
     # 3. tokens/s on sampled micro-batches of the first global batch
     model = load_model(model_config, dtype=torch.float32)
-    apply_plan(model, build_plan(model.config, list(range(6)), "up_down", "selective", model=model))
+    layers = list(range(min(6, model.config.num_hidden_layers)))  # SLAM trains layers 0-5
+    apply_plan(model, build_plan(model.config, layers, "up_down", "selective", model=model))
     model.train()
-    collate = PadCollator(tokenizer.pad_token_id)
+    collate = PadCollator(tokenizer.pad_token_id, count_tokens=True)
     first = min(args.global_batch, len(lengths))
     starts = [
         round(k * (first - args.micro_batch) / max(1, args.micro_batches - 1)) // args.micro_batch * args.micro_batch
@@ -109,10 +111,11 @@ def main() -> None:
         tokens, seconds = 0, 0.0
         for start in starts:
             batch = collate([data.examples[i] for i in order[start : start + args.micro_batch]])
+            non_padding = batch.pop(TOKEN_COUNTS)[0]
             began = time.perf_counter()
             model(**batch).loss.backward()
             seconds += time.perf_counter() - began
-            tokens += int(batch["attention_mask"].sum())
+            tokens += non_padding
             model.zero_grad(set_to_none=True)
         speed[label] = tokens / seconds
 

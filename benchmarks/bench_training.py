@@ -46,7 +46,7 @@ def one(mode: str, args) -> dict:
     from harness.translation import TranslationDataConfig
 
     torch.manual_seed(0)
-    model_config = ModelConfig(source=SMOLLM2, dtype="float32")
+    model_config = ModelConfig(source=args.model, dtype="float32")
     tokenizer = load_tokenizer(model_config, padding_side="right")
     data = build_translation_data(TranslationDataConfig(source="demo"), LANGUAGES, tokenizer, args.max_length, 0)
     # The same batches in both processes: a seeded shuffle (languages mixed), read in order.
@@ -129,6 +129,7 @@ def one(mode: str, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=SMOLLM2, help="model source (default: SmolLM2-135M)")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=128)

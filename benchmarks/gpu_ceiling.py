@@ -38,7 +38,8 @@ def main() -> None:
     from transformers import AutoModelForCausalLM
 
     from harness.training.config import TrainingConfig
-    from harness.training.plan import apply_plan, build_plan, recipe_memory
+    from harness.training.memory import recipe_memory
+    from harness.training.plan import apply_plan, build_plan
     from harness.training.speed import flops_per_token, peak_tflops, synchronize
     from harness.training.trainer import trainable_in_fp32
 

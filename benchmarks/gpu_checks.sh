@@ -9,7 +9,7 @@
 #
 # Phases:
 #   train    the train stage through the `deepspeed` launcher, in one DeepSpeed process and with the
-#            plain Trainer, at 7B shape (random weights, real question pairs when the bundle has them):
+#            plain Trainer (SMOKE: the launcher and the plain Trainer), at 7B shape (random weights, real question pairs when the bundle has them):
 #            steady tokens/s, share of the bf16 peak (SLAM's FLOPs per token), CUDA peak vs `harness
 #            plan`, and the DeepSpeed vs plain Trainer losses (benchmarks/gpu_train_stage.py);
 #   ceiling  a bare forward+backward+AdamW step of the same plan on full-length micro-batches: the
@@ -37,10 +37,12 @@ fi
 export PYTHONPATH=$PWD:$SITE HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 if [ "$SMOKE" = 1 ]; then
     shape=TINY steps=3 global=4 batch=2 length=64 new_tokens=8 limit=3 eval_batch=4 languages=en,de
+    configs=launcher,plain
+    export DS_ACCELERATOR=cpu
     BUILD_S=${BUILD_S:-120} TRAIN_S=${TRAIN_S:-400} CEILING_S=${CEILING_S:-120} RELEASE_S=${RELEASE_S:-180} EVAL_S=${EVAL_S:-180} SHARDS_S=${SHARDS_S:-240}
 else
     shape=SHAPE_7B steps=${STEPS:-4} global=${GLOBAL:-32} batch=8 length=1024 new_tokens=${NEW_TOKENS:-256} limit=${LIMIT:-16}
-    eval_batch=32 languages=en,de,zh
+    eval_batch=32 languages=en,de,zh configs=${CONFIGS:-launcher,deepspeed,plain}
     BUILD_S=${BUILD_S:-60} TRAIN_S=${TRAIN_S:-240} CEILING_S=${CEILING_S:-45} RELEASE_S=${RELEASE_S:-60} EVAL_S=${EVAL_S:-60} SHARDS_S=${SHARDS_S:-60}
 fi
 data=${DATA:-demo}
@@ -71,7 +73,7 @@ for name in $phases; do
     case $name in
     train)
         phase train "$TRAIN_S" $PY benchmarks/gpu_train_stage.py --model-dir "$model" --work "$WORK" --steps "$steps" \
-            --global-batch "$global" --batch "$batch" --max-length "$length" --data "$data" --configs launcher,deepspeed,plain ;;
+            --global-batch "$global" --batch "$batch" --max-length "$length" --data "$data" --configs "$configs" ;;
     ceiling)
         phase ceiling "$CEILING_S" $PY benchmarks/gpu_ceiling.py --model-dir "$model" --batch "$batch" --max-length "$length" --steps 4 ;;
     release)

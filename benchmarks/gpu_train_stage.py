@@ -171,7 +171,7 @@ def run_config(name: str, args) -> dict:
         report = json.loads((run.stage_dir("train") / "train.json").read_text())
     from transformers import AutoConfig
 
-    from harness.training.plan import recipe_memory
+    from harness.training.memory import recipe_memory
 
     plan = build_plan(AutoConfig.from_pretrained(args.model_dir), LAYERS, "up_down")
     estimate = recipe_memory(plan, recipe.training)  # what `harness plan` prints for this recipe
@@ -291,10 +291,11 @@ def main() -> None:
         print("steady: optimizer steps from the second on, synchronized, checkpoint saves apart; FLOPs per token")
         print("  2 N + 2 N_above + 2 T (forward; input gradients down to the lowest trained layer; trained weights)")
         by_name = {r["config"]: r for r in ok}
-        if "deepspeed" in by_name and "plain" in by_name:
-            ds, plain = by_name["deepspeed"]["loss_curve"], by_name["plain"]["loss_curve"]
-            gap = max(abs(a - b) for a, b in zip(ds, plain))
-            print(f"DeepSpeed vs plain Trainer losses: largest difference {gap:.2e} over {len(ds)} steps")
+        for name in ("launcher", "deepspeed"):
+            if name in by_name and "plain" in by_name and by_name[name]["gpus"] == by_name["plain"]["gpus"]:
+                ds, plain = by_name[name]["loss_curve"], by_name["plain"]["loss_curve"]
+                gap = max(abs(a - b) for a, b in zip(ds, plain))
+                print(f"DeepSpeed ({name}) vs plain Trainer losses: largest difference {gap:.2e} over {len(ds)} steps")
         base = ok[0]
         for r in ok[1:]:
             if r["steady_tokens_per_s"] and base["steady_tokens_per_s"]:
@@ -302,7 +303,6 @@ def main() -> None:
                 print(f"{r['config']} / {base['config']} steady tokens/s: {ratio:.2f}x")
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "gpu_train_stage.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results))
 
 
 if __name__ == "__main__":

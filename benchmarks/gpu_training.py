@@ -77,6 +77,7 @@ def one(mode: str, args) -> dict:
     from transformers import LlamaConfig, LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
 
     from harness.training.config import TrainingConfig
+    from harness.training.memory import parameter_memory
     from harness.training.plan import apply_plan, build_plan
     from harness.training.trainer import PeakMemory, deepspeed_config
 
@@ -159,7 +160,7 @@ def one(mode: str, args) -> dict:
     skip = 2 if len(times) > 3 else 0
     median = statistics.median(times[skip:])
     tokens = args.batch * args.seq_len * world
-    estimate = plan.memory(world)
+    estimate = parameter_memory(plan, world)
     return {
         "mode": mode,
         "device": torch.cuda.get_device_name() if cuda else "cpu",

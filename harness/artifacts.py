@@ -13,6 +13,7 @@ allow``): files carry more than their readers need, and newer files stay readabl
       selection/ train/ eval/ report/    finished stages, each with DONE.json (Done)
       <stage>.partial/           the attempt in progress (ATTEMPT.json), published on success
       history/<stage>-<fingerprint>/     earlier results, restored when their inputs come back
+      stages/<name>/             a run of its own per earlier training stage (recipe `stages:`)
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ LOCK_FILE = ".lock"
 MANIFEST = "manifest.json"
 INVOCATIONS = "invocations.jsonl"
 HISTORY = "history"
+STAGES_DIR = "stages"
+"""A chained recipe's earlier training stages, each a run of its own: ``stages/<name>/``."""
 SELECTION_FILE = "selection.json"
 TRAIN_FILE = "train.json"
 SCORES_FILE = "scores.json"

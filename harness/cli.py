@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push-to-hub", metavar="REPO", help="also upload the folder to this hub repository")
     export.add_argument("--private", action="store_true", help="create the hub repository as private")
 
+    cost = commands.add_parser("cost", help="training cost of runs, per stage, and its ratio to a reference run")
+    cost.add_argument("runs", nargs="+", metavar="RUN", help="run directory with finished train stages")
+    cost.add_argument("--reference", metavar="RUN", help="ratios to this run (default: the first run training SLAM)")
+    cost.add_argument("--json", action="store_true")
+
     env = commands.add_parser(
         "env",
         help="what this install runs on (versions, Python, OS, CPU, GPUs, driver, CUDA): start a bug report with it",
@@ -371,7 +376,8 @@ def plan_command(recipe, as_json: bool, run_dir: str | Path | None = None) -> in
 
 def _plan_one(recipe, as_json: bool, run_dir) -> dict:
     from harness import presentation
-    from harness.training.plan import recipe_memory, recipe_plan, zero_options
+    from harness.training.memory import recipe_memory, zero_options
+    from harness.training.plan import recipe_plan
 
     plan, origin = recipe_plan(recipe, run_dir)
     memory = recipe_memory(plan, recipe.training)
@@ -449,6 +455,19 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_cost(args) -> int:
+    """`harness cost RUN... [--reference RUN] [--json]`: steady-state device-hours per stage and ratios."""
+    from harness import presentation
+    from harness.reporting.cost import cost_table, format_cost_table
+
+    data = cost_table(args.runs, args.reference)
+    if args.json:
+        presentation.print_json(data)
+    else:
+        print(format_cost_table(data))
+    return 0
+
+
 def cmd_leaderboard(args) -> int:
     return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out, args.replace)
 
@@ -512,6 +531,7 @@ COMMANDS = {
     "score": cmd_score,
     "compare": cmd_compare,
     "leaderboard": cmd_leaderboard,
+    "cost": cmd_cost,
     "export": cmd_export,
     "env": cmd_env,
     **{name: cmd_stage for name in STAGE_COMMANDS},

@@ -4,10 +4,11 @@ Used by benchmark loading (a gold answer must be a number) and by answer extract
 
 Two modes:
 
-- ``paper``: the rule of the authors' evaluation scripts (MathOctopus/QAlign ``extract_last_num``,
-  which SLAM reuses): commas between two digits are removed, the last unsigned integer or decimal
-  is taken, a response with no number counts as 0, and two numbers are equal within 1e-3. The
-  gold answer goes through the same rule. Python's ``\\d`` is Unicode-aware, so digits of other
+- ``paper``: the paper's rule (section 4.4: the last number of the response), as the authors'
+  evaluation scripts implement it (MathOctopus/QAlign ``extract_last_num``, which SLAM reuses):
+  commas between two digits are removed, the last unsigned integer or decimal is taken, a
+  response with no number counts as 0, and two numbers are equal within 1e-3. The gold answer
+  goes through the same rule. Python's ``\\d`` is Unicode-aware, so digits of other
   scripts already count as digits there, exactly as in the authors' scripts.
 - ``strict``: reads what the number says: a sign, thousands separators (``1,234`` or
   ``1 234`` with a no-break space), decimals (``3.5``, ``3,5``), simple fractions (``3/4``,

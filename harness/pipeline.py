@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import artifacts
 from harness import console as terminal
+from harness.artifacts import STAGES_DIR
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
@@ -46,6 +47,8 @@ class Stage:
     history (to redo its effects outside the run folder)."""
     on_up_to_date: Callable[[Recipe, Run], object] | None = None
     """Called by `harness run` when the stage was up to date (the report: its results again)."""
+    extra_inputs: Callable[[Recipe], dict] | None = None
+    """Further recipe values the output depends on, for some recipes only (empty: none)."""
 
 
 # Each stage imports its package when it runs: `harness run --dry-run` and the CLI's start-up
@@ -68,6 +71,22 @@ def evaluate(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.evaluation.stage import run_evaluate
 
     run_evaluate(recipe, run, out, base_key=base_evaluation_inputs)
+    if _probes_after_training(recipe):
+        from harness.selection.after_training import probe_trained
+
+        probe_trained(recipe, run, out)
+
+
+def _probes_after_training(recipe: Recipe) -> bool:
+    return bool(recipe.selection and recipe.selection.after_training and recipe.training)
+
+
+def _evaluate_extra_inputs(recipe: Recipe) -> dict:
+    """The probe's settings, in the evaluate stage's fingerprint only when it probes the trained model
+    (so that the fingerprints of every other run stay as they were)."""
+    if not _probes_after_training(recipe):
+        return {}
+    return {"probe_after_training": recipe.resolved()["selection"]["probe"]}
 
 
 def base_evaluation_inputs(resolved: dict) -> str:
@@ -110,6 +129,8 @@ def republish_stale_report(recipe: Recipe, run: Run, folder: Path) -> None:
 
 
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
+    if _probes_after_training(recipe):
+        return ("select", "train")
     return ("train",) if recipe.evaluation and "trained" in recipe.evaluation.models else ()
 
 
@@ -132,6 +153,7 @@ STAGES: tuple[Stage, ...] = (
         ("model", "languages", "seed", "evaluation"),
         lambda r: r.evaluation is not None,
         _evaluate_upstream,
+        extra_inputs=_evaluate_extra_inputs,
     ),
     Stage(
         "report",
@@ -168,6 +190,8 @@ def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
             sections[section] = {k: v for k, v in sections[section].items() if k not in fields}
     if "model" in sections:
         sections["model"] = model_identity(sections["model"])
+    if stage.extra_inputs is not None:
+        sections.update(stage.extra_inputs(recipe))
     return fingerprint(stage.name, sections, upstream_outputs(recipe, run, stage), code_version())
 
 
@@ -186,7 +210,6 @@ def model_identity(model: dict) -> dict:
 
 # -- training stages before `training:` (recipe.stages) -----------------------------------------
 
-STAGES_DIR = "stages"
 CHAINED = ("select", "train")
 """The stages that work on the model the earlier training stages trained (evaluation's `base` stays `model`)."""
 
@@ -286,6 +309,7 @@ def run_stage(
     stage = get_stage(name)
     if not stage.enabled(recipe):
         raise HarnessError(f"recipe {recipe.name!r} has no section for stage {name!r}; add it to the recipe")
+    manifest = recipe.resolved()  # the run's recipe, stages included, whatever model a stage starts from
     if name in CHAINED and recipe.stages:
         if earlier:
             run_earlier_stages(recipe, run, shown)
@@ -309,7 +333,7 @@ def run_stage(
             )
             if stage.on_restore:
                 stage.on_restore(recipe, run, run.stage_dir(name))
-            run.write_manifest(recipe.resolved(), recipe.seed)
+            run.write_manifest(manifest, recipe.seed)
             return True
     console.rule(f"[bold]{name}")
     started = time.time()
@@ -327,7 +351,7 @@ def run_stage(
         raise disk from error
     if shown is not None:
         shown(name, run)
-    run.write_manifest(recipe.resolved(), recipe.seed)
+    run.write_manifest(manifest, recipe.seed)
     console.print(f"[green]{name}: done in {time.time() - started:.1f} s[/green] -> {run.stage_dir(name)}")
     return True
 

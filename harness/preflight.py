@@ -14,7 +14,7 @@ from typing import Literal
 
 from harness import hub
 from harness.errors import HarnessError
-from harness.recipe import Recipe, check_local_paths, load_recipe, recipe_files
+from harness.recipe import Recipe, check_local_paths, load_recipe, local_paths, recipe_files
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,11 @@ def _model_needs(recipe: Recipe) -> list[HubNeed]:
     return needs
 
 
-def _translation_need(recipe: Recipe, place: str = "training.data.source") -> list[HubNeed]:
+def _translation_need(recipe: Recipe, place: str = "training.data.source", data=None) -> list[HubNeed]:
     from harness.translation import resolve_source
 
-    data = recipe.training.data if recipe.training is not None else None
+    if data is None:
+        data = recipe.training.data if recipe.training is not None else None
     if data is None or resolve_source(data.source)[0] != "hub":
         return []
     return [HubNeed(place, data.source, "dataset", data.revision)]
@@ -78,6 +79,8 @@ def hub_needs(recipe: Recipe, stages: list[str]) -> list[HubNeed]:
                 needs += _translation_need(recipe, "selection.probe")
     if "train" in stages:
         needs += _translation_need(recipe)
+        for index, stage in enumerate(recipe.stages):  # earlier training stages (QAlign's question alignment)
+            needs += _translation_need(recipe, f"stages.{index}.training.data.source", stage.training.data)
     if "evaluate" in stages and recipe.evaluation is not None:
         for index, task in enumerate(recipe.evaluation.tasks):
             needs += _benchmark_need(f"evaluation.tasks.{index}", task.name, task.path)
@@ -208,21 +211,17 @@ def _missing_paths(recipe: Recipe, stages: list[str]) -> list[str]:
             sources.append((model_source, recipe.model.tokenizer))
     if "train" in stages and recipe.training is not None:
         sources.append((data_source, recipe.training.data.source))
+        sources += [(data_source, stage.training.data.source) for stage in recipe.stages]
     for resolve, source in sources:
         try:
             resolve(source)
         except HarnessError as error:
             problems.append(str(error))
-    folders = []
-    if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
-        folders.append(("selection.probe.path", recipe.selection.probe.path))
-    if "evaluate" in stages and recipe.evaluation is not None:
-        folders += [
-            (f"evaluation.tasks.{i}.path", task.path) for i, task in enumerate(recipe.evaluation.tasks) if task.path
-        ]
-    if "train" in stages and recipe.training is not None and recipe.training.hostfile:
-        folders.append(("training.hostfile", recipe.training.hostfile))
-    problems += [f"{place} {path!r}: not found" for place, path in folders if not Path(path).expanduser().exists()]
+    problems += [
+        f"{place} {path!r}: not found"
+        for place, path in local_paths(recipe, stages)
+        if not Path(path).expanduser().exists()
+    ]
     return problems
 
 

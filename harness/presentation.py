@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from harness.console import console
+from harness.stats import drop_beyond
 
 EMPTY = "–"
 """What a missing value prints as."""
@@ -447,7 +448,7 @@ def comparison(doc: dict) -> None:
         for lang, row in [*data["languages"].items(), ("avg", data["average"])]:
             paired = row.get("paired") or {}
             delta = row.get("delta")
-            beyond = tolerance is not None and delta is not None and delta < -tolerance - 1e-9
+            beyond = drop_beyond(delta, tolerance)
             regression = beyond and (task, lang) in failed
             style = "red" if beyond else ("green" if delta and delta > 0 else "")
             cells = [

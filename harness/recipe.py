@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,18 @@ class Recipe(Section):
         names = [stage.name for stage in self.stages]
         if len(set(names)) != len(names):
             raise ValueError(f"stages: two stages share a name ({', '.join(names)}); each names a folder")
+        if self.selection is not None and self.selection.after_training:
+            selection = self.selection
+            if self.training is None or self.evaluation is None:
+                raise ValueError(
+                    "selection.after_training probes the trained model after the evaluate stage: the recipe needs "
+                    "`training:` and `evaluation:` sections"
+                )
+            if not (selection.layers.needs_probe or selection.check is not None or selection.probe.always):
+                raise ValueError(
+                    "selection.after_training compares with the probe of the base model, which this policy does "
+                    "not run: add `selection.check: {policy: slam_msd}` or `selection.probe.always: true`"
+                )
         if self.selection is not None and "en" not in self.languages:
             raise ValueError("languages must include 'en': SLAM measures overlap with English")
         return self
@@ -353,6 +365,19 @@ def recipe_summaries(folder: str | Path | None = None) -> list[dict]:
     return rows
 
 
+def local_paths(recipe: Recipe, stages: Iterable[str] = ("select", "train", "evaluate")) -> list[tuple[str, str]]:
+    """(recipe key, path) of the local files the stages read besides models and training data: the
+    probe's questions, the tasks' data, the hostfile."""
+    paths = []
+    if "select" in stages and recipe.selection is not None and recipe.selection.probe.path:
+        paths.append(("selection.probe.path", recipe.selection.probe.path))
+    if "evaluate" in stages and recipe.evaluation is not None:
+        paths += [(f"evaluation.tasks.{i}.path", t.path) for i, t in enumerate(recipe.evaluation.tasks) if t.path]
+    if "train" in stages and recipe.training is not None and recipe.training.hostfile:
+        paths.append(("training.hostfile", recipe.training.hostfile))
+    return paths
+
+
 def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
     """Problems with local files the recipe names (models and datasets), without loading them."""
     from harness.models.loading import resolve_source
@@ -362,14 +387,7 @@ def check_local_paths(recipe: Recipe, origin: str) -> list[str]:
         resolve_source(recipe.model.source)
     except HarnessError as error:
         problems.append(f"{origin}: model.source: {str(error).removeprefix('model.source ')}")
-    local = []
-    if recipe.selection is not None and recipe.selection.probe.path:
-        local.append(("selection.probe.path", recipe.selection.probe.path))
-    if recipe.evaluation is not None:
-        local += [(f"evaluation.tasks.{i}.path", t.path) for i, t in enumerate(recipe.evaluation.tasks) if t.path]
-    if recipe.training is not None and recipe.training.hostfile:
-        local.append(("training.hostfile", recipe.training.hostfile))
-    for where, value in local:
+    for where, value in local_paths(recipe):
         if not Path(value).exists():
             problems.append(
                 f"{origin}: {where}: {value!r} does not exist; fix the path (relative to the current folder)"

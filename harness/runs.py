@@ -374,6 +374,19 @@ def verified_output(root: Path, stage: str, relative: str) -> Path:
     raise HarnessError(f"{path}: changed since stage {stage!r} finished ({why}); it is not read; {redo(stage, root)}")
 
 
+MODEL_ROLES = ("base", "trained")
+"""The models a run evaluates: its base model and the model it trained."""
+
+
+def parse_model_ref(text: str) -> tuple[Path, str | None]:
+    """``RUN`` or ``RUN:base`` / ``RUN:trained`` (what compare, the leaderboard and the report take):
+    the run folder and the model (None: the caller's default)."""
+    head, sep, tail = text.rpartition(":")
+    if sep and tail in MODEL_ROLES:
+        return Path(head), tail
+    return Path(text), None
+
+
 @dataclass
 class Run:
     """One run directory."""

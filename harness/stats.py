@@ -159,3 +159,9 @@ def mcnemar_exact(a: Mapping[Any, bool], b: Mapping[Any, bool]) -> McNemarResult
 
     p_value = binomtest(only_a, only_a + only_b, 0.5).pvalue
     return McNemarResult(len(paired), only_a, only_b, min(1.0, float(p_value)))
+
+
+def drop_beyond(delta: float | None, tolerance: float | None) -> bool:
+    """Whether a difference (accuracy points, A - B) is a drop larger than ``tolerance`` points:
+    the gate's first condition, shared by `harness compare`'s verdict and its table."""
+    return tolerance is not None and delta is not None and delta < -tolerance - 1e-9

@@ -28,7 +28,8 @@ languages: [de, fr, zh, en]
 model: {{source: "{tiny_llama_dir}"}}
 selection:
   layers: {{policy: first_k, k: 2}}  # a random model has no language-specific layers
-  probe: {{dataset: demo, n: 6, batch_size: 4, max_tokens: 64}}
+  probe: {{dataset: demo, n: 6, batch_size: 4, max_tokens: 64, always: true, firing_share: 0.5}}
+  after_training: true               # the probe again on the trained model (Figures 6/9)
 training:
   data: {{source: demo, max_pairs_per_language: 8}}
   epochs: 1
@@ -61,6 +62,24 @@ def test_every_stage_writes_its_contract_files(finished_run):
     samples = (run / "eval" / "demo" / "samples.jsonl").read_text().splitlines()
     assert len(samples) == 2 * 4 * 3
     assert (run / "report").is_dir() and (work / "reports" / "run").is_dir()
+
+
+def test_the_probe_runs_on_the_trained_model_and_the_report_plots_before_and_after(finished_run):
+    _, _, run, _ = finished_run
+    selection = json.loads((run / "selection" / "selection.json").read_text())
+    after = json.loads((run / "eval" / "probe_trained.json").read_text())
+    assert after["languages"] == selection["languages"] and after["selected_layers"] == [0, 1]
+    assert [r["layer"] for r in after["layers"]] == [r["layer"] for r in selection["layers"]]
+    first = after["layers"][0]
+    assert first["overlap_before"] == selection["layers"][0]["overlap_with_en"]
+    assert set(first["overlap_after"]) == {"de", "fr", "zh"}
+    # up_proj/down_proj of layers 0-1 trained: layer 0's gates see the same input (unchanged), the
+    # layers above see what the trained layers now write, so their activations and overlaps move
+    assert after["layers"][0]["overlap_after"] == after["layers"][0]["overlap_before"]
+    assert any(r["overlap_after"] != r["overlap_before"] for r in after["layers"][1:]), after["layers"]
+    assert (run / "report" / "overlap_before_after.png").stat().st_size > 10_000
+    report = (run / "report" / "report.md").read_text()
+    assert "Overlap with English before and after training" in report and "overlap_before_after.png" in report
 
 
 def test_second_run_skips_every_stage(finished_run):

@@ -128,3 +128,27 @@ def test_validate_checks_local_paths(tmp_path):
     assert count == 1
     assert any("model.source" in p and "no such model folder" in p for p in problems)
     assert any("evaluation.tasks.0.path" in p for p in problems)
+
+
+def test_after_training_probe_needs_a_base_probe_and_training():
+    from harness import pipeline
+    from harness.recipe import Recipe
+
+    base = {
+        "name": "t",
+        "languages": ["de", "en"],
+        "model": {"source": "x"},
+        "selection": {"layers": {"policy": "first_k", "k": 1}, "after_training": True},
+        "training": {"data": {"source": "demo"}},
+        "evaluation": {"tasks": [{"name": "demo"}]},
+    }
+    with pytest.raises(ValueError, match="selection.probe.always: true"):
+        Recipe.model_validate(base)
+    base["selection"]["probe"] = {"always": True}
+    recipe = Recipe.model_validate(base)
+    without = Recipe.model_validate({**base, "selection": {**base["selection"], "after_training": False}})
+    assert pipeline._evaluate_extra_inputs(without) == {}  # other runs' fingerprints stay as they were
+    assert pipeline._evaluate_extra_inputs(recipe)["probe_after_training"]["always"] is True
+    assert pipeline._evaluate_upstream(recipe) == ("select", "train")
+    with pytest.raises(ValueError, match="needs `training:` and `evaluation:`"):
+        Recipe.model_validate({**base, "evaluation": None})

@@ -214,7 +214,7 @@ def test_stage_bad_inputs(tiny_llama_dir, probe_files, tmp_path):
 
 
 def test_translation_probe_questions_are_matched_through_english(tmp_path):
-    from harness.selection.stage import probe_question_set
+    from harness.selection.questions import probe_question_set
 
     english = ["One apple.", "Two pears.", "Three plums."]
     for lang, lines in {

@@ -146,7 +146,7 @@ def test_literal_rates():
 def test_policies_fixed_first_k_random_all():
     policies = typing.get_args(typing.get_args(LayerPolicy)[0])
     tags = sorted(policy.model_fields["policy"].default for policy in policies)
-    assert tags == ["all", "first_k", "fixed", "random", "slam_msd"]
+    assert tags == ["all", "bottom_top", "first_k", "fixed", "random", "slam_msd"]
     assert select_layers(FixedPolicy(layers=[5, 0, 2]), 6) == [0, 2, 5]
     assert select_layers(FirstKPolicy(k=3), 6) == [0, 1, 2]
     assert select_layers(AllPolicy(), 3) == [0, 1, 2]
@@ -155,6 +155,14 @@ def test_policies_fixed_first_k_random_all():
     assert len(set(drawn)) == 4 and drawn == sorted(drawn) and all(0 <= i < 30 for i in drawn)
     assert select_layers(RandomPolicy(k=4, seed=8), 30) != drawn
     assert select_layers(RandomPolicy(k=30, seed=1), 30) == list(range(30))
+
+
+def test_bottom_top_takes_both_ends_of_the_model():
+    from harness.selection.policies import BottomTopPolicy
+
+    assert select_layers(BottomTopPolicy(bottom=6, top=2), 32) == [0, 1, 2, 3, 4, 5, 30, 31]
+    with pytest.raises(HarnessError, match="bottom 3 \\+ top 2 layers requested but the model has 4"):
+        select_layers(BottomTopPolicy(bottom=3, top=2), 4)
 
 
 def test_policies_refuse_layers_the_model_lacks():

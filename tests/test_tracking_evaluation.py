@@ -97,7 +97,7 @@ def test_tensorboard_gets_the_scores_and_samples(evaluated, tmp_path):
 
     shutil.copytree(root / "eval", out)
     written = log_evaluation(recipe_with(["tensorboard"]), tmp_path, out, scores, train_steps=40)
-    assert written == [str(out / "tensorboard")]
+    assert written == ["TensorBoard (eval/tensorboard/)"]
     trained = EventAccumulator(str(out / "tensorboard" / "trained")).Reload()
     assert {"eval/mgsm/en", "eval/mgsm/de", "eval/mgsm/avg"} <= set(trained.Tags()["scalars"])
     (point,) = trained.Scalars("eval/mgsm/en")

@@ -78,3 +78,50 @@ def test_zero3_full_fine_tuning_saves_whole_weights(tiny_llama_dir, tmp_path):
     assert all(delta[name].shape == expected[name].shape for name in delta) and len(delta) == len(
         report["plan"]["names"]
     )
+
+
+def test_the_settings_a_gpu_gets_overlap_comm_checkpoints_without_frozen_weights_and_resume(
+    tiny_llama_dir, tmp_path, monkeypatch
+):
+    """deepspeed.json as a GPU gets it (overlap_comm with fp32 gradient accumulation), run on the
+    CPU: the losses of the plain Trainer, checkpoints that leave the frozen weights out, and a
+    run resumed from one of them that ends where the uninterrupted one did."""
+    import shutil
+
+    from harness.training import stage
+
+    gpu_config = stage.deepspeed_config
+    monkeypatch.setattr(stage, "deepspeed_config", lambda training, bf16, cuda: gpu_config(training, bf16, True))
+    settings = {"max_steps": 4, "save": "delta", "save_steps": 2}
+    plain = train(make_recipe(tiny_llama_dir, **settings), make_run(tmp_path / "plain"))
+    recipe = make_recipe(tiny_llama_dir, deepspeed=True, keep_checkpoints=True, **settings)
+    whole = train(recipe, make_run(tmp_path / "whole"))
+
+    zero = json.loads((whole / "deepspeed.json").read_text())
+    assert zero["zero_optimization"]["overlap_comm"] is True and zero["data_types"]["grad_accum_dtype"] == "fp32"
+    report = json.loads((whole / "train.json").read_text())
+    reference = json.loads((plain / "train.json").read_text())
+    assert [p["loss"] for p in report["loss_curve"]] == pytest.approx(
+        [p["loss"] for p in reference["loss_curve"]], rel=1e-4
+    )
+    checkpoint = whole / "checkpoints" / "checkpoint-2"
+    module_files = list(checkpoint.rglob("*model_states.pt"))
+    assert module_files, sorted(p.name for p in checkpoint.rglob("*"))
+    import torch
+
+    saved = torch.load(module_files[0], map_location="cpu", weights_only=False)["module"]
+    assert set(saved) == set(report["plan"]["names"])  # the trained tensors only, no frozen weight
+
+    resumed_run = make_run(tmp_path / "resumed")
+    partial = resumed_run.partial_dir("train")
+    (partial / "checkpoints").mkdir(parents=True)
+    shutil.copytree(checkpoint, partial / "checkpoints" / "checkpoint-2")
+    from harness.runs import ATTEMPT, write_json
+
+    write_json(partial / ATTEMPT, {"fingerprint": "test-train"})  # an attempt of the same inputs, killed
+    resumed = json.loads((train(recipe, resumed_run) / "train.json").read_text())
+    assert resumed["resumed_from"] == "checkpoint-2" and resumed["steps"] == 4
+    assert [p["loss"] for p in resumed["loss_curve"]] == pytest.approx(
+        [p["loss"] for p in report["loss_curve"]], rel=1e-4
+    )
+    assert resumed["tokens_seen"] == report["tokens_seen"]

@@ -104,3 +104,23 @@ def test_a_run_folder_other_nodes_do_not_share_is_a_clear_error(tmp_path):
         check_shared_folder(out, ["worker-1"], ssh=fake_ssh(tmp_path, "255"))
     check_shared_folder(out, ["localhost"], ssh=fake_ssh(tmp_path, "1"))  # this host: not asked
     assert not list(out.glob(".shared-check-*"))
+
+
+def test_other_nodes_get_the_harness_and_tracker_settings_not_their_secrets():
+    from harness.training.nodes import node_environment
+
+    env = {
+        "HARNESS_CACHE": "/shared/cache",
+        "WANDB_PROJECT": "slam",
+        "WANDB_API_KEY": "secret",
+        "MLFLOW_TRACKING_URI": "http://tracker:5000",
+        "MLFLOW_TRACKING_PASSWORD": "secret",
+        "TENSORBOARD_LOGGING_DIR": "/shared/tb",
+        "HOME": "/home/me",
+    }
+    assert node_environment(env) == {
+        "HARNESS_CACHE": "/shared/cache",
+        "MLFLOW_TRACKING_URI": "http://tracker:5000",
+        "TENSORBOARD_LOGGING_DIR": "/shared/tb",
+        "WANDB_PROJECT": "slam",
+    }

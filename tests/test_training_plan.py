@@ -70,15 +70,16 @@ def test_plan_names_are_exact_and_sorted_by_layer():
 
 
 def test_memory_estimate_follows_the_zero_model():
+    from harness.training.memory import parameter_memory
     from harness.training.plan import build_plan
 
     plan = build_plan(llama2("7B"), list(range(6)), "up_down")
-    memory = plan.memory(world_size=8)
+    memory = parameter_memory(plan, world_size=8)
     p, t = plan.total, plan.trainable
     assert memory["total"] == 2 * p + 2 * t + 12 * t
     assert memory["zero2"]["total"] == pytest.approx(2 * p + 14 * t / 8)
     full = build_plan(llama2("7B"), None, "ffn", "full")
-    assert full.share == 1.0 and full.memory(8)["total"] == 16 * full.total
+    assert full.share == 1.0 and parameter_memory(full, 8)["total"] == 16 * full.total
 
 
 GIB = 2**30
@@ -89,7 +90,8 @@ def test_activation_estimate_matches_the_peaks_measured_on_an_h100():
     gradient checkpointing and 6.2 GiB with it; Llama-2-7B on one GPU (ZeRO-2, bf16 gradient
     accumulation, as measured): 57.0 GB allocated at the peak (issue 15)."""
     from harness.training.config import TrainingConfig
-    from harness.training.plan import BYTES_GRAD_ACCUMULATION, activation_memory, build_plan, recipe_memory
+    from harness.training.memory import BYTES_GRAD_ACCUMULATION, activation_memory, recipe_memory
+    from harness.training.plan import build_plan
 
     plan13 = build_plan(llama2("13B"), list(range(6)), "up_down")
     assert activation_memory(plan13, 8 * 1024)["total"] / GIB == pytest.approx(54, rel=0.02)
@@ -234,7 +236,7 @@ def test_plan_command_json_for_slam_msd_without_and_with_a_selection(tiny_llama_
 
 def test_world_size_reads_the_hostfile(tmp_path):
     from harness.training.config import TrainingConfig
-    from harness.training.plan import world_size
+    from harness.training.nodes import world_size
 
     hostfile = tmp_path / "hosts"
     hostfile.write_text("# two nodes\nworker-0 slots=8\nworker-1 slots=8\n")
@@ -270,7 +272,8 @@ def test_deepspeed_config_is_zero2_with_bf16_explicit():
 
 def test_zero3_shards_the_weights_and_offloading_moves_the_optimizer_to_the_cpu():
     from harness.training.config import TrainingConfig
-    from harness.training.plan import ZERO3_LIVE_PARAMETERS, build_plan, recipe_memory, zero_options
+    from harness.training.memory import ZERO3_LIVE_PARAMETERS, recipe_memory, zero_options
+    from harness.training.plan import build_plan
 
     plan = build_plan(llama2("13B"), None, "ffn", "full")
     settings = dict(mode="full", deepspeed=True, launcher="deepspeed", num_gpus=8, precision="bf16")

@@ -253,3 +253,23 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     assert changed == {f"model.layers.{i}.mlp.{p}_proj.weight" for i in layers for p in ("up", "down")}
     curve = [p["loss"] for p in json.loads((train_dir / "train.json").read_text())["loss_curve"]]
     assert sum(curve[-2:]) / 2 < curve[0], curve
+
+
+def test_train_wide_then_revert_the_layers_outside_the_kept_ones(tiny_llama_dir, tmp_path):
+    """arXiv 2505.18356's variant: every planned layer trains, only the kept layers' updates stay."""
+    import torch
+
+    from harness.models.delta import load_trained_model
+
+    recipe = make_recipe(tiny_llama_dir, max_steps=2, revert_except={"policy": "fixed", "layers": [0]})
+    train_dir = train(recipe, make_run(tmp_path / "run"))
+    report = json.loads((train_dir / "train.json").read_text())
+    assert report["revert"]["kept_layers"] == [0] and report["revert"]["reverted_tensors"] == 2  # layer 2's up, down
+    delta = json.loads((train_dir / "delta.json").read_text())["names"]
+    assert delta == ["model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight"]
+    before, merged = state_dict(tiny_llama_dir), state_dict(train_dir / "merged")
+    for name in ("model.layers.2.mlp.up_proj.weight", "model.layers.2.mlp.down_proj.weight"):
+        assert torch.equal(before[name], merged[name])  # trained, then put back
+    assert not torch.equal(before[delta[0]], merged[delta[0]])
+    rebuilt = load_trained_model(recipe, train_dir).state_dict()
+    assert all(torch.equal(rebuilt[name], merged[name]) for name in merged)

@@ -192,7 +192,8 @@ def test_deepspeeds_accelerator_is_decided_by_torch(monkeypatch):
 def test_the_plan_counts_overlap_comms_buffers(tiny_llama):
     """ZeRO-2's overlap_comm (on wherever a GPU trains) double-buffers the reduce bucket."""
     from harness.training.config import TrainingConfig
-    from harness.training.plan import DEEPSPEED_BUCKETS, build_plan, recipe_memory
+    from harness.training.memory import DEEPSPEED_BUCKETS, recipe_memory
+    from harness.training.plan import build_plan
 
     model, _ = tiny_llama
     plan = build_plan(model.config, [0], "up_down", model=model)

@@ -87,6 +87,9 @@ def test_a_change_upstream_redoes_what_depends_on_it_and_nothing_else(tiny_llama
     first = output_ids(root)
     stage1 = root / "stages" / "question_alignment"
     assert json.loads((stage1 / "manifest.json").read_text())["recipe"]["name"] == "chain_test.question_alignment"
+    manifest = json.loads((root / "manifest.json").read_text())["recipe"]
+    assert manifest["stages"][0]["name"] == "question_alignment"  # the run's recipe, not its train stage's view
+    assert manifest["model"]["source"] == str(tiny_llama_dir)
     train = json.loads((root / "train" / "train.json").read_text())
     assert train["data"]["kind"] == "instructions" and train["data"]["examples_total"] == 8
 

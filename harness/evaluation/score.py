@@ -52,18 +52,27 @@ def _normalise(file: Path, number: int, row: dict, model: str | None) -> dict | 
     return row
 
 
-def read_generations(path: str | Path, model: str | None = None) -> list[tuple[int, dict]]:
+def read_generations(path: str | Path, model: str | None = None, task: str | None = None) -> list[tuple[int, dict]]:
     """(line number, row) for every non-empty line; each row has lang, index|id and response.
 
     Reads generations made elsewhere, lm-eval's samples files and the harness's samples.jsonl
-    (``model`` picks base or trained when the file holds both).
+    (``model`` picks base or trained when the file holds both), and a plain ``lm_eval
+    --output_path`` folder (``task``'s samples files in it, see :mod:`harness.evaluation.lm_eval_folder`).
     """
     file = Path(path)
-    if not file.is_file():
+    if file.is_dir() and task is not None:
+        from harness.evaluation.lm_eval_folder import sample_lines
+
+        if model is not None:
+            raise HarnessError(f"{file}: --model picks a model of a run's samples.jsonl; an lm-eval folder has one")
+        lines = [(number, raw) for _, number, raw in sample_lines(file, task)]
+    elif not file.is_file():
         raise HarnessError(f"{file}: generations file not found")
+    else:
+        lines = list(read_json_lines(file))
     rows = []
     models: set[str] = set()
-    for number, raw in read_json_lines(file):
+    for number, raw in lines:
         if "model" in raw:
             models.add(str(raw["model"]))
         row = _normalise(file, number, raw, model)
@@ -145,7 +154,7 @@ def score_generations(
     """
     file = Path(path)
     benchmark = get_benchmark(task)
-    rows = read_generations(file, model)
+    rows = read_generations(file, model, task)
     by_lang: dict[str, list[tuple[int, dict]]] = {}
     for number, row in rows:
         try:

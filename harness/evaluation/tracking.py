@@ -57,7 +57,8 @@ def log_evaluation(recipe, run_root: Path, out: Path, scores: dict, train_steps:
     written = []
     names = trackers(recipe)
     if "tensorboard" in names:
-        written.append(str(log_tensorboard(out, scores, train_steps)))
+        log_tensorboard(out, scores, train_steps)
+        written.append(f"TensorBoard ({Path(out).name.removesuffix('.partial')}/{TENSORBOARD_DIR}/)")
     if "wandb" in names:
         written += log_wandb(recipe, run_root, out, scores)
     return written
@@ -124,7 +125,8 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
 
     environment = wandb_environment(run_root, recipe.name)
     written = []
-    for model in scores["models"]:
+    # the trained model first: it attaches to the training's run when that is still open here
+    for model in sorted(scores["models"], key=lambda name: name != "trained"):
         results_file = latest_results(out, model)
         if results_file is None:
             continue
@@ -136,6 +138,8 @@ def log_wandb(recipe, run_root: Path, out: Path, scores: dict) -> list[str]:
                 lines = files[-1].read_text(encoding="utf-8").splitlines()
                 samples[name] = [_as_in_memory(json.loads(line)) for line in lines if line.strip()]
         run_id = environment["WANDB_RUN_ID"] + ("" if model == "trained" else f"-{model}")
+        if wandb.run is not None and wandb.run.id != run_id:  # lm-eval's logger would attach to it
+            wandb.run.finish()
         logger = WandbLogger(
             init_args={
                 "project": environment["WANDB_PROJECT"],

@@ -27,10 +27,8 @@ from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, 
 from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
-from harness.runs import Run, verified_output
-from harness.stats import mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
-
-ROLES = ("base", "trained")
+from harness.runs import Run, parse_model_ref, verified_output
+from harness.stats import drop_beyond, mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 
 @dataclass
@@ -134,11 +132,7 @@ def parse_side(text: str, which: str) -> Side:
         row = load_baselines().resolve(text)
         label = f"{row.label} {row.size} ({'paper' if row.from_slam else 'published'}, {row.provenance.table})"
         return Side(text, label, baseline=row)
-    root_text, role = text, None
-    head, sep, tail = text.rpartition(":")
-    if sep and tail in ROLES:
-        root_text, role = head, tail
-    root = Path(root_text)
+    root, role = parse_model_ref(text)
     if not root.is_dir():
         raise HarnessError(
             f"{which} = {text!r}: no such run directory"
@@ -471,7 +465,7 @@ def gate(
             if min_questions is not None and lang != "avg" and n is not None and n < min_questions:
                 too_small.append({"task": task, "language": lang, "n": n})
             delta = row.get("delta")
-            if delta is None or delta >= -tolerance - 1e-9:
+            if not drop_beyond(delta, tolerance):
                 continue
             real, how = _evidence(row, alpha)
             found = {"task": task, "language": lang, "delta": delta, "evidence": how}

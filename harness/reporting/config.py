@@ -17,6 +17,9 @@ class ReportConfig(Section):
     """Published systems to show beside the run, by name as `harness ls baselines` prints them
     (`SLAM`, `QAlign`, `QAlign +LoRA (r=256)`, `LangBridge-9B`, ...); None: every system of the
     benchmark's tables. The plots draw these too (default there: MetaMath, QAlign, SLAM)."""
+    method: str | None = None
+    """The published system this recipe trains (`SLAM`, `QAlign`, `MathOctopus`, `QAlign +LoRA (r=256)`):
+    `harness cost` sets its published cost (relative to SLAM) beside the one this harness measures."""
     formats: list[Literal["terminal", "markdown", "latex", "html"]] = Field(
         default_factory=lambda: ["terminal", "markdown", "latex", "html"]  # type: ignore[arg-type]
     )
@@ -36,6 +39,13 @@ class ReportConfig(Section):
     min_questions: int | None = Field(None, gt=0)
     """`harness compare`: fail (exit 1) when a compared language has fewer questions than this
     (a run too small to tell a regression from noise); None: only a note says so."""
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, name: str | None) -> str | None:
+        if name is not None:
+            cls._known_systems([name])
+        return name
 
     @field_validator("baselines")
     @classmethod

@@ -56,9 +56,8 @@ from harness.reporting.tables import (
     published_label,
     published_notes,
 )
-from harness.runs import Run, read_json, verified_output
+from harness.runs import MODEL_ROLES, Run, parse_model_ref, read_json, verified_output
 
-ROLES = ("base", "trained")
 SIGNIFICANCE = 0.05
 NO_PCR = "the paper prints no PCR"
 NO_PAIRED_TEST = "published row: no per-question outputs, so no paired test"
@@ -80,6 +79,8 @@ class Entry:
 
     @property
     def label(self) -> str:
+        if (self.scores.get("settings") or {}).get("lm_eval_results"):
+            return f"{self.run.name} (lm-eval)"
         return f"{self.run.name} ({self.role})"
 
     @property
@@ -146,14 +147,19 @@ def load_entries(specs: list[str]) -> list[Entry]:
     """``RUN`` (every model it evaluated) or ``RUN:base`` / ``RUN:trained`` -> entries."""
     entries: list[Entry] = []
     for spec in specs:
-        root_text, role = spec, None
-        head, sep, tail = spec.rpartition(":")
-        if sep and tail in ROLES:
-            root_text, role = head, tail
-        root = Path(root_text)
+        root, role = parse_model_ref(spec)
         scores_path = Run(root).stage_dir("evaluate") / SCORES_FILE
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
+        if not scores_path.is_file() and role is None:
+            from harness.evaluation.lm_eval_folder import folder_scores, is_lm_eval_folder
+
+            if is_lm_eval_folder(root):  # a plain `lm_eval --output_path` folder of the harness's tasks
+                scores, outcomes = folder_scores(root)
+                entry = Entry(root, "base", scores, None, None)
+                entry._outcomes.update(outcomes)
+                entries.append(entry)
+                continue
         if not scores_path.is_file():
             raise HarnessError(
                 f"{spec}: {scores_path} not found; has the evaluate stage finished? "
@@ -175,11 +181,51 @@ def load_entries(specs: list[str]) -> list[Entry]:
         )
         manifest = read_json(root / MANIFEST) if (root / MANIFEST).is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
-        for name in [role] if role else [r for r in ROLES if r in models]:
+        for name in [role] if role else [r for r in MODEL_ROLES if r in models]:
             entry = Entry(root, name, scores, training, recipe)
             if all(entry.reference != e.reference for e in entries):
                 entries.append(entry)
+    measured_costs(entries)
     return entries
+
+
+def measured_costs(entries: list[Entry]) -> None:
+    """The trained models' cost cells as :mod:`harness.reporting.cost` measures them: every training
+    stage of the run, and, when a SLAM run (``report.method: SLAM``) is on the board, the ratio to it,
+    the published rows' unit (the paper's SLAM = 1.0x)."""
+    from dataclasses import replace
+
+    from harness.reporting.cost import RunCost, published_ratio, run_cost
+
+    costs: dict[Path, RunCost | None] = {}
+    for entry in entries:
+        if entry.role == "trained" and entry.training is not None and entry.run not in costs:
+            try:
+                costs[entry.run] = run_cost(entry.run)
+            except HarnessError:
+                costs[entry.run] = None
+    slam = next((cost for cost in costs.values() if cost and cost.method == "SLAM" and cost.hours), None)
+    slam_hours = slam.hours if slam is not None else None
+    for entry in entries:
+        cost = costs.get(entry.run)
+        if entry.role != "trained" or entry.training is None or cost is None or cost.hours is None:
+            continue
+        stages = "; ".join(
+            f"{stage.stage}: {stage.hours:.3g} h on {stage.processes} {stage.device}, {stage.tokens:,} tokens"
+            for stage in cost.stages
+        )
+        measured = f"measured by this harness: {cost.hours:.3g} device-hours ({stages})"
+        if slam is None or not slam_hours:
+            entry.training = replace(entry.training, cost_description=measured)
+            continue
+        ratio = cost.hours / slam_hours
+        paper = published_ratio(cost.method, cost.size)
+        description = f"{measured}, over the SLAM run {slam.run.name}'s {slam_hours:.3g} on the same machine" + (
+            f"; the paper: {paper:.1f}x" if paper is not None else ""
+        )
+        entry.training = replace(
+            entry.training, cost_value=ratio, cost_display=f"{ratio:.2f}x", cost_description=description
+        )
 
 
 def partition(entries: list[Entry], task: str) -> list[tuple[list[Entry], list[str]]]:

@@ -139,3 +139,41 @@ def loss_curve_plot(train_json: Path, path: Path) -> Path | None:
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def overlap_before_after_plot(probe_trained: dict, path: Path) -> Path | None:
+    """The paper's Figures 6/9: each non-English language's overlap with English per layer, before
+    (dashed) and after (solid) training, their averages in black, the trained layers shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = probe_trained.get("layers") or []
+    if not rows:
+        return None
+    layers = [r["layer"] for r in rows]
+    languages = [lang for lang in probe_trained["languages"] if lang != "en"]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(layers) + 3), 4.2))
+    colours = plt.get_cmap("tab10")
+    for index, lang in enumerate(languages):
+        colour = colours(index % 10)
+        ax.plot(layers, [r["overlap_before"][lang] for r in rows], "--", color=colour, linewidth=0.9, alpha=0.7)
+        ax.plot(layers, [r["overlap_after"][lang] for r in rows], "-", color=colour, linewidth=1.2, label=lang)
+    ax.plot(layers, [r["average_before"] for r in rows], "--", color="black", linewidth=2, label="average, before")
+    ax.plot(layers, [r["average_after"] for r in rows], "-", color="black", linewidth=2.2, label="average, after")
+    trained = sorted(probe_trained.get("selected_layers") or [])
+    for number, layer in enumerate(trained):
+        ax.axvspan(
+            layer - 0.5, layer + 0.5, color="tab:green", alpha=0.12, label="trained layers" if not number else None
+        )
+    ax.set_xlabel("layer")
+    ax.set_ylabel("overlap with English's activated neurons")
+    ax.set_title("Overlap with English per layer: before (dashed) and after (solid) training")
+    ax.set_xlim(layers[0] - 0.5, layers[-1] + 0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return Path(path)

@@ -26,6 +26,7 @@ from harness.artifacts import (
     MARKER,
     SCORES_FILE,
     SELECTION_FILE,
+    STAGES_DIR,
     TRAIN_FILE,
     Scores,
     TrainRecord,
@@ -36,7 +37,13 @@ from harness.artifacts import (
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
-from harness.reporting.plots import copy_selection_plot, language_bars, loss_curve_plot, plot_baselines
+from harness.reporting.plots import (
+    copy_selection_plot,
+    language_bars,
+    loss_curve_plot,
+    overlap_before_after_plot,
+    plot_baselines,
+)
 from harness.reporting.render import (
     Document,
     Image,
@@ -79,6 +86,8 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
         if train_json.is_file()
         else None
     )
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
+        training = chained_cost(training, run.root)
     baselines = load_baselines()
 
     document = build_document(recipe, run, scores, training, baselines, config, out)
@@ -114,6 +123,27 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
         file=sys.stderr,
     )
     return published
+
+
+def chained_cost(training: TrainingRecord, root: Path) -> TrainingRecord:
+    """The cost cell of a run with `stages:`: every stage's device-hours, not the last stage's alone."""
+    from dataclasses import replace
+
+    from harness.reporting.cost import run_cost
+
+    cost = run_cost(root)
+    if cost.hours is None:
+        return training
+    stages = "; ".join(
+        f"{stage.stage}: {stage.hours:.3g} h on {stage.processes} {stage.device}" for stage in cost.stages
+    )
+    return replace(
+        training,
+        cost_value=cost.hours,
+        cost_display=f"{cost.hours:.3g} device-h",
+        cost_description=f"measured by this run over its {len(cost.stages)} training stages ({stages}); "
+        "`harness cost` gives the ratio to a SLAM run; the paper's costs are training time relative to SLAM's",
+    )
 
 
 def build_document(
@@ -163,6 +193,24 @@ def build_document(
                 ]
                 if plot
                 else [],
+            )
+        )
+
+    from harness.selection.after_training import PROBE_TRAINED_FILE, describe
+
+    after_file = run.stage_dir("evaluate") / PROBE_TRAINED_FILE
+    if after_file.is_file():
+        after = read_json_file(after_file)
+        plot = overlap_before_after_plot(after, out / "overlap_before_after.png") if config.plots else None
+        caption = (
+            "Overlap of each language's activated neurons with English's per layer, before and after "
+            "training (the paper's Figures 6 and 9; eval/probe_trained.json)"
+        )
+        sections.append(
+            Section(
+                "Overlap with English before and after training",
+                text=[describe(after)],
+                images=[Image(caption, plot)] if plot else [],
             )
         )
 
@@ -311,6 +359,8 @@ def show_report(recipe, run) -> Path:
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
     )
+    if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
+        training = chained_cost(training, run.root)
     if "terminal" in config.formats:
         tables = report_tables(scores, load_baselines(), TableOptions(config.size, config.baselines), training)
         print_terminal([t for t in tables if not t.id.endswith("_details")])

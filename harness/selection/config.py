@@ -49,6 +49,11 @@ class SelectionConfig(Section):
     shares count and the authors' code trains), `ffn` (gate, up, down), `attention` (q, k, v, o),
     or `ffn_attention`."""
     probe: ProbeConfig = Field(default_factory=ProbeConfig)
+    after_training: bool = False
+    """Like `check`, a probe beside training: after the evaluate stage, the probe runs again on the
+    trained model (same questions and settings) and the report plots each language's overlap with
+    English per layer before and after training (the paper's Figures 6 and 9; eval/probe_trained.json).
+    Needs the probe on the base model (`slam_msd`, a `check`, or `probe.always`) and a training section."""
     check: SlamMsdPolicy | None = None
     """SLAM's probe run as a check beside pinned layers (a `fixed` or `first_k` policy: the
     paper's layers): the select stage also computes what this rule picks on the model, records

@@ -127,6 +127,28 @@ class RandomPolicy(Policy):
         return f"{self.k} distinct layers drawn with random.Random({self.seed}).sample"
 
 
+class BottomTopPolicy(Policy):
+    """The bottom and the top layers together: Layer Swapping (arXiv 2410.01335) finds the top layers
+    language-specific too, where SLAM trains the bottom ones only."""
+
+    policy: Literal["bottom_top"] = "bottom_top"
+    bottom: int = Field(gt=0)
+    """Layers from the first up."""
+    top: int = Field(gt=0)
+    """Layers from the last down."""
+
+    def choose(self, num_layers: int, analysis: LayerAnalysis | None = None) -> list[int]:
+        if self.bottom + self.top > num_layers:
+            raise HarnessError(
+                f"{WHERE}: bottom {self.bottom} + top {self.top} layers requested but the model has {num_layers}; "
+                f"choose bottom + top of at most {num_layers}"
+            )
+        return list(range(self.bottom)) + list(range(num_layers - self.top, num_layers))
+
+    def describe(self) -> str:
+        return f"the bottom {self.bottom} and the top {self.top} layers"
+
+
 class AllPolicy(Policy):
     """Every layer."""
 
@@ -140,7 +162,8 @@ class AllPolicy(Policy):
 
 
 LayerPolicy = Annotated[
-    SlamMsdPolicy | FixedPolicy | FirstKPolicy | RandomPolicy | AllPolicy, Field(discriminator="policy")
+    SlamMsdPolicy | FixedPolicy | FirstKPolicy | RandomPolicy | BottomTopPolicy | AllPolicy,
+    Field(discriminator="policy"),
 ]
 """`selection.layers`: one of the policies, chosen by its `policy:` tag."""
 

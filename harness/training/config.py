@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.schema import Section
 from harness.selection.config import SelectionConfig
+from harness.selection.policies import LayerPolicy
 from harness.training.instructions import InstructionDataConfig
 from harness.translation import TranslationDataConfig
 
@@ -103,6 +104,10 @@ class TrainingConfig(Section):
     gpu_memory_gib: float | None = Field(None, gt=0)
     """Memory of each GPU the recipe is written for (an 80 GB card: 79 GiB); `harness plan` says
     whether the estimate (weights, optimizer, activations) fits. None: not checked."""
+    revert_except: LayerPolicy | None = None
+    """Train wide, keep narrow (arXiv 2505.18356): after training, put every trained tensor outside the
+    layers this policy picks (`first_k`, `fixed`, `bottom_top`, ...; not `slam_msd`) back to the weights
+    training started from; the delta and the merged model carry the kept layers' updates only."""
     logging_steps: int = Field(1, gt=0)
     save_steps: int | None = Field(None, gt=0)
     """Checkpoint every N optimizer steps so an interrupted run resumes (None: once per epoch)."""
@@ -131,6 +136,10 @@ class TrainingConfig(Section):
     def _launcher_fits(self) -> TrainingConfig:
         if (self.offload_optimizer or self.offload_parameters or self.zero_stage != 2) and not self.deepspeed:
             raise ValueError("zero_stage and offload_* are DeepSpeed settings; set deepspeed: true")
+        if self.revert_except is not None and self.revert_except.needs_probe:
+            raise ValueError(
+                "revert_except: a policy without the probe (first_k, fixed, bottom_top, ...); pin the layers"
+            )
         if self.mode == "lora" and self.zero_stage == 3:
             raise ValueError(
                 "LoRA trains with zero_stage: 2 (the adapters' state is small; ZeRO-3's shards cannot be merged)"

@@ -36,9 +36,23 @@ NODE_ENV_PREFIXES = (
     "MKL_NUM_THREADS",
     "CUDA_HOME",
     "PYTORCH_",
+    "HARNESS_",  # the harness's own (HARNESS_CACHE: the tokenisation cache every rank reads)
+    "WANDB_",  # the trackers of training.report_to: project, entity, mode, run group
+    "MLFLOW_",
+    "COMET_",
+    "TENSORBOARD_",
 )
-NODE_ENV_SECRETS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_TOKEN")
-"""Never written to a file in the run folder: each node reads its own token (``hf auth login``)."""
+NODE_ENV_SECRETS = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HUB_TOKEN",
+    "WANDB_API_KEY",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
+    "COMET_API_KEY",
+)
+"""Never written to a file in the run folder: each node reads its own credentials (``hf auth
+login``, ``wandb login``, ~/.netrc)."""
 
 
 def visible_gpu_ids(num_gpus: int, env: Mapping[str, str] | None = None) -> list[str] | None:
@@ -115,3 +129,36 @@ def check_shared_folder(folder: Path, hosts: list[str], ssh: str = "ssh") -> Non
                 )
     finally:
         marker.unlink(missing_ok=True)
+
+
+def world_size(training) -> int:
+    """Data-parallel processes a recipe's training would run: GPUs per node x nodes."""
+    if training is None or training.launcher == "none":
+        return 1
+    nodes = 1
+    if training.hostfile:
+        nodes = len(read_hostfile(training.hostfile))
+    return training.num_gpus * nodes
+
+
+def read_hostfile(path: str) -> dict[str, int]:
+    """A DeepSpeed/MPI hostfile: ``host slots=N`` per line -> {host: slots}."""
+    file = Path(path)
+    if not file.is_file():
+        raise HarnessError(
+            f"training.hostfile {path!r}: file not found; write one line per node "
+            "(`worker-1 slots=8`) or remove the key for a single node"
+        )
+    hosts: dict[str, int] = {}
+    for number, line in enumerate(file.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        slots = [p for p in parts[1:] if p.startswith("slots=")]
+        if not slots or not slots[0][6:].isdigit():
+            raise HarnessError(f"{path}: line {number}: expected `hostname slots=N`, got {line!r}")
+        hosts[parts[0]] = int(slots[0][6:])
+    if not hosts:
+        raise HarnessError(f"{path}: the hostfile lists no host")
+    return hosts

@@ -66,7 +66,7 @@ def remove_shared_memory(port: int, folder: Path | None = None) -> list[Path]:
 
 def check_training(recipe) -> int:
     """Fail early on settings that cannot work; returns the world size."""
-    from harness.training.plan import world_size
+    from harness.training.nodes import world_size
 
     training = recipe.training
     if training is None:
@@ -108,8 +108,7 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     write_json(out / RECIPE_FILE, recipe.resolved())
     (out / WORKER_ERROR).unlink(missing_ok=True)
     if recipe.training.hostfile:
-        from harness.training.nodes import check_shared_folder
-        from harness.training.plan import read_hostfile
+        from harness.training.nodes import check_shared_folder, read_hostfile
 
         check_shared_folder(out, list(read_hostfile(recipe.training.hostfile)))
     port = master_port(recipe.training)

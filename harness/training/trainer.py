@@ -376,6 +376,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     model = load_model(recipe.model, dtype=dtype, device=device)
     plan = build_plan(model.config, layers, sublayers, training.mode, training.lora_rank, model=model)
     model, trainable_names = prepare_model(model, plan, training)
+    start_weights = weights_to_revert(model, plan, training)
     if precision == "bf16" and not training.deepspeed:
         trainable_in_fp32(model)
     model.config.use_cache = False
@@ -461,6 +462,10 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     if plan.mode == "lora":
         unwrapped.save_pretrained(out / ADAPTER_DIR)
         unwrapped = unwrapped.merge_and_unload()
+    kept_names, revert = list(plan.names), None
+    if start_weights is not None:
+        revert = revert_updates(unwrapped, gathered, start_weights, plan, training)
+        kept_names = [name for name in plan.names if name not in start_weights]
     base_info = {
         "base_model": {"source": recipe.model.source, "revision": recipe.model.revision},
         "mode": plan.mode,
@@ -469,7 +474,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     }
     outputs: dict[str, Any] = {}
     if training.save in ("delta", "both"):
-        record = save_delta(unwrapped, plan.names, out, base_info, state=gathered)
+        record = save_delta(unwrapped, kept_names, out, base_info, state=gathered)
         outputs["delta"] = {
             "file": record["file"],
             "parameters": record["parameters"],
@@ -499,6 +504,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
             "counts": plan.counts,
         },
         "trainable_names": trainable_names,
+        "revert": revert,
         "hyperparameters": {
             "epochs": training.epochs,
             "max_steps": training.max_steps,
@@ -558,6 +564,53 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(out / TRAIN_FILE, report)
     return report
+
+
+def layer_of(name: str) -> int | None:
+    import re
+
+    found = re.search(r"\.layers\.(\d+)\.", name)
+    return int(found.group(1)) if found else None
+
+
+def weights_to_revert(model, plan, training) -> dict[str, Any] | None:
+    """For ``training.revert_except``: a CPU copy of the starting weights of every planned tensor
+    outside the kept layers (embeddings, norms and the head included), taken before training."""
+    if training.revert_except is None:
+        return None
+    from harness.selection.policies import select_layers
+
+    keep = set(select_layers(training.revert_except, plan.num_layers))
+    params = dict(model.named_parameters())
+    # peft's names (LoRA): a prefix, and the adapted weight under `base_layer`
+    lookup = {name.removeprefix("base_model.model.").replace(".base_layer.", "."): p for name, p in params.items()}
+    return {
+        name: lookup[name].detach().to("cpu", copy=True)
+        for name in plan.names
+        if layer_of(name) not in keep and name in lookup
+    }
+
+
+def revert_updates(model, gathered: dict | None, start: dict[str, Any], plan, training) -> dict[str, Any]:
+    """Put the tensors of ``start`` back (in the model, or in ZeRO-3's gathered state dict)."""
+    import torch
+
+    from harness.selection.policies import select_layers
+
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, weights in start.items():
+            if gathered is not None:
+                gathered[name] = weights.to(gathered[name].dtype)
+            else:
+                params[name].copy_(weights.to(device=params[name].device, dtype=params[name].dtype))
+    return {
+        "policy": training.revert_except.model_dump(mode="json"),
+        "kept_layers": select_layers(training.revert_except, plan.num_layers),
+        "reverted_tensors": len(start),
+        "reverted_parameters": sum(t.numel() for t in start.values()),
+        "kept_tensors": len(plan.names) - len(start),
+    }
 
 
 def steady_speed(trainer, flops: dict[str, Any], cuda: bool) -> dict[str, Any]:
