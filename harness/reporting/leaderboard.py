@@ -152,7 +152,8 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
         if not scores_path.is_file() and role is None:
-            from harness.evaluation.lm_eval_folder import folder_scores, is_lm_eval_folder
+            from harness.evaluation.lm_eval_folder import is_lm_eval_folder
+            from harness.evaluation.score import folder_scores
 
             if is_lm_eval_folder(root):  # a plain `lm_eval --output_path` folder of the harness's tasks
                 scores, outcomes = folder_scores(root)
