@@ -50,7 +50,7 @@ def run_recipe(
 
     loaded = load_recipe(recipe, list(overrides))
     folder = Path(run_dir) if run_dir is not None else default_run_dir(loaded)
-    pending = [name for name, state in plan_stages(loaded, folder) if state == "would run" or name in force]
+    pending = [name for name, state in plan_stages(loaded, folder, tuple(force)) if state.startswith("would run")]
     check_packages(loaded, pending)
     check_hub(loaded, pending)
     run = open_run(loaded, folder, tuple(force))

@@ -18,11 +18,12 @@ allow``): files carry more than their readers need, and newer files stay readabl
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from harness.errors import HarnessError
 
@@ -99,8 +100,21 @@ class OutputFile(Artifact):
     """Only to skip re-hashing an untouched file; the size and sha256 decide."""
 
 
+def seal_of(data: dict[str, Any]) -> str:
+    """A sha256 of a marker's fields (but ``seal``): a marker edited by hand no longer matches it."""
+    fields = {key: value for key, value in data.items() if key != "seal"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
 class Done(Artifact):
     """``<stage>/DONE.json``: the stage finished on these inputs with these output files."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sealed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "seal" in data and data["seal"] != seal_of(data):
+            raise ValueError("edited after the stage finished (its seal does not match its fields), so not trusted")
+        return data
 
     fingerprint: str
     output_id: str
@@ -113,6 +127,8 @@ class Done(Artifact):
     upstream: dict[str, str] = {}
     recipe: dict[str, Any] | None = None
     """The resolved recipe of the invocation that produced this result."""
+    seal: str | None = None
+    """:func:`seal_of` the other fields (None: written before markers were sealed)."""
 
 
 class Attempt(Artifact):
@@ -199,20 +215,26 @@ class TrainRecord(Artifact):
     outputs: dict[str, Any] = {}
 
 
-class LanguageScore(Artifact):
+class Numbers(Artifact):
+    """Scores: a NaN or infinite accuracy is refused where it is read (it would pass every gate)."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
+class LanguageScore(Numbers):
     n: int
     correct: int | None = None
     accuracy: float | None = None
     ci95: list[float] | None = None
 
 
-class AverageScore(Artifact):
+class AverageScore(Numbers):
     languages: list[str] = []
     accuracy: float | None = None
     ci95: list[float] | None = None
 
 
-class TaskScores(Artifact):
+class TaskScores(Numbers):
     task_version: Any = None
     languages: dict[str, LanguageScore] = {}
     average: AverageScore | None = None
@@ -262,6 +284,8 @@ def read_json_file(path: Path) -> Any:
         raise HarnessError(f"{path}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
         raise HarnessError(f"{path}: line {error.lineno}: not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise HarnessError(f"{path}: nested too deeply to be a file the harness wrote") from None
 
 
 def shape_error(path: Path, error: ValidationError, fix: str, line: int | None = None) -> HarnessError:

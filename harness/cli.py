@@ -182,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--reference", metavar="RUN", help="paired McNemar test of every run against this one")
     board.add_argument("--json", action="store_true")
     board.add_argument("--out", metavar="DIR", help="write leaderboard.md, .tex, .html, .json and PNGs here")
+    board.add_argument("--replace", action="store_true", help="replace the leaderboard files already in --out")
     return parser
 
 
@@ -216,8 +217,8 @@ def cmd_run(args) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
-    states = plan_stages(recipe, run_dir)
-    pending = [name for name, state in states if state == "would run" or name in args.force]
+    states = plan_stages(recipe, run_dir, tuple(args.force))
+    pending = [name for name, state in states if state.startswith("would run")]
     if args.dry_run:
         presentation.dry_run(recipe.resolved(), run_dir, states, machine_warnings(recipe, pending))
         return 0
@@ -468,7 +469,7 @@ def cmd_cost(args) -> int:
 
 
 def cmd_leaderboard(args) -> int:
-    return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out)
+    return leaderboard_command(args.runs, args.task, args.size, args.reference, args.json, args.out, args.replace)
 
 
 def leaderboard_command(
@@ -478,13 +479,14 @@ def leaderboard_command(
     reference: str | None = None,
     as_json: bool = False,
     out: str | None = None,
+    replace: bool = False,
 ) -> int:
-    """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR]`."""
+    """`harness leaderboard RUN... [--task T] [--size S] [--reference RUN] [--json] [--out DIR [--replace]]`."""
     from harness import presentation
     from harness.reporting.leaderboard import write_leaderboard
     from harness.reporting.render import print_terminal
 
-    tables, data = write_leaderboard(runs, task, size, reference, out)
+    tables, data = write_leaderboard(runs, task, size, reference, out, replace)
     if as_json:
         presentation.print_json(data)
         return 0

@@ -16,15 +16,17 @@ huggingface_hub (``HF_TOKEN`` or ``huggingface-cli login``).
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from pathlib import Path
 
 import yaml
 
-from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE
+from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
 from harness.errors import HarnessError
-from harness.runs import Run, read_json
+from harness.runs import Run, fsync_tree, read_json, verified_output
 
 CARD_FILE = "README.md"
 RECIPE_FILE = "harness_recipe.yaml"
@@ -112,7 +114,9 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
             score_lines.append(f"| {task} | average ({len(covered)}) | | {average['accuracy']:.1f} |")
 
     name = f"{recipe.name}-slam"
-    base = recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else "")
+    base = html.escape(
+        recipe.model.source + (f"@{recipe.model.revision}" if recipe.model.revision else ""), quote=False
+    )
     card_data = ModelCardData(
         model_name=name,
         base_model=_hub_id(recipe.model.source),
@@ -140,7 +144,8 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         f"- **Trained share**: {share:.2%} of {plan.get('total', 0):,} parameters"
         if share is not None
         else "- **Trained share**: not recorded",
-        f"- **Data**: {data.get('source', '?')} ({data.get('sides', '?')}); translation pairs after filtering: "
+        f"- **Data**: {html.escape(str(data.get('source', '?')), quote=False)} ({data.get('sides', '?')}); "
+        "translation pairs after filtering: "
         + (", ".join(f"{lang} {n}" for lang, n in pairs.items()) or "not recorded")
         + f"; examples trained on: {data.get('examples_total', sum(examples.values()))}",
         f"- **Steps**: {train.get('steps')}; {_loss_line(train)}",
@@ -178,12 +183,18 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "",
         f"The run's resolved recipe (also in `{RECIPE_FILE}`):",
         "",
-        "```yaml",
-        yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(),
-        "```",
+        *_code_block(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True).rstrip(), "yaml"),
         "",
     ]
     return ModelCard.from_template(card_data, template_str="---\n{{ card_data }}\n---\n\n" + "\n".join(lines))
+
+
+def _code_block(text: str, language: str) -> list[str]:
+    """A fenced block that no text in it can close: the fence is longer than any backtick run inside
+    (a recipe's description may hold ```)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", text, fence]
 
 
 def _loss_line(train: dict) -> str:
@@ -317,9 +328,14 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     recipe, resolved = _recipe_of(run_root)
     run = Run(run_root)
     train_dir = run.require("train")
-    train = read_json(train_dir / TRAIN_FILE)
-    scores_path = run.stage_dir("evaluate") / SCORES_FILE
-    scores = read_json(scores_path) if run.is_done("evaluate") and scores_path.is_file() else None
+    train = read_json(verified_output(run_root, "train", TRAIN_FILE))
+    scores = (
+        read_artifact(
+            verified_output(run_root, "evaluate", SCORES_FILE), Scores, redo("evaluate", run_root)
+        ).model_dump()
+        if run.is_done("evaluate")
+        else None
+    )
 
     dtype = trained_dtype(train_dir, train)
     dtype_name = str(dtype).removeprefix("torch.")
@@ -337,9 +353,20 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
         )
         model_card(recipe, resolved, train, scores, dtype_name).save(staging / CARD_FILE)
         _usual_permissions(staging)
+        fsync_tree(staging)
         if out.exists():
             out.rmdir()  # empty, checked above
         os.replace(staging, out)
+    except Exception as error:  # safetensors and torch report a full disk as their own errors
+        from harness.pipeline import disk_error
+
+        disk = error if isinstance(error, OSError) else disk_error(error, staging)
+        if disk is None:
+            raise
+        raise HarnessError(
+            f"--out {out}: the export could not be written ({os.strerror(disk.errno) if disk.errno else disk}); "
+            "free space (or choose another --out) and run it again; the run is unchanged"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     del model

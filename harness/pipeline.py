@@ -39,6 +39,9 @@ class Stage:
     """Recipe fields whose values shape this stage's output."""
     enabled: Callable[[Recipe], bool]
     upstream: Callable[[Recipe], tuple[str, ...]]
+    on_skip: Callable[[Recipe, Run, Path], object] | None = None
+    """Called as ``function(recipe, run, folder)`` when the stage is up to date (to mend its effects
+    outside the run folder that an interrupted invocation left behind)."""
     on_restore: Callable[[Recipe, Run, Path], object] | None = None
     """Called as ``function(recipe, run, folder)`` when the stage's result is restored from
     history (to redo its effects outside the run folder)."""
@@ -67,7 +70,7 @@ def train(recipe: Recipe, run: Run, out: Path) -> None:
 def evaluate(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.evaluation.stage import run_evaluate
 
-    run_evaluate(recipe, run, out)
+    run_evaluate(recipe, run, out, base_key=base_evaluation_inputs)
     if _probes_after_training(recipe):
         from harness.selection.after_training import probe_trained
 
@@ -86,6 +89,21 @@ def _evaluate_extra_inputs(recipe: Recipe) -> dict:
     return {"probe_after_training": recipe.resolved()["selection"]["probe"]}
 
 
+def base_evaluation_inputs(resolved: dict) -> str:
+    """The fingerprint of the base model's evaluation: the model, languages, seed and evaluation
+    settings (but which models are evaluated). Selection and training are not in it: they do not
+    change the base model, so a new training does not evaluate it again."""
+    evaluation = {k: v for k, v in (resolved.get("evaluation") or {}).items() if k != "models"}
+    return fingerprint(
+        "evaluate:base",
+        model_identity(resolved.get("model") or {}),
+        resolved.get("languages"),
+        resolved.get("seed"),
+        evaluation,
+        code_version(),
+    )
+
+
 def report(recipe: Recipe, run: Run, out: Path) -> None:
     from harness.reporting.stage import run_report
 
@@ -102,6 +120,12 @@ def republish_report(recipe: Recipe, run: Run, folder: Path) -> None:
     from harness.reporting.stage import republish
 
     republish(recipe, run, folder)
+
+
+def republish_stale_report(recipe: Recipe, run: Run, folder: Path) -> None:
+    from harness.reporting.stage import republish_if_stale
+
+    republish_if_stale(recipe, run, folder)
 
 
 def _evaluate_upstream(recipe: Recipe) -> tuple[str, ...]:
@@ -137,8 +161,9 @@ STAGES: tuple[Stage, ...] = (
         ("name", "languages", "report"),
         lambda r: r.evaluation is not None,
         _report_upstream,
-        republish_report,
-        show_report,
+        on_skip=republish_stale_report,
+        on_restore=republish_report,
+        on_up_to_date=show_report,
     ),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
@@ -151,9 +176,18 @@ def get_stage(name: str) -> Stage:
     raise HarnessError(f"unknown stage {name!r}; stages: {', '.join(STAGE_NAMES)}")
 
 
+RESULT_NEUTRAL = {
+    "training": ("gpu_memory_gib", "logging_steps", "report_to", "keep_checkpoints", "master_port"),
+}
+"""Fields that change how a stage runs or logs, never its result: a change of one retrains nothing."""
+
+
 def stage_inputs(recipe: Recipe, run: Run, stage: Stage) -> str:
-    """The fingerprint of everything a stage's output depends on."""
+    """The fingerprint of everything a stage's output depends on (and of nothing else)."""
     sections = {k: recipe.resolved()[k] for k in stage.sections}
+    for section, fields in RESULT_NEUTRAL.items():
+        if isinstance(sections.get(section), dict):
+            sections[section] = {k: v for k, v in sections[section].items() if k not in fields}
     if "model" in sections:
         sections["model"] = model_identity(sections["model"])
     if stage.extra_inputs is not None:
@@ -255,6 +289,8 @@ def open_run(recipe: Recipe, run_dir: str | Path | None, force: tuple[str, ...] 
         get_stage(name)
     run = Run.create(Path(run_dir) if run_dir else default_run_dir(recipe))
     run.lock()
+    for stage in run.finish_publishes():
+        console.print(f"[green]{stage}: finished publishing the result an interrupted invocation left complete[/green]")
     run.check_recipe(recipe.name)
     run.log_invocation(recipe.resolved())
     if not run.manifest_path.exists():
@@ -285,6 +321,8 @@ def run_stage(
         if done is not None and done.fingerprint == inputs:
             run.check_outputs(name, done)
             console.print(f"[dim]{name}: up to date, skipped ({run.stage_dir(name)})[/dim]")
+            if stage.on_skip:
+                stage.on_skip(recipe, run, run.stage_dir(name))
             return False
         kept = run.from_history(name, inputs)
         if kept is not None:
@@ -346,7 +384,9 @@ def rescore_evaluation(recipe: Recipe, run: Run) -> tuple[Rescored, Path]:
 
     if recipe.evaluation is None:
         raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
-    eval_dir = run.require("evaluate")
+    eval_dir = run.result_or_kept("evaluate")
+    if eval_dir != run.stage_dir("evaluate"):
+        console.print(f"evaluate: eval/ is not in place; re-scoring the responses kept in {eval_dir}", soft_wrap=True)
     result = rescore(recipe, eval_dir)
     stage = get_stage("evaluate")
     upstream = upstream_outputs(recipe, run, stage)
@@ -371,22 +411,44 @@ def run_pipeline(recipe: Recipe, run: Run, force: tuple[str, ...] = (), shown: S
                 stage.on_up_to_date(recipe, run)
 
 
-def plan_stages(recipe: Recipe, run_dir: Path) -> list[tuple[str, str]]:
-    """For --dry-run: what each stage would do, without creating anything."""
+def plan_stages(recipe: Recipe, run_dir: Path, force: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """For --dry-run: what each stage would do, without creating anything.
+
+    A stage downstream of one that would run (or be restored from history) would run too: its
+    inputs include that stage's new output, which no fingerprint computed now can know.
+    """
     run = Run(run_dir)
     rows = []
+    changing: set[str] = set()
     for entry, sub in zip(recipe.stages, stage_recipes(recipe, run_dir)):
         for name, state in plan_stages(sub, stage_run_dir(run_dir, entry.name)):
             if state != "not in recipe":
                 rows.append((f"{STAGES_DIR}/{entry.name}: {name}", state))
+                if state != "up to date, would skip":
+                    changing.update(CHAINED)  # the model the chained stages start from changes
     for stage in STAGES:
         if not stage.enabled(recipe):
             rows.append((stage.name, "not in recipe"))
             continue
-        try:
-            inputs = stage_inputs(start_recipe(recipe, run_dir) if stage.name in CHAINED else recipe, run, stage)
-        except HarnessError:
-            rows.append((stage.name, "would run"))
-            continue
-        rows.append((stage.name, "up to date, would skip" if run.is_done(stage.name, inputs) else "would run"))
+        state = _planned_state(recipe, run, run_dir, stage, changing, force)
+        if state != "up to date, would skip":
+            changing.add(stage.name)
+        rows.append((stage.name, state))
     return rows
+
+
+def _planned_state(recipe: Recipe, run: Run, run_dir: Path, stage: Stage, changing: set[str], force) -> str:
+    if stage.name in force:
+        return "would run"
+    after = [name for name in stage.upstream(recipe) if name in changing]
+    if after or stage.name in changing:
+        return f"would run (after {', '.join(after)})" if after else "would run"
+    try:
+        inputs = stage_inputs(start_recipe(recipe, run_dir) if stage.name in CHAINED else recipe, run, stage)
+    except HarnessError:
+        return "would run"
+    if run.is_done(stage.name, inputs):
+        return "up to date, would skip"
+    if run.root.is_dir() and run.from_history(stage.name, inputs) is not None:
+        return "would be restored from history/"
+    return "would run"

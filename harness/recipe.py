@@ -109,14 +109,40 @@ class Recipe(Section):
 # -- loading ---------------------------------------------------------------------------------
 
 
+MAX_RECIPE_BYTES = 1 << 20
+"""A recipe is a page of settings; a file above this is not one (and would cost the parser memory)."""
+MAX_NESTING = 32
+"""Sections nest a few levels deep; a file nested deeper is not a recipe (and ~2,000 levels overflow
+the parser's stack)."""
+
+
+def nesting_depth(data: Any) -> int:
+    """How deeply mappings and lists nest in ``data`` (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            if depth + 1 <= MAX_NESTING:
+                stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a recipe file and the chain of files it names under ``defaults:``."""
     if not path.is_file():
         raise HarnessError(
             f"{path}: recipe file not found; check the path (`harness ls recipes` lists the shipped ones)"
         )
+    if path.stat().st_size > MAX_RECIPE_BYTES:
+        raise HarnessError(
+            f"{path}: {path.stat().st_size:,} bytes, more than a recipe holds ({MAX_RECIPE_BYTES:,} at most); "
+            "point at a recipe file"
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise HarnessError(f"{path}: nested too deeply for a recipe ({MAX_NESTING} levels at most)") from None
     except UnicodeDecodeError as error:
         raise HarnessError(f"{path}: not UTF-8 text (byte {error.start}); save the recipe as UTF-8") from None
     except yaml.YAMLError as error:
@@ -127,9 +153,13 @@ def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise HarnessError(f"{path}: a recipe is a mapping of sections (model:, selection:, ...)")
+    if nesting_depth(data) > MAX_NESTING:
+        raise HarnessError(f"{path}: nested too deeply for a recipe ({MAX_NESTING} levels at most)")
     parent = data.pop(DEFAULTS_KEY, None)
     if parent is None:
         return data
+    if not str(parent).endswith((".yaml", ".yml")):
+        raise HarnessError(f"{path}: defaults: names a recipe file (.yaml or .yml); {str(parent)[:80]!r} is not one")
     found = locate_recipe(str(parent), relative_to=path.parent)
     if found is None or not found.is_file():
         raise HarnessError(

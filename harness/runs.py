@@ -61,6 +61,7 @@ from harness.artifacts import (
     read_artifact,
     read_samples,
     redo,
+    seal_of,
 )
 from harness.artifacts import read_json_file as read_json  # noqa: F401 (the name the stages import from here)
 from harness.errors import HarnessError
@@ -340,6 +341,39 @@ def changed_outputs(folder: Path, recorded: dict[str, OutputFile]) -> list[str]:
     return problems
 
 
+def verified_output(root: Path, stage: str, relative: str) -> Path:
+    """``<root>/<stage folder>/<relative>``, checked against the stage's DONE.json (size and sha256).
+
+    What every reader of a run's results (report, compare, leaderboard, export) goes through: a
+    file edited after its stage finished is refused, as ``harness run`` refuses it.
+    """
+    folder = Path(root) / STAGE_DIRS[stage]
+    path = folder / relative
+    marker = folder / MARKER
+    if not marker.is_file():
+        raise HarnessError(
+            f"{path}: stage {stage!r} has not finished in run {root} (no {marker.name}); run it first "
+            f"(`harness {stage} RECIPE --run-dir {root}`)"
+        )
+    done = read_artifact(marker, Done, redo(stage, root))
+    if done.outputs is None:  # written before outputs were recorded: nothing to check against
+        return path
+    recorded = done.outputs.get(relative)
+    if recorded is None:
+        raise HarnessError(f"{path}: not among the files stage {stage!r} finished with; {redo(stage, root)}")
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise HarnessError(f"{path}: vanished since stage {stage!r} finished; {redo(stage, root)}") from None
+    if size != recorded.size:
+        why = f"{size} bytes, not {recorded.size}"
+    elif file_digest(path) != recorded.sha256:
+        why = "its sha256 differs"
+    else:
+        return path
+    raise HarnessError(f"{path}: changed since stage {stage!r} finished ({why}); it is not read; {redo(stage, root)}")
+
+
 MODEL_ROLES = ("base", "trained")
 """The models a run evaluates: its base model and the model it trained."""
 
@@ -547,6 +581,47 @@ class Run:
         self.check_outputs(stage, done)
         return done
 
+    def finish_publishes(self) -> list[str]:
+        """Complete the publish of any stage killed between its two renames; returns those stages.
+
+        A ``.partial`` folder with DONE.json, no ATTEMPT.json and every output as DONE.json lists
+        it is a finished result: it is put in place (the previous one, if still there, goes to
+        history), never recomputed.
+        """
+        finished = []
+        for stage in STAGE_DIRS:
+            work = self.partial_dir(stage)
+            if not (work / MARKER).is_file() or (work / ATTEMPT).exists():
+                continue
+            try:
+                done = read_artifact(work / MARKER, Done, "")
+            except HarnessError:
+                continue
+            if done.outputs is None or changed_outputs(work, done.outputs):
+                continue
+            self._retire(stage)
+            os.replace(work, self.stage_dir(stage))
+            _fsync_path(self.root)
+            finished.append(stage)
+        return finished
+
+    def result_or_kept(self, stage: str) -> Path:
+        """The stage's finished folder; else (an invocation was killed after moving it to history/)
+        the latest intact result in history/; else the error of :meth:`require`."""
+        if self.finished(stage) is not None:
+            return self.require(stage)
+        kept = []
+        for folder in (self.root / HISTORY).glob(f"{STAGE_DIRS[stage]}-*"):
+            try:
+                done = read_artifact(folder / MARKER, Done, "")
+            except HarnessError:
+                continue
+            if done.outputs is not None and not changed_outputs(folder, done.outputs):
+                kept.append((done.finished, folder))
+        if not kept:
+            return self.require(stage)
+        return max(kept)[1]
+
     # -- history ----------------------------------------------------------------------------
     def from_history(self, stage: str, inputs: str) -> Path | None:
         """An intact earlier result of ``stage`` on exactly these inputs, if history has one."""
@@ -616,7 +691,8 @@ class Run:
             upstream=upstream or {},
             recipe=recipe,
         )
-        write_json(work / MARKER, done.model_dump(exclude_none=True))
+        marker = done.model_dump(exclude_none=True)
+        write_json(work / MARKER, {**marker, "seal": seal_of(marker)})
         self._retire(stage)
         os.replace(work, self.stage_dir(stage))
         _fsync_path(self.root)  # the renames themselves

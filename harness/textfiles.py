@@ -28,6 +28,10 @@ def read_json_lines(file: Path) -> list[tuple[int, dict]]:
             raise HarnessError(
                 f"{file}: line {number}: not valid JSON ({error.msg}); expected one JSON object per line"
             ) from None
+        except RecursionError:
+            raise HarnessError(
+                f"{file}: line {number}: nested too deeply; expected one flat JSON object per line"
+            ) from None
         if not isinstance(row, dict):
             raise HarnessError(f"{file}: line {number}: expected a JSON object, found {type(row).__name__}")
         rows.append((number, row))

@@ -106,3 +106,26 @@ def test_kill_9_at_a_training_step_leaves_no_worker_and_a_rerun_resumes(
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert resumed and int(resumed[0].split("step ")[1].split("/")[0]) == 3, rerun.stderr[-3000:]
     assert (run / "train" / "DONE.json").is_file()
+
+
+def test_a_training_worker_killed_by_a_signal_is_one_line(tiny_llama_dir, tmp_path, environment):
+    """What an out-of-memory kill looks like: the worker gets SIGKILL; the harness says so in one line."""
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(recipe_text(tiny_llama_dir, "default"))
+    run = tmp_path / "run"
+    log = tmp_path / "harness.log"
+    command = [sys.executable, "-m", "harness", "run", str(recipe), "--run-dir", str(run)]
+    with log.open("w") as stderr:
+        harness = subprocess.Popen(command, cwd=tmp_path, env=environment, stderr=stderr, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while "train step 2/" not in log.read_text() and harness.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    workers = [int(line.split()[0]) for line in processes_on(run) if "harness.training.worker" in line]
+    assert workers, log.read_text()[-3000:]
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    assert harness.wait(timeout=120) == 2
+    err = log.read_text()
+    errors = [line for line in err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "a training process was killed (SIGKILL" in errors[0], err[-3000:]
+    assert "run the same command again to resume" in errors[0] and "Traceback" not in err

@@ -13,6 +13,7 @@ from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
 from harness.reporting.leaderboard import build_leaderboard, markdown_table
+from harness.runs import Run
 
 
 def make_run(tmp_path, name, rules, extraction="paper", settings=None, limit=None):
@@ -26,15 +27,16 @@ def make_run(tmp_path, name, rules, extraction="paper", settings=None, limit=Non
         max_new_tokens=16,
         extraction=extraction,
     )
-    run = tmp_path / name
-    run_models(
-        config,
-        resolve_tasks(config, ["en"]),
-        run / "eval",
-        lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
-        settings=settings,
-    )
-    return run
+    run = Run.create(tmp_path / name)
+    with run.stage("evaluate", f"test-{name}") as out:  # published with its DONE.json, which readers check
+        run_models(
+            config,
+            resolve_tasks(config, ["en"]),
+            out,
+            lambda m: (GoldLM(rules[m]), f"test:{name}:{m}"),
+            settings=settings,
+        )
+    return run.root
 
 
 STRONG = {"base": lambda doc: doc["index"] < 4, "trained": lambda doc: doc["index"] < 16}
@@ -85,7 +87,7 @@ def test_leaderboard_of_three_runs(runs, capsys):
 
     markdown = markdown_table(table)
     assert "| System " in markdown and "| *strong (trained)* " in markdown and "**Published 7B**" in markdown
-    assert "* p < 0.05 (exact McNemar test)" in markdown
+    assert "* p &lt; 0.05 (exact McNemar test)" in markdown  # HTML-escaped: Markdown shows "p < 0.05"
 
 
 def test_runs_that_differ_in_extraction_or_chat_template_get_tables_of_their_own(tmp_path):

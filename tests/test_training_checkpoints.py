@@ -147,7 +147,8 @@ def interrupt_after_step(monkeypatch, last_step: int):
     return patch_trainer(monkeypatch, stop)
 
 
-def test_an_incomplete_checkpoint_is_named_and_skipped(tiny_llama_dir, reference, tmp_path, monkeypatch, capfd):
+@pytest.mark.parametrize("damage", ["no trainer state", "a zero-byte file"])
+def test_an_incomplete_checkpoint_is_named_and_skipped(tiny_llama_dir, reference, tmp_path, monkeypatch, capfd, damage):
     from safetensors.torch import load_file
 
     recipe = make_recipe(tiny_llama_dir, save="delta")
@@ -158,11 +159,16 @@ def test_an_incomplete_checkpoint_is_named_and_skipped(tiny_llama_dir, reference
     restore()
     checkpoints_dir = run.partial_dir("train") / "checkpoints"
     assert set(load_file(checkpoints_dir / "checkpoint-4" / "trainable.safetensors")) == PLANNED
-    (checkpoints_dir / "checkpoint-4" / "trainer_state.json").unlink()  # as a save cut short in place leaves it
+    if damage == "no trainer state":  # as a save cut short in place leaves it
+        (checkpoints_dir / "checkpoint-4" / "trainer_state.json").unlink()
+        reason = "its save did not finish"
+    else:  # as a crash leaves a file whose data never reached the disk
+        (checkpoints_dir / "checkpoint-4" / "trainable.safetensors").write_bytes(b"")
+        reason = "trainable.safetensors is empty"
 
     capfd.readouterr()
     report = train_stage(recipe, run)
-    assert f"skipping incomplete checkpoint {checkpoints_dir / 'checkpoint-4'}" in capfd.readouterr().err
+    assert f"skipping incomplete checkpoint {checkpoints_dir / 'checkpoint-4'} ({reason})" in capfd.readouterr().err
     assert report["resumed_from"] == "checkpoint-2"
     assert losses(report) == pytest.approx(losses(reference), abs=1e-6)
 

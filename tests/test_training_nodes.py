@@ -78,7 +78,7 @@ def test_a_resumed_launch_frees_the_shared_memory_of_the_killed_one(tiny_llama_d
     ran = []
     monkeypatch.setattr(stage, "launch_command", lambda *args: (ran.append(args[-1]) or [sys.executable, "-c", ""], {}))
     recipe = make_recipe(tiny_llama_dir, deepspeed=True, launcher="deepspeed", num_gpus=2)
-    with pytest.raises(RuntimeError, match="wrote no"):
+    with pytest.raises(HarnessError, match="wrote no"):
         stage._launch(recipe, make_run(tmp_path / "run"), out, world=2)
     assert ran and not stale.exists() and not (out / stage.LAUNCH_PORT).exists()
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.benchmarks import Example, get_benchmark, load_benchmark
+from harness.benchmarks import BENCHMARKS, Example, get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import MODES, score_response
+from harness.evaluation.lm_eval_files import prompt_sha
+from harness.evaluation.lm_eval_folder import latest_results, model_folder, sample_lines
 from harness.evaluation.metrics import task_scores
-from harness.evaluation.tasks import list_tasks
+from harness.evaluation.tasks import PREFIX, list_tasks
 from harness.textfiles import read_json_lines
 
-__all__ = ["list_tasks", "read_generations", "score_file", "score_generations"]
+__all__ = ["folder_scores", "list_tasks", "read_generations", "score_file", "score_generations"]
 
 MAX_LISTED = 10
 
@@ -61,8 +63,6 @@ def read_generations(path: str | Path, model: str | None = None, task: str | Non
     """
     file = Path(path)
     if file.is_dir() and task is not None:
-        from harness.evaluation.lm_eval_folder import sample_lines
-
         if model is not None:
             raise HarnessError(f"{file}: --model picks a model of a run's samples.jsonl; an lm-eval folder has one")
         lines = [(number, raw) for _, number, raw in sample_lines(file, task)]
@@ -227,3 +227,55 @@ def score_file(
         "reasoning_end": reasoning_end,
         **scores,
     }
+
+
+def folder_scores(folder: Path, extraction: str = "paper") -> tuple[dict, dict[str, dict]]:
+    """The folder's model as scores.json has it (one model, ``base``) and its per-question outcomes
+    by benchmark, for the leaderboard: the harness's scoring of lm-eval's answers, with the
+    settings lm-eval recorded (chat template, system instruction, max new tokens)."""
+    results_file, results = latest_results(folder)
+    config = results.get("config") or {}
+    model_args = config.get("model_args")
+    if isinstance(model_args, str):
+        from lm_eval.utils import simple_parse_args_string
+
+        model_args = simple_parse_args_string(model_args)
+    model_args = model_args or {}
+    tasks: dict[str, dict] = {}
+    outcomes: dict[str, dict] = {}
+    max_new_tokens = None
+    for benchmark in BENCHMARKS:
+        names = {n for n in results.get("versions") or {} if n.startswith(f"{PREFIX}_{benchmark}_")}
+        if not names:
+            continue
+        by_mode, _ = score_generations(model_folder(folder), benchmark)
+        first = sorted(names)[0]
+        task_config_recorded = (results.get("configs") or {}).get(first) or {}
+        max_new_tokens = (config.get("gen_kwargs") or {}).get("max_gen_toks") or (
+            task_config_recorded.get("generation_kwargs") or {}
+        ).get("max_gen_toks")
+        tasks[benchmark] = {
+            "task_version": (results.get("versions") or {}).get(first),
+            "prompt_sha": prompt_sha(task_config_recorded),
+            "data": f"lm-eval output ({results_file.parent})",
+            "limit": config.get("limit"),
+            **task_scores(by_mode, extraction, get_benchmark(benchmark).average_languages),
+        }
+        outcomes[benchmark] = by_mode[extraction]
+    if not tasks:
+        raise HarnessError(f"{results_file}: no harness task (slam_*) in it; only those can be ranked")
+    source = str(model_args.get("pretrained") or config.get("model") or results_file.parent.name)
+    scores = {
+        "lm_eval_version": results.get("lm_eval_version"),
+        "extraction": extraction,
+        "settings": {
+            "chat_template": bool(results.get("chat_template")),
+            "system_prompt": results.get("system_instruction"),
+            "chat_template_args": model_args.get("chat_template_args") or {},
+            "reasoning_end": None,
+            "max_new_tokens": max_new_tokens,
+            "lm_eval_results": str(results_file),
+        },
+        "models": {"base": {"source": source, "max_new_tokens": max_new_tokens, "tasks": tasks}},
+    }
+    return scores, outcomes

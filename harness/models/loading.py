@@ -290,6 +290,13 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
         )
     except (OSError, ValueError) as error:
         raise _hub_error(cfg, error) from None
+    except Exception as error:
+        if type(error).__name__ != "SafetensorError":  # safetensors' own type for a damaged file
+            raise
+        raise HarnessError(
+            f"model.source {cfg.source!r}: its weights cannot be read ({error}); a file of {location} is damaged "
+            "or cut short: download or copy the model again"
+        ) from None
     return model.to(device).eval()  # type: ignore[arg-type]
 
 

@@ -27,7 +27,7 @@ from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, 
 from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
-from harness.runs import Run, parse_model_ref
+from harness.runs import Run, parse_model_ref, verified_output
 from harness.stats import drop_beyond, mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
 
@@ -144,7 +144,7 @@ def parse_side(text: str, which: str) -> Side:
             f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
             f"(`harness evaluate RECIPE --run-dir {root}`)"
         )
-    scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
+    scores = read_artifact(verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)).model_dump()
     models = scores["models"]
     if role is None:
         role = "trained" if "trained" in models else "base"

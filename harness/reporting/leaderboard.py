@@ -20,6 +20,9 @@ leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +56,7 @@ from harness.reporting.tables import (
     published_label,
     published_notes,
 )
-from harness.runs import MODEL_ROLES, Run, parse_model_ref, read_json
+from harness.runs import MODEL_ROLES, Run, parse_model_ref, read_json, verified_output
 
 SIGNIFICANCE = 0.05
 NO_PCR = "the paper prints no PCR"
@@ -149,7 +152,8 @@ def load_entries(specs: list[str]) -> list[Entry]:
         if not root.is_dir():
             raise HarnessError(f"{spec}: no such run directory")
         if not scores_path.is_file() and role is None:
-            from harness.evaluation.lm_eval_folder import folder_scores, is_lm_eval_folder
+            from harness.evaluation.lm_eval_folder import is_lm_eval_folder
+            from harness.evaluation.score import folder_scores
 
             if is_lm_eval_folder(root):  # a plain `lm_eval --output_path` folder of the harness's tasks
                 scores, outcomes = folder_scores(root)
@@ -162,13 +166,17 @@ def load_entries(specs: list[str]) -> list[Entry]:
                 f"{spec}: {scores_path} not found; has the evaluate stage finished? "
                 f"(`harness evaluate RECIPE --run-dir {root}`)"
             )
-        scores = read_artifact(scores_path, Scores, redo("evaluate", root)).model_dump()
+        scores = read_artifact(
+            verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)
+        ).model_dump()
         models = list(scores.get("models") or {})
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
         train_json = Run(root).stage_dir("train") / TRAIN_FILE
         training = (
-            TrainingRecord.from_record(read_artifact(train_json, TrainRecord, redo("train", root)))
+            TrainingRecord.from_record(
+                read_artifact(verified_output(root, "train", TRAIN_FILE), TrainRecord, redo("train", root))
+            )
             if train_json.is_file()
             else None
         )
@@ -514,29 +522,30 @@ def markdown_table(table: Table) -> str:
     """A Markdown (pipe) table through tabulate; bold, emphasis and footnote marks are text."""
     from tabulate import tabulate
 
-    from harness.reporting.render import EMPTY, _sup, letters
+    from harness.reporting.render import EMPTY, _md_escape, _sup, letters
 
     marks = letters(table)
     rows = []
     for group in table.groups:
-        rows.append([f"**{group.name}**"] + [""] * (len(table.columns) - 1))
+        rows.append([f"**{_md_escape(group.name)}**"] + [""] * (len(table.columns) - 1))
         for row in group.rows:
             texts = []
             for position, cell in enumerate(row.cells):
-                text = (cell.display or EMPTY).replace("|", "\\|")
+                text = _md_escape(cell.display or EMPTY)
                 text = f"**{text}**" if cell.best else text
                 text = f"*{text}*" if position == 0 and row.kind == "run" else text
                 texts.append(text + (_sup(marks[cell.footnote]) if cell.footnote else ""))
             rows.append(texts)
     body = tabulate(
         rows,
-        headers=[c.name for c in table.columns],
+        headers=[_md_escape(c.name) for c in table.columns],
         tablefmt="pipe",
         disable_numparse=True,
         colalign=["right" if c.numeric else "left" for c in table.columns],
     )
     notes = [f"{_sup(letter)} {text}" for text, letter in marks.items()] + table.notes
-    return "\n".join([f"**{table.title}**", "", table.caption, "", body, "", *(f"{n}  " for n in notes)])
+    head = [f"**{_md_escape(table.title)}**", "", _md_escape(table.caption), ""]
+    return "\n".join([*head, body, "", *(f"{_md_escape(n)}  " for n in notes)])
 
 
 def leaderboard_plot(table: Table, path: Path) -> Path | None:
@@ -571,12 +580,19 @@ def leaderboard_plot(table: Table, path: Path) -> Path | None:
 
 
 def write_leaderboard(
-    specs: list[str], task: str | None, size: str | None, reference: str | None, out: str | None
+    specs: list[str],
+    task: str | None,
+    size: str | None,
+    reference: str | None,
+    out: str | None,
+    replace: bool = False,
 ) -> tuple[list[Table], dict]:
-    """`harness leaderboard`: the tables and their JSON; with ``out``, the files written there."""
-    from harness.reporting.render import Document, Image, Section, html_document, latex_document
-    from harness.runs import atomic_write_text, write_json
+    """`harness leaderboard`: the tables and their JSON; with ``out``, the files written there.
 
+    The files are made in a staging folder inside ``out`` and renamed into place: nothing is
+    written through a link planted there, and files of an earlier leaderboard are replaced only
+    with ``replace`` (else one error names them and nothing is changed).
+    """
     tables, warnings, entries = build_leaderboard(specs, task, size, reference)
     data = {
         "runs": [
@@ -596,29 +612,48 @@ def write_leaderboard(
     }
     if out is not None:
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
-        sections = []
-        for table in tables:
-            image = leaderboard_plot(table, folder / f"{table.id}.png")
-            sections.append(
-                Section(
-                    table.title.split(":")[0], [table], [Image(f"{table.title}: Avg per row", image)] if image else []
-                )
+        names = [f"leaderboard.{ext}" for ext in ("md", "tex", "html", "json")] + [f"{t.id}.png" for t in tables]
+        taken = [name for name in names if (folder / name).exists() or (folder / name).is_symlink()]
+        if taken and not replace:
+            raise HarnessError(
+                f"--out {folder}: already holds {', '.join(taken)}; pass --replace to replace them, or choose "
+                "another folder (nothing was changed)"
             )
-        metadata = [
-            ("Runs", ", ".join(dict.fromkeys(str(e.run) for e in entries))),
-            ("Reference", reference or "none"),
-            ("Published rows", size or "every size"),
-            ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
-        ]
-        document = Document("SLAM harness leaderboard", metadata, sections, warnings)
-        markdown = ["# SLAM harness leaderboard", "", *(f"- **{k}**: {v}" for k, v in metadata), ""]
-        for section in sections:
-            markdown += [markdown_table(section.tables[0]), ""]
-            markdown += [f"![{image.title}]({image.path.name})" for image in section.images] + [""]
-        markdown += ["## Warnings", "", *(f"- {w}" for w in warnings), ""] if warnings else []
-        atomic_write_text(folder / "leaderboard.md", "\n".join(markdown))
-        atomic_write_text(folder / "leaderboard.tex", latex_document(document))
-        atomic_write_text(folder / "leaderboard.html", html_document(document))
-        write_json(folder / "leaderboard.json", data)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".leaderboard-"))
+        try:
+            _write_files(staging, tables, entries, reference, size, warnings, data)
+            for name in names:
+                if (staging / name).exists():
+                    os.replace(staging / name, folder / name)  # replaces a link itself, never its target
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return tables, data
+
+
+def _write_files(folder: Path, tables, entries, reference, size, warnings, data) -> None:
+    from harness.reporting.render import Document, Image, Section, _md_escape, html_document, latex_document
+    from harness.runs import atomic_write_text, write_json
+
+    sections = []
+    for table in tables:
+        image = leaderboard_plot(table, folder / f"{table.id}.png")
+        sections.append(
+            Section(table.title.split(":")[0], [table], [Image(f"{table.title}: Avg per row", image)] if image else [])
+        )
+    metadata = [
+        ("Runs", ", ".join(dict.fromkeys(str(e.run) for e in entries))),
+        ("Reference", reference or "none"),
+        ("Published rows", size or "every size"),
+        ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
+    ]
+    document = Document("SLAM harness leaderboard", metadata, sections, warnings)
+    markdown = ["# SLAM harness leaderboard", "", *(f"- **{k}**: {_md_escape(v)}" for k, v in metadata), ""]
+    for section in sections:
+        markdown += [markdown_table(section.tables[0]), ""]
+        markdown += [f"![{_md_escape(image.title)}]({image.path.name})" for image in section.images] + [""]
+    markdown += ["## Warnings", "", *(f"- {_md_escape(w)}" for w in warnings), ""] if warnings else []
+    atomic_write_text(folder / "leaderboard.md", "\n".join(markdown))
+    atomic_write_text(folder / "leaderboard.tex", latex_document(document))
+    atomic_write_text(folder / "leaderboard.html", html_document(document))
+    write_json(folder / "leaderboard.json", data)

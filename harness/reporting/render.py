@@ -118,15 +118,16 @@ def print_terminal(tables: list[Table], console=None) -> None:
 # -- Markdown --------------------------------------------------------------------------------
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def _md_escape(text) -> str:
+    """Text for Markdown: HTML in it shown as text, never rendered (a run name, a note, a label)."""
+    return html.escape(str(text), quote=False).replace("|", "\\|")
 
 
 def markdown_table(table: Table) -> str:
     marks = letters(table)
     lines = [f"**{_md_escape(table.title)}**", ""]
     if table.caption:
-        lines += [table.caption, ""]
+        lines += [_md_escape(table.caption), ""]
     lines.append("| " + " | ".join(_md_escape(c.name) for c in table.columns) + " |")
     lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|")
     show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].name != "This run")
@@ -154,19 +155,19 @@ def _md_cell(row: Row, position: int, cell: Cell, marks: dict[str, str]) -> str:
 
 
 def markdown_document(document: Document, image_prefix: str = "") -> str:
-    parts = [f"# {document.title}", ""]
-    parts += [f"- **{key}**: {value}" for key, value in document.metadata]
+    parts = [f"# {_md_escape(document.title)}", ""]
+    parts += [f"- **{_md_escape(key)}**: {_md_escape(value)}" for key, value in document.metadata]
     parts.append("")
     for section in document.sections:
-        parts += [f"## {section.title}", ""]
-        parts += [*section.text, ""] if section.text else []
+        parts += [f"## {_md_escape(section.title)}", ""]
+        parts += [*map(_md_escape, section.text), ""] if section.text else []
         for table in section.tables:
             parts += [markdown_table(table), ""]
         for image in section.images:
-            parts += [f"![{image.title}]({image_prefix}{image.path.name})", ""]
+            parts += [f"![{_md_escape(image.title)}]({image_prefix}{image.path.name})", ""]
     if document.warnings:
         parts += ["## Warnings", ""]
-        parts += [f"- {w}" for w in document.warnings]
+        parts += [f"- {_md_escape(w)}" for w in document.warnings]
         parts.append("")
     return "\n".join(parts)
 

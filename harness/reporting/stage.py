@@ -55,7 +55,7 @@ from harness.reporting.render import (
 )
 from harness.reporting.reproduction import reproduction_section
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
-from harness.runs import atomic_write_text, write_json
+from harness.runs import atomic_write_text, verified_output, write_json
 
 OWNER_FILE = "REPORT_OF.json"
 """Written into every report folder: which run directory it belongs to."""
@@ -79,10 +79,12 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
             f"{scores_path}: not found; the report needs the evaluate stage "
             f"(`harness evaluate RECIPE --run-dir {run.root}`)"
         )
-    scores = read_artifact(scores_path, Scores, redo("evaluate")).model_dump()
+    scores = read_artifact(verified_output(run.root, "evaluate", SCORES_FILE), Scores, redo("evaluate")).model_dump()
     train_json = run.stage_dir("train") / TRAIN_FILE
     training = TrainingRecord.from_record(
-        read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None
+        read_artifact(verified_output(run.root, "train", TRAIN_FILE), TrainRecord, redo("train"))
+        if train_json.is_file()
+        else None
     )
     if training is not None and (Path(run.root) / STAGES_DIR).is_dir():  # a chained run: `stages:`
         training = chained_cost(training, run.root)
@@ -380,6 +382,25 @@ def republish(recipe, run, folder: Path) -> Path:
     """Copy a report restored from the run's history to ``reports/`` again."""
     published = publish(Path(folder), Path(run.root), reports_root())
     print(f"report: {published}/report.md (restored)", file=sys.stderr)
+    return published
+
+
+def republish_if_stale(recipe, run, folder: Path) -> Path | None:
+    """When the report stage is up to date but this run's copy in ``reports/`` differs from it (an
+    invocation was killed between restoring a report from history and copying it there), copy it again."""
+    root = reports_root()
+    owner = str(Path(run.root).resolve())
+    copies = [p for p in root.glob(f"{Path(run.root).resolve().name}*") if p.is_dir() and _belongs_to(p, owner)]
+    if not copies:
+        return None
+    files = [
+        p for p in Path(folder).iterdir() if p.is_file() and p.name not in ("ATTEMPT.json", "DONE.json", OWNER_FILE)
+    ]
+    copy = copies[0]
+    if all((copy / p.name).is_file() and (copy / p.name).read_bytes() == p.read_bytes() for p in files):
+        return None
+    published = publish(Path(folder), Path(run.root), root)
+    print(f"report: {published} was stale (an earlier invocation was interrupted); copied again", file=sys.stderr)
     return published
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import re
 import shutil
@@ -64,10 +65,28 @@ def load_trainable(model, folder: Path) -> None:
     model.load_state_dict(saved, strict=False)
 
 
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a published checkpoint cannot be resumed from, or None: it needs its trainer state and its
+    weights (ours or DeepSpeed's), and no empty file (what a crash before the data reached the disk
+    leaves)."""
+    if not (folder / STATE_FILE).is_file():
+        return "its save did not finish"
+    if not ((folder / TRAINABLE_FILE).is_file() or any(folder.glob("global_step*"))):
+        return "it has no weights"
+    empty = [
+        p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file() and not p.stat().st_size
+    ]
+    if empty:
+        return f"{', '.join(empty[:3])} {'is' if len(empty) == 1 else 'are'} empty"
+    try:
+        json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{STATE_FILE} is unreadable"
+    return None
+
+
 def is_complete(folder: Path) -> bool:
-    """A published checkpoint has its trainer state and its weights (ours or DeepSpeed's)."""
-    has_weights = (folder / TRAINABLE_FILE).is_file() or any(folder.glob("global_step*"))
-    return (folder / STATE_FILE).is_file() and has_weights
+    return checkpoint_problem(folder) is None
 
 
 def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = say, clean: bool = True) -> Path | None:
@@ -80,17 +99,21 @@ def last_complete_checkpoint(checkpoints: Path, say: Callable[[str], None] = say
     checkpoints = Path(checkpoints)
     if not checkpoints.is_dir():
         return None
-    incomplete = sorted((checkpoints / STAGING).glob("checkpoint-*"))
+    incomplete = {folder: "its save did not finish" for folder in sorted((checkpoints / STAGING).glob("checkpoint-*"))}
     complete: list[Path] = []
     for folder in checkpoints.iterdir():
         match = _CHECKPOINT.match(folder.name)
         if match and folder.is_dir():
-            (complete if is_complete(folder) else incomplete).append(folder)
+            problem = checkpoint_problem(folder)
+            if problem is None:
+                complete.append(folder)
+            else:
+                incomplete[folder] = problem
     complete.sort(key=lambda f: int(f.name.removeprefix("checkpoint-")))
     newest = complete[-1] if complete else None
-    for folder in incomplete:
+    for folder, problem in incomplete.items():
         say(
-            f"train: skipping incomplete checkpoint {folder} (its save did not finish); "
+            f"train: skipping incomplete checkpoint {folder} ({problem}); "
             f"{'resuming from ' + newest.name if newest else 'no complete checkpoint: starting from step 0'}"
         )
         if clean:
@@ -159,6 +182,9 @@ def checkpointing_trainer(base: type) -> type:
                 final = root / name
                 if final.exists():  # a checkpoint of the same step from an earlier attempt
                     shutil.rmtree(final)
+                from harness.runs import fsync_tree
+
+                fsync_tree(staging / name)  # on disk before it counts as a checkpoint to resume from
                 os.replace(staging / name, final)
                 shutil.rmtree(staging, ignore_errors=True)
                 from transformers.trainer_utils import rotate_checkpoints

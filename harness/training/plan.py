@@ -76,10 +76,35 @@ def model_dims(config) -> dict[str, int]:
     }
 
 
+MAX_LAYERS = 1024
+"""More layers than any causal LM has (the largest have ~130): a config above it is a mistake, and
+building it even on the meta device would take minutes and GBs."""
+MAX_WIDTH = 1 << 20
+"""Hidden, intermediate and vocabulary sizes above this are not a real model's either."""
+
+
+def check_config_size(config, where: str = "the model's config") -> None:
+    """Refuse a config whose model the plan would take minutes and GBs to build, with one line."""
+    layers = getattr(config, "num_hidden_layers", None)
+    if isinstance(layers, int) and layers > MAX_LAYERS:
+        raise HarnessError(
+            f"{where}: num_hidden_layers {layers:,} is more than a model has ({MAX_LAYERS:,} at most); "
+            "check config.json"
+        )
+    for name in ("hidden_size", "intermediate_size", "vocab_size"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > MAX_WIDTH:
+            raise HarnessError(
+                f"{where}: {name} {value:,} is more than a model has ({MAX_WIDTH:,} at most); check config.json"
+            )
+
+
 def meta_model(config):
     """The model built from its config on the meta device: shapes only, no storage."""
     import torch
     from transformers import AutoModelForCausalLM
+
+    check_config_size(config)
 
     with torch.device("meta"):
         return AutoModelForCausalLM.from_config(config)

@@ -131,9 +131,31 @@ def _launch(recipe, run, out: Path, world: int) -> None:
     if (out / WORKER_ERROR).exists():
         raise HarnessError(read_json(out / WORKER_ERROR)["error"])
     if result.returncode != 0:
-        raise RuntimeError(f"training exited with code {result.returncode} (its output is above): {' '.join(command)}")
+        raise HarnessError(ended_message(result.returncode, out))
     if not (out / TRAIN_FILE).exists():
-        raise RuntimeError(f"training finished but wrote no {out / 'train.json'}")
+        raise HarnessError(f"{out}: training finished but wrote no train.json (its output is above); run again")
+
+
+def ended_message(code: int, out: Path) -> str:
+    """One line for a training launch that ended badly: which signal (an out-of-memory kill is a
+    SIGKILL), that its checkpoints are kept, and what to try."""
+    import signal
+
+    # a signal shows as -N from Popen, or as 128+N / 256-N from a launcher that passed it on
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else 256 - code if code > 224 else None
+    try:
+        name = signal.Signals(number).name if number else None
+    except ValueError:
+        name = None
+    resume = f"checkpoints in {out} are kept: run the same command again to resume"
+    if name == "SIGKILL":
+        return (
+            f"{out}: a training process was killed (SIGKILL; the kernel's out-of-memory killer sends it); {resume}; "
+            "if memory ran out, lower training.per_device_batch_size or max_length, or set gradient_checkpointing: true"
+        )
+    if name is not None:
+        return f"{out}: a training process was ended by {name} (its output is above); {resume}"
+    return f"{out}: training exited with code {code} (its output is above); {resume}"
 
 
 def launch_command(recipe, run, out: Path, world: int, port: int | None = None) -> tuple[list[str], dict[str, str]]:
