@@ -26,6 +26,7 @@ import yaml
 
 from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, read_artifact, redo
 from harness.errors import HarnessError
+from harness.reporting.scored import ScoredModel
 from harness.runs import Run, fsync_tree, read_json, verified_output
 
 CARD_FILE = "README.md"
@@ -66,7 +67,7 @@ def _hub_id(source: str) -> str | None:
     return source
 
 
-def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_name: str):
+def model_card(recipe, resolved: dict, train: dict, scores: Scores | None, dtype_name: str):
     """The model card, with the scores of the run's trained model as ``model-index`` results."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -76,10 +77,11 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
 
     plan = train.get("plan") or {}
     data = train.get("data") or {}
-    trained = ((scores or {}).get("models") or {}).get("trained") or {}
+    trained = ScoredModel("trained", scores) if scores is not None and "trained" in scores.models else None
+    tasks = {task: trained.task(task) or {} for task in trained.tasks()} if trained is not None else {}
     results = []
     score_lines = []
-    for task, entry in (trained.get("tasks") or {}).items():
+    for task, entry in tasks.items():
         benchmark = get_benchmark(task)
         dataset = benchmark.hub_id or f"harness/{task}"
         title = TASK_TITLES.get(task, task)
@@ -156,7 +158,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: dict | None, dtype_n
         "",
     ]
     if score_lines:
-        extraction = (scores or {}).get("extraction", "paper")
+        extraction = scores.extraction if scores is not None else "paper"
         lines += [
             f"Accuracy (%) measured by the run's evaluate stage (lm-eval, `{extraction}` answer extraction):",
             "",
@@ -330,9 +332,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     train_dir = run.require("train")
     train = read_json(verified_output(run_root, "train", TRAIN_FILE))
     scores = (
-        read_artifact(
-            verified_output(run_root, "evaluate", SCORES_FILE), Scores, redo("evaluate", run_root)
-        ).model_dump()
+        read_artifact(verified_output(run_root, "evaluate", SCORES_FILE), Scores, redo("evaluate", run_root))
         if run.is_done("evaluate")
         else None
     )

@@ -184,7 +184,7 @@ def test_cli_exit_codes(runs):
 
 
 def test_samples_read_in_the_mode_of_record(tmp_path):
-    from harness.reporting.compare import _read_samples
+    from harness.reporting.scored import read_outcomes
 
     path = tmp_path / "samples.jsonl"
     path.write_text(
@@ -192,12 +192,12 @@ def test_samples_read_in_the_mode_of_record(tmp_path):
         '{"model": "trained", "lang": "en", "doc_id": 0, "id": "q0", "correct": {"paper": false, "strict": false}}\n'
         '{"model": "base", "lang": "de", "doc_id": 3, "id": "q3", "correct": {"paper": true, "strict": true}}\n'
     )
-    assert _read_samples(path, "base", "paper") == {"en": {"q0": True}, "de": {"q3": True}}
-    assert _read_samples(path, "base", "strict")["en"] == {"q0": False}
-    assert _read_samples(path, "trained", "paper") == {"en": {"q0": False}}
+    assert read_outcomes(path, "base", "paper") == {"en": {"q0": True}, "de": {"q3": True}}
+    assert read_outcomes(path, "base", "strict")["en"] == {"q0": False}
+    assert read_outcomes(path, "trained", "paper") == {"en": {"q0": False}}
     path.write_text('{"model": "base", "lang": "en"}\n')
     with pytest.raises(HarnessError, match="samples.jsonl: line 1: doc_id: field required; .*--force evaluate"):
-        _read_samples(path, "base")
+        read_outcomes(path, "base")
 
 
 def test_labels_different_limits(tmp_path, capsys):

@@ -69,7 +69,9 @@ def test_a_run_without_its_stages_trained_is_a_clear_error(tmp_path):
 
 
 def test_the_leaderboards_cost_cells_are_the_measured_ratios_to_the_slam_run(tmp_path):
+    from harness.artifacts import Scores
     from harness.reporting.leaderboard import Entry, measured_costs
+    from harness.reporting.scored import ScoredModel
     from harness.reporting.tables import TrainingRecord
 
     slam = write_run(tmp_path / "slam", "slam_7b", "SLAM", "7B", {"training": train_record(3600, 1, 1.0, 1.0)})
@@ -77,7 +79,7 @@ def test_the_leaderboards_cost_cells_are_the_measured_ratios_to_the_slam_run(tmp
         tmp_path / "octopus", "mathoctopus_7b", "MathOctopus", "7B", {"training": train_record(1800, 1, 1.0, 1.0)}
     )
     entries = [
-        Entry(run, role, {}, TrainingRecord(8.0, "1 s", 1.0, "absolute"), name)
+        Entry(ScoredModel(role, Scores(models={}), run), TrainingRecord(8.0, "1 s", 1.0, "absolute"), name)
         for run, name in ((slam, "slam_7b"), (octopus, "mathoctopus_7b"))
         for role in ("base", "trained")
     ]

@@ -341,7 +341,7 @@ def test_reproduction_tables_from_recorded_stage_files():
     ]
     assert layer_check({}) == ([], [])
     choice = {"field": "evaluation.stop", "what": "stop", "value": "harness", "origin": "ours", "note": "n"}
-    assert recorded_choices(None, None, {"settings": {"open_choices": [choice]}}) == [choice]
+    assert recorded_choices(None, None, {"open_choices": [choice]}) == [choice]
     assert open_choices_table([choice])[0].cell("stop", "origin").display == "ours"
     table = accounting(
         {"de": Counter(question=3)}, {}, {"de": Counter(question=3)}, {"de": Counter(question=3)}, {}, ("question",)

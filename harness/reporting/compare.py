@@ -19,14 +19,15 @@ Exit 0 otherwise.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, read_samples, redo
+from harness.artifacts import MARKER, SCORES_FILE, Done, Scores, read_artifact, redo
 from harness.environment import describe_hardware, same_hardware
 from harness.errors import HarnessError
 from harness.reporting.baselines import Baseline, load_baselines
+from harness.reporting.scored import ScoredModel
 from harness.runs import Run, parse_model_ref, verified_output
 from harness.stats import drop_beyond, mcnemar_exact, newcombe_interval, paired_average_interval, paired_interval
 
@@ -37,88 +38,65 @@ class Side:
 
     reference: str
     label: str
-    run_root: Path | None = None
-    role: str = ""
-    scores: dict[str, Any] = field(default_factory=dict)
-    """scores.json of the run (empty for a published row)."""
+    model: ScoredModel | None = None
+    """The run's model (None for a published row)."""
     baseline: Baseline | None = None
-    samples: dict[str, dict[str, dict[str, bool]] | None] = field(default_factory=dict)
 
-    def tasks(self) -> dict[str, dict]:
+    @property
+    def run_root(self) -> Path | None:
+        return None if self.model is None else self.model.run_root
+
+    @property
+    def role(self) -> str:
+        return "" if self.model is None else self.model.role
+
+    def tasks(self) -> list[str]:
         if self.baseline is not None:
-            return {self.baseline.benchmark: {}}
-        return self.scores["models"][self.role].get("tasks", {})
+            return [self.baseline.benchmark]
+        assert self.model is not None
+        return self.model.tasks()
 
     def task_version(self, task: str):
-        if self.baseline is not None:
-            return None
-        return self.tasks()[task].get("task_version")
+        return None if self.model is None else self.model.task_version(task)
 
     def accuracy(self, task: str, lang: str) -> tuple[float | None, list[float] | None, int | None]:
         """(accuracy %, 95% interval, n) of one language; Nones when it was not evaluated."""
         if self.baseline is not None:
             return self.baseline.scores.get(lang), None, None
-        entry = self.tasks()[task].get("languages", {}).get(lang)
-        if not entry or entry.get("accuracy") is None:
-            return None, None, None
-        return float(entry["accuracy"]), entry.get("ci95"), entry.get("n")
+        assert self.model is not None
+        return self.model.accuracy(task, lang)
 
     def languages(self, task: str) -> list[str]:
         if self.baseline is not None:
             return list(self.baseline.languages)
-        return list(self.tasks()[task].get("languages", {}))
+        assert self.model is not None
+        return self.model.languages(task)
 
     def average(self, task: str) -> tuple[float | None, list[float] | None, list[str]]:
         if self.baseline is not None:
             return self.baseline.average, None, list(self.baseline.languages)
-        average = self.tasks()[task].get("average") or {}
-        value = average.get("accuracy")
-        return (float(value) if value is not None else None, average.get("ci95"), list(average.get("languages") or []))
+        assert self.model is not None
+        return self.model.average(task)
 
     def outcomes(self, task: str) -> dict[str, dict[str, bool]] | None:
         """Per language, question id -> right, from eval/<task>/samples.jsonl (None if absent)."""
-        if self.run_root is None:
-            return None
-        if task not in self.samples:
-            self.samples[task] = _read_samples(
-                Run(self.run_root).samples_file(task), self.role, self.scores.get("extraction") or "paper"
-            )
-        return self.samples[task]
+        return None if self.model is None else self.model.outcomes(task)
 
     def describe(self) -> dict:
         out: dict[str, Any] = {"reference": self.reference, "label": self.label}
         if self.baseline is not None:
             out["baseline"] = self.baseline.to_json()
-        else:
+        elif self.model is not None:
             out.update(
                 {
                     "run": str(self.run_root),
                     "model": self.role,
-                    "source": self.scores["models"][self.role].get("source"),
-                    "extraction": self.scores.get("extraction"),
-                    "lm_eval_version": self.scores.get("lm_eval_version"),
+                    "source": self.model.source,
+                    "extraction": self.model.extraction,
+                    "lm_eval_version": self.model.lm_eval_version,
                 }
             )
         return out
-
-
-def _read_samples(path: Path, role: str, mode: str = "paper") -> dict[str, dict[str, bool]] | None:
-    """Per language, question id -> right, for one model of a run's samples.jsonl.
-
-    As the evaluation stage writes it: ``id`` is the benchmark's question id and ``correct`` one
-    bool per extraction mode (``{"paper": true, "strict": false}``), of which the run's mode of
-    record counts.
-    """
-    if not path.is_file():
-        return None
-    outcomes: dict[str, dict[str, bool]] = {}
-    for row in read_samples(path):
-        if row.model != role:
-            continue
-        if mode not in row.correct:
-            raise HarnessError(f"{path}: doc {row.doc_id}: correct: no {mode!r} entry; {redo('evaluate')}")
-        outcomes.setdefault(row.lang, {})[str(row.id)] = row.correct[mode]
-    return outcomes or None
 
 
 def parse_side(text: str, which: str) -> Side:
@@ -144,15 +122,15 @@ def parse_side(text: str, which: str) -> Side:
             f"{which} = {text!r}: {scores_path} not found; has the evaluate stage finished? "
             f"(`harness evaluate RECIPE --run-dir {root}`)"
         )
-    scores = read_artifact(verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)).model_dump()
-    models = scores["models"]
+    scores = read_artifact(verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root))
+    models = list(scores.models)
     if role is None:
         role = "trained" if "trained" in models else "base"
     if role not in models:
         raise HarnessError(
             f"{which} = {text!r}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}"
         )
-    return Side(text, f"{root} ({role})", run_root=root, role=role, scores=scores)
+    return Side(text, f"{root} ({role})", model=ScoredModel(role, scores, root))
 
 
 def _recorded_report(side: Side) -> tuple[dict, str | None]:
@@ -225,8 +203,9 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                 "scores of different task versions are not comparable: re-evaluate one side with the "
                 "other's harness version"
             )
-    if b.baseline is None:
-        ea, eb = a.scores.get("extraction"), b.scores.get("extraction")
+    if b.model is not None:
+        assert a.model is not None
+        ea, eb = a.model.extraction, b.model.extraction
         if ea != eb:
             raise HarnessError(
                 f"refusing to compare: answer extractions differ ({a.reference}: {ea!r}, "
@@ -238,7 +217,7 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                 f"refusing to compare: chat templates differ ({a.reference}: {ca!r}, {b.reference}: "
                 f"{cb!r}); the models were prompted differently: evaluate both sides the same way"
             )
-        prompt_a, prompt_b = prompting(a.scores, a.role), prompting(b.scores, b.role)
+        prompt_a, prompt_b = a.model.prompting(), b.model.prompting()
         for key in prompt_a:
             if prompt_a[key] != prompt_b[key]:
                 raise HarnessError(
@@ -247,16 +226,16 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                     "sides with the same setting"
                 )
         for t in tasks:
-            pa, pb = a.tasks()[t].get("prompt_sha"), b.tasks()[t].get("prompt_sha")
+            pa, pb = (a.model.task(t) or {}).get("prompt_sha"), (b.model.task(t) or {}).get("prompt_sha")
             if pa and pb and pa != pb:
                 raise HarnessError(
                     f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
                     f"{pb}); re-evaluate one side with the other's task files"
                 )
-        la, lb = a.scores.get("lm_eval_version"), b.scores.get("lm_eval_version")
+        la, lb = a.model.lm_eval_version, b.model.lm_eval_version
         if la != lb:
             warnings.append(f"lm-eval versions differ: {a.reference} {la}, {b.reference} {lb}")
-        sa, sb = a.scores.get("settings") or {}, b.scores.get("settings") or {}
+        sa, sb = a.model.settings, b.model.settings
         for key in ("backend", "dtype", "batch_size", "device"):
             if sa.get(key) != sb.get(key):
                 warnings.append(
@@ -270,11 +249,12 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                 f"{describe_hardware(hb)}): bf16 generations and speed can differ between them"
             )
     else:
+        assert b.baseline is not None
         if _chat_template(a):
             warnings.append(f"{a.reference} was prompted through a chat template; the published numbers were not")
-        if a.scores.get("extraction") not in (None, "paper"):
+        if a.model is not None and a.model.extraction not in (None, "paper"):
             warnings.append(
-                f"{a.reference} scores use the {a.scores.get('extraction')!r} extraction; the "
+                f"{a.reference} scores use the {a.model.extraction!r} extraction; the "
                 "published numbers use the paper's rule"
             )
         where = f"arXiv {b.baseline.provenance.arxiv} {b.baseline.provenance.table}, row {b.baseline.provenance.row}"
@@ -298,21 +278,7 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
 
 def _chat_template(side: Side):
     """The chat template a run's models were prompted with (scores.json settings; missing: off)."""
-    return (side.scores.get("settings") or {}).get("chat_template") or False
-
-
-def prompting(scores: dict, role: str) -> dict:
-    """How a run's model was asked and given room to answer, beyond the task's prompt and the chat
-    template: what must be equal for two scores to be compared or ranked together, by recipe
-    field. A setting missing from an older scores.json reads as its default."""
-    settings = scores.get("settings") or {}
-    model = (scores.get("models") or {}).get(role) or {}
-    return {
-        "evaluation.system_prompt": settings.get("system_prompt"),
-        "evaluation.chat_template_args": settings.get("chat_template_args") or {},
-        "evaluation.reasoning_end": settings.get("reasoning_end"),
-        "evaluation.max_new_tokens": model.get("max_new_tokens", settings.get("max_new_tokens")),
-    }
+    return (side.model.settings if side.model is not None else {}).get("chat_template") or False
 
 
 def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
@@ -326,9 +292,10 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         alone = [lang for lang in side.languages(task) if lang not in other.languages(task)]
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
-    if b.baseline is None:
+    if a.model is not None and b.model is not None:
+        task_a, task_b = a.model.task(task) or {}, b.model.task(task) or {}
         for key in ("data", "data_commit", "limit"):
-            va, vb = a.tasks()[task].get(key), b.tasks()[task].get(key)
+            va, vb = task_a.get(key), task_b.get(key)
             if va != vb:
                 warnings.append(
                     f"{task}: {key} differs ({a.reference}: {va!r}, {b.reference}: {vb!r}): "

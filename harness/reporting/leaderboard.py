@@ -25,13 +25,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness import presentation
 from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
+from harness.reporting.scored import ScoredModel, as_scores
 from harness.reporting.tables import (
     BENCHMARK_OF_TASK,
     LANGUAGE_NOT_EVALUATED,
@@ -68,18 +69,24 @@ NO_PAIRED_TEST = "published row: no per-question outputs, so no paired test"
 
 @dataclass
 class Entry:
-    """One evaluated model of one run."""
+    """One evaluated model of one run, with what the leaderboard shows beside its scores."""
 
-    run: Path
-    role: str
-    scores: dict
+    model: ScoredModel
     training: TrainingRecord | None
     recipe: str | None
-    _outcomes: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def run(self) -> Path:
+        assert self.model.run_root is not None
+        return self.model.run_root
+
+    @property
+    def role(self) -> str:
+        return self.model.role
 
     @property
     def label(self) -> str:
-        if (self.scores.get("settings") or {}).get("lm_eval_results"):
+        if self.settings.get("lm_eval_results"):
             return f"{self.run.name} (lm-eval)"
         return f"{self.run.name} ({self.role})"
 
@@ -89,31 +96,26 @@ class Entry:
 
     @property
     def source(self) -> str:
-        return str(self.scores["models"][self.role].get("source", "?"))
+        return str(self.model.source or "?")
 
     @property
     def settings(self) -> dict:
-        return self.scores.get("settings") or {}
+        return self.model.settings
 
     def task(self, task: str) -> dict | None:
-        return (self.scores["models"][self.role].get("tasks") or {}).get(task)
+        return self.model.task(task)
 
     def tasks(self) -> list[str]:
-        return list(self.scores["models"][self.role].get("tasks") or {})
+        return self.model.tasks()
 
     def outcomes(self, task: str) -> dict[str, dict[str, bool]] | None:
         """Per language, question id -> right (from the run's samples.jsonl), or None."""
-        from harness.reporting.compare import _read_samples
-
-        if task not in self._outcomes:
-            path = Run(self.run).samples_file(task)
-            self._outcomes[task] = _read_samples(path, self.role, self.scores.get("extraction") or "paper")
-        return self._outcomes[task]
+        return self.model.outcomes(task)
 
 
 COMPARABILITY: tuple[tuple[str, Callable[[Entry, str], Any]], ...] = (
     ("task version", lambda e, t: (e.task(t) or {}).get("task_version")),
-    ("answer extraction", lambda e, t: e.scores.get("extraction")),
+    ("answer extraction", lambda e, t: e.model.extraction),
     ("prompt", lambda e, t: (e.task(t) or {}).get("prompt_sha")),
     ("chat template", lambda e, t: e.settings.get("chat_template") or False),
     *(
@@ -131,9 +133,7 @@ older scores.json: its default, see :func:`harness.reporting.compare.prompting`)
 
 
 def _prompting(entry: Entry) -> dict:
-    from harness.reporting.compare import prompting
-
-    return prompting(entry.scores, entry.role)
+    return entry.model.prompting()
 
 
 def _comparable(value: Any) -> Any:
@@ -157,8 +157,8 @@ def load_entries(specs: list[str]) -> list[Entry]:
 
             if is_lm_eval_folder(root):  # a plain `lm_eval --output_path` folder of the harness's tasks
                 scores, outcomes = folder_scores(root)
-                entry = Entry(root, "base", scores, None, None)
-                entry._outcomes.update(outcomes)
+                entry = Entry(ScoredModel("base", as_scores(scores), root), None, None)
+                entry.model._outcomes.update(outcomes)
                 entries.append(entry)
                 continue
         if not scores_path.is_file():
@@ -166,10 +166,8 @@ def load_entries(specs: list[str]) -> list[Entry]:
                 f"{spec}: {scores_path} not found; has the evaluate stage finished? "
                 f"(`harness evaluate RECIPE --run-dir {root}`)"
             )
-        scores = read_artifact(
-            verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root)
-        ).model_dump()
-        models = list(scores.get("models") or {})
+        typed = read_artifact(verified_output(root, "evaluate", SCORES_FILE), Scores, redo("evaluate", root))
+        models = list(typed.models)
         if role is not None and role not in models:
             raise HarnessError(f"{spec}: this run evaluated no {role!r} model; it has: {', '.join(models) or 'none'}")
         train_json = Run(root).stage_dir("train") / TRAIN_FILE
@@ -183,7 +181,7 @@ def load_entries(specs: list[str]) -> list[Entry]:
         manifest = read_json(root / MANIFEST) if (root / MANIFEST).is_file() else {}
         recipe = (manifest.get("recipe") or {}).get("name")
         for name in [role] if role else [r for r in MODEL_ROLES if r in models]:
-            entry = Entry(root, name, scores, training, recipe)
+            entry = Entry(ScoredModel(name, typed, root), training, recipe)
             if all(entry.reference != e.reference for e in entries):
                 entries.append(entry)
     measured_costs(entries)

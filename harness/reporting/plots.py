@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness.artifacts import Scores
 from harness.reporting.baselines import Baseline, Baselines
-from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, run_models, task_languages
+from harness.reporting.scored import scored_models
+from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, run_accuracy, run_label, task_languages
 
 DEFAULT_PLOT_SYSTEMS = {
     "mgsm": ["MetaMath", "QAlign", "SLAM"],
@@ -31,7 +33,7 @@ def plot_baselines(
     return [r for r in rows if r.scores][: len(BASELINE_COLOURS)]
 
 
-def language_bars(task: str, scores: dict, published: list[Baseline], path: Path) -> Path | None:
+def language_bars(task: str, scores: Scores, published: list[Baseline], path: Path) -> Path | None:
     """Grouped bars: one group per language (and the average), one bar per model or baseline.
 
     Returns None when the task has nothing to draw.
@@ -41,16 +43,16 @@ def language_bars(task: str, scores: dict, published: list[Baseline], path: Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    models = [m for m in run_models(scores, task) if m.task is not None]
+    models = [m for m in scored_models(scores) if m.task(task) is not None]
     languages = task_languages(task, models)
     if not models or not languages:
         return None
     groups = [*languages, "avg"]
     series: list[tuple[str, list[float | None], str, bool]] = []
     for model in models:
-        values = [model.accuracy(lang)[0] for lang in languages]
-        values.append(((model.task or {}).get("average") or {}).get("accuracy"))
-        series.append((model.label, values, RUN_COLOURS.get(model.role, "#0969da"), True))
+        values = [run_accuracy(model, task, lang)[0] for lang in languages]
+        values.append(model.average(task)[0])
+        series.append((run_label(model), values, RUN_COLOURS.get(model.role, "#0969da"), True))
     for colour, row in zip(BASELINE_COLOURS, published):
         values = [row.scores.get(lang) for lang in languages] + [row.average]
         series.append((f"{row.label} {row.size} (paper)", values, colour, False))

@@ -17,8 +17,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import SELECTION_FILE, TRAIN_FILE
+from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
+from harness.reporting.scored import scored_models
 from harness.reporting.tables import Cell, Column, Group, Row, Table, number
 
 BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono", "Llama2-mono"))
@@ -71,10 +72,10 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
 # -- open choices --------------------------------------------------------------------------------
 
 
-def recorded_choices(selection: dict | None, train: dict | None, scores: dict | None) -> list[dict]:
+def recorded_choices(selection: dict | None, train: dict | None, settings: dict | None) -> list[dict]:
     """The open choices the stages recorded, in stage order."""
     out: list[dict] = []
-    for record in (selection or {}, train or {}, (scores or {}).get("settings") or {}):
+    for record in (selection or {}, train or {}, settings or {}):
         out += record.get("open_choices") or []
     return out
 
@@ -178,17 +179,17 @@ def data_table(train: dict | None) -> list[Table]:
 # -- the base model ------------------------------------------------------------------------------
 
 
-def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[list[Table], list[str]]:
+def base_check(scores: Scores | dict, baselines, size: str | None, source: str) -> tuple[list[Table], list[str]]:
     """The base model's English accuracy against the published base row's 95% interval."""
     from harness.stats import wilson_interval
 
     system = next((name for key, name in BASE_SYSTEMS if key in source.lower()), None)
-    base = (scores.get("models") or {}).get("base")
+    base = next((model for model in scored_models(scores) if model.role == "base"), None)
     if system is None or base is None:
         return [], []
     rows, warnings = [], []
-    for task, entry in (base.get("tasks") or {}).items():
-        english = (entry.get("languages") or {}).get("en")
+    for task in base.tasks():
+        english = base.language(task, "en")
         n_published = PUBLISHED_TEST_SIZE.get(task)
         if english is None or n_published is None:
             continue
@@ -239,7 +240,7 @@ def base_check(scores: dict, baselines, size: str | None, source: str) -> tuple[
     return [table], warnings
 
 
-def reproduction_section(recipe, run, scores: dict, baselines, size: str | None):
+def reproduction_section(recipe, run, scores: Scores, baselines, size: str | None):
     """(tables, warnings) of the reproduction section for a run."""
     from harness.runs import read_json
 
@@ -252,7 +253,7 @@ def reproduction_section(recipe, run, scores: dict, baselines, size: str | None)
     part, notes = layer_check(selection)
     tables += part
     warnings += notes
-    tables += open_choices_table(recorded_choices(selection, train, scores))
+    tables += open_choices_table(recorded_choices(selection, train, (scores.model_extra or {}).get("settings")))
     tables += data_table(train)
     accounting = ((train or {}).get("data") or {}).get("accounting") or {}
     if "totals" in accounting:

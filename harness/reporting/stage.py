@@ -54,6 +54,7 @@ from harness.reporting.render import (
     print_terminal,
 )
 from harness.reporting.reproduction import reproduction_section
+from harness.reporting.scored import scored_models
 from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
 from harness.runs import atomic_write_text, verified_output, write_json
 
@@ -79,7 +80,7 @@ def run_report(recipe, run, out, reports_dir: Path | None = None) -> Path:
             f"{scores_path}: not found; the report needs the evaluate stage "
             f"(`harness evaluate RECIPE --run-dir {run.root}`)"
         )
-    scores = read_artifact(verified_output(run.root, "evaluate", SCORES_FILE), Scores, redo("evaluate")).model_dump()
+    scores = read_artifact(verified_output(run.root, "evaluate", SCORES_FILE), Scores, redo("evaluate"))
     train_json = run.stage_dir("train") / TRAIN_FILE
     training = TrainingRecord.from_record(
         read_artifact(verified_output(run.root, "train", TRAIN_FILE), TrainRecord, redo("train"))
@@ -147,7 +148,7 @@ def chained_cost(training: TrainingRecord, root: Path) -> TrainingRecord:
 
 
 def build_document(
-    recipe, run, scores: dict, training: TrainingRecord | None, baselines, config: ReportConfig, out: Path
+    recipe, run, scores: Scores, training: TrainingRecord | None, baselines, config: ReportConfig, out: Path
 ) -> Document:
     options = TableOptions(size=config.size, systems=config.baselines)
     tables = report_tables(scores, baselines, options, training)
@@ -227,12 +228,11 @@ def build_document(
         print(f"warning: {note}", file=sys.stderr)
     shown_warnings += [note for note in notes if note not in shown_warnings]
 
-    models = scores.get("models", {})
     metadata = [
         ("Recipe", str(getattr(recipe, "name", "?"))),
         ("Reproduces", str(getattr(recipe, "reproduces", None) or "–")),
         ("Run directory", str(Path(run.root))),
-        ("Models", "; ".join(f"{role}: {entry.get('source', '?')}" for role, entry in models.items()) or "–"),
+        ("Models", "; ".join(f"{model.role}: {model.source}" for model in scored_models(scores)) or "–"),
         (
             "Compared with",
             "no published baselines (none of the run's tasks is a paper benchmark)"
@@ -241,8 +241,11 @@ def build_document(
             if config.size
             else "every size group of the paper",
         ),
-        ("Answer extraction", str(scores.get("extraction", "?"))),
-        ("Versions", f"harness {scores.get('harness_version', '?')}, lm-eval {scores.get('lm_eval_version', '?')}"),
+        ("Answer extraction", str(scores.extraction)),
+        (
+            "Versions",
+            f"harness {(scores.model_extra or {}).get('harness_version', '?')}, lm-eval {scores.lm_eval_version}",
+        ),
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
     if selection is not None and selection.get("selected_layers"):
@@ -354,7 +357,7 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
 def show_report(recipe, run) -> Path:
     """A run whose report is up to date: its headline tables again, and where the report is."""
     config: ReportConfig = getattr(recipe, "report", None) or ReportConfig()
-    scores = read_artifact(run.stage_dir("evaluate") / "scores.json", Scores, redo("evaluate")).model_dump()
+    scores = read_artifact(run.stage_dir("evaluate") / SCORES_FILE, Scores, redo("evaluate"))
     train_json = run.stage_dir("train") / TRAIN_FILE
     training = TrainingRecord.from_record(
         read_artifact(train_json, TrainRecord, redo("train")) if train_json.is_file() else None

@@ -19,9 +19,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from harness import presentation
-from harness.artifacts import TrainRecord
+from harness.artifacts import Scores, TrainRecord
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
 from harness.reporting.baselines import Baseline, Baselines, short_version
+from harness.reporting.scored import ScoredModel, as_scores, scored_models
 
 # Why a cell is empty: the texts reports show.
 NO_BASELINE_NUMBER = "baseline has no number"
@@ -150,31 +151,6 @@ def delta(
 # -- the run's side --------------------------------------------------------------------------
 
 
-@dataclass
-class RunModel:
-    """One evaluated model of the run (``base`` or ``trained``) on one task."""
-
-    role: str
-    label: str
-    source: str
-    task: dict | None
-    """The task's entry in scores.json, or None when this model did not run the task."""
-
-    def language(self, lang: str) -> dict | None:
-        return (self.task or {}).get("languages", {}).get(lang)
-
-    def accuracy(self, lang: str) -> tuple[float | None, str | None]:
-        if self.task is None:
-            return None, TASK_NOT_RUN
-        entry = self.language(lang)
-        if entry is None or entry.get("accuracy") is None:
-            return None, LANGUAGE_NOT_EVALUATED
-        return float(entry["accuracy"]), None
-
-    def languages(self) -> list[str]:
-        return list((self.task or {}).get("languages", {}))
-
-
 def model_label(role: str, source: str) -> str:
     name = short_name(source)
     return f"This run: {role} ({name})" if role == "base" else f"This run: {role}"
@@ -187,15 +163,20 @@ def short_name(source: str) -> str:
     return name or source
 
 
-def run_models(scores: dict, task: str) -> list[RunModel]:
-    models = scores.get("models", {})
-    out = []
-    for role in ("base", "trained"):
-        if role in models:
-            entry = models[role]
-            source = str(entry.get("source", role))
-            out.append(RunModel(role, model_label(role, source), source, entry.get("tasks", {}).get(task)))
-    return out
+def run_source(model: ScoredModel) -> str:
+    return str(model.source or model.role)
+
+
+def run_label(model: ScoredModel) -> str:
+    return model_label(model.role, run_source(model))
+
+
+def run_accuracy(model: ScoredModel, task: str, lang: str) -> tuple[float | None, str | None]:
+    """A language's accuracy, or None and why the cell is empty."""
+    if model.task(task) is None:
+        return None, TASK_NOT_RUN
+    value = model.accuracy(task, lang)[0]
+    return (value, None) if value is not None else (None, LANGUAGE_NOT_EVALUATED)
 
 
 @dataclass
@@ -252,12 +233,12 @@ class TableOptions:
     """Published systems to show (None: all)."""
 
 
-def task_languages(task: str, models: list[RunModel]) -> list[str]:
+def task_languages(task: str, models: list[ScoredModel]) -> list[str]:
     """Columns: the paper's languages in its order, then any other language the run evaluated."""
     paper = list(PAPER_LANGUAGES.get(task, ()))
     evaluated: list[str] = []
     for model in models:
-        evaluated += [lang for lang in model.languages() if lang not in evaluated]
+        evaluated += [lang for lang in model.languages(task) if lang not in evaluated]
     if not paper:
         order = {lang: i for i, lang in enumerate(MATH_LANGUAGES)}
         return sorted(evaluated, key=lambda lang: (order.get(lang, len(order)), lang))
@@ -265,10 +246,15 @@ def task_languages(task: str, models: list[RunModel]) -> list[str]:
 
 
 def accuracy_table(
-    task: str, scores: dict, baselines: Baselines | None, options: TableOptions, training: TrainingRecord | None
+    task: str,
+    scores: Scores | dict,
+    baselines: Baselines | None,
+    options: TableOptions,
+    training: TrainingRecord | None,
 ) -> Table:
     """The paper-style leaderboard of one task: baselines by size, the run's rows, deltas."""
-    models = run_models(scores, task)
+    scores = as_scores(scores)
+    models = scored_models(scores)
     benchmark = BENCHMARK_OF_TASK.get(task)
     languages = task_languages(task, models)
     paper_languages = list(PAPER_LANGUAGES.get(task, ()))
@@ -325,8 +311,8 @@ def accuracy_table(
 
     run_rows = _run_rows(task, models, languages, paper_languages, training, notes)
     if models:
-        comparison = ((scores.get("comparisons") or {}).get("trained_vs_base") or {}).get(task)
-        deltas = _delta_rows(models, languages, published, paper_languages, comparison)
+        comparison = ((scores.comparisons or {}).get("trained_vs_base") or {}).get(task)
+        deltas = _delta_rows(task, models, languages, published, paper_languages, comparison)
         run_rows += [row for row in deltas if any(cell.value is not None for cell in row.cells)]
         verdict = non_english_verdict(comparison)
         if verdict:
@@ -531,7 +517,7 @@ def recomputed_average(row: Baseline, languages: list[str]) -> Cell:
 
 def _run_rows(
     task: str,
-    models: list[RunModel],
+    models: list[ScoredModel],
     languages: list[str],
     paper_languages: list[str],
     training: TrainingRecord | None,
@@ -539,7 +525,8 @@ def _run_rows(
 ) -> list[Row]:
     rows = []
     for model in models:
-        cells = [Cell(None, model.label)]
+        label = run_label(model)
+        cells = [Cell(None, label)]
         if model.role == "trained":
             if training is None:
                 cells += [empty(NO_TRAIN_RECORD), empty(NO_TRAIN_RECORD)]
@@ -561,15 +548,14 @@ def _run_rows(
         else:
             cells += [empty(NOT_TRAINED), empty(NOT_TRAINED)]
         for lang in languages:
-            value, reason = model.accuracy(lang)
+            value, reason = run_accuracy(model, task, lang)
             if value is None:
                 cells.append(empty(reason))
             else:
-                entry = model.language(lang)
-                cells.append(number(value, _interval_text(entry)))
-        cells.append(_run_average(model, paper_languages))
-        rows.append(Row(model.label, cells, "run", model.source))
-        for extra in _strict_rows(model, languages):
+                cells.append(number(value, _interval_text(model.language(task, lang))))
+        cells.append(_run_average(model, task, paper_languages))
+        rows.append(Row(label, cells, "run", run_source(model)))
+        for extra in _strict_rows(model, task, languages):
             rows.append(extra)
             mode = extra.label.rsplit(" · ", 1)[-1]
             note = (
@@ -604,12 +590,13 @@ DEGENERATE_AVERAGE = (
 )
 
 
-def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
-    if model.task is None:
+def _run_average(model: ScoredModel, task: str, paper_languages: list[str]) -> Cell:
+    entry = model.task(task)
+    if entry is None:
         return empty(TASK_NOT_RUN)
-    average = model.task.get("average") or {}
+    average = entry.get("average") or {}
     value = average.get("accuracy")
-    covered = list(average.get("languages") or model.languages())
+    covered = list(average.get("languages") or model.languages(task))
     if value is None:
         return empty(LANGUAGE_NOT_EVALUATED)
     ci = average.get("ci95")
@@ -630,10 +617,10 @@ def _run_average(model: RunModel, paper_languages: list[str]) -> Cell:
     return Cell(float(value), presentation.number(float(value)), description, footnote)
 
 
-def _other_modes(model: RunModel) -> list[str]:
+def _other_modes(model: ScoredModel, task: str) -> list[str]:
     """Extraction modes besides the one of record that scores.json carries (``accuracy_<mode>``)."""
     modes: list[str] = []
-    for entry in (model.task or {}).get("languages", {}).values():
+    for entry in (model.task(task) or {}).get("languages", {}).values():
         modes += [
             k.removeprefix("accuracy_")
             for k in entry
@@ -642,25 +629,25 @@ def _other_modes(model: RunModel) -> list[str]:
     return modes
 
 
-def _strict_rows(model: RunModel, languages: list[str]) -> list[Row]:
+def _strict_rows(model: ScoredModel, task: str, languages: list[str]) -> list[Row]:
     """One row per other extraction mode whose numbers differ from the scores of record."""
     rows = []
-    for mode in _other_modes(model):
-        cells = [Cell(None, f"{model.label} · {mode}")]
+    for mode in _other_modes(model, task):
+        cells = [Cell(None, f"{run_label(model)} · {mode}")]
         cells += [empty(f"{mode} extraction: see the row above"), empty(f"{mode} extraction: see the row above")]
         differs = False
         for lang in languages:
-            entry = model.language(lang)
+            entry = model.language(task, lang)
             if entry is None or entry.get(f"accuracy_{mode}") is None:
                 cells.append(empty(LANGUAGE_NOT_EVALUATED if entry is None else f"no {mode} score"))
                 continue
             value = float(entry[f"accuracy_{mode}"])
             differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
             cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
-        average = ((model.task or {}).get("average") or {}).get(f"accuracy_{mode}")
+        average = ((model.task(task) or {}).get("average") or {}).get(f"accuracy_{mode}")
         cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
         if differs:
-            rows.append(Row(cells[0].display, cells, "strict", model.source))
+            rows.append(Row(cells[0].display, cells, "strict", run_source(model)))
     return rows
 
 
@@ -676,7 +663,8 @@ def _paired_text(test: dict | None) -> str:
 
 
 def _delta_rows(
-    models: list[RunModel],
+    task: str,
+    models: list[ScoredModel],
     languages: list[str],
     published: list[Baseline],
     paper_languages: list[str],
@@ -687,9 +675,9 @@ def _delta_rows(
     head = by_role.get("trained") or by_role.get("base")
     columns = [*languages, None]
 
-    def values(model: RunModel) -> list[tuple[float | None, str | None]]:
-        out = [model.accuracy(lang) for lang in languages]
-        average = _run_average(model, [])
+    def values(model: ScoredModel) -> list[tuple[float | None, str | None]]:
+        out = [run_accuracy(model, task, lang) for lang in languages]
+        average = _run_average(model, task, [])
         out.append((average.value, average.footnote))
         return out
 
@@ -721,7 +709,7 @@ def _delta_rows(
                 b = slam.scores.get(column)
                 rb = NO_BASELINE_NUMBER
             cells.append(delta(a, b, ra, rb, f"this run's {head.role} model minus {slam.provenance.cite()}"))
-        caveat = _run_average(head, paper_languages).footnote
+        caveat = _run_average(head, task, paper_languages).footnote
         if caveat and caveat.startswith(NOT_COMPARABLE) and cells[-1].value is not None:
             cells[-1].footnote = caveat
         rows.append(Row(cells[0].display, cells, "delta", f"minus {slam.provenance.cite()}"))
@@ -746,35 +734,34 @@ def mark_best(rows: Iterable[Row], columns: list[Column]) -> None:
             cell.best = cell.value is not None and round(cell.value, 1) == top
 
 
-def pcr_table(task: str, scores: dict) -> Table:
+def pcr_table(task: str, scores: Scores | dict) -> Table:
     """PCR per non-English language (the share of English-solved questions also solved in it)."""
-    models = run_models(scores, task)
+    models = scored_models(scores)
     languages = [lang for lang in task_languages(task, models) if lang != "en"]
     columns = [Column("System", numeric=False)]
     columns += [Column(lang, f"PCR (%) of {lang} against English", best=True) for lang in languages]
     columns.append(Column("Avg", "mean PCR over the averaged non-English languages", best=True))
     rows: list[Row] = []
     for model in models:
-        cells = [Cell(None, model.label)]
-        pcr = (model.task or {}).get("pcr")
+        cells = [Cell(None, run_label(model))]
+        entry = model.task(task)
+        pcr = (entry or {}).get("pcr")
         for lang in languages:
-            if model.task is None:
+            if entry is None:
                 cells.append(empty(TASK_NOT_RUN))
-            elif model.language("en") is None:
+            elif model.language(task, "en") is None:
                 cells.append(empty("English not evaluated: PCR needs it"))
-            elif model.language(lang) is None:
+            elif model.language(task, lang) is None:
                 cells.append(empty(LANGUAGE_NOT_EVALUATED))
             elif not pcr or pcr.get(lang) is None:
                 cells.append(empty("no question right in English: PCR undefined"))
             else:
                 cells.append(number(float(pcr[lang])))
-        average = (model.task or {}).get("pcr_average")
+        average = (entry or {}).get("pcr_average")
         cells.append(
-            number(float(average))
-            if average is not None
-            else empty(TASK_NOT_RUN if model.task is None else "PCR undefined")
+            number(float(average)) if average is not None else empty(TASK_NOT_RUN if entry is None else "PCR undefined")
         )
-        rows.append(Row(model.label, cells, "run", model.source))
+        rows.append(Row(run_label(model), cells, "run", run_source(model)))
     by_role = {m.role: r for m, r in zip(models, rows)}
     if "base" in by_role and "trained" in by_role:
         cells = [Cell(None, "Δ trained − base")]
@@ -799,9 +786,10 @@ def pcr_table(task: str, scores: dict) -> Table:
     )
 
 
-def details_table(task: str, scores: dict) -> Table:
+def details_table(task: str, scores: Scores | dict) -> Table:
     """Per language and model: questions, correct answers, accuracy with its 95% interval."""
-    models = run_models(scores, task)
+    scores = as_scores(scores)
+    models = scored_models(scores)
     languages = task_languages(task, models)
     columns = [Column("Language", numeric=False)]
     for model in models:
@@ -815,10 +803,11 @@ def details_table(task: str, scores: dict) -> Table:
     for lang in [*languages, "avg"]:
         cells = [Cell(None, lang)]
         for model in models:
-            if model.task is None:
+            task_entry = model.task(task)
+            if task_entry is None:
                 cells += [empty(TASK_NOT_RUN)] * 4
                 continue
-            entry = (model.task.get("average") if lang == "avg" else model.language(lang)) or None
+            entry = (task_entry.get("average") if lang == "avg" else model.language(task, lang)) or None
             if entry is None or entry.get("accuracy") is None:
                 cells += [empty(LANGUAGE_NOT_EVALUATED)] * 4
                 continue
@@ -841,17 +830,17 @@ def details_table(task: str, scores: dict) -> Table:
             else:
                 cells.append(Cell(None, presentation.interval(ci)) if ci else empty("no interval recorded"))
         rows.append(Row(lang, cells, "detail"))
-    header = scores.get("extraction")
+    header = scores.extraction
     notes = [
         f"Scores of record use the {header!r} answer extraction."
         if header
         else "scores.json does not say which answer extraction it used."
     ]
-    versions = {m.role: (m.task or {}).get("task_version") for m in models}
+    versions = {m.role: m.task_version(task) for m in models}
     notes.append(
         "Task version: "
         + ", ".join(f"{role} {v}" for role, v in versions.items())
-        + f"; lm-eval {scores.get('lm_eval_version', '?')}."
+        + f"; lm-eval {scores.lm_eval_version}."
     )
     return Table(
         f"{task}_details",
@@ -865,12 +854,13 @@ def details_table(task: str, scores: dict) -> Table:
 
 
 def report_tables(
-    scores: dict, baselines: Baselines | None, options: TableOptions, training: TrainingRecord | None
+    scores: Scores | dict, baselines: Baselines | None, options: TableOptions, training: TrainingRecord | None
 ) -> list[Table]:
     """Every table of a report: for each task in scores.json, accuracy, PCR and details."""
+    scores = as_scores(scores)
     tasks: list[str] = []
-    for model in scores.get("models", {}).values():
-        tasks += [t for t in model.get("tasks", {}) if t not in tasks]
+    for model in scores.models.values():
+        tasks += [t for t in model.tasks if t not in tasks]
     tables = []
     for task in tasks:
         tables.append(accuracy_table(task, scores, baselines, options, training))
