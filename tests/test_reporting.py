@@ -464,3 +464,16 @@ def test_newer_systems_sit_beside_the_paper_rows_marked_and_unbolded(scores, bas
     assert "Table 2 avg 38.40" in spread and "LLaMAX2-7B-MetaMath card official avg 38.32" in spread
     assert "up to 6.8 points (zh)" in spread and "use Table 2's" in spread
     assert any(n.startswith("‡ published outside the SLAM paper") and "02ad59ce9684" in n for n in table.notes)
+
+
+def test_terminal_caption_keeps_footnote_marks_past_z():
+    from rich.console import Console
+
+    from harness.reporting.tables import Cell, Column, Group, Row, Table
+
+    cells = [Cell(None, "", None, f"reason {i}") for i in range(28)]
+    table = Table("t", "T", [Column(f"c{i}") for i in range(28)], [Group("g", [Row("r", cells)])])
+    console = Console(record=True, width=400)
+    console.print(terminal_table(table))
+    text = console.export_text()
+    assert "[a1] reason 26" in text and "[b1] reason 27" in text  # not eaten as rich markup

@@ -184,7 +184,7 @@ class Provenance:
 
     def cite(self) -> str:
         if self.url:
-            at = f" at {self.version[:12]}" if self.version else ""
+            at = f" at {short_version(self.version)}" if self.version else ""
             text = f"{self.table}, row {self.row} ({self.url}{at}; arXiv {self.arxiv})"
         else:
             text = f"arXiv {self.arxiv} {self.table}, row {self.row}"
@@ -406,6 +406,11 @@ class Baselines:
             options = ", ".join(m.reference for m in matches)
             raise HarnessError(f"baseline reference {reference!r} is ambiguous; use one of: {options}")
         return matches[0]
+
+
+def short_version(version: str) -> str:
+    """A 40-hex commit shortened to 12 characters; any other version as written."""
+    return version[:12] if re.fullmatch(r"[0-9a-f]{40}", version) else version
 
 
 def _norm(name: str) -> str:

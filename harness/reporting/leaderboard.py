@@ -324,11 +324,12 @@ def _published_cells(row, languages: list[str], paper_languages: list[str]) -> l
     ]
     for lang in languages:
         value = row.scores.get(lang)
-        cells.append(
-            number(value, None, impossible_caveat(row, lang))
-            if value is not None
-            else empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no {lang}")
-        )
+        if value is not None:
+            cells.append(number(value, None, impossible_caveat(row, lang)))
+        elif not row.languages:
+            cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints averages only"))
+        else:
+            cells.append(empty(f"{NO_BASELINE_NUMBER}: {row.provenance.table} prints no {lang}"))
     recomputed = published_average(row, paper_languages)
     if recomputed is not None:
         cells.append(recomputed)

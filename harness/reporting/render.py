@@ -104,7 +104,7 @@ def terminal_table(table: Table):
     caption = [f"{_sup(marks[text])} {text}" for text in marks]
     caption += table.notes
     if caption:
-        rich.caption = "\n".join(caption)
+        rich.caption = Text("\n".join(caption))  # plain text: a footnote mark like [a1] is no markup tag
     return rich
 
 

@@ -21,7 +21,7 @@ from typing import Literal
 from harness import presentation
 from harness.artifacts import TrainRecord
 from harness.languages import MATH_LANGUAGES, XCSQA_LANGUAGES
-from harness.reporting.baselines import Baseline, Baselines
+from harness.reporting.baselines import Baseline, Baselines, short_version
 
 # Why a cell is empty: the texts reports show.
 NO_BASELINE_NUMBER = "baseline has no number"
@@ -402,7 +402,9 @@ def published_notes(published: list[Baseline], baselines: Baselines, main_table:
     if newer:
         sources: dict[str, list[str]] = {}
         for r in newer:
-            where = (r.provenance.url or "") + (f" at {r.provenance.version[:12]}" if r.provenance.version else "")
+            where = (r.provenance.url or "") + (
+                f" at {short_version(r.provenance.version)}" if r.provenance.version else ""
+            )
             sources.setdefault(f"{r.provenance.table} ({where})", []).append(r.label)
         notes.append(
             f"{NEWER_MARK} published outside the SLAM paper, evaluated by their authors with their own prompts "
