@@ -62,6 +62,7 @@ def build(work: Path) -> tuple[Path, Path, Path]:
     tokenizer = build_tiny_tokenizer()
     build_tiny_llama(len(tokenizer)).save_pretrained(model)
     tokenizer.save_pretrained(model)
+    (work / "gguf").mkdir(parents=True, exist_ok=True)
     write_tiny_gguf(work / "gguf" / "tiny.gguf", intermediate_size=1024)
     recipe = work / "tiny.yaml"
     recipe.write_text(
