@@ -73,7 +73,7 @@ def model_card(recipe, resolved: dict, train: dict, scores: Scores | None, dtype
 
     from harness import __version__
     from harness.benchmarks import get_benchmark
-    from harness.reporting.tables import TASK_TITLES
+    from harness.reporting.paper import TASK_TITLES
 
     plan = train.get("plan") or {}
     data = train.get("data") or {}

@@ -71,8 +71,8 @@ def test_a_run_without_its_stages_trained_is_a_clear_error(tmp_path):
 def test_the_leaderboards_cost_cells_are_the_measured_ratios_to_the_slam_run(tmp_path):
     from harness.artifacts import Scores
     from harness.reporting.leaderboard import Entry, measured_costs
+    from harness.reporting.run_rows import TrainingRecord
     from harness.reporting.scored import ScoredModel
-    from harness.reporting.tables import TrainingRecord
 
     slam = write_run(tmp_path / "slam", "slam_7b", "SLAM", "7B", {"training": train_record(3600, 1, 1.0, 1.0)})
     octopus = write_run(
@@ -91,8 +91,8 @@ def test_the_leaderboards_cost_cells_are_the_measured_ratios_to_the_slam_run(tmp
 
 
 def test_a_chained_runs_report_counts_every_stage(tmp_path):
+    from harness.reporting.run_rows import TrainingRecord
     from harness.reporting.stage import chained_cost
-    from harness.reporting.tables import TrainingRecord
 
     run = write_run(
         tmp_path / "qalign",

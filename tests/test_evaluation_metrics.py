@@ -133,7 +133,7 @@ def test_paired_comparison_per_language_and_pooled():
 
 
 def test_the_non_english_comparison_leaves_english_out_and_reads_as_a_sentence():
-    from harness.reporting.tables import non_english_verdict
+    from harness.reporting.paper_tables import non_english_verdict
 
     base = {"en": outcomes("1100"), "de": outcomes("0000"), "fr": outcomes("0000")}
     trained = {"en": outcomes("0000"), "de": outcomes("1111"), "fr": outcomes("1111")}

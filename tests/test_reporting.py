@@ -13,6 +13,7 @@ from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 from harness.artifacts import TrainRecord
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
+from harness.reporting.paper_tables import TableOptions, accuracy_table, details_table, pcr_table, report_tables
 from harness.reporting.render import (
     html_table,
     latex_escape,
@@ -20,18 +21,8 @@ from harness.reporting.render import (
     markdown_table,
     terminal_table,
 )
-from harness.reporting.tables import (
-    LANGUAGE_NOT_EVALUATED,
-    NO_BASELINE_NUMBER,
-    NOT_TRAINED,
-    TASK_NOT_RUN,
-    TableOptions,
-    TrainingRecord,
-    accuracy_table,
-    details_table,
-    pcr_table,
-    report_tables,
-)
+from harness.reporting.run_rows import TrainingRecord
+from harness.reporting.table import LANGUAGE_NOT_EVALUATED, NO_BASELINE_NUMBER, NOT_TRAINED, TASK_NOT_RUN
 from harness.runs import Run
 
 TRAIN = {
@@ -469,7 +460,7 @@ def test_newer_systems_sit_beside_the_paper_rows_marked_and_unbolded(scores, bas
 def test_terminal_caption_keeps_footnote_marks_past_z():
     from rich.console import Console
 
-    from harness.reporting.tables import Cell, Column, Group, Row, Table
+    from harness.reporting.table import Cell, Column, Group, Row, Table
 
     cells = [Cell(None, "", None, f"reason {i}") for i in range(28)]
     table = Table("t", "T", [Column(f"c{i}") for i in range(28)], [Group("g", [Row("r", cells)])])

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from harness.presentation import number
 from harness.reporting.baselines import load_baselines
+from harness.reporting.paper_tables import TableOptions, report_tables
 from harness.reporting.render import print_terminal
-from harness.reporting.tables import TableOptions, report_tables
 
 QUICKSTART_LANGUAGES = ("en", "es", "de", "fr")
 

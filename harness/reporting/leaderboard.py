@@ -32,30 +32,24 @@ from typing import Any
 from harness import presentation
 from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
 from harness.errors import HarnessError
+from harness.reporting.paper import BENCHMARK_OF_TASK, MAIN_TABLE, PAPER_LANGUAGES, TASK_TITLES
+from harness.reporting.published_rows import impossible_caveat, published_average, published_label, published_notes
+from harness.reporting.run_rows import TrainingRecord
 from harness.reporting.scored import ScoredModel, as_scores
-from harness.reporting.tables import (
-    BENCHMARK_OF_TASK,
+from harness.reporting.table import (
     LANGUAGE_NOT_EVALUATED,
-    MAIN_TABLE,
     NO_BASELINE_NUMBER,
     NO_TRAIN_RECORD,
     NOT_COMPARABLE,
     NOT_TRAINED,
-    PAPER_LANGUAGES,
-    TASK_TITLES,
     Cell,
     Column,
     Group,
     Row,
     Table,
-    TrainingRecord,
     empty,
-    impossible_caveat,
     mark_best,
     number,
-    published_average,
-    published_label,
-    published_notes,
 )
 from harness.runs import MODEL_ROLES, Run, parse_model_ref, read_json, verified_output
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from harness.artifacts import Scores
 from harness.reporting.baselines import Baseline, Baselines
+from harness.reporting.paper import BENCHMARK_OF_TASK, TASK_TITLES
+from harness.reporting.run_rows import run_accuracy, run_label, task_languages
 from harness.reporting.scored import scored_models
-from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, run_accuracy, run_label, task_languages
 
 DEFAULT_PLOT_SYSTEMS = {
     "mgsm": ["MetaMath", "QAlign", "SLAM"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import presentation
-from harness.reporting.tables import Cell, Row, Table
+from harness.reporting.table import Cell, Row, Table
 
 SUPERSCRIPT = dict(zip(string.ascii_lowercase, "ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖqʳˢᵗᵘᵛʷˣʸᶻ"))
 EMPTY = presentation.EMPTY

@@ -20,7 +20,7 @@ from typing import Any
 from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
 from harness.reporting.scored import scored_models
-from harness.reporting.tables import Cell, Column, Group, Row, Table, number
+from harness.reporting.table import Cell, Column, Group, Row, Table, number
 
 BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono", "Llama2-mono"))
 """A base model's source (lower case contains) -> its published row in the paper's tables."""

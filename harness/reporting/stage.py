@@ -37,6 +37,8 @@ from harness.artifacts import (
 from harness.errors import HarnessError
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
+from harness.reporting.paper import BENCHMARK_OF_TASK, TASK_TITLES
+from harness.reporting.paper_tables import TableOptions, report_tables
 from harness.reporting.plots import (
     copy_selection_plot,
     language_bars,
@@ -54,8 +56,8 @@ from harness.reporting.render import (
     print_terminal,
 )
 from harness.reporting.reproduction import reproduction_section
+from harness.reporting.run_rows import TrainingRecord
 from harness.reporting.scored import scored_models
-from harness.reporting.tables import BENCHMARK_OF_TASK, TASK_TITLES, TableOptions, TrainingRecord, report_tables
 from harness.runs import atomic_write_text, verified_output, write_json
 
 OWNER_FILE = "REPORT_OF.json"
