@@ -12,7 +12,8 @@ from harness.cli import main, score_command
 from harness.errors import HarnessError
 from harness.evaluation.config import EvaluationConfig, TaskConfig
 from harness.evaluation.runner import resolve_tasks, run_models
-from harness.reporting.leaderboard import build_leaderboard, markdown_table
+from harness.reporting.leaderboard import build_leaderboard
+from harness.reporting.render import markdown_table
 from harness.runs import Run
 
 

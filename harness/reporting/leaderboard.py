@@ -13,7 +13,7 @@ differ in task version, answer extraction, prompt (``prompt_sha`` of the task), 
 system prompt, chat template arguments, reasoning end marker or max new tokens go into separate tables,
 each saying how it differs from the first.
 
-Outputs: the terminal (rich); with ``--out DIR``: leaderboard.md (tables by tabulate),
+Outputs: the terminal (rich); with ``--out DIR``: leaderboard.md,
 leaderboard.tex, leaderboard.html (self-contained), leaderboard.json and one PNG per table;
 ``--json`` prints the JSON.
 """
@@ -510,36 +510,6 @@ def build_leaderboard(
     return tables, warnings, entries
 
 
-def markdown_table(table: Table) -> str:
-    """A Markdown (pipe) table through tabulate; bold, emphasis and footnote marks are text."""
-    from tabulate import tabulate
-
-    from harness.reporting.render import EMPTY, _md_escape, _sup, letters
-
-    marks = letters(table)
-    rows = []
-    for group in table.groups:
-        rows.append([f"**{_md_escape(group.name)}**"] + [""] * (len(table.columns) - 1))
-        for row in group.rows:
-            texts = []
-            for position, cell in enumerate(row.cells):
-                text = _md_escape(cell.display or EMPTY)
-                text = f"**{text}**" if cell.best else text
-                text = f"*{text}*" if position == 0 and row.kind == "run" else text
-                texts.append(text + (_sup(marks[cell.footnote]) if cell.footnote else ""))
-            rows.append(texts)
-    body = tabulate(
-        rows,
-        headers=[_md_escape(c.name) for c in table.columns],
-        tablefmt="pipe",
-        disable_numparse=True,
-        colalign=["right" if c.numeric else "left" for c in table.columns],
-    )
-    notes = [f"{_sup(letter)} {text}" for text, letter in marks.items()] + table.notes
-    head = [f"**{_md_escape(table.title)}**", "", _md_escape(table.caption), ""]
-    return "\n".join([*head, body, "", *(f"{_md_escape(n)}  " for n in notes)])
-
-
 def leaderboard_plot(table: Table, path: Path) -> Path | None:
     """Horizontal bars of each row's Avg (runs in blue, published rows in grey)."""
     import matplotlib
@@ -624,7 +594,7 @@ def write_leaderboard(
 
 
 def _write_files(folder: Path, tables, entries, reference, size, warnings, data) -> None:
-    from harness.reporting.render import Document, Image, Section, _md_escape, html_document, latex_document
+    from harness.reporting.render import Document, Image, Section, html_document, latex_document, markdown_document
     from harness.runs import atomic_write_text, write_json
 
     sections = []
@@ -640,12 +610,7 @@ def _write_files(folder: Path, tables, entries, reference, size, warnings, data)
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
     document = Document("SLAM harness leaderboard", metadata, sections, warnings)
-    markdown = ["# SLAM harness leaderboard", "", *(f"- **{k}**: {_md_escape(v)}" for k, v in metadata), ""]
-    for section in sections:
-        markdown += [markdown_table(section.tables[0]), ""]
-        markdown += [f"![{_md_escape(image.title)}]({image.path.name})" for image in section.images] + [""]
-    markdown += ["## Warnings", "", *(f"- {_md_escape(w)}" for w in warnings), ""] if warnings else []
-    atomic_write_text(folder / "leaderboard.md", "\n".join(markdown))
+    atomic_write_text(folder / "leaderboard.md", markdown_document(document))
     atomic_write_text(folder / "leaderboard.tex", latex_document(document))
     atomic_write_text(folder / "leaderboard.html", html_document(document))
     write_json(folder / "leaderboard.json", data)

@@ -135,7 +135,7 @@ def accuracy_table(
             rows = rows + run_rows
         groups.append(Group(size, rows))
     if run_group_name is None:
-        groups.append(Group("This run", run_rows))
+        groups.append(Group("This run", run_rows, titled=False))
     for group in groups:
         mark_best(group.rows, columns)
 
@@ -203,7 +203,7 @@ def pcr_table(task: str, scores: Scores | dict) -> Table:
         for base_cell, trained_cell in zip(by_role["base"].cells[1:], by_role["trained"].cells[1:]):
             cells.append(delta(trained_cell.value, base_cell.value, trained_cell.footnote, base_cell.footnote))
         rows.append(Row(cells[0].display, cells, "delta"))
-    group = Group("This run", rows)
+    group = Group("This run", rows, titled=False)
     mark_best(group.rows, columns)
     notes = [
         "PCR = |M ∩ N| / |M|: M the questions answered right in English, N those right in the "
@@ -281,7 +281,7 @@ def details_table(task: str, scores: Scores | dict) -> Table:
         f"{task}_details",
         f"{TASK_TITLES.get(task, task)}: per-language details",
         columns,
-        [Group("This run", rows)],
+        [Group("This run", rows, titled=False)],
         "Question counts and 95% intervals: Wilson's score interval per language; for the "
         "average, a percentile bootstrap over questions, resampled jointly across languages.",
         notes,

@@ -82,7 +82,7 @@ def terminal_table(table: Table):
     for index, group in enumerate(table.groups):
         if index:
             rich.add_section()
-        if len(table.groups) > 1 or group.name != "This run":
+        if len(table.groups) > 1 or group.titled:
             rich.add_row(Text(group.name, style="bold underline"), *[""] * (len(table.columns) - 1))
         for row in group.rows:
             cells = []
@@ -130,7 +130,7 @@ def markdown_table(table: Table) -> str:
         lines += [_md_escape(table.caption), ""]
     lines.append("| " + " | ".join(_md_escape(c.name) for c in table.columns) + " |")
     lines.append("|" + "|".join("---:" if c.numeric else ":---" for c in table.columns) + "|")
-    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].name != "This run")
+    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].titled)
     for group in table.groups:
         if show_groups:
             lines.append(f"| **{_md_escape(group.name)}** |" + " |" * (len(table.columns) - 1))
@@ -219,7 +219,7 @@ def latex_table(table: Table) -> str:
         " & ".join(latex_escape(c.name) for c in table.columns) + r" \\",
         r"\midrule",
     ]
-    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].name != "This run")
+    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].titled)
     for index, group in enumerate(table.groups):
         if index:
             lines.append(r"\midrule")
@@ -318,7 +318,7 @@ def html_table(table: Table) -> str:
         title = f' title="{esc(column.description)}"' if column.description else ""
         out.append(f'<th class="{"num" if column.numeric else "text"}"{title}>{esc(column.name)}</th>')
     out.append("</tr></thead><tbody>")
-    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].name != "This run")
+    show_groups = len(table.groups) > 1 or (table.groups and table.groups[0].titled)
     for group in table.groups:
         if show_groups:
             out.append(f'<tr class="group"><td colspan="{len(table.columns)}">{esc(group.name)}</td></tr>')

@@ -26,10 +26,6 @@ BASE_SYSTEMS = (("mugglemath", "RFT"), ("metamath", "MetaMath"), ("llama2-mono",
 """A base model's source (lower case contains) -> its published row in the paper's tables."""
 
 
-ONE_GROUP = "This run"
-"""The group name renderers leave out when it is a table's only group."""
-
-
 def _text(value: Any) -> Cell:
     return Cell(None, "" if value is None else str(value))
 
@@ -37,7 +33,7 @@ def _text(value: Any) -> Cell:
 def _text_table(id: str, title: str, headers: list[str], rows: list[list[Any]], caption: str = "") -> Table:
     columns = [Column(name, numeric=False) for name in headers]  # the first cell of a row is its label
     rows_ = [Row(str(r[0]), [_text(v) for v in r], "detail") for r in rows]
-    return Table(id, title, columns, [Group(ONE_GROUP, rows_)], caption)
+    return Table(id, title, columns, [Group("This run", rows_, titled=False)], caption)
 
 
 # -- layers -------------------------------------------------------------------------------------

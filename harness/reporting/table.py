@@ -60,6 +60,9 @@ class Row:
 class Group:
     name: str
     rows: list[Row] = field(default_factory=list)
+    titled: bool = True
+    """Whether the name heads the rows when the group is its table's only one (False: the run's own
+    rows, or a plain list, that need no heading alone). Presentation only: not in the JSON."""
 
 
 @dataclass
@@ -94,7 +97,10 @@ class Table:
         return seen
 
     def to_json(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for group in out["groups"]:
+            del group["titled"]
+        return out
 
     def cell(self, row_label: str, column: str) -> Cell:
         """The cell at a row label and column name (for tests and scripts)."""
