@@ -319,7 +319,7 @@ def export_run(run_dir: str | Path, out: str | Path, push_to_hub: str | None = N
     import torch
 
     from harness.models import load_tokenizer
-    from harness.models.delta import load_trained_model
+    from harness.models.loading import load_trained_model
 
     run_root = Path(run_dir)
     if not run_root.is_dir():

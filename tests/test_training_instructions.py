@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from harness.errors import HarnessError
 from harness.training.config import TrainingConfig
-from harness.training.data import build_training_data
+from harness.training.examples import build_training_data
 from harness.training.instructions import InstructionDataConfig, build_instruction_data, format_example
 
 

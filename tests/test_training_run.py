@@ -84,7 +84,7 @@ def test_exactly_the_planned_tensors_changed(tiny_llama_dir, trained):
 def test_base_plus_delta_equals_the_trained_model(trained):
     import torch
 
-    from harness.models.delta import load_trained_model
+    from harness.models.loading import load_trained_model
 
     recipe, train_dir = trained
     rebuilt = load_trained_model(recipe, train_dir).state_dict()
@@ -165,7 +165,7 @@ def test_interrupted_training_resumes_from_its_last_checkpoint(tiny_llama_dir, t
 def test_lora_adapters_are_saved_merged_into_the_delta(tiny_llama_dir, tmp_path):
     import torch
 
-    from harness.models.delta import load_trained_model
+    from harness.models.loading import load_trained_model
 
     recipe = make_recipe(tiny_llama_dir, mode="lora", lora_rank=4, max_steps=2, save="delta")
     train_dir = train(recipe, make_run(tmp_path / "run"))
@@ -225,7 +225,7 @@ def test_smollm2_on_the_demo_pairs_changes_only_the_plan_and_learns(tmp_path):
     import torch
 
     from harness.models import load_model
-    from harness.models.delta import load_trained_model
+    from harness.models.loading import load_trained_model
     from harness.recipe import Recipe
 
     layers = list(range(6))
@@ -259,7 +259,7 @@ def test_train_wide_then_revert_the_layers_outside_the_kept_ones(tiny_llama_dir,
     """arXiv 2505.18356's variant: every planned layer trains, only the kept layers' updates stay."""
     import torch
 
-    from harness.models.delta import load_trained_model
+    from harness.models.loading import load_trained_model
 
     recipe = make_recipe(tiny_llama_dir, max_steps=2, revert_except={"policy": "fixed", "layers": [0]})
     train_dir = train(recipe, make_run(tmp_path / "run"))

@@ -77,8 +77,7 @@ def output_ids(root):
 def test_a_change_upstream_redoes_what_depends_on_it_and_nothing_else(tiny_llama_dir, tmp_path):
     import torch
 
-    from harness.models.delta import load_trained_model
-    from harness.models.loading import load_model
+    from harness.models.loading import load_model, load_trained_model
 
     data = write_metamath(tmp_path / "MetaMathQA-395K.json")
     root = tmp_path / "run"

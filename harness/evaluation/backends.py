@@ -41,7 +41,7 @@ def _load(model: ModelConfig, name: str, train_dir: Path | None, device: str, dt
     tokenizer = load_tokenizer(model, padding_side="left")
     if name == "base":
         return load_model(model, dtype=dtype, device=device), tokenizer
-    from harness.models.delta import trained_from
+    from harness.models.loading import trained_from
 
     return trained_from(model, train_dir, device=device, dtype=dtype), tokenizer
 

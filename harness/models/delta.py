@@ -1,4 +1,4 @@
-"""Trained weights as the changed tensors only, and the trained model rebuilt as base + delta.
+"""Trained weights as the changed tensors only: saved by training, applied on a loaded base model.
 
 A selective run changes a few % of the model (six layers' up_proj and down_proj of Llama-2-7B:
 8.0%), so the train stage saves just those tensors (``delta.safetensors``, listed with the base
@@ -6,8 +6,8 @@ model they apply to in ``delta.json``). A LoRA run saves its adapters merged int
 weights the same way (and the peft adapter folder beside them). ``save: merged|both`` also
 exports a complete model folder (``merged/``) that any transformers user can load.
 
-It lives with model loading because two stages meet here: training writes these files and
-evaluation loads the trained model from them.
+Training writes these files; :func:`harness.models.loading.load_trained_model` rebuilds the trained
+model from them (loading imports this module, never the other way).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.runs import file_digest, read_json, write_json
+from harness.runs import file_digest, write_json
 
 DELTA_FILE = "delta.safetensors"
 DELTA_INFO = "delta.json"
@@ -85,51 +85,6 @@ def apply_delta(model, train_dir: Path) -> list[str]:
                 )
             target.copy_(tensor.to(device=target.device, dtype=target.dtype))
     return list(tensors)
-
-
-def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
-    """The trained model of a run: the base model + its delta, or the exported merged folder.
-
-    ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
-    the delta, so this returns a plain transformers model in every mode.
-    """
-    return trained_from(recipe.model, train_dir, device, dtype)
-
-
-def trained_from(model_cfg, train_dir, device: str = "cpu", dtype=None):
-    """:func:`load_trained_model` from the `model:` section the run was made with. A delta trained on
-    another run's model (``run:``, a chained stage) applies to that run's trained model."""
-    from harness.models.config import ModelConfig
-    from harness.models.loading import RUN_PREFIX, load_model
-
-    train_dir = Path(train_dir)
-    if (train_dir / DELTA_FILE).exists():
-        info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
-        base = info.get("base_model", {})
-        start = model_cfg
-        if str(base.get("source") or "").startswith(RUN_PREFIX):
-            start = ModelConfig(source=base["source"], tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
-        elif base.get("source") not in (None, model_cfg.source):
-            raise HarnessError(
-                f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
-                f"model.source is {model_cfg.source!r}; use the recipe the run was made with"
-            )
-        model = load_model(start, dtype=dtype, device=device)
-        apply_delta(model, train_dir)
-        return model.eval()
-    merged = train_dir / MERGED_DIR
-    if (merged / "config.json").exists():
-        return load_model(ModelConfig(source=str(merged), dtype=model_cfg.dtype), dtype=dtype, device=device)
-    raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
-
-
-def load_run_model(cfg, device: str = "cpu", dtype=None):
-    """The model a ``run:<folder>`` source names: that run's base model with its training applied."""
-    from harness.models.loading import run_base_model, run_folder
-    from harness.runs import Run
-
-    train_dir = Run(run_folder(cfg.source)).require("train")
-    return trained_from(run_base_model(cfg.source), train_dir, device, dtype)
 
 
 def export_merged(model, tokenizer, folder: Path, dtype=None, state_dict: dict | None = None) -> Path:

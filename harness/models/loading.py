@@ -17,6 +17,8 @@ from harness.artifacts import MANIFEST
 from harness.errors import HarnessError
 from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
+from harness.models.delta import DELTA_FILE, DELTA_INFO, MERGED_DIR, apply_delta
+from harness.runs import read_json
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
     import torch
@@ -271,8 +273,6 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
     from transformers import AutoModelForCausalLM
 
     if cfg.source.startswith(RUN_PREFIX):
-        from harness.models.delta import load_run_model
-
         return load_run_model(cfg, dtype=dtype, device=device)
 
     from harness.models.adapters import adapter_for
@@ -298,6 +298,47 @@ def load_model(cfg: ModelConfig, dtype: torch.dtype | None = None, device: str =
             "or cut short: download or copy the model again"
         ) from None
     return model.to(device).eval()  # type: ignore[arg-type]
+
+
+def load_trained_model(recipe, train_dir, device: str = "cpu", dtype=None):
+    """The trained model of a run: the base model + its delta, or the exported merged folder.
+
+    ``train_dir`` is the train stage's folder (``<run>/train``). LoRA runs are stored merged in
+    the delta, so this returns a plain transformers model in every mode.
+    """
+    return trained_from(recipe.model, train_dir, device, dtype)
+
+
+def trained_from(model_cfg, train_dir, device: str = "cpu", dtype=None):
+    """:func:`load_trained_model` from the `model:` section the run was made with. A delta trained on
+    another run's model (``run:``, a chained stage) applies to that run's trained model."""
+    train_dir = Path(train_dir)
+    if (train_dir / DELTA_FILE).exists():
+        info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
+        base = info.get("base_model", {})
+        start = model_cfg
+        if str(base.get("source") or "").startswith(RUN_PREFIX):
+            start = ModelConfig(source=base["source"], tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
+        elif base.get("source") not in (None, model_cfg.source):
+            raise HarnessError(
+                f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
+                f"model.source is {model_cfg.source!r}; use the recipe the run was made with"
+            )
+        model = load_model(start, dtype=dtype, device=device)
+        apply_delta(model, train_dir)
+        return model.eval()
+    merged = train_dir / MERGED_DIR
+    if (merged / "config.json").exists():
+        return load_model(ModelConfig(source=str(merged), dtype=model_cfg.dtype), dtype=dtype, device=device)
+    raise HarnessError(f"{train_dir}: neither {DELTA_FILE} nor {MERGED_DIR}/ found; run the train stage first")
+
+
+def load_run_model(cfg, device: str = "cpu", dtype=None):
+    """The model a ``run:<folder>`` source names: that run's base model with its training applied."""
+    from harness.runs import Run
+
+    train_dir = Run(run_folder(cfg.source)).require("train")
+    return trained_from(run_base_model(cfg.source), train_dir, device, dtype)
 
 
 def release_memory() -> None:

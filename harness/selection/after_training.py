@@ -25,8 +25,7 @@ def probe_trained(recipe, run, out: Path) -> dict:
     """Probe the run's trained model as selection.json's probe did the base; write PROBE_TRAINED_FILE."""
     from harness.artifacts import SELECTION_FILE
     from harness.models import release_memory
-    from harness.models.delta import load_trained_model
-    from harness.models.loading import load_tokenizer
+    from harness.models.loading import load_tokenizer, load_trained_model
     from harness.selection.questions import probe_question_set
     from harness.selection.stage import _device, _probe_with_progress
 

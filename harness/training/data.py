@@ -80,15 +80,6 @@ class TranslationData:
     report: dict[str, Any]
 
 
-def build_training_data(data, languages: list[str], tokenizer, max_length: int, seed: int) -> TranslationData:
-    """The examples of a recipe's ``training.data``: translation pairs, or instruction rows (``kind: instructions``)."""
-    if data.kind == "instructions":
-        from harness.training.instructions import build_instruction_data
-
-        return build_instruction_data(data, tokenizer, max_length, seed)
-    return build_translation_data(data, languages, tokenizer, max_length, seed)
-
-
 def build_translation_data(data, languages: list[str], tokenizer, max_length: int, seed: int) -> TranslationData:
     """Load, filter, mix and tokenise the pairs of a recipe's ``training.data`` section."""
     wanted = [lang for lang in (data.languages or languages) if lang != "en"]

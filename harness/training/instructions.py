@@ -31,6 +31,7 @@ from pydantic import Field, field_validator
 from harness.errors import HarnessError
 from harness.languages import LANGUAGE_NAMES, check_known, language_name
 from harness.schema import Section
+from harness.training.data import TranslationData, tokenize_texts
 
 ALPACA = (
     "Below is an instruction that describes a task. Write a response that appropriately completes the request."
@@ -168,7 +169,6 @@ def _check_fields(rows: list[dict], data: InstructionDataConfig, origin: str) ->
 
 def build_instruction_data(data: InstructionDataConfig, tokenizer, max_length: int, seed: int):
     """Load, filter, cap and tokenise the rows of an instructions ``training.data`` section."""
-    from harness.training.data import TranslationData, tokenize_texts
     from harness.training.token_cache import tokenize_cached
     from harness.translation import is_degenerate
 

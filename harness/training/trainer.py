@@ -349,7 +349,8 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     from harness.models import load_model, load_tokenizer
     from harness.models.delta import ADAPTER_DIR, MERGED_DIR, export_merged, save_delta
     from harness.training.checkpoints import checkpointing_trainer, last_complete_checkpoint
-    from harness.training.data import PadCollator, build_training_data
+    from harness.training.data import PadCollator
+    from harness.training.examples import build_training_data
     from harness.training.plan import build_plan
 
     started = time.time()
