@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import socket
@@ -205,16 +206,21 @@ def watch_launcher(interval: float = 0.5) -> None:
 
     PR_SET_PDEATHSIG covers the direct parent only; between the harness and a worker sit
     launchers (DeepSpeed's runner and its ``launch`` child, torchrun's agent) that a kill -9 of
-    the harness re-parents to PID 1 instead of ending. The worker watches the harness itself.
+    the harness re-parents to PID 1 instead of ending. The worker watches the harness itself:
+    through a pidfd, which wakes the moment it ends (a tiny model trains several steps and
+    saves a checkpoint in half a second, so polling would let an orphan train on), else by
+    polling every ``interval`` seconds.
     """
     host, _, rest = os.environ.get(PARENT_ENV, "").partition(":")
     pid, _, started = rest.partition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return  # launched by hand, or a rank on another node (its launcher ends it with the run)
+    try:
+        pidfd: int | None = os.pidfd_open(int(pid))  # opened before the check, so the PID cannot be reused between
+    except (AttributeError, OSError):
+        pidfd = None
 
-    def watch() -> None:
-        while _start_time(int(pid)) == started:
-            time.sleep(interval)
+    def stop() -> None:
         print(
             f"error: the harness process {pid} that launched this training has ended; stopping this worker "
             f"(PID {os.getpid()}); run the command again to resume",
@@ -222,6 +228,13 @@ def watch_launcher(interval: float = 0.5) -> None:
             flush=True,
         )
         os._exit(3)
+
+    def watch() -> None:
+        if pidfd is not None and _start_time(int(pid)) == started:
+            select.select([pidfd], [], [])  # readable once the process has ended
+        while _start_time(int(pid)) == started:
+            time.sleep(interval)
+        stop()
 
     threading.Thread(target=watch, name="watch-launcher", daemon=True).start()
 

