@@ -21,16 +21,17 @@ from pathlib import Path
 
 from harness.artifacts import (
     MANIFEST,
+    SCORES_FILE,
     SELECTION_FILE,
     TRAIN_FILE,
     Manifest,
     Scores,
+    Selection,
     TrainRecord,
     read_artifact,
-    read_json_file,
-    redo,
 )
 from harness.errors import HarnessError
+from harness.runs import Run
 
 __all__ = ["Results", "load_results", "run_recipe"]
 
@@ -69,7 +70,7 @@ class Results:
     accuracy with its 95% interval; the averages and PCR the paper reports."""
     training: TrainRecord | None
     """``train/train.json``: the trained parameters' plan, steps, the loss curve, time."""
-    selection: dict | None
+    selection: Selection | None
     """``selection/selection.json``: per-layer activation statistics and the chosen layers."""
 
     def accuracy(self, model: str, task: str, lang: str) -> float | None:
@@ -87,13 +88,15 @@ def load_results(run_dir: str | Path) -> Results:
         raise HarnessError(
             f"{root}: not a run directory (no {MANIFEST}); `harness run RECIPE --run-dir {root}` makes one"
         )
-    scores = root / "eval" / "scores.json"
-    train = root / "train" / TRAIN_FILE
-    selection = root / "selection" / SELECTION_FILE
+    run = Run(root)
+
+    def done(stage: str, name: str) -> bool:
+        return (run.stage_dir(stage) / name).is_file()
+
     return Results(
         run_dir=root,
         manifest=read_artifact(root / MANIFEST, Manifest, ""),
-        scores=read_artifact(scores, Scores, redo("evaluate", root)) if scores.is_file() else None,
-        training=read_artifact(train, TrainRecord, redo("train", root)) if train.is_file() else None,
-        selection=read_json_file(selection) if selection.is_file() else None,
+        scores=run.scores() if done("evaluate", SCORES_FILE) else None,
+        training=run.train_record() if done("train", TRAIN_FILE) else None,
+        selection=run.selection() if done("select", SELECTION_FILE) else None,
     )

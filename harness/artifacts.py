@@ -45,6 +45,10 @@ SELECTION_FILE = "selection.json"
 TRAIN_FILE = "train.json"
 SCORES_FILE = "scores.json"
 SAMPLES_FILE = "samples.jsonl"
+DELTA_FILE = "delta.safetensors"
+DELTA_INFO = "delta.json"
+MERGED_DIR = "merged"
+ADAPTER_DIR = "adapter"
 LM_EVAL_DIR = "lm_eval"
 """eval/lm_eval/<model>/: lm-eval's own results and samples files, in lm-eval's schema."""
 
@@ -150,32 +154,89 @@ class SelectedModel(Artifact):
     """The FFN's intermediate size (neurons per layer the probe watches)."""
 
 
+class OpenChoice(Artifact):
+    """One choice the paper leaves open, as a stage made it: its recipe field, value and origin."""
+
+    field: str
+    what: str
+    value: Any
+    origin: str
+    """``paper``, ``authors' code`` or ``ours`` (stated nowhere)."""
+    note: str
+
+
+class SelectionPolicy(Artifact):
+    """The `selection.layers` settings and their description."""
+
+    policy: str | None = None
+    peak_search: str = "all_layers"
+    description: str | None = None
+
+
+class ProbeRecord(Artifact):
+    """The probe's settings (`selection.probe`), its questions and tokens."""
+
+    firing_share: float = 0.0
+    dataset: str | None = None
+    questions_per_language: int | None = None
+    tokens: dict[str, int] | None = None
+    device: str | None = None
+    seconds: float | None = None
+
+
+class RuleSetting(Artifact):
+    field: str
+    value: Any
+    definition: str
+
+
+class CheckRule(Artifact):
+    activation_threshold: RuleSetting
+    boundary_rule: RuleSetting
+    selected: str
+
+
+class ProbeCheck(Artifact):
+    """What SLAM's rule (`selection.check`) picks on this model, beside the pinned layers."""
+
+    pinned_layers: list[int]
+    pinned_by: str
+    probe_layers: list[int]
+    agrees: bool
+    rule: CheckRule
+    boundary: int | None = None
+    theta: float | None = None
+    error: str | None = None
+    warning: str | None = None
+
+
 class Selection(Artifact):
     """``selection/selection.json``: the model, languages, policy and probe settings; per layer the
     activation rate of each language, the overlap of each non-English language with English and
     its average, and the MSD; the language-specific boundary, theta, and the selected layers.
 
-    Only ``selected_layers`` is required (what training reads); the probe's fields are None when
-    the policy ran without it."""
+    Only ``selected_layers`` is required (what training reads; None, with ``error``, when the
+    policy chose none); the probe's fields are None when the policy ran without it."""
 
     model: SelectedModel | None = None
     languages: list[str] = []
-    policy: dict[str, Any] = {}
-    """The `selection.layers` settings and their description."""
-    probe: dict[str, Any] | None = None
-    """The probe's settings, questions and tokens; None when the probe did not run."""
+    policy: SelectionPolicy = SelectionPolicy()
+    probe: ProbeRecord | None = None
     layers: list[dict[str, Any]] | None = None
     """Per layer: ``activation_rate`` per language, ``overlap_with_en`` per non-English language,
     ``average_overlap``, ``msd``."""
+    peak_search: str | None = None
+    peak_searched_from: int | None = None
     boundary: int | None = None
     theta: float | None = None
     language_specific_layers: list[int] | None = None
     msd_selected: list[int] | None = None
-    selected_layers: list[int]
+    selected_layers: list[int] | None
+    error: str | None = None
     sublayers: str = "up_down"
     parameter_names: dict[str, list[str]] = {}
-    probe_check: dict[str, Any] | None = None
-    open_choices: list[dict[str, Any]] = []
+    probe_check: ProbeCheck | None = None
+    open_choices: list[OpenChoice] = []
 
     def chosen_layers(self, where: Path | str) -> list[int]:
         """The selected layers, or an error when the selection chose none."""
@@ -197,6 +258,13 @@ class LossPoint(Artifact):
     loss: float
 
 
+class TrainData(Artifact):
+    """What the training data was: sources, and per language and side the pairs loaded, dropped, kept
+    and used against the paper's Table 1 (``accounting``)."""
+
+    accounting: dict[str, Any] | None = None
+
+
 class TrainRecord(Artifact):
     """``train/train.json``."""
 
@@ -213,12 +281,50 @@ class TrainRecord(Artifact):
     share_of_bf16_peak: float | None = None
     gpu_hours: float | None = None
     outputs: dict[str, Any] = {}
+    data: TrainData = TrainData()
+    open_choices: list[OpenChoice] = []
+
+
+class BaseModelRef(Artifact):
+    source: str | None = None
+    revision: str | None = None
+
+
+class DeltaRecord(Artifact):
+    """``train/delta.json``: the tensors of ``delta.safetensors`` and the base model they apply to."""
+
+    base_model: BaseModelRef = BaseModelRef()
+    """A hub id or folder, or ``run:<folder>`` (a chained stage: that run's trained model)."""
+    mode: str | None = None
+    layers: list[int] | None = None
+    sublayers: str | None = None
+    file: str
+    names: list[str]
+    shapes: dict[str, list[int]]
+    dtype: str | list[str]
+    parameters: int
+    bytes: int
+    sha256: str
 
 
 class Numbers(Artifact):
-    """Scores: a NaN or infinite accuracy is refused where it is read (it would pass every gate)."""
+    """Scores: a NaN or infinite accuracy is refused where it is read (it would pass every gate).
+
+    The mode of record gives ``accuracy`` (and ``correct``); every other extraction mode adds
+    ``accuracy_<mode>`` (and ``correct_<mode>``) beside it."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    def other_modes(self) -> list[str]:
+        """The extraction modes besides the one of record that these scores carry."""
+        return [key.removeprefix("accuracy_") for key in self.model_extra or {} if key.startswith("accuracy_")]
+
+    def accuracy_in(self, mode: str) -> float | None:
+        value = (self.model_extra or {}).get(f"accuracy_{mode}")
+        return None if value is None else float(value)
+
+    def correct_in(self, mode: str) -> int | None:
+        return (self.model_extra or {}).get(f"correct_{mode}")
 
 
 class LanguageScore(Numbers):
@@ -236,6 +342,13 @@ class AverageScore(Numbers):
 
 class TaskScores(Numbers):
     task_version: Any = None
+    prompt_sha: str | None = None
+    """A digest of the task's prompt: two scores compare only when theirs are equal."""
+    data: str | None = None
+    """Where the questions came from (a file, a hub id, or bundled with harness)."""
+    data_commit: str | None = None
+    data_ref: str | None = None
+    limit: int | None = None
     languages: dict[str, LanguageScore] = {}
     average: AverageScore | None = None
     pcr: dict[str, float | None] | None = None
@@ -244,14 +357,21 @@ class TaskScores(Numbers):
 
 class ModelScores(Artifact):
     source: str | None = None
+    max_new_tokens: int | None = None
+    """The room this model was given to answer (None in older runs: see the settings)."""
     tasks: dict[str, TaskScores] = {}
 
 
 class Scores(Artifact):
     """``eval/scores.json``."""
 
-    extraction: str | None = None
+    harness_version: str | None = None
     lm_eval_version: str | None = None
+    extraction: str | None = None
+    """The answer extraction of record (``paper`` or ``strict``)."""
+    settings: dict[str, Any] = {}
+    """How the models were evaluated: backend, batch size, max new tokens, seed, stop strings,
+    chat template, system prompt, hardware, ..."""
     models: dict[str, ModelScores]
     comparisons: dict[str, Any] | None = None
 

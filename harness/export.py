@@ -78,14 +78,16 @@ def model_card(recipe, resolved: dict, train: dict, scores: Scores | None, dtype
     plan = train.get("plan") or {}
     data = train.get("data") or {}
     trained = ScoredModel("trained", scores) if scores is not None and "trained" in scores.models else None
-    tasks = {task: trained.task(task) or {} for task in trained.tasks()} if trained is not None else {}
+    tasks = {task: trained.entry.tasks[task] for task in trained.tasks()} if trained is not None else {}
     results = []
     score_lines = []
     for task, entry in tasks.items():
         benchmark = get_benchmark(task)
         dataset = benchmark.hub_id or f"harness/{task}"
         title = TASK_TITLES.get(task, task)
-        for lang, row in (entry.get("languages") or {}).items():
+        for lang, row in entry.languages.items():
+            if row.accuracy is None:
+                continue
             results.append(
                 EvalResult(
                     task_type="text-generation",
@@ -94,14 +96,14 @@ def model_card(recipe, resolved: dict, train: dict, scores: Scores | None, dtype
                     dataset_config=lang,
                     dataset_split="test",
                     metric_type="accuracy",
-                    metric_value=row["accuracy"],
-                    metric_name=f"accuracy ({lang}, n={row['n']})",
+                    metric_value=row.accuracy,
+                    metric_name=f"accuracy ({lang}, n={row.n})",
                 )
             )
-            score_lines.append(f"| {task} | {lang} | {row['n']} | {row['accuracy']:.1f} |")
-        average = entry.get("average") or {}
-        if average.get("accuracy") is not None:
-            covered = average.get("languages") or []
+            score_lines.append(f"| {task} | {lang} | {row.n} | {row.accuracy:.1f} |")
+        average = entry.average
+        if average is not None and average.accuracy is not None:
+            covered = average.languages
             results.append(
                 EvalResult(
                     task_type="text-generation",
@@ -109,11 +111,11 @@ def model_card(recipe, resolved: dict, train: dict, scores: Scores | None, dtype
                     dataset_name=f"{title} (average)",
                     dataset_split="test",
                     metric_type="accuracy",
-                    metric_value=average["accuracy"],
+                    metric_value=average.accuracy,
                     metric_name=f"average accuracy over {', '.join(covered)}",
                 )
             )
-            score_lines.append(f"| {task} | average ({len(covered)}) | | {average['accuracy']:.1f} |")
+            score_lines.append(f"| {task} | average ({len(covered)}) | | {average.accuracy:.1f} |")
 
     name = f"{recipe.name}-slam"
     base = html.escape(

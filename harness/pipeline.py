@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from harness import artifacts
 from harness import console as terminal
-from harness.artifacts import STAGES_DIR
+from harness.artifacts import HISTORY, STAGE_DIRS, STAGES_DIR
 from harness.errors import HarnessError
 from harness.recipe import Recipe
 from harness.runs import Run, code_version, fingerprint
@@ -177,7 +177,15 @@ def get_stage(name: str) -> Stage:
 
 
 RESULT_NEUTRAL = {
-    "training": ("gpu_memory_gib", "logging_steps", "report_to", "keep_checkpoints", "master_port"),
+    "training": (
+        "gpu_memory_gib",
+        "logging_steps",
+        "report_to",
+        "keep_checkpoints",
+        "master_port",
+        "master_addr",
+        "node_rank",
+    ),
 }
 """Fields that change how a stage runs or logs, never its result: a change of one retrains nothing."""
 
@@ -394,7 +402,7 @@ def rescore_evaluation(recipe: Recipe, run: Run) -> tuple[Rescored, Path]:
     with run.stage("evaluate", inputs, recipe=recipe.resolved(), upstream=upstream, fresh=True) as out:
         write_rescored(result, eval_dir, out)
     run.write_manifest(recipe.resolved(), recipe.seed)
-    kept = sorted((Path(run.root) / "history").glob("eval-*"), key=lambda p: p.stat().st_mtime)[-1]
+    kept = sorted((Path(run.root) / HISTORY).glob(f"{STAGE_DIRS['evaluate']}-*"), key=lambda p: p.stat().st_mtime)[-1]
     return result, kept
 
 

@@ -48,6 +48,7 @@ from harness.artifacts import (
     SELECTION_FILE,
     STAGE_DIRS,
     TRAIN_FILE,
+    Artifact,
     Attempt,
     Done,
     Invocation,
@@ -117,6 +118,11 @@ def _fsync_path(path: Path) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n")
+
+
+def write_artifact(path: Path, artifact: Artifact) -> None:
+    """A stage's typed output, as JSON: the fields it was built with (no defaults added, NaN kept)."""
+    write_json(path, artifact.model_dump(exclude_unset=True))
 
 
 def _jsonable(value: Any) -> Any:

@@ -323,6 +323,7 @@ def test_base_model_check_says_when_its_reference_cannot_be_a_score():
 
 
 def test_reproduction_tables_from_recorded_stage_files():
+    from harness.artifacts import OpenChoice, Selection, TrainRecord
     from harness.reporting.reproduction import data_table, layer_check, open_choices_table, recorded_choices
     from harness.training.accounting import accounting
 
@@ -331,22 +332,28 @@ def test_reproduction_tables_from_recorded_stage_files():
         "pinned_by": "the first 2 layers",
         "probe_layers": [0],
         "agrees": False,
-        "rule": {"activation_threshold": {"value": 0.05}, "boundary_rule": {"value": "all_layers"}},
+        "rule": {
+            "activation_threshold": {"field": "selection.probe.firing_share", "value": 0.05, "definition": "d"},
+            "boundary_rule": {"field": "selection.check.peak_search", "value": "all_layers", "definition": "d"},
+            "selected": "s",
+        },
         "error": None,
         "warning": "the probe picks layers [0] ...",
     }
-    tables, warnings = layer_check({"probe_check": check})
+    tables, warnings = layer_check(Selection(selected_layers=[0, 1], probe_check=check))
     assert tables[0].cell("agree", "layers").display == "NO" and warnings == [
         "Layer check: the probe picks layers [0] ..."
     ]
-    assert layer_check({}) == ([], [])
+    assert layer_check(Selection(selected_layers=[0, 1])) == ([], [])
     choice = {"field": "evaluation.stop", "what": "stop", "value": "harness", "origin": "ours", "note": "n"}
-    assert recorded_choices(None, None, {"open_choices": [choice]}) == [choice]
-    assert open_choices_table([choice])[0].cell("stop", "origin").display == "ours"
+    assert recorded_choices(None, None, {"open_choices": [choice]}) == [OpenChoice.model_validate(choice)]
+    assert open_choices_table([OpenChoice.model_validate(choice)])[0].cell("stop", "origin").display == "ours"
     table = accounting(
         {"de": Counter(question=3)}, {}, {"de": Counter(question=3)}, {"de": Counter(question=3)}, {}, ("question",)
     )
-    rendered = data_table({"data": {"accounting": table}})[0]
+    plan = {"trainable": 1, "total": 2, "share": 0.5}
+    record = TrainRecord.model_validate({"mode": "selective", "plan": plan, "steps": 1, "data": {"accounting": table}})
+    rendered = data_table(record)[0]
     assert rendered.cell("all", "difference").display == f"{3 - 57_817:+,}"
 
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from reporting_fixtures import BASE_13B, TRAINED_13B, make_run, make_scores
 
-from harness.artifacts import TrainRecord
+from harness.artifacts import Selection, TrainRecord
 from harness.reporting.baselines import load_baselines
 from harness.reporting.config import ReportConfig
 from harness.reporting.paper_tables import TableOptions, accuracy_table, details_table, pcr_table, report_tables
@@ -393,18 +393,20 @@ def test_delta_tooltips_carry_the_paired_test(baselines):
     )
 
 
-def _selection(policy: dict, firing_share: float = 0.0, layers=(1, 2, 3)) -> dict:
-    return {
-        "model": {"num_layers": 30},
-        "languages": ["de", "en"],
-        "policy": policy,
-        "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
-        "boundary": 5,
-        "theta": 0.0123,
-        "peak_searched_from": 2,
-        "selected_layers": list(layers),
-        "sublayers": "up_down",
-    }
+def _selection(policy: dict, firing_share: float = 0.0, layers=(1, 2, 3)) -> Selection:
+    return Selection.model_validate(
+        {
+            "model": {"source": "a-model", "num_layers": 30},
+            "languages": ["de", "en"],
+            "policy": policy,
+            "probe": {"dataset": "demo", "firing_share": firing_share, "questions_per_language": 24},
+            "boundary": 5,
+            "theta": 0.0123,
+            "peak_searched_from": 2,
+            "selected_layers": list(layers),
+            "sublayers": "up_down",
+        }
+    )
 
 
 def test_selection_in_words_names_layers_rule_threshold_and_departures():

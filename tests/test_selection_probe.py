@@ -173,7 +173,7 @@ def test_stage_writes_selection_counts_and_plots(tiny_llama_dir, probe_files, tm
     assert data["selected_layers"] == [0, 1] and data["sublayers"] == "up_down"
     assert data["parameter_names"]["1"] == ["model.layers.1.mlp.up_proj.weight", "model.layers.1.mlp.down_proj.weight"]
     selection = read_artifact(out / "selection.json", Selection, "")
-    assert selection.chosen_layers(out) == [0, 1] and selection.policy["k"] == 2
+    assert selection.chosen_layers(out) == [0, 1] and selection.policy.model_dump()["k"] == 2
     assert selection.model is not None and selection.model.num_layers == 4 and selection.boundary == data["boundary"]
     assert ProbeCounts.load(out / COUNTS_FILE).questions == {"en": 3, "de": 3, "zh": 3}
     for name in ("selection.png", "activation_rate.png", "overlap.png", "msd.png"):

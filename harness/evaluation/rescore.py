@@ -19,24 +19,31 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.artifacts import LM_EVAL_DIR
+from harness.artifacts import LM_EVAL_DIR, Scores, read_artifact
 from harness.benchmarks import get_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import score_response
-from harness.evaluation.runner import SAMPLES_FILE, SCORES_FILE, _write_samples, build_scores, resolve_tasks
-from harness.runs import read_json, write_json
+from harness.evaluation.runner import (
+    SAMPLES_FILE,
+    SCORES_FILE,
+    _write_samples,
+    build_scores,
+    resolve_tasks,
+    stored_part,
+)
+from harness.runs import write_artifact
 
 
-def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
+def _check_same_evaluation(recipe, tasks, scores: Scores, where: Path) -> None:
     """The recipe must describe the evaluation whose responses are stored."""
     evaluation = recipe.evaluation
     fix = f"run `harness evaluate RECIPE --force --run-dir {where.parent}` instead"
-    stored_models = list(scores.get("models") or {})
+    stored_models = list(scores.models)
     if sorted(stored_models) != sorted(evaluation.models):
         raise HarnessError(
             f"{where}: evaluated {', '.join(stored_models)}, the recipe asks for {', '.join(evaluation.models)}; {fix}"
         )
-    settings = scores.get("settings") or {}
+    settings = scores.settings
     for key in ("max_new_tokens", "backend"):
         if settings.get(key) != getattr(evaluation, key):
             raise HarnessError(
@@ -49,26 +56,30 @@ def _check_same_evaluation(recipe, tasks, scores: dict, where: Path) -> None:
                 f"{where}: evaluation.{key} was {settings.get(key, default)!r}, the recipe has "
                 f"{getattr(evaluation, key)!r}; {fix}"
             )
-    for model, entry in scores["models"].items():
-        stored = entry.get("tasks") or {}
+    for model, entry in scores.models.items():
+        stored = entry.tasks
         for index, task in enumerate(tasks):
             old = stored.get(task.benchmark)
             if old is None:
                 raise HarnessError(f"{where}: {model} has no {task.benchmark!r} scores; {fix}")
-            if sorted(old.get("languages", {})) != sorted(task.languages):
+            if sorted(old.languages) != sorted(task.languages):
                 raise HarnessError(
                     f"{where}: evaluation.tasks.{index}: {task.benchmark} was evaluated in "
-                    f"{', '.join(old.get('languages', {}))}, the recipe asks for "
+                    f"{', '.join(old.languages)}, the recipe asks for "
                     f"{', '.join(task.languages)}; {fix}"
                 )
-            if old.get("limit") != task.limit:
+            if old.limit != task.limit:
                 raise HarnessError(
-                    f"{where}: evaluation.tasks.{index}.limit was {old.get('limit')!r}, the recipe "
-                    f"has {task.limit!r}; {fix}"
+                    f"{where}: evaluation.tasks.{index}.limit was {old.limit!r}, the recipe has {task.limit!r}; {fix}"
                 )
         extra = sorted(set(stored) - {task.benchmark for task in tasks})
         if extra:
             raise HarnessError(f"{where}: also holds {', '.join(extra)}, which the recipe no longer evaluates; {fix}")
+
+
+def _average(scores: Scores, model: str, benchmark: str) -> float | None:
+    average = scores.models[model].tasks[benchmark].average
+    return None if average is None else average.accuracy
 
 
 @dataclass
@@ -77,9 +88,9 @@ class Rescored:
 
     tasks: list
     models: list[str]
-    previous: dict
+    previous: Scores
     """The scores.json that was re-scored."""
-    scores: dict
+    scores: Scores
     """The new scores.json."""
     entries: dict[str, dict[tuple[str, str], dict]]
     """Per benchmark, per (model, language): the re-scored samples.jsonl rows and their source."""
@@ -89,11 +100,10 @@ class Rescored:
         lines = []
         for task in self.tasks:
             for model in self.models:
-                before = (self.previous["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
-                after = (self.scores["models"][model]["tasks"][task.benchmark].get("average") or {}).get("accuracy")
+                before, after = (_average(scores, model, task.benchmark) for scores in (self.previous, self.scores))
                 lines.append(
                     f"{task.benchmark} {model}: average {before} -> {after} "
-                    f"({self.previous.get('extraction')} -> {self.scores['extraction']} extraction)"
+                    f"({self.previous.extraction} -> {self.scores.extraction} extraction)"
                 )
         return lines
 
@@ -104,7 +114,7 @@ def rescore(recipe, eval_dir: Path) -> Rescored:
         raise HarnessError(f"recipe {recipe.name!r} has no `evaluation:` section")
     run_root = eval_dir.parent
     scores_path = eval_dir / SCORES_FILE
-    previous = read_json(scores_path)
+    previous = read_artifact(scores_path, Scores, f"run `harness evaluate RECIPE --force --run-dir {run_root}`")
     tasks = resolve_tasks(recipe.evaluation, recipe.languages)
     _check_same_evaluation(recipe, tasks, previous, scores_path)
 
@@ -138,20 +148,7 @@ def rescore(recipe, eval_dir: Path) -> Rescored:
                 raise HarnessError(
                     f"{path}: line {number}: not a samples.jsonl row with model, lang, response and target ({error})"
                 ) from None
-            stored = previous["models"][model]
-            task_entry = stored["tasks"][task.benchmark]
-            entries.setdefault(
-                (model, lang),
-                {
-                    "model": model,
-                    "lang": lang,
-                    "source": stored["source"],
-                    "task_version": task_entry.get("task_version"),
-                    "prompt_sha": task_entry.get("prompt_sha"),
-                    "hub_source": {"commit": task_entry.get("data_commit"), "ref": task_entry.get("data_ref")},
-                    "rows": [],
-                },
-            )["rows"].append(row)
+            entries.setdefault((model, lang), stored_part(previous, model, lang, task.benchmark))["rows"].append(row)
         missing = [
             f"{m} {lang}" for m in recipe.evaluation.models for lang in task.languages if (m, lang) not in entries
         ]
@@ -164,16 +161,16 @@ def rescore(recipe, eval_dir: Path) -> Rescored:
 
     keep = {
         k: v
-        for k, v in (previous.get("settings") or {}).items()
+        for k, v in previous.settings.items()
         if k not in ("backend", "batch_size", "max_new_tokens", "seed", "reasoning_end")
     }
     scores = build_scores(recipe.evaluation, tasks, done, recipe.seed, keep)
     scores["rescored"] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "from_extraction": previous.get("extraction"),
-        "previous_harness_version": previous.get("harness_version"),
+        "from_extraction": previous.extraction,
+        "previous_harness_version": previous.harness_version,
     }
-    return Rescored(tasks, list(recipe.evaluation.models), previous, scores, done)
+    return Rescored(tasks, list(recipe.evaluation.models), previous, Scores.model_validate(scores), done)
 
 
 def write_rescored(result: Rescored, eval_dir: Path, out: Path) -> None:
@@ -182,4 +179,4 @@ def write_rescored(result: Rescored, eval_dir: Path, out: Path) -> None:
         shutil.copytree(eval_dir / LM_EVAL_DIR, out / LM_EVAL_DIR)
     for task in result.tasks:
         _write_samples(out, task, result.models, result.entries[task.benchmark])
-    write_json(out / SCORES_FILE, result.scores)
+    write_artifact(out / SCORES_FILE, result.scores)

@@ -38,14 +38,14 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import console as terminal
-from harness.artifacts import SAMPLES_FILE, SCORES_FILE
+from harness.artifacts import SAMPLES_FILE, SCORES_FILE, SampleRow, Scores, read_artifact
 from harness.benchmarks import get_benchmark, load_benchmark
 from harness.errors import HarnessError
 from harness.evaluation.extraction import LabelRule, score_response
 from harness.evaluation.lm_eval_files import lm_eval_record, write_lm_eval_files
 from harness.evaluation.metrics import paired_comparison, task_scores
 from harness.evaluation.tasks import task_config, task_name, task_version
-from harness.runs import atomic_write_text, write_json
+from harness.runs import atomic_write_text, write_artifact, write_json
 from harness.textfiles import read_json_lines
 
 PARTS_DIR = ".parts"
@@ -275,25 +275,11 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
     folder = out / task.benchmark
     done: dict[tuple[str, str], dict] = {}
     if (folder / SAMPLES_FILE).exists() and (out / SCORES_FILE).exists():
-        models = json.loads((out / SCORES_FILE).read_text(encoding="utf-8"))["models"]
+        scores = read_artifact(out / SCORES_FILE, Scores, "run `harness evaluate RECIPE --force`")
         for _, row in read_json_lines(folder / SAMPLES_FILE):
-            model = models[row["model"]]
-            entry = done.setdefault(
-                (row["model"], row["lang"]),
-                {
-                    "model": row["model"],
-                    "lang": row["lang"],
-                    "source": model["source"],
-                    "task_version": model["tasks"][task.benchmark]["task_version"],
-                    "prompt_sha": model["tasks"][task.benchmark].get("prompt_sha"),
-                    "hub_source": {
-                        "commit": model["tasks"][task.benchmark].get("data_commit"),
-                        "ref": model["tasks"][task.benchmark].get("data_ref"),
-                    },
-                    "rows": [],
-                },
-            )
-            entry["rows"].append(row)
+            done.setdefault(
+                (row["model"], row["lang"]), stored_part(scores, row["model"], row["lang"], task.benchmark)
+            )["rows"].append(row)
     for part in sorted((folder / PARTS_DIR).glob("*.json")):
         entry = json.loads(part.read_text(encoding="utf-8"))
         done[(entry["model"], entry["lang"])] = entry
@@ -302,12 +288,27 @@ def _read_done(out: Path, task: EvalTask) -> dict[tuple[str, str], dict]:
 
 def _write_samples(out: Path, task: EvalTask, models: Sequence[str], done: dict) -> None:
     lines = [
-        json.dumps(row, ensure_ascii=False)
+        json.dumps(SampleRow.model_validate(row).model_dump(exclude_unset=True), ensure_ascii=False)
         for model in models
         for lang in task.languages
         for row in done[(model, lang)]["rows"]
     ]
     atomic_write_text(out / task.benchmark / SAMPLES_FILE, "\n".join(lines) + "\n")
+
+
+def stored_part(scores: Scores, model: str, lang: str, benchmark: str) -> dict:
+    """The part of one finished (model, language) as scores.json records it, its rows still to add."""
+    stored = scores.models[model]
+    task = stored.tasks[benchmark]
+    return {
+        "model": model,
+        "lang": lang,
+        "source": stored.source,
+        "task_version": task.task_version,
+        "prompt_sha": task.prompt_sha,
+        "hub_source": {"commit": task.data_commit, "ref": task.data_ref},
+        "rows": [],
+    }
 
 
 # -- the whole evaluation ------------------------------------------------------------------------
@@ -406,7 +407,7 @@ def run_models(
 
     write_lm_eval_files(out, tasks, models, done, settings, seed, evaluation, git_commit())
     scores = build_scores(evaluation, tasks, done, seed, settings)
-    write_json(out / SCORES_FILE, scores)
+    write_artifact(out / SCORES_FILE, Scores.model_validate(scores))
     for task in tasks:
         shutil.rmtree(out / task.benchmark / PARTS_DIR, ignore_errors=True)
     return scores

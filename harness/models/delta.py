@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.artifacts import ADAPTER_DIR, DELTA_FILE, DELTA_INFO, MERGED_DIR, DeltaRecord
 from harness.errors import HarnessError
-from harness.runs import file_digest, write_json
+from harness.runs import file_digest, write_artifact
 
-DELTA_FILE = "delta.safetensors"
-DELTA_INFO = "delta.json"
-MERGED_DIR = "merged"
-ADAPTER_DIR = "adapter"
+__all__ = ["ADAPTER_DIR", "DELTA_FILE", "DELTA_INFO", "MERGED_DIR", "apply_delta", "export_merged", "save_delta"]
 
 
-def save_delta(model, names: list[str], out: Path, info: dict, state: dict | None = None) -> dict:
+def save_delta(model, names: list[str], out: Path, info: dict, state: dict | None = None) -> DeltaRecord:
     """Write ``names``' tensors of ``model`` to ``out/delta.safetensors`` and describe them.
 
     ``info`` (base model source and revision, mode, ...) is stored in ``delta.json`` with the
@@ -44,17 +42,19 @@ def save_delta(model, names: list[str], out: Path, info: dict, state: dict | Non
     save_file(tensors, str(tmp), metadata={"format": "pt"})
     tmp.replace(path)
     dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values()})
-    record = {
-        **info,
-        "file": DELTA_FILE,
-        "names": list(names),
-        "shapes": {name: list(t.shape) for name, t in tensors.items()},
-        "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
-        "parameters": sum(t.numel() for t in tensors.values()),
-        "bytes": path.stat().st_size,
-        "sha256": file_digest(path),
-    }
-    write_json(out / DELTA_INFO, record)
+    record = DeltaRecord.model_validate(
+        {
+            **info,
+            "file": DELTA_FILE,
+            "names": list(names),
+            "shapes": {name: list(t.shape) for name, t in tensors.items()},
+            "dtype": dtypes[0] if len(dtypes) == 1 else dtypes,
+            "parameters": sum(t.numel() for t in tensors.values()),
+            "bytes": path.stat().st_size,
+            "sha256": file_digest(path),
+        }
+    )
+    write_artifact(out / DELTA_INFO, record)
     return record
 
 

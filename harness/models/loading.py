@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.artifacts import MANIFEST
+from harness.artifacts import MANIFEST, BaseModelRef, DeltaRecord, read_artifact, redo
 from harness.errors import HarnessError
 from harness.hub import hub_reachable, model_cached, why_unreachable
 from harness.models.config import ModelConfig
 from harness.models.delta import DELTA_FILE, DELTA_INFO, MERGED_DIR, apply_delta
-from harness.runs import read_json
 
 if TYPE_CHECKING:  # torch loads with the first model, not with the recipe
     import torch
@@ -314,14 +313,14 @@ def trained_from(model_cfg, train_dir, device: str = "cpu", dtype=None):
     another run's model (``run:``, a chained stage) applies to that run's trained model."""
     train_dir = Path(train_dir)
     if (train_dir / DELTA_FILE).exists():
-        info = read_json(train_dir / DELTA_INFO) if (train_dir / DELTA_INFO).exists() else {}
-        base = info.get("base_model", {})
+        info = train_dir / DELTA_INFO
+        base = read_artifact(info, DeltaRecord, redo("train")).base_model if info.exists() else BaseModelRef()
         start = model_cfg
-        if str(base.get("source") or "").startswith(RUN_PREFIX):
-            start = ModelConfig(source=base["source"], tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
-        elif base.get("source") not in (None, model_cfg.source):
+        if base.source is not None and base.source.startswith(RUN_PREFIX):
+            start = ModelConfig(source=base.source, tokenizer=model_cfg.tokenizer, dtype=model_cfg.dtype)
+        elif base.source not in (None, model_cfg.source):
             raise HarnessError(
-                f"{train_dir}: the delta was trained on {base.get('source')!r} but the recipe's "
+                f"{train_dir}: the delta was trained on {base.source!r} but the recipe's "
                 f"model.source is {model_cfg.source!r}; use the recipe the run was made with"
             )
         model = load_model(start, dtype=dtype, device=device)

@@ -226,7 +226,7 @@ def compare(a: Side, b: Side, task: str | None = None) -> dict:
                     "sides with the same setting"
                 )
         for t in tasks:
-            pa, pb = (a.model.task(t) or {}).get("prompt_sha"), (b.model.task(t) or {}).get("prompt_sha")
+            pa, pb = getattr(a.model.task(t), "prompt_sha", None), getattr(b.model.task(t), "prompt_sha", None)
             if pa and pb and pa != pb:
                 raise HarnessError(
                     f"refusing to compare {t}: the prompts differ ({a.reference}: {pa}, {b.reference}: "
@@ -293,9 +293,9 @@ def _compare_task(a: Side, b: Side, task: str, warnings: list[str]) -> dict:
         if alone:
             warnings.append(f"{task}: not compared: {', '.join(alone)} (only {side.reference} has it)")
     if a.model is not None and b.model is not None:
-        task_a, task_b = a.model.task(task) or {}, b.model.task(task) or {}
+        task_a, task_b = a.model.task(task), b.model.task(task)
         for key in ("data", "data_commit", "limit"):
-            va, vb = task_a.get(key), task_b.get(key)
+            va, vb = getattr(task_a, key, None), getattr(task_b, key, None)
             if va != vb:
                 warnings.append(
                     f"{task}: {key} differs ({a.reference}: {va!r}, {b.reference}: {vb!r}): "

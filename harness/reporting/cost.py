@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import STAGES_DIR
+from harness.artifacts import MANIFEST, STAGE_DIRS, STAGES_DIR, TRAIN_FILE
 from harness.errors import HarnessError
 from harness.runs import read_json
 
@@ -65,16 +65,16 @@ def stage_cost(stage: str, train: dict[str, Any]) -> StageCost:
 def run_cost(root: str | Path) -> RunCost:
     """Every training stage of the run at ``root``, in the order they trained."""
     root = Path(root)
-    manifest = root / "manifest.json"
+    manifest = root / MANIFEST
     if not manifest.is_file():
-        raise HarnessError(f"{root}: not a harness run (no manifest.json); pass a run directory")
+        raise HarnessError(f"{root}: not a harness run (no {MANIFEST}); pass a run directory")
     recipe = read_json(manifest).get("recipe") or {}
     report = recipe.get("report") or {}
     cost = RunCost(root, recipe.get("name"), report.get("method"), report.get("size"))
     folders = [(stage["name"], root / STAGES_DIR / stage["name"]) for stage in recipe.get("stages") or []]
     folders.append(("training", root))
     for name, folder in folders:
-        train = folder / "train" / "train.json"
+        train = folder / STAGE_DIRS["train"] / TRAIN_FILE
         if not train.is_file():
             raise HarnessError(f"{root}: stage {name!r} has not trained ({train} missing); run the recipe first")
         cost.stages.append(stage_cost(name, read_json(train)))

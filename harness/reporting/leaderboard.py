@@ -30,7 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from harness import presentation
-from harness.artifacts import MANIFEST, SCORES_FILE, TRAIN_FILE, Scores, TrainRecord, read_artifact, redo
+from harness.artifacts import (
+    MANIFEST,
+    SCORES_FILE,
+    TRAIN_FILE,
+    AverageScore,
+    Scores,
+    TaskScores,
+    TrainRecord,
+    read_artifact,
+    redo,
+)
 from harness.errors import HarnessError
 from harness.reporting.paper import BENCHMARK_OF_TASK, MAIN_TABLE, PAPER_LANGUAGES, TASK_TITLES
 from harness.reporting.published_rows import impossible_caveat, published_average, published_label, published_notes
@@ -96,7 +106,7 @@ class Entry:
     def settings(self) -> dict:
         return self.model.settings
 
-    def task(self, task: str) -> dict | None:
+    def task(self, task: str) -> TaskScores | None:
         return self.model.task(task)
 
     def tasks(self) -> list[str]:
@@ -108,9 +118,9 @@ class Entry:
 
 
 COMPARABILITY: tuple[tuple[str, Callable[[Entry, str], Any]], ...] = (
-    ("task version", lambda e, t: (e.task(t) or {}).get("task_version")),
+    ("task version", lambda e, t: e.model.task_version(t)),
     ("answer extraction", lambda e, t: e.model.extraction),
-    ("prompt", lambda e, t: (e.task(t) or {}).get("prompt_sha")),
+    ("prompt", lambda e, t: getattr(e.task(t), "prompt_sha", None)),
     ("chat template", lambda e, t: e.settings.get("chat_template") or False),
     *(
         (field, lambda e, t, field=field: _comparable(_prompting(e)[field]))
@@ -248,12 +258,12 @@ def _languages(task: str, entries: list[Entry]) -> list[str]:
     paper = list(PAPER_LANGUAGES.get(task, ()))
     evaluated: list[str] = []
     for entry in entries:
-        evaluated += [lang for lang in (entry.task(task) or {}).get("languages", {}) if lang not in evaluated]
+        evaluated += [lang for lang in entry.model.languages(task) if lang not in evaluated]
     return paper + [lang for lang in evaluated if lang not in paper] if paper else evaluated
 
 
 def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: list[str]) -> list[Cell]:
-    scores = entry.task(task) or {}
+    scores = entry.task(task) or TaskScores()
     if entry.role == "trained":
         training = entry.training
         if training is None:
@@ -269,34 +279,34 @@ def _run_cells(entry: Entry, task: str, languages: list[str], paper_languages: l
             ]
     else:
         cells = [empty(NOT_TRAINED), empty(NOT_TRAINED)]
-    per_language = scores.get("languages", {})
+    per_language = scores.languages
     for lang in languages:
         row = per_language.get(lang)
-        if row is None or row.get("accuracy") is None:
+        if row is None or row.accuracy is None:
             cells.append(empty(LANGUAGE_NOT_EVALUATED))
             continue
-        low, high = row.get("ci95") or (None, None)
+        low, high = row.ci95 or (None, None)
         interval = f"95% CI [{low:.1f}, {high:.1f}], " if low is not None else ""
-        cells.append(number(float(row["accuracy"]), f"{interval}{row['correct']}/{row['n']} correct (n = {row['n']})"))
-    average = scores.get("average") or {}
-    covered = list(average.get("languages") or [])
+        cells.append(number(float(row.accuracy), f"{interval}{row.correct}/{row.n} correct (n = {row.n})"))
+    average = scores.average or AverageScore()
+    covered = list(average.languages)
     caveat = None
     if paper_languages and set(covered) != set(paper_languages):
         caveat = (
             f"{NOT_COMPARABLE} with the published averages: mean over {len(covered)} of the paper's "
             f"{len(paper_languages)} languages ({', '.join(covered)})"
         )
-    if average.get("accuracy") is None:
+    if average.accuracy is None:
         cells.append(empty(LANGUAGE_NOT_EVALUATED))
     else:
-        cells.append(number(float(average["accuracy"]), f"mean over {', '.join(covered)}", caveat))
-    others = [lang for lang in covered if lang != "en" and per_language.get(lang)]
+        cells.append(number(float(average.accuracy), f"mean over {', '.join(covered)}", caveat))
+    others = [lang for lang in covered if lang != "en" and lang in per_language]
     if others:
-        value = sum(float(per_language[lang]["accuracy"]) for lang in others) / len(others)
+        value = sum(float(per_language[lang].accuracy or 0.0) for lang in others) / len(others)
         cells.append(number(value, f"mean over {', '.join(others)}", caveat))
     else:
         cells.append(empty(LANGUAGE_NOT_EVALUATED))
-    pcr = scores.get("pcr_average")
+    pcr = scores.pcr_average
     cells.append(
         number(float(pcr), "mean PCR against English over the averaged languages")
         if pcr is not None

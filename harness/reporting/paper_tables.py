@@ -180,7 +180,7 @@ def pcr_table(task: str, scores: Scores | dict) -> Table:
     for model in models:
         cells = [Cell(None, run_label(model))]
         entry = model.task(task)
-        pcr = (entry or {}).get("pcr")
+        pcr = None if entry is None else entry.pcr
         for lang in languages:
             if entry is None:
                 cells.append(empty(TASK_NOT_RUN))
@@ -188,11 +188,11 @@ def pcr_table(task: str, scores: Scores | dict) -> Table:
                 cells.append(empty("English not evaluated: PCR needs it"))
             elif model.language(task, lang) is None:
                 cells.append(empty(LANGUAGE_NOT_EVALUATED))
-            elif not pcr or pcr.get(lang) is None:
+            elif (value := (pcr or {}).get(lang)) is None:
                 cells.append(empty("no question right in English: PCR undefined"))
             else:
-                cells.append(number(float(pcr[lang])))
-        average = (entry or {}).get("pcr_average")
+                cells.append(number(float(value)))
+        average = None if entry is None else entry.pcr_average
         cells.append(
             number(float(average)) if average is not None else empty(TASK_NOT_RUN if entry is None else "PCR undefined")
         )
@@ -242,12 +242,12 @@ def details_table(task: str, scores: Scores | dict) -> Table:
             if task_entry is None:
                 cells += [empty(TASK_NOT_RUN)] * 4
                 continue
-            entry = (task_entry.get("average") if lang == "avg" else model.language(task, lang)) or None
-            if entry is None or entry.get("accuracy") is None:
+            entry = task_entry.average if lang == "avg" else model.language(task, lang)
+            if entry is None or entry.accuracy is None:
                 cells += [empty(LANGUAGE_NOT_EVALUATED)] * 4
                 continue
-            n = entry.get("n")
-            correct = entry.get("correct")
+            n = getattr(entry, "n", None)
+            correct = getattr(entry, "correct", None)
             if lang == "avg":
                 cells += [
                     Cell(None, "–", "the average pools languages"),
@@ -258,8 +258,8 @@ def details_table(task: str, scores: Scores | dict) -> Table:
                     Cell(float(n), str(n)) if n is not None else empty("not recorded"),
                     Cell(float(correct), str(correct)) if correct is not None else empty("not recorded"),
                 ]
-            cells.append(number(float(entry["accuracy"]), None))
-            ci = entry.get("ci95")
+            cells.append(number(float(entry.accuracy), None))
+            ci = entry.ci95
             if lang == "avg" and ci and not has_width(ci):
                 cells.append(empty(DEGENERATE_AVERAGE))
             else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import SELECTION_FILE, TRAIN_FILE, Scores
+from harness.artifacts import SELECTION_FILE, TRAIN_FILE, OpenChoice, Scores, Selection, TrainRecord
 from harness.reporting.baselines import QUESTIONS_PER_LANGUAGE as PUBLISHED_TEST_SIZE
 from harness.reporting.scored import scored_models
 from harness.reporting.table import Cell, Column, Group, Row, Table, number
@@ -39,20 +39,20 @@ def _text_table(id: str, title: str, headers: list[str], rows: list[list[Any]], 
 # -- layers -------------------------------------------------------------------------------------
 
 
-def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
-    check = (selection or {}).get("probe_check")
-    if not check:
+def layer_check(selection: Selection | None) -> tuple[list[Table], list[str]]:
+    check = None if selection is None else selection.probe_check
+    if check is None:
         return [], []
-    rule = check["rule"]
-    rows = [
-        ["pinned (trained)", check["pinned_layers"], check["pinned_by"]],
+    rule = check.rule
+    rows: list[list[Any]] = [
+        ["pinned (trained)", check.pinned_layers, check.pinned_by],
         [
             "SLAM's probe on this model",
-            check["probe_layers"] or "none",
-            f"firing_share {rule['activation_threshold']['value']}, peak_search {rule['boundary_rule']['value']}"
-            + (f"; {check['error'].split(';')[0]}" if check.get("error") else ""),
+            check.probe_layers or "none",
+            f"firing_share {rule.activation_threshold.value}, peak_search {rule.boundary_rule.value}"
+            + (f"; {check.error.split(';')[0]}" if check.error else ""),
         ],
-        ["agree", "yes" if check["agrees"] else "NO", check.get("warning") or ""],
+        ["agree", "yes" if check.agrees else "NO", check.warning or ""],
     ]
     table = _text_table(
         "reproduction_layers",
@@ -61,25 +61,23 @@ def layer_check(selection: dict | None) -> tuple[list[Table], list[str]]:
         rows,
         "The paper's layers are trained; SLAM's probe runs on this model as a check.",
     )
-    warnings = [f"Layer check: {check['warning']}"] if check.get("warning") else []
+    warnings = [f"Layer check: {check.warning}"] if check.warning else []
     return [table], warnings
 
 
 # -- open choices --------------------------------------------------------------------------------
 
 
-def recorded_choices(selection: dict | None, train: dict | None, settings: dict | None) -> list[dict]:
+def recorded_choices(selection: Selection | None, train: TrainRecord | None, settings: dict) -> list[OpenChoice]:
     """The open choices the stages recorded, in stage order."""
-    out: list[dict] = []
-    for record in (selection or {}, train or {}, settings or {}):
-        out += record.get("open_choices") or []
-    return out
+    evaluation = [OpenChoice.model_validate(choice) for choice in settings.get("open_choices") or []]
+    return [*(selection.open_choices if selection else []), *(train.open_choices if train else []), *evaluation]
 
 
-def open_choices_table(choices: list[dict]) -> list[Table]:
+def open_choices_table(choices: list[OpenChoice]) -> list[Table]:
     if not choices:
         return []
-    rows = [[c["what"], c["field"], c["value"], c["origin"], c["note"]] for c in choices]
+    rows = [[c.what, c.field, c.value, c.origin, c.note] for c in choices]
     return [
         _text_table(
             "reproduction_choices",
@@ -95,8 +93,8 @@ def open_choices_table(choices: list[dict]) -> list[Table]:
 # -- training data -------------------------------------------------------------------------------
 
 
-def data_table(train: dict | None) -> list[Table]:
-    table = ((train or {}).get("data") or {}).get("accounting")
+def data_table(train: TrainRecord | None) -> list[Table]:
+    table = None if train is None else train.data.accounting
     if not table:
         return []
     columns = [
@@ -187,7 +185,7 @@ def base_check(scores: Scores | dict, baselines, size: str | None, source: str) 
     for task in base.tasks():
         english = base.language(task, "en")
         n_published = PUBLISHED_TEST_SIZE.get(task)
-        if english is None or n_published is None:
+        if english is None or english.accuracy is None or n_published is None:
             continue
         published = [r for r in baselines.for_benchmark(task, size, [system]) if "en" in r.scores]
         if not published:
@@ -195,7 +193,7 @@ def base_check(scores: Scores | dict, baselines, size: str | None, source: str) 
         row = published[0]
         p = float(row.scores["en"])
         low, high = wilson_interval(round(p * n_published / 100), n_published)
-        ours = float(english["accuracy"])
+        ours = float(english.accuracy)
         inside = low <= ours <= high
         impossible = row.impossible.get("en")
         rows.append(
@@ -205,7 +203,7 @@ def base_check(scores: Scores | dict, baselines, size: str | None, source: str) 
                 f"{p:.1f}" + (" (not a possible score)" if impossible else ""),
                 f"{low:.1f}-{high:.1f}",
                 f"{ours:.1f}",
-                english.get("n"),
+                english.n,
                 "yes" if inside else "NO",
             ]
         )
@@ -238,20 +236,19 @@ def base_check(scores: Scores | dict, baselines, size: str | None, source: str) 
 
 def reproduction_section(recipe, run, scores: Scores, baselines, size: str | None):
     """(tables, warnings) of the reproduction section for a run."""
-    from harness.runs import read_json
 
-    def record(stage: str, name: str) -> dict | None:
-        path = Path(run.stage_dir(stage)) / name
-        return read_json(path) if path.is_file() else None
+    def done(stage: str, name: str) -> bool:
+        return (Path(run.stage_dir(stage)) / name).is_file()
 
-    selection, train = record("select", SELECTION_FILE), record("train", TRAIN_FILE)
+    selection = run.selection() if done("select", SELECTION_FILE) else None
+    train = run.train_record() if done("train", TRAIN_FILE) else None
     tables, warnings = [], []
     part, notes = layer_check(selection)
     tables += part
     warnings += notes
-    tables += open_choices_table(recorded_choices(selection, train, (scores.model_extra or {}).get("settings")))
+    tables += open_choices_table(recorded_choices(selection, train, scores.settings))
     tables += data_table(train)
-    accounting = ((train or {}).get("data") or {}).get("accounting") or {}
+    accounting = (None if train is None else train.data.accounting) or {}
     if "totals" in accounting:
         from harness.training.accounting import table1_warnings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness import presentation
-from harness.artifacts import TrainRecord
+from harness.artifacts import LanguageScore, TrainRecord
 from harness.languages import MATH_LANGUAGES
 from harness.reporting.baselines import Baseline
 from harness.reporting.paper import PAPER_LANGUAGES
@@ -160,16 +160,15 @@ def model_rows(
     return rows
 
 
-def _interval_text(entry: dict | None) -> str | None:
-    if not entry:
+def _interval_text(entry: LanguageScore | None) -> str | None:
+    if entry is None:
         return None
     parts = []
-    if has_width(entry.get("ci95")):
-        lo, hi = entry["ci95"]
+    if entry.ci95 is not None and has_width(entry.ci95):
+        lo, hi = entry.ci95
         parts.append(f"95% CI {presentation.interval((lo, hi))}")
-    if entry.get("n") is not None:
-        parts.append(f"{entry.get('correct', '?')}/{entry['n']} correct")
-    return ", ".join(parts) or None
+    parts.append(f"{'?' if entry.correct is None else entry.correct}/{entry.n} correct")
+    return ", ".join(parts)
 
 
 def has_width(ci) -> bool:
@@ -187,12 +186,12 @@ def run_average(model: ScoredModel, task: str, paper_languages: list[str]) -> Ce
     entry = model.task(task)
     if entry is None:
         return empty(TASK_NOT_RUN)
-    average = entry.get("average") or {}
-    value = average.get("accuracy")
-    covered = list(average.get("languages") or model.languages(task))
-    if value is None:
+    average = entry.average
+    value = None if average is None else average.accuracy
+    if average is None or value is None:
         return empty(LANGUAGE_NOT_EVALUATED)
-    ci = average.get("ci95")
+    covered = list(average.languages or model.languages(task))
+    ci = average.ci95
     interval = (
         f"95% CI {presentation.interval(ci)} (bootstrap over questions)"
         if has_width(ci)
@@ -213,12 +212,9 @@ def run_average(model: ScoredModel, task: str, paper_languages: list[str]) -> Ce
 def _other_modes(model: ScoredModel, task: str) -> list[str]:
     """Extraction modes besides the one of record that scores.json carries (``accuracy_<mode>``)."""
     modes: list[str] = []
-    for entry in (model.task(task) or {}).get("languages", {}).values():
-        modes += [
-            k.removeprefix("accuracy_")
-            for k in entry
-            if k.startswith("accuracy_") and k.removeprefix("accuracy_") not in modes
-        ]
+    for lang in model.languages(task):
+        entry = model.language(task, lang)
+        modes += [mode for mode in entry.other_modes() if mode not in modes] if entry is not None else []
     return modes
 
 
@@ -231,13 +227,15 @@ def _strict_rows(model: ScoredModel, task: str, languages: list[str]) -> list[Ro
         differs = False
         for lang in languages:
             entry = model.language(task, lang)
-            if entry is None or entry.get(f"accuracy_{mode}") is None:
+            value = None if entry is None else entry.accuracy_in(mode)
+            if entry is None or value is None:
                 cells.append(empty(LANGUAGE_NOT_EVALUATED if entry is None else f"no {mode} score"))
                 continue
-            value = float(entry[f"accuracy_{mode}"])
-            differs |= abs(value - float(entry.get("accuracy", value))) > 1e-9
-            cells.append(number(value, f"{entry.get(f'correct_{mode}', '?')}/{entry.get('n', '?')} correct ({mode})"))
-        average = ((model.task(task) or {}).get("average") or {}).get(f"accuracy_{mode}")
+            differs |= abs(value - float(entry.accuracy if entry.accuracy is not None else value)) > 1e-9
+            correct = entry.correct_in(mode)
+            cells.append(number(value, f"{'?' if correct is None else correct}/{entry.n} correct ({mode})"))
+        scores = model.task(task)
+        average = None if scores is None or scores.average is None else scores.average.accuracy_in(mode)
         cells.append(number(float(average)) if average is not None else empty(f"no {mode} average"))
         if differs:
             rows.append(Row(cells[0].display, cells, "strict", run_source(model)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import ModelScores, Scores, read_samples, redo
+from harness.artifacts import LanguageScore, ModelScores, Scores, TaskScores, read_samples, redo
 from harness.errors import HarnessError
 from harness.runs import MODEL_ROLES, Run
 
@@ -49,18 +49,18 @@ class ScoredModel:
     @property
     def settings(self) -> dict[str, Any]:
         """How the run evaluated (chat template, system prompt, ...): ``settings`` of scores.json."""
-        return (self.scores.model_extra or {}).get("settings") or {}
+        return self.scores.settings
 
     def tasks(self) -> list[str]:
         return list(self.entry.tasks)
 
-    def task(self, task: str) -> dict | None:
-        """The task's entry of scores.json (its extra fields, ``accuracy_<mode>`` and the like, kept), or None."""
-        scores = self.entry.tasks.get(task)
-        return None if scores is None else scores.model_dump()
+    def task(self, task: str) -> TaskScores | None:
+        """The task's entry of scores.json, or None when the task was not evaluated."""
+        return self.entry.tasks.get(task)
 
-    def language(self, task: str, lang: str) -> dict | None:
-        return ((self.task(task) or {}).get("languages") or {}).get(lang)
+    def language(self, task: str, lang: str) -> LanguageScore | None:
+        scores = self.entry.tasks.get(task)
+        return None if scores is None else scores.languages.get(lang)
 
     def languages(self, task: str) -> list[str]:
         scores = self.entry.tasks.get(task)
@@ -68,8 +68,7 @@ class ScoredModel:
 
     def accuracy(self, task: str, lang: str) -> tuple[float | None, list[float] | None, int | None]:
         """(accuracy %, 95% interval, n) of one language; Nones when it was not evaluated."""
-        scores = self.entry.tasks.get(task)
-        entry = None if scores is None else scores.languages.get(lang)
+        entry = self.language(task, lang)
         if entry is None or entry.accuracy is None:
             return None, None, None
         return float(entry.accuracy), entry.ci95, entry.n
@@ -95,9 +94,9 @@ class ScoredModel:
             "evaluation.system_prompt": settings.get("system_prompt"),
             "evaluation.chat_template_args": settings.get("chat_template_args") or {},
             "evaluation.reasoning_end": settings.get("reasoning_end"),
-            "evaluation.max_new_tokens": (self.entry.model_extra or {}).get(
-                "max_new_tokens", settings.get("max_new_tokens")
-            ),
+            "evaluation.max_new_tokens": self.entry.max_new_tokens
+            if self.entry.max_new_tokens is not None
+            else settings.get("max_new_tokens"),
         }
 
     def outcomes(self, task: str) -> dict[str, dict[str, bool]] | None:

@@ -29,6 +29,7 @@ from harness.artifacts import (
     STAGES_DIR,
     TRAIN_FILE,
     Scores,
+    Selection,
     TrainRecord,
     read_artifact,
     read_json_file,
@@ -181,7 +182,7 @@ def build_document(
             if benchmark_rows and row.benchmark == task and row.warnings and shown:
                 shown_warnings += [w for w in row.warnings if w not in shown_warnings]
     selection_file = run.stage_dir("select") / SELECTION_FILE
-    selection = read_json_file(selection_file) if selection_file.is_file() else None
+    selection = run.selection() if selection_file.is_file() else None
     if getattr(recipe, "selection", None) is not None and selection is not None:
         plot = copy_selection_plot(run.stage_dir("select"), out) if config.plots else None
         sections.append(
@@ -246,11 +247,11 @@ def build_document(
         ("Answer extraction", str(scores.extraction)),
         (
             "Versions",
-            f"harness {(scores.model_extra or {}).get('harness_version', '?')}, lm-eval {scores.lm_eval_version}",
+            f"harness {scores.harness_version or '?'}, lm-eval {scores.lm_eval_version}",
         ),
         ("Generated", time.strftime("%Y-%m-%d %H:%M:%S %Z")),
     ]
-    if selection is not None and selection.get("selected_layers"):
+    if selection is not None and selection.selected_layers:
         metadata.append(("Selected layers", _selection_headline(selection)))
     if training is not None and training.cost_description:
         metadata.append(("Training", training.cost_description))
@@ -273,20 +274,23 @@ def _layer_list(layers: list[int]) -> str:
     return ", ".join(str(i) for i in layers)
 
 
-def _is_papers_rule(selection: dict) -> bool:
-    policy = selection.get("policy") or {}
-    probe = selection.get("probe") or {}
+def _is_papers_rule(selection: Selection) -> bool:
     return (
-        policy.get("policy") == "slam_msd"
-        and policy.get("peak_search", "all_layers") == "all_layers"
-        and probe.get("firing_share") == 0
+        selection.policy.policy == "slam_msd"
+        and selection.policy.peak_search == "all_layers"
+        and selection.probe is not None
+        and selection.probe.firing_share == 0
     )
 
 
-def _selection_headline(selection: dict) -> str:
-    layers = selection["selected_layers"]
-    total = (selection.get("model") or {}).get("num_layers", "?")
-    policy = (selection.get("policy") or {}).get("policy", "?")
+def _total_layers(selection: Selection) -> int | str:
+    return "?" if selection.model is None else selection.model.num_layers
+
+
+def _selection_headline(selection: Selection) -> str:
+    layers = selection.selected_layers or []
+    total = _total_layers(selection)
+    policy = selection.policy.policy or "?"
     rule = (
         "the paper's rule"
         if _is_papers_rule(selection)
@@ -297,17 +301,17 @@ def _selection_headline(selection: dict) -> str:
     return f"{_layer_list(layers)} of {total} (0-based), by {rule}"
 
 
-def selection_in_words(selection: dict, training=None) -> list[str]:
+def selection_in_words(selection: Selection, training=None) -> list[str]:
     """What selection.json says, as sentences: which layers, by which rule, and whether that is
     the paper's rule (and if not, how it differs)."""
-    layers = selection.get("selected_layers") or []
-    total = (selection.get("model") or {}).get("num_layers", "?")
-    policy = selection.get("policy") or {}
-    name = policy.get("policy")
-    probe = selection.get("probe") or {}
+    layers = selection.selected_layers or []
+    total = _total_layers(selection)
+    policy = selection.policy
+    name = policy.policy
+    probe = selection.probe
     if not layers:
-        return [f"The selection chose no layer: {selection.get('error', 'see selection.json')}"]
-    what = SUBLAYER_WORDS.get(str(selection.get("sublayers")), str(selection.get("sublayers")))
+        return [f"The selection chose no layer: {selection.error or 'see selection.json'}"]
+    what = SUBLAYER_WORDS.get(selection.sublayers, selection.sublayers)
     mode = getattr(training, "mode", "selective")
     trained = {
         "full": "Training updates every parameter (training.mode full); the selection below is "
@@ -316,7 +320,7 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
     }.get(mode, f"Training updates {what} of layers {_layer_list(layers)}; everything else is frozen.")
     text = [f"Selected layers: {_layer_list(layers)} ({len(layers)} of the model's {total}, 0-based). {trained}"]
     if name == "slam_msd":
-        boundary, theta = selection.get("boundary"), selection.get("theta")
+        boundary, theta = selection.boundary, selection.theta
         text.append(
             f"Rule: SLAM's (policy slam_msd, paper eq. 3-7). The average overlap of each language's activated "
             f"FFN neurons with English's peaks at layer {boundary}, so layers 0-{boundary - 1} are "
@@ -326,13 +330,14 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
             else "Rule: SLAM's (policy slam_msd, paper eq. 3-7)."
         )
         changes = []
-        if policy.get("peak_search", "all_layers") != "all_layers":
+        if policy.peak_search != "all_layers":
+            searched_from = "?" if selection.peak_searched_from is None else selection.peak_searched_from
             changes.append(
                 f"the overlap peak is searched only after the overlap's initial decline (from layer "
-                f"{selection.get('peak_searched_from', '?')}; peak_search: {policy['peak_search']}), "
+                f"{searched_from}; peak_search: {policy.peak_search}), "
                 "where the paper searches every layer"
             )
-        share = probe.get("firing_share")
+        share = None if probe is None else probe.firing_share
         if share:
             changes.append(
                 f"a neuron counts as activated for a language when it fires on more than {share:.0%} "
@@ -344,13 +349,13 @@ def selection_in_words(selection: dict, training=None) -> list[str]:
             if not changes
             else "This is not exactly the paper's rule: " + "; and ".join(changes) + "."
         )
-        if probe.get("questions_per_language"):
+        if probe is not None and probe.questions_per_language:
             text.append(
-                f"Probe: {probe['questions_per_language']} parallel questions per language from "
-                f"{probe.get('dataset', '?')}, in {len(selection.get('languages') or [])} languages."
+                f"Probe: {probe.questions_per_language} parallel questions per language from "
+                f"{probe.dataset or '?'}, in {len(selection.languages)} languages."
             )
     else:
-        description = policy.get("description") or name
+        description = policy.description or name
         text.append(f"Rule: {description} (policy {name}), chosen in the recipe: not SLAM's activation-based rule.")
     text.append(PAPER_SELECTION)
     return text

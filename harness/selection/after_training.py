@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.runs import read_json, write_json
+from harness.runs import write_json
 from harness.selection import statistics
 
 PROBE_TRAINED_FILE = "probe_trained.json"
@@ -31,13 +31,13 @@ def probe_trained(recipe, run, out: Path) -> dict:
 
     selection = recipe.selection
     before_file = run.stage_dir("select") / SELECTION_FILE
-    before = read_json(before_file) if before_file.is_file() else None
-    if not before or not before.get("layers"):
+    before = run.selection() if before_file.is_file() else None
+    if before is None or not before.layers:
         raise HarnessError(
             "selection.after_training: selection.json has no probe of the base model to compare with; "
             "the probe runs on the base only for slam_msd, a `selection.check` or `selection.probe.always: true`"
         )
-    languages = list(before["languages"])
+    languages = list(before.languages)
     questions, _ = probe_question_set(
         selection.probe, languages, recipe.training.data if recipe.training is not None else None
     )
@@ -49,14 +49,14 @@ def probe_trained(recipe, run, out: Path) -> dict:
     seconds = time.time() - started
     del model
     release_memory()
-    peak_search = before.get("peak_search", "all_layers")
+    peak_search = before.peak_search or "all_layers"
     analysis = statistics.analyze(counts.fired_tokens, counts.tokens, selection.probe.firing_share, peak_search)
     after = statistics.to_json(analysis)["layers"]
     result = {
         "languages": languages,
         "firing_share": selection.probe.firing_share,
         "questions_per_language": len(next(iter(questions.values()))),
-        "selected_layers": before.get("selected_layers"),
+        "selected_layers": before.selected_layers,
         "seconds": round(seconds, 2),
         "layers": [
             {
@@ -66,7 +66,7 @@ def probe_trained(recipe, run, out: Path) -> dict:
                 "average_before": b["average_overlap"],
                 "average_after": a["average_overlap"],
             }
-            for b, a in zip(before["layers"], after)
+            for b, a in zip(before.layers, after)
         ],
     }
     result["summary"] = overlap_summary(result)

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import console as terminal
-from harness.artifacts import SELECTION_FILE
+from harness.artifacts import SELECTION_FILE, Selection
 from harness.errors import HarnessError
 from harness.open_choices import open_choices
-from harness.runs import write_json
+from harness.runs import write_artifact
 from harness.selection import statistics
 from harness.selection.config import ProbeConfig, SelectionConfig
 from harness.selection.policies import select_layers
@@ -147,7 +147,7 @@ def run_select(recipe, run, out) -> None:
         layers = select_layers(selection.layers, num_layers, analysis)
     except HarnessError as error:
         result.update({"selected_layers": None, "error": str(error)})
-        write_json(out / SELECTION_FILE, result)
+        write_artifact(out / SELECTION_FILE, Selection.model_validate(result))
         raise HarnessError(f"{error} [analysis kept in {out}]") from None
     result["selected_layers"] = layers
     result["sublayers"] = selection.sublayers
@@ -158,7 +158,7 @@ def run_select(recipe, run, out) -> None:
         result["probe_check"] = probe_check(selection, layers, num_layers, analysis)
         warn_if_different(result["probe_check"])
     result["open_choices"] = open_choices(recipe, "selection")
-    write_json(out / SELECTION_FILE, result)
+    write_artifact(out / SELECTION_FILE, Selection.model_validate(result))
 
 
 def probe_check(selection: SelectionConfig, pinned: list[int], num_layers: int, analysis) -> dict:

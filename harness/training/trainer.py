@@ -16,9 +16,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from harness.artifacts import TRAIN_FILE
+from harness.artifacts import TRAIN_FILE, TrainRecord
 from harness.errors import HarnessError
-from harness.runs import write_json
+from harness.runs import write_artifact
 
 CHECKPOINTS = "checkpoints"
 DEEPSPEED_FILE = "deepspeed.json"
@@ -477,10 +477,10 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     if training.save in ("delta", "both"):
         record = save_delta(unwrapped, kept_names, out, base_info, state=gathered)
         outputs["delta"] = {
-            "file": record["file"],
-            "parameters": record["parameters"],
-            "bytes": record["bytes"],
-            "dtype": record["dtype"],
+            "file": record.file,
+            "parameters": record.parameters,
+            "bytes": record.bytes,
+            "dtype": record.dtype,
         }
     if training.save in ("merged", "both"):
         export_dtype = torch.bfloat16 if precision == "bf16" else None  # not the fp32 master weights
@@ -563,7 +563,7 @@ def _train(recipe, run, out: Path) -> dict[str, Any] | None:
     }
     if not training.keep_checkpoints:
         shutil.rmtree(checkpoints, ignore_errors=True)
-    write_json(out / TRAIN_FILE, report)
+    write_artifact(out / TRAIN_FILE, TrainRecord.model_validate(report))
     return report
 
 
