@@ -217,6 +217,11 @@ def cmd_run(args) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(recipe)
+    if _joins_first_node(recipe):
+        from harness.training.join import join_training
+
+        join_training(recipe, run_dir)
+        return 0
     states = plan_stages(recipe, run_dir, tuple(args.force))
     pending = [name for name, state in states if state.startswith("would run")]
     if args.dry_run:
@@ -227,6 +232,15 @@ def cmd_run(args) -> int:
     run = open_run(recipe, args.run_dir, tuple(args.force))
     run_pipeline(recipe, run, tuple(args.force), shown=show_stage_result)
     return 0
+
+
+def _joins_first_node(recipe) -> bool:
+    """A node after the first of torchrun's multi-node training (it joins the training, nothing else)."""
+    if recipe.training is None or recipe.training.nnodes == 1:
+        return False  # decided without importing the training code
+    from harness.training.join import joins_first_node
+
+    return joins_first_node(recipe)
 
 
 def show_stage_result(name: str, run) -> None:
@@ -245,6 +259,12 @@ def cmd_stage(args) -> int:
     from harness.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    if args.command == "train" and _joins_first_node(recipe):
+        from harness.pipeline import default_run_dir
+        from harness.training.join import join_training
+
+        join_training(recipe, Path(args.run_dir) if args.run_dir else default_run_dir(recipe))
+        return 0
     check_packages(recipe, [args.command])
     check_hub(recipe, [args.command])
     run = open_run(recipe, args.run_dir)

@@ -94,6 +94,14 @@ class TrainingConfig(Section):
     """Processes (GPUs) per node under a launcher."""
     hostfile: str | None = None
     """DeepSpeed hostfile for several nodes (`launcher: deepspeed`)."""
+    nnodes: int = Field(1, gt=0)
+    """Nodes under `launcher: torchrun`: every node runs the same `harness run` (e.g. one srun task
+    per node); the first node runs the pipeline, the others join its training launches."""
+    node_rank: int | None = Field(None, ge=0)
+    """This node's rank under torchrun with `nnodes` > 1 (None: $NODE_RANK, else $SLURM_NODEID)."""
+    master_addr: str | None = None
+    """The first node's address for torchrun's rendezvous with `nnodes` > 1 (None: $MASTER_ADDR, else
+    the first host of $SLURM_JOB_NODELIST)."""
     master_port: int | None = Field(None, gt=0, lt=65536)
     """Rendezvous port (default: a free one on a single node, 29500 with a hostfile)."""
     save: Literal["delta", "merged", "both"] = "delta"
@@ -150,7 +158,14 @@ class TrainingConfig(Section):
             raise ValueError("hostfile is read by the DeepSpeed launcher; set launcher: deepspeed")
         if self.launcher == "none" and self.num_gpus > 1:
             raise ValueError("num_gpus > 1 needs a launcher: set launcher: deepspeed or torchrun")
-        per_step = self.per_device_batch_size * (self.num_gpus if self.launcher != "none" else 1)
+        if self.nnodes > 1 and self.launcher != "torchrun":
+            raise ValueError(
+                "nnodes > 1 is torchrun's multi-node mode: set launcher: torchrun (or, with launcher: "
+                "deepspeed, list the nodes in training.hostfile)"
+            )
+        if self.node_rank is not None and self.node_rank >= self.nnodes:
+            raise ValueError(f"node_rank {self.node_rank} is not below nnodes {self.nnodes}")
+        per_step = self.per_device_batch_size * (self.num_gpus * self.nnodes if self.launcher != "none" else 1)
         if self.hostfile is None and self.global_batch_size % per_step:
             raise ValueError(
                 f"global_batch_size {self.global_batch_size} is not a multiple of per_device_batch_size "

@@ -135,10 +135,55 @@ def world_size(training) -> int:
     """Data-parallel processes a recipe's training would run: GPUs per node x nodes."""
     if training is None or training.launcher == "none":
         return 1
-    nodes = 1
+    nodes = training.nnodes
     if training.hostfile:
         nodes = len(read_hostfile(training.hostfile))
     return training.num_gpus * nodes
+
+
+def node_rank(training, env: Mapping[str, str] = os.environ) -> int:
+    """This node's rank in a torchrun launch over ``training.nnodes`` nodes (0 on one node)."""
+    if training.nnodes == 1:
+        return 0
+    if training.node_rank is not None:
+        return training.node_rank
+    for name in ("NODE_RANK", "SLURM_NODEID"):
+        value = env.get(name, "")
+        if value.isdigit():
+            if int(value) >= training.nnodes:
+                raise HarnessError(f"${name} is {value}, not below training.nnodes {training.nnodes}")
+            return int(value)
+    raise HarnessError(
+        f"training.nnodes {training.nnodes}: which node is this? set training.node_rank, or $NODE_RANK "
+        "(SLURM sets $SLURM_NODEID in every srun task)"
+    )
+
+
+def master_address(training, env: Mapping[str, str] = os.environ) -> str:
+    """Where torchrun's ranks meet: the first node (127.0.0.1 on one node)."""
+    if training.nnodes == 1:
+        return "127.0.0.1"
+    if training.master_addr:
+        return training.master_addr
+    if env.get("MASTER_ADDR"):
+        return env["MASTER_ADDR"]
+    if env.get("SLURM_JOB_NODELIST"):
+        try:
+            hosts = subprocess.run(
+                ["scontrol", "show", "hostnames", env["SLURM_JOB_NODELIST"]],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            hosts = []
+        if hosts:
+            return hosts[0]
+    raise HarnessError(
+        f"training.nnodes {training.nnodes}: where do the nodes meet? set training.master_addr to the first "
+        "node's address, or $MASTER_ADDR"
+    )
 
 
 def read_hostfile(path: str) -> dict[str, int]:

@@ -43,7 +43,8 @@ def free_port() -> int:
 
 
 def master_port(training) -> int:
-    return training.master_port or (29500 if training.hostfile else free_port())
+    """The rendezvous port: fixed where other nodes must find it, else a free one."""
+    return training.master_port or (29500 if training.hostfile or training.nnodes > 1 else free_port())
 
 
 SHM_FOLDER = Path("/dev/shm")
@@ -190,6 +191,10 @@ def launch_command(recipe, run, out: Path, world: int, port: int | None = None) 
         else:
             command += ["--master_addr", "127.0.0.1"]
         return [*command, "--module", *worker], env
+    from harness.training.nodes import master_address, node_rank
+
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(training.num_gpus)]
-    command += ["--master_addr", "127.0.0.1", "--master_port", str(port)]
+    if training.nnodes > 1:  # every node runs this; SLURM's srun gives each the job's environment
+        command += ["--nnodes", str(training.nnodes), "--node_rank", str(node_rank(training, env))]
+    command += ["--master_addr", master_address(training, env), "--master_port", str(port)]
     return [*command, "-m", *worker], env
